@@ -1,0 +1,29 @@
+# OneStop. `make run` serves the API with demo data; `make test` runs every test.
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onestop?sslmode=disable
+REDIS_URL ?= redis://127.0.0.1:6379/0
+HTTP_ADDR ?= :8080
+export DATABASE_URL REDIS_URL HTTP_ADDR
+
+.PHONY: run test check generate bench
+
+run:
+	./.ci/services.sh --create-db
+	DEV=1 DEMO_DATA=1 go run .
+
+test:
+	./.ci/services.sh
+	go test -race -count=1 ./...
+
+# Fails when code is unformatted, vet complains, or generated code is stale.
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
+	go vet ./...
+	go generate ./...
+	@git diff --exit-code -- graph/ || { echo "generated code is stale: run make generate and commit"; exit 1; }
+
+generate:
+	go generate ./...
+
+bench:
+	./.ci/services.sh
+	go test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/kproperty/onestop/graph/model"
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+// actor returns the signed-in caller. requireActor has already refused
+// anonymous operations, so a nil here means a public mutation asked for a
+// private field.
+func actor(ctx context.Context) (*auth.Actor, error) {
+	if a := auth.ActorFrom(ctx); a != nil {
+		return a, nil
+	}
+	return nil, apperr.New(apperr.Unauthenticated, "sign in first")
+}
+
+func payload(s *auth.Session) *model.AuthPayload {
+	return &model.AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, Viewer: s.Actor}
+}
+
+// encodeCursor makes an opaque list cursor from a row's sort key.
+func encodeCursor(r *request.Request) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(r.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + r.ID))
+}
+
+func decodeCursor(s *string) (*request.Cursor, error) {
+	if s == nil || *s == "" {
+		return nil, nil
+	}
+	bad := apperr.Invalid("after", "after is not a cursor from this list")
+	raw, err := base64.RawURLEncoding.DecodeString(*s)
+	if err != nil {
+		return nil, bad
+	}
+	at, id, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return nil, bad
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil || len(id) != 36 {
+		return nil, bad
+	}
+	return &request.Cursor{CreatedAt: t, ID: id}, nil
+}
+
+func personOrNil(ctx context.Context, r *Resolver, id *string) (*person.Person, error) {
+	if id == nil {
+		return nil, nil
+	}
+	p, err := r.loaders(ctx).people.Load(ctx, *id)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func filterOf(f *model.RequestFilter) request.Filter {
+	if f == nil {
+		return request.Filter{}
+	}
+	return request.Filter{Statuses: f.Status, PropertyID: f.PropertyID, AssigneeID: f.AssigneeID, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo}
+}

@@ -1,0 +1,29 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+// Directory looks up the nouns a request refers to, in batches.
+type Directory interface {
+	Properties(ctx context.Context, ids []string) ([]property.Property, error)
+	Units(ctx context.Context, ids []string) ([]property.Unit, error)
+	Buildings(ctx context.Context, ids []string) ([]property.Building, error)
+	People(ctx context.Context, ids []string) ([]person.Person, error)
+	Categories(ctx context.Context, ids []string) ([]property.Category, error)
+	CategoriesOf(ctx context.Context, propertyIDs []string) ([]property.Category, error)
+	PropertiesOfUnits(ctx context.Context, unitIDs []string) ([]string, error)
+	AllPropertyIDs(ctx context.Context) ([]string, error)
+}
+
+// Deps are the services behind the API.
+type Deps struct {
+	AuthService    *auth.Service
+	RequestService *request.Service
+	Directory      Directory
+}

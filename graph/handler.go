@@ -1,0 +1,175 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/google/uuid"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+)
+
+// Options tune the GraphQL endpoint.
+type Options struct {
+	// AllowedOrigins are the browser origins (host patterns) that may open
+	// a websocket. Native apps send no Origin and are always allowed.
+	AllowedOrigins []string
+	// Introspection is on in development only.
+	Introspection bool
+	// PingInterval is how often the server pings websocket clients; a
+	// client that misses pongs is dropped.
+	PingInterval time.Duration
+	// InitTimeout is how long a websocket may wait before connection_init.
+	InitTimeout time.Duration
+	Log         *slog.Logger
+}
+
+// complexityLimit bounds how much work one query may ask for; a page of 100
+// requests with their timelines and names fits well within it.
+const complexityLimit = 5000
+
+// NewHandler returns the /query endpoint: POST for queries and mutations,
+// websocket (graphql-transport-ws) for subscriptions.
+func NewHandler(d Deps, o Options) http.Handler {
+	if o.PingInterval == 0 {
+		o.PingInterval = 15 * time.Second
+	}
+	if o.InitTimeout == 0 {
+		o.InitTimeout = 5 * time.Second
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Deps: d}}))
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.AllowedOrigins},
+		},
+		InitFunc:         wsInit(d.AuthService),
+		InitTimeout:      o.InitTimeout,
+		PingPongInterval: o.PingInterval,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.POST{})
+	srv.Use(extension.FixedComplexityLimit(complexityLimit))
+	if o.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.SetErrorPresenter(errorPresenter(o.Log))
+	srv.SetRecoverFunc(recoverFunc(o.Log))
+	srv.AroundOperations(requireActor)
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		return next(withLoaders(ctx, d))
+	})
+	return withRequestID(authenticate(d.AuthService, srv))
+}
+
+// publicFields are the only operations that work without a token.
+var publicFields = map[string]bool{"login": true, "refreshToken": true}
+
+// requireActor refuses any operation other than login and refreshToken
+// from a caller without a valid token.
+func requireActor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if auth.ActorFrom(ctx) != nil {
+		return next(ctx)
+	}
+	oc := graphql.GetOperationContext(ctx)
+	if err, ok := authErrFrom(ctx); ok {
+		return refuse(err)
+	}
+	if oc.Operation != nil && oc.Operation.Operation == "mutation" {
+		public := len(oc.Operation.SelectionSet) > 0
+		for _, f := range graphql.CollectFields(oc, oc.Operation.SelectionSet, nil) {
+			if !publicFields[f.Name] {
+				public = false
+			}
+		}
+		if public {
+			return next(ctx)
+		}
+	}
+	return refuse(apperr.New(apperr.Unauthenticated, "sign in first: send Authorization: Bearer <access token>"))
+}
+
+// refuse answers an operation with one error before any resolver runs;
+// there is no response context yet, so the error is built as the error
+// presenter would build it.
+func refuse(e *apperr.Error) graphql.ResponseHandler {
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+		Message:    e.Message,
+		Extensions: map[string]any{"code": string(e.Code)},
+	}}})
+}
+
+type authErrKey struct{}
+
+func authErrFrom(ctx context.Context) (*apperr.Error, bool) {
+	e, ok := ctx.Value(authErrKey{}).(*apperr.Error)
+	return e, ok
+}
+
+// authenticate reads the bearer token of an HTTP request. A bad token is
+// remembered rather than refused here, so that the answer is a GraphQL
+// error with extensions.code like every other.
+func authenticate(svc *auth.Service, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			ctx = context.WithValue(ctx, authErrKey{}, apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <token>\""))
+		} else if a, err := svc.Authenticate(ctx, strings.TrimSpace(token)); err != nil {
+			e, isClient := apperr.As(err)
+			if !isClient {
+				e = apperr.New(apperr.Internal, "could not check the access token (request id %s)", RequestID(ctx))
+			}
+			ctx = context.WithValue(ctx, authErrKey{}, e)
+		} else {
+			ctx = auth.WithActor(ctx, a)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// wsInit authenticates a websocket from its connection_init payload. A
+// missing or bad token closes the socket with 4403.
+func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		token, _ := strings.CutPrefix(p.Authorization(), "Bearer ")
+		if token == "" {
+			token = p.GetString("token")
+		}
+		forbidden := transport.WithWebsocketCloseCode(ctx, 4403)
+		if token == "" {
+			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("connection_init must carry Authorization: Bearer <access token>")
+		}
+		a, err := svc.Authenticate(ctx, strings.TrimSpace(token))
+		if err != nil {
+			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("access token is invalid or expired")
+		}
+		return auth.WithActor(ctx, a), nil, nil
+	}
+}
+
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = uuid.NewString()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
+	})
+}

@@ -1,0 +1,79 @@
+package graph
+
+import (
+	"context"
+		"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+// loaders batch the look-ups one GraphQL operation makes, so a list of 100
+// requests costs one query per referenced noun rather than one per row.
+// A fresh set is made for every response (a query's answer, or one event of
+// a subscription), so nothing is cached across users or goes stale.
+type loaders struct {
+	properties *dataloadgen.Loader[string, property.Property]
+	units      *dataloadgen.Loader[string, property.Unit]
+	buildings  *dataloadgen.Loader[string, property.Building]
+	people     *dataloadgen.Loader[string, person.Person]
+	categories *dataloadgen.Loader[string, property.Category]
+	timelines  *dataloadgen.Loader[string, []request.Event]
+}
+
+const loaderWait = time.Millisecond
+
+func byID[T any](fetch func(context.Context, []string) ([]T, error), id func(T) string) func(context.Context, []string) (map[string]T, error) {
+	return func(ctx context.Context, keys []string) (map[string]T, error) {
+		rows, err := fetch(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]T, len(rows))
+		for _, r := range rows {
+			out[id(r)] = r
+		}
+		return out, nil
+	}
+}
+
+func newLoaders(d Deps) *loaders {
+	w := dataloadgen.WithWait(loaderWait)
+	return &loaders{
+		properties: dataloadgen.NewMappedLoader(byID(d.Directory.Properties, func(p property.Property) string { return p.ID }), w),
+		units:      dataloadgen.NewMappedLoader(byID(d.Directory.Units, func(u property.Unit) string { return u.ID }), w),
+		buildings:  dataloadgen.NewMappedLoader(byID(d.Directory.Buildings, func(b property.Building) string { return b.ID }), w),
+		people:     dataloadgen.NewMappedLoader(byID(d.Directory.People, func(p person.Person) string { return p.ID }), w),
+		categories: dataloadgen.NewMappedLoader(byID(d.Directory.Categories, func(c property.Category) string { return c.ID }), w),
+		timelines: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]request.Event, error) {
+			m, err := d.RequestService.Timelines(ctx, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				if m[id] == nil {
+					m[id] = []request.Event{}
+				}
+			}
+			return m, nil
+		}, w),
+	}
+}
+
+type loadersKey struct{}
+
+func withLoaders(ctx context.Context, d Deps) context.Context {
+	return context.WithValue(ctx, loadersKey{}, newLoaders(d))
+}
+
+// loaders returns the operation's loaders, making a fresh set when the
+// context has none (a subscription resolving an event).
+func (r *Resolver) loaders(ctx context.Context) *loaders {
+	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
+		return l
+	}
+	return newLoaders(r.Deps)
+}

@@ -1,0 +1,69 @@
+// Package apperr defines the errors that clients may see. Domain packages
+// decide the code; the GraphQL edge maps it once to extensions.code. Any error
+// that is not an *Error is internal: it is logged and never shown.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable error class that apps switch on.
+type Code string
+
+// The codes the API promises. Clients rely on these strings; never rename one.
+const (
+	Unauthenticated Code = "UNAUTHENTICATED"
+	Forbidden       Code = "FORBIDDEN"
+	NotFound        Code = "NOT_FOUND"
+	InvalidInput    Code = "INVALID_INPUT"
+	Conflict        Code = "CONFLICT"
+	RateLimited     Code = "RATE_LIMITED"
+	Internal        Code = "INTERNAL"
+)
+
+// Error is a client-facing error: a code, a human message and, for
+// INVALID_INPUT, the input field at fault.
+type Error struct {
+	Code    Code
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// New returns an error with the given code and message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an INVALID_INPUT error naming the offending field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: InvalidInput, Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+// ErrNotFound is the one answer for a missing record and for one the viewer
+// may not see, so that ids cannot be probed.
+var ErrNotFound = &Error{Code: NotFound, Message: "not found"}
+
+// As returns the client-facing error inside err, if there is one.
+func As(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return nil, false
+}
+
+// CodeOf returns err's code, INTERNAL for anything not made by this package.
+func CodeOf(err error) Code {
+	if e, ok := As(err); ok {
+		return e.Code
+	}
+	return Internal
+}

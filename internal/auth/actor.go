@@ -1,0 +1,98 @@
+package auth
+
+import (
+	"context"
+	"slices"
+
+	"github.com/kproperty/onestop/internal/person"
+)
+
+// Actor is the authenticated person behind a call, with everything needed to
+// decide what they may see and do. It is loaded once per HTTP request or
+// websocket connection.
+type Actor struct {
+	PersonID string
+	Username string
+	Name     string
+	Admin    bool
+	// Staff maps property id to the person's role there.
+	Staff map[string]person.Role
+	// Units are the households the person belongs to as a resident.
+	Units []string
+}
+
+// Role is the single role the apps show: ADMIN, else the staff role (the
+// first in the manual's order when someone works at several properties with
+// different roles), else RESIDENT.
+func (a *Actor) Role() person.Role {
+	if a.Admin {
+		return person.Admin
+	}
+	for _, r := range person.StaffRoles {
+		for _, held := range a.Staff {
+			if held == r {
+				return r
+			}
+		}
+	}
+	return person.Resident
+}
+
+// IsStaff reports whether the actor works at any property.
+func (a *Actor) IsStaff() bool { return len(a.Staff) > 0 }
+
+// RoleAt returns the actor's staff role at a property, if any.
+func (a *Actor) RoleAt(propertyID string) (person.Role, bool) {
+	r, ok := a.Staff[propertyID]
+	return r, ok
+}
+
+// CenterProperties returns the properties whose service center the actor staffs.
+func (a *Actor) CenterProperties() []string {
+	var ids []string
+	for p, r := range a.Staff {
+		if r.IsServiceCenter() {
+			ids = append(ids, p)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// IsCenterAt reports whether the actor may act as the service center of a
+// property. Admins may act for every property.
+func (a *Actor) IsCenterAt(propertyID string) bool {
+	if a.Admin {
+		return true
+	}
+	r, ok := a.Staff[propertyID]
+	return ok && r.IsServiceCenter()
+}
+
+// LivesIn reports whether the actor is a resident of the unit.
+func (a *Actor) LivesIn(unitID string) bool {
+	return slices.Contains(a.Units, unitID)
+}
+
+// PropertyIDs returns every property the actor works at.
+func (a *Actor) PropertyIDs() []string {
+	ids := make([]string, 0, len(a.Staff))
+	for p := range a.Staff {
+		ids = append(ids, p)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+type actorKey struct{}
+
+// WithActor returns a context carrying the actor.
+func WithActor(ctx context.Context, a *Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor in ctx, or nil for an anonymous call.
+func ActorFrom(ctx context.Context) *Actor {
+	a, _ := ctx.Value(actorKey{}).(*Actor)
+	return a
+}

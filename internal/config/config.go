@@ -1,0 +1,109 @@
+// Package config reads the server's settings from the environment, with
+// defaults and validation in one place.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is everything the server reads from its environment.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL).
+	DatabaseURL string
+	// RedisURL is the Redis connection string (REDIS_URL); empty means a
+	// single instance with in-process event delivery.
+	RedisURL string
+	// HTTPAddr is where the server listens (HTTP_ADDR, default :8080).
+	HTTPAddr string
+	// JWTSecret signs access tokens (JWT_SECRET); required unless DEV=1.
+	JWTSecret string
+	// DemoData loads the demo estate and accounts at start-up (DEMO_DATA=1).
+	DemoData bool
+	// Dev serves GraphiQL at / and allows a built-in JWT secret (DEV=1).
+	Dev bool
+	// AllowedOrigins are browser origins allowed to open websockets
+	// (ALLOWED_ORIGINS, comma-separated host patterns such as
+	// console.example.com or *.example.com).
+	AllowedOrigins []string
+	// AccessTTL is the access token lifetime (ACCESS_TOKEN_TTL, default 15m).
+	AccessTTL time.Duration
+	// ShutdownTimeout bounds a graceful shutdown (SHUTDOWN_TIMEOUT, 20s).
+	ShutdownTimeout time.Duration
+}
+
+// devSecret signs tokens in development only, so that a restarted dev
+// server keeps accepting the tokens it issued.
+const devSecret = "onestop-dev-only-secret-never-use-in-production"
+
+// DefaultDatabaseURL is the local database a developer gets without setting
+// DATABASE_URL.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/onestop?sslmode=disable"
+
+// FromEnv builds a Config from getenv (os.Getenv in production).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		RedisURL:    getenv("REDIS_URL"),
+		HTTPAddr:    or(getenv("HTTP_ADDR"), ":8080"),
+		JWTSecret:   getenv("JWT_SECRET"),
+		DemoData:    truthy(getenv("DEMO_DATA")),
+		Dev:         truthy(getenv("DEV")),
+	}
+	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+	var err error
+	if c.AccessTTL, err = duration(getenv, "ACCESS_TOKEN_TTL", 15*time.Minute); err != nil {
+		return c, err
+	}
+	if c.ShutdownTimeout, err = duration(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second); err != nil {
+		return c, err
+	}
+	if c.DatabaseURL == "" {
+		if !c.Dev {
+			return c, errors.New("DATABASE_URL is required")
+		}
+		c.DatabaseURL = DefaultDatabaseURL
+	}
+	switch {
+	case c.JWTSecret == "" && c.Dev:
+		c.JWTSecret = devSecret
+	case c.JWTSecret == "":
+		return c, errors.New("JWT_SECRET is required (set DEV=1 for a development secret)")
+	case len(c.JWTSecret) < 32 && !c.Dev:
+		return c, errors.New("JWT_SECRET must be at least 32 characters")
+	}
+	return c, nil
+}
+
+func duration(getenv func(string) string, key string, def time.Duration) (time.Duration, error) {
+	v := getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration such as 15m", key, v)
+	}
+	return d, nil
+}
+
+func truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

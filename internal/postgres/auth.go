@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
+)
+
+// AuthStore implements auth.Store.
+type AuthStore struct{ db *DB }
+
+// NewAuthStore returns the auth store.
+func NewAuthStore(db *DB) *AuthStore { return &AuthStore{db: db} }
+
+var _ auth.Store = (*AuthStore)(nil)
+
+// Credentials returns the person and password hash for a username.
+func (s *AuthStore) Credentials(ctx context.Context, username string) (person.Person, string, error) {
+	var row struct {
+		person.Person
+		Hash string `db:"password_hash"`
+	}
+	err := get(ctx, s.db, &row, `SELECT id, username, name, is_admin, password_hash FROM people WHERE lower(username) = lower($1)`, username)
+	return row.Person, row.Hash, err
+}
+
+// Actor loads a person with their staff roles and households.
+func (s *AuthStore) Actor(ctx context.Context, personID string) (*auth.Actor, error) {
+	return loadActor(ctx, s.db, personID)
+}
+
+func loadActor(ctx context.Context, q sqlx.QueryerContext, personID string) (*auth.Actor, error) {
+	var row struct {
+		person.Person
+		Roles pq.StringArray `db:"roles"`
+		Units pq.StringArray `db:"units"`
+	}
+	const query = `
+SELECT p.id, p.username, p.name, p.is_admin,
+       COALESCE((SELECT array_agg(s.property_id::text || ':' || s.role) FROM staff_roles s WHERE s.person_id = p.id), '{}') AS roles,
+       COALESCE((SELECT array_agg(r.unit_id::text ORDER BY r.unit_id) FROM residencies r WHERE r.person_id = p.id), '{}') AS units
+FROM people p WHERE p.id = $1`
+	if err := get(ctx, q, &row, query, personID); err != nil {
+		return nil, err
+	}
+	a := &auth.Actor{PersonID: row.ID, Username: row.Username, Name: row.Name, Admin: row.IsAdmin,
+		Staff: map[string]person.Role{}, Units: []string(row.Units)}
+	for _, pr := range row.Roles {
+		// "<uuid>:<ROLE>": a uuid is 36 characters.
+		a.Staff[pr[:36]] = person.Role(pr[37:])
+	}
+	return a, nil
+}
+
+// SaveRefreshToken stores a new refresh token's hash.
+func (s *AuthStore) SaveRefreshToken(ctx context.Context, t auth.RefreshToken) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO refresh_tokens (person_id, family_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		t.PersonID, t.FamilyID, t.Hash, t.CreatedAt, t.ExpiresAt)
+	return mapErr(err)
+}
+
+// RotateRefreshToken spends a refresh token and stores its successor.
+func (s *AuthStore) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, next auth.RefreshToken) (string, error) {
+	var personID string
+	reused := false
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var old struct {
+			PersonID  string     `db:"person_id"`
+			FamilyID  string     `db:"family_id"`
+			ExpiresAt time.Time  `db:"expires_at"`
+			RevokedAt *time.Time `db:"revoked_at"`
+		}
+		err := get(ctx, tx, &old, `SELECT person_id, family_id, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, oldHash)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return auth.ErrRefreshInvalid
+		}
+		if err != nil {
+			return err
+		}
+		if old.RevokedAt != nil {
+			// A spent token came back: someone kept a copy. End the
+			// whole session family so neither copy works.
+			reused = true
+			_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, old.FamilyID, now)
+			return err
+		}
+		if !old.ExpiresAt.After(now) || old.FamilyID != next.FamilyID {
+			return auth.ErrRefreshInvalid
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1`, oldHash, now); err != nil {
+			return err
+		}
+		next.PersonID = old.PersonID
+		personID = old.PersonID
+		_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (person_id, family_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			next.PersonID, next.FamilyID, next.Hash, next.CreatedAt, next.ExpiresAt)
+		return err
+	})
+	if err == nil && reused {
+		return "", auth.ErrRefreshInvalid
+	}
+	return personID, mapErr(err)
+}
+
+// RevokeRefreshToken ends the session family of one of the person's tokens.
+func (s *AuthStore) RevokeRefreshToken(ctx context.Context, personID string, hash []byte, now time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `
+UPDATE refresh_tokens SET revoked_at = $3
+WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND person_id = $2)`,
+		hash, personID, now)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}

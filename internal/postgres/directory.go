@@ -1,0 +1,71 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
+)
+
+const propertyCols = `id, code, name, kind, grade, service_mode, time_zone`
+
+const categoryCols = `id, property_id, code, kind, name, name_zh, target_minutes, price_cents, currency, active`
+
+// Directory answers look-ups of properties, units, people and categories by
+// id, in batches, for the GraphQL dataloaders.
+type Directory struct{ db *DB }
+
+// NewDirectory returns the directory store.
+func NewDirectory(db *DB) *Directory { return &Directory{db: db} }
+
+func selectIn[T any](ctx context.Context, db *DB, query string, ids []string) ([]T, error) {
+	out := []T{}
+	err := sqlx.SelectContext(ctx, db, &out, query, pq.Array(ids))
+	return out, mapErr(err)
+}
+
+// Properties returns the properties with the given ids.
+func (d *Directory) Properties(ctx context.Context, ids []string) ([]property.Property, error) {
+	return selectIn[property.Property](ctx, d.db, `SELECT `+propertyCols+` FROM properties WHERE id = ANY($1::uuid[])`, ids)
+}
+
+// Units returns the units with the given ids.
+func (d *Directory) Units(ctx context.Context, ids []string) ([]property.Unit, error) {
+	return selectIn[property.Unit](ctx, d.db, `SELECT id, property_id, building_id, code, vip FROM units WHERE id = ANY($1::uuid[])`, ids)
+}
+
+// Buildings returns the buildings with the given ids.
+func (d *Directory) Buildings(ctx context.Context, ids []string) ([]property.Building, error) {
+	return selectIn[property.Building](ctx, d.db, `SELECT id, property_id, code, name FROM buildings WHERE id = ANY($1::uuid[])`, ids)
+}
+
+// People returns the people with the given ids.
+func (d *Directory) People(ctx context.Context, ids []string) ([]person.Person, error) {
+	return selectIn[person.Person](ctx, d.db, `SELECT id, username, name, is_admin FROM people WHERE id = ANY($1::uuid[])`, ids)
+}
+
+// Categories returns the categories with the given ids.
+func (d *Directory) Categories(ctx context.Context, ids []string) ([]property.Category, error) {
+	return selectIn[property.Category](ctx, d.db, `SELECT `+categoryCols+` FROM service_categories WHERE id = ANY($1::uuid[])`, ids)
+}
+
+// CategoriesOf returns the active catalogue of the given properties.
+func (d *Directory) CategoriesOf(ctx context.Context, propertyIDs []string) ([]property.Category, error) {
+	return selectIn[property.Category](ctx, d.db, `SELECT `+categoryCols+` FROM service_categories
+WHERE property_id = ANY($1::uuid[]) AND active ORDER BY property_id, kind, code`, propertyIDs)
+}
+
+// PropertiesOfUnits returns the property ids of the given units.
+func (d *Directory) PropertiesOfUnits(ctx context.Context, unitIDs []string) ([]string, error) {
+	return selectIn[string](ctx, d.db, `SELECT DISTINCT property_id FROM units WHERE id = ANY($1::uuid[]) ORDER BY property_id`, unitIDs)
+}
+
+// AllPropertyIDs returns every property, for admins.
+func (d *Directory) AllPropertyIDs(ctx context.Context) ([]string, error) {
+	ids := []string{}
+	err := sqlx.SelectContext(ctx, d.db, &ids, `SELECT id FROM properties ORDER BY code`)
+	return ids, mapErr(err)
+}

@@ -1,0 +1,235 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+// RequestStore implements request.Store.
+type RequestStore struct{ db *DB }
+
+// NewRequestStore returns the request store.
+func NewRequestStore(db *DB) *RequestStore { return &RequestStore{db: db} }
+
+var (
+	_ request.Store = (*RequestStore)(nil)
+	_ request.Tx    = requestTx{}
+)
+
+const requestCols = `r.id, r.number, r.property_id, r.unit_id, r.category_id, r.requester_id, r.submitted_by,
+	r.client_request_id, r.first_responder_id, r.assignee_id, r.channel, r.status, r.description,
+	r.preferred_time, r.promised_at, r.rating, r.rating_comment, r.cancel_reason, r.version, r.created_at, r.updated_at`
+
+const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.data, e.at,
+	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id`
+
+// visibleSQL is request.Visible written as SQL over a row aliased r, with
+// the actor as parameters $1 (admin), $2 (person), $3 (household units) and
+// $4 (properties whose service center the person staffs).
+const visibleSQL = `($1::boolean OR r.requester_id = $2::uuid OR r.unit_id = ANY($3::uuid[])
+	OR r.property_id = ANY($4::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)`
+
+func visibleArgs(a *auth.Actor) []any {
+	return []any{a.Admin, a.PersonID, pq.Array(a.Units), pq.Array(a.CenterProperties())}
+}
+
+// InTx runs fn in one transaction.
+func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) error {
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error { return fn(requestTx{tx}) })
+}
+
+// Visible returns a request the actor may see.
+func (s *RequestStore) Visible(ctx context.Context, a *auth.Actor, id string) (*request.Request, error) {
+	var r request.Request
+	args := append(visibleArgs(a), id)
+	err := get(ctx, s.db, &r, `SELECT `+requestCols+` FROM service_requests r WHERE r.id = $5 AND `+visibleSQL, args...)
+	return &r, err
+}
+
+// List returns requests the actor may see, newest first.
+func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter, limit int, after *request.Cursor) ([]*request.Request, error) {
+	statuses := make([]string, len(f.Statuses))
+	for i, st := range f.Statuses {
+		statuses[i] = string(st)
+	}
+	var afterAt *time.Time
+	var afterID *string
+	if after != nil {
+		afterAt, afterID = &after.CreatedAt, &after.ID
+	}
+	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit)
+	rows := []*request.Request{}
+	err := sqlx.SelectContext(ctx, s.db, &rows, `
+SELECT `+requestCols+` FROM service_requests r
+WHERE `+visibleSQL+`
+  AND (cardinality($5::text[]) = 0 OR r.status = ANY($5::text[]))
+  AND ($6::uuid IS NULL OR r.property_id = $6::uuid)
+  AND ($7::uuid IS NULL OR r.assignee_id = $7::uuid)
+  AND ($8::timestamptz IS NULL OR r.created_at >= $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR r.created_at < $9::timestamptz)
+  AND ($10::timestamptz IS NULL OR (r.created_at, r.id) < ($10::timestamptz, $11::uuid))
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT $12`, args...)
+	return rows, mapErr(err)
+}
+
+// EventsOf returns the events of the given requests, in id order.
+func (s *RequestStore) EventsOf(ctx context.Context, ids []string) ([]request.Event, error) {
+	evs := []request.Event{}
+	err := sqlx.SelectContext(ctx, s.db, &evs, `SELECT `+eventCols+` FROM request_events e WHERE e.request_id = ANY($1::uuid[]) ORDER BY e.id`, pq.Array(ids))
+	return evs, mapErr(err)
+}
+
+// ByClientID finds a submission by submitter and client request id.
+func (s *RequestStore) ByClientID(ctx context.Context, submittedBy, clientID string) (*request.Request, error) {
+	return requestTx{s.db}.ByClientID(ctx, submittedBy, clientID)
+}
+
+// requestTx runs the request service's statements inside one transaction
+// (or, for reads outside one, on the pool).
+type requestTx struct {
+	q interface {
+		sqlx.ExtContext
+	}
+}
+
+func (t requestTx) Request(ctx context.Context, id string) (*request.Request, error) {
+	var r request.Request
+	err := get(ctx, t.q, &r, `SELECT `+requestCols+` FROM service_requests r WHERE r.id = $1`, id)
+	return &r, err
+}
+
+func (t requestTx) ByClientID(ctx context.Context, submittedBy, clientID string) (*request.Request, error) {
+	var r request.Request
+	err := get(ctx, t.q, &r, `SELECT `+requestCols+` FROM service_requests r WHERE r.submitted_by = $1 AND r.client_request_id = $2`, submittedBy, clientID)
+	return &r, err
+}
+
+func (t requestTx) Unit(ctx context.Context, id string) (*property.Unit, error) {
+	var u property.Unit
+	err := get(ctx, t.q, &u, `SELECT id, property_id, building_id, code, vip FROM units WHERE id = $1`, id)
+	return &u, err
+}
+
+func (t requestTx) Property(ctx context.Context, id string) (*property.Property, error) {
+	var p property.Property
+	err := get(ctx, t.q, &p, `SELECT `+propertyCols+` FROM properties WHERE id = $1`, id)
+	return &p, err
+}
+
+func (t requestTx) Category(ctx context.Context, id string) (*property.Category, error) {
+	var c property.Category
+	err := get(ctx, t.q, &c, `SELECT `+categoryCols+` FROM service_categories WHERE id = $1`, id)
+	return &c, err
+}
+
+func (t requestTx) UnitsOf(ctx context.Context, personID string) ([]string, error) {
+	units := []string{}
+	err := sqlx.SelectContext(ctx, t.q, &units, `SELECT unit_id FROM residencies WHERE person_id = $1 ORDER BY unit_id`, personID)
+	return units, mapErr(err)
+}
+
+func (t requestTx) StaffRoleAt(ctx context.Context, personID, propertyID string) (person.Role, bool, error) {
+	var role person.Role
+	err := get(ctx, t.q, &role, `SELECT role FROM staff_roles WHERE person_id = $1 AND property_id = $2`, personID, propertyID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "", false, nil
+	}
+	return role, err == nil, err
+}
+
+func (t requestTx) NextSequence(ctx context.Context, propertyID string, day time.Time) (int, error) {
+	var n int
+	// The row lock this upsert takes serializes numbering per property and
+	// day until commit, so numbers are unique and, barring rollbacks, gapless.
+	err := get(ctx, t.q, &n, `
+INSERT INTO request_counters (property_id, day, last) VALUES ($1, $2::date, 1)
+ON CONFLICT (property_id, day) DO UPDATE SET last = request_counters.last + 1
+RETURNING last`, propertyID, day.Format("2006-01-02"))
+	return n, err
+}
+
+func (t requestTx) Insert(ctx context.Context, r *request.Request) (bool, error) {
+	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
+INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
+	first_responder_id, assignee_id, channel, status, description, preferred_time, promised_at, version, created_at, updated_at)
+VALUES (:number, :property_id, :unit_id, :category_id, :requester_id, :submitted_by, :client_request_id,
+	:first_responder_id, :assignee_id, :channel, :status, :description, :preferred_time, :promised_at, :version, :created_at, :updated_at)
+ON CONFLICT (submitted_by, client_request_id) DO NOTHING
+RETURNING id`, r)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, mapErr(rows.Err())
+	}
+	return true, rows.Scan(&r.ID)
+}
+
+func (t requestTx) Update(ctx context.Context, r *request.Request) error {
+	res, err := sqlx.NamedExecContext(ctx, t.q, `
+UPDATE service_requests SET status = :status, assignee_id = :assignee_id, first_responder_id = :first_responder_id,
+	promised_at = :promised_at, rating = :rating, rating_comment = :rating_comment, cancel_reason = :cancel_reason,
+	updated_at = :updated_at, version = version + 1
+WHERE id = :id AND version = :version`, r)
+	if err != nil {
+		return mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return request.ErrStale
+	}
+	r.Version++
+	return nil
+}
+
+// eventLockKey names the advisory lock that orders event writers.
+const eventLockKey = 727001
+
+func (t requestTx) AppendEvent(ctx context.Context, ev *request.Event) error {
+	// Event ids are the clients' resume cursor, so they must become visible
+	// in id order: a reader that has seen id N must never later find an
+	// id below N. A sequence alone does not promise that across concurrent
+	// transactions, so event writers take this lock, held until commit,
+	// immediately before drawing their id. It is the transaction's last
+	// step, which keeps the serialized part short.
+	if _, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, eventLockKey); err != nil {
+		return mapErr(err)
+	}
+	if ev.Data == nil {
+		ev.Data = []byte(`{}`)
+	}
+	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
+INSERT INTO request_events (request_id, type, from_status, to_status, actor_id, note, data, at,
+	property_id, unit_id, requester_id, assignee_id, first_responder_id)
+VALUES (:request_id, :type, :from_status, :to_status, :actor_id, :note, :data, :at,
+	:property_id, :unit_id, :requester_id, :assignee_id, :first_responder_id)
+RETURNING id`, ev)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return mapErr(rows.Err())
+	}
+	return rows.Scan(&ev.ID)
+}
+
+func (t requestTx) AddCallback(ctx context.Context, c request.Callback) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO callbacks (request_id, agent_id, method, outcome, satisfaction, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.RequestID, c.AgentID, c.Method, c.Outcome, c.Satisfaction, c.Note, c.At)
+	return mapErr(err)
+}

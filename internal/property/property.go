@@ -1,0 +1,95 @@
+// Package property holds the estates and buildings the company manages, their
+// households, and each property's service catalogue.
+package property
+
+import "time"
+
+// Kind is what a property is used for.
+type Kind string
+
+// The kinds of property.
+const (
+	Office      Kind = "OFFICE"
+	Residential Kind = "RESIDENTIAL"
+	Mixed       Kind = "MIXED"
+)
+
+// ServiceMode is how a property serves its customers (服務模式).
+type ServiceMode string
+
+// The supported modes; the manual's obsolete multi-point mode is not.
+const (
+	ServiceCenter ServiceMode = "SERVICE_CENTER"
+	ButlerMode    ServiceMode = "BUTLER"
+)
+
+// Property is one estate (小區) or building (大廈) with its own
+// management office.
+type Property struct {
+	ID          string      `db:"id"`
+	Code        string      `db:"code"`
+	Name        string      `db:"name"`
+	Kind        Kind        `db:"kind"`
+	Grade       string      `db:"grade"`
+	ServiceMode ServiceMode `db:"service_mode"`
+	TimeZone    string      `db:"time_zone"`
+}
+
+// Location returns the property's time zone; local dates (request numbers,
+// daily figures) are counted in it.
+func (p Property) Location() *time.Location {
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil {
+		// The zone is validated when a property is stored, so this only
+		// guards against a host without zone data.
+		return time.UTC
+	}
+	return loc
+}
+
+// Building is a block of a property.
+type Building struct {
+	ID         string `db:"id"`
+	PropertyID string `db:"property_id"`
+	Code       string `db:"code"`
+	Name       string `db:"name"`
+}
+
+// Unit is a household: residents are linked to it, and VIP status is its own.
+type Unit struct {
+	ID         string `db:"id"`
+	PropertyID string `db:"property_id"`
+	BuildingID string `db:"building_id"`
+	Code       string `db:"code"`
+	VIP        bool   `db:"vip"`
+}
+
+// CategoryKind groups the catalogue as the manual does.
+type CategoryKind string
+
+// The catalogue's kinds.
+const (
+	Repair       CategoryKind = "REPAIR"
+	Cleaning     CategoryKind = "CLEANING"
+	Housekeeping CategoryKind = "HOUSEKEEPING"
+	Special      CategoryKind = "SPECIAL"
+	Contracted   CategoryKind = "CONTRACTED"
+	Featured     CategoryKind = "FEATURED"
+	Complaint    CategoryKind = "COMPLAINT"
+	Inquiry      CategoryKind = "INQUIRY"
+	GuidedVisit  CategoryKind = "GUIDED_VISIT"
+)
+
+// Category is one kind of request a customer can make at a property.
+type Category struct {
+	ID            string       `db:"id"`
+	PropertyID    string       `db:"property_id"`
+	Code          string       `db:"code"`
+	Kind          CategoryKind `db:"kind"`
+	Name          string       `db:"name"`
+	NameZh        string       `db:"name_zh"`
+	TargetMinutes int          `db:"target_minutes"`
+	PriceCents    *int64       `db:"price_cents"`
+	Currency      *string      `db:"currency"`
+	Active        bool         `db:"active"`
+}

@@ -1,0 +1,146 @@
+// Package request is the one-stop service request: its lifecycle as a
+// transition table, who may see and move it, and the event log that records
+// every change.
+package request
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Status is where a request stands in the one-stop flow.
+type Status string
+
+// The lifecycle, in the manual's order.
+const (
+	Submitted  Status = "SUBMITTED"
+	Accepted   Status = "ACCEPTED"
+	Assigned   Status = "ASSIGNED"
+	InProgress Status = "IN_PROGRESS"
+	Completed  Status = "COMPLETED"
+	Confirmed  Status = "CONFIRMED"
+	Closed     Status = "CLOSED"
+	Cancelled  Status = "CANCELLED"
+)
+
+// Open reports whether work on the request is still owed.
+func (s Status) Open() bool {
+	switch s {
+	case Closed, Cancelled, Confirmed:
+		return false
+	}
+	return true
+}
+
+// Channel is how the request reached the company.
+type Channel string
+
+// The channels. APP is the resident's own phone; the others are staff
+// recording what a customer told them.
+const (
+	App    Channel = "APP"
+	Phone  Channel = "PHONE"
+	WalkIn Channel = "WALK_IN"
+	Visit  Channel = "VISIT"
+	Staff  Channel = "STAFF"
+)
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool {
+	switch c {
+	case App, Phone, WalkIn, Visit, Staff:
+		return true
+	}
+	return false
+}
+
+// Audience is who a request (or one of its events) concerns; visibility is
+// decided from it alone.
+type Audience struct {
+	PropertyID       string  `db:"property_id" json:"propertyId"`
+	UnitID           string  `db:"unit_id" json:"unitId"`
+	RequesterID      string  `db:"requester_id" json:"requesterId"`
+	AssigneeID       *string `db:"assignee_id" json:"assigneeId,omitempty"`
+	FirstResponderID *string `db:"first_responder_id" json:"firstResponderId,omitempty"`
+}
+
+// Request is one customer request.
+type Request struct {
+	ID              string     `db:"id"`
+	Number          string     `db:"number"`
+	CategoryID      string     `db:"category_id"`
+	SubmittedBy     string     `db:"submitted_by"`
+	ClientRequestID string     `db:"client_request_id"`
+	Channel         Channel    `db:"channel"`
+	Status          Status     `db:"status"`
+	Description     string     `db:"description"`
+	PreferredTime   *time.Time `db:"preferred_time"`
+	PromisedAt      *time.Time `db:"promised_at"`
+	Rating          *int       `db:"rating"`
+	RatingComment   *string    `db:"rating_comment"`
+	CancelReason    *string    `db:"cancel_reason"`
+	// Version grows with every change; an update that finds another
+	// version than it read fails with CONFLICT instead of overwriting.
+	Version   int       `db:"version"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+	Audience
+}
+
+// EventType names what happened.
+type EventType string
+
+// The event types on a timeline.
+const (
+	EvSubmitted  EventType = "SUBMITTED"
+	EvAccepted   EventType = "ACCEPTED"
+	EvAssigned   EventType = "ASSIGNED"
+	EvReassigned EventType = "REASSIGNED"
+	EvStarted    EventType = "STARTED"
+	EvCompleted  EventType = "COMPLETED"
+	EvConfirmed  EventType = "CONFIRMED"
+	EvReopened   EventType = "REOPENED"
+	EvCancelled  EventType = "CANCELLED"
+	EvClosed     EventType = "CLOSED"
+)
+
+// Event is one row of a request's append-only log. Its ID grows with commit
+// order, so clients use it as a resume cursor.
+type Event struct {
+	ID         int64           `db:"id" json:"id"`
+	RequestID  string          `db:"request_id" json:"requestId"`
+	Type       EventType       `db:"type" json:"type"`
+	FromStatus *Status         `db:"from_status" json:"fromStatus,omitempty"`
+	ToStatus   Status          `db:"to_status" json:"toStatus"`
+	ActorID    *string         `db:"actor_id" json:"actorId,omitempty"`
+	Note       *string         `db:"note" json:"note,omitempty"`
+	Data       json.RawMessage `db:"data" json:"data,omitempty"`
+	At         time.Time       `db:"at" json:"at"`
+	Audience
+}
+
+// Filter narrows a request list.
+type Filter struct {
+	Statuses    []Status
+	PropertyID  *string
+	AssigneeID  *string
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+}
+
+// Cursor is a position in the newest-first request list.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Callback is one service-center callback (回訪) to the customer.
+type Callback struct {
+	RequestID    string
+	AgentID      string
+	Method       string
+	Outcome      string
+	Satisfaction *int
+	Note         *string
+	At           time.Time
+}

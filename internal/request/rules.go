@@ -1,0 +1,141 @@
+package request
+
+import (
+	"slices"
+
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
+)
+
+// Action is a lifecycle operation a person asks for.
+type Action string
+
+// The actions of the one-stop flow.
+const (
+	Accept   Action = "accept"
+	Assign   Action = "assign"
+	Start    Action = "start"
+	Complete Action = "complete"
+	Confirm  Action = "confirm"
+	Reopen   Action = "reopen"
+	Cancel   Action = "cancel"
+	CallBack Action = "callback"
+)
+
+// Party is a part someone can play towards a request.
+type Party uint8
+
+// The parties. A person may play several at once (a staff member who is
+// also the assignee, say).
+const (
+	// Household is the requester or any resident of the request's unit.
+	Household Party = 1 << iota
+	// Center is the service center of the request's property (an agent,
+	// manager or director there) or a company admin.
+	Center
+	// Assignee is the staff member the request is assigned to.
+	Assignee
+)
+
+// Transition is one row of the lifecycle table: an action, the statuses it
+// may start from, the status it leads to, and who may take it.
+type Transition struct {
+	Action Action
+	From   []Status
+	To     Status
+	By     Party
+	Event  EventType
+}
+
+// Transitions is the whole lifecycle. Every status change in the system goes
+// through one of these rows; nothing else moves a request.
+var Transitions = []Transition{
+	{Accept, []Status{Submitted}, Accepted, Center, EvAccepted},
+	{Assign, []Status{Accepted, Assigned}, Assigned, Center, EvAssigned},
+	{Start, []Status{Assigned}, InProgress, Assignee, EvStarted},
+	{Complete, []Status{InProgress}, Completed, Assignee, EvCompleted},
+	{Confirm, []Status{Completed}, Confirmed, Household, EvConfirmed},
+	// A customer who is not satisfied sends it back to the same worker.
+	{Reopen, []Status{Completed}, Assigned, Household, EvReopened},
+	// The customer may withdraw before work starts; the center may cancel
+	// any open request, with a reason.
+	{Cancel, []Status{Submitted, Accepted, Assigned}, Cancelled, Household, EvCancelled},
+	{Cancel, []Status{Submitted, Accepted, Assigned, InProgress}, Cancelled, Center, EvCancelled},
+	{CallBack, []Status{Confirmed}, Closed, Center, EvClosed},
+}
+
+// PartiesOf returns every part the actor plays towards a request.
+func PartiesOf(a *auth.Actor, r Audience) Party {
+	var p Party
+	if r.RequesterID == a.PersonID || a.LivesIn(r.UnitID) {
+		p |= Household
+	}
+	if a.IsCenterAt(r.PropertyID) {
+		p |= Center
+	}
+	if r.AssigneeID != nil && *r.AssigneeID == a.PersonID {
+		p |= Assignee
+	}
+	return p
+}
+
+// Decision is the outcome of asking the table for an action.
+type Decision int
+
+// The outcomes, in the order they are reported: a caller who may not take
+// the action at all hears FORBIDDEN before hearing about the status.
+const (
+	Allowed Decision = iota
+	NotAllowed
+	WrongStatus
+)
+
+// Lookup finds the row for an action taken by the actor from the request's
+// current status.
+func Lookup(action Action, a *auth.Actor, r *Request) (Transition, Decision) {
+	parties := PartiesOf(a, r.Audience)
+	decision := NotAllowed
+	for _, t := range Transitions {
+		if t.Action != action || parties&t.By == 0 {
+			continue
+		}
+		if slices.Contains(t.From, r.Status) {
+			return t, Allowed
+		}
+		decision = WrongStatus
+	}
+	return Transition{}, decision
+}
+
+// Visible reports whether the actor may see a request (or an event with this
+// audience). The same rule is written as SQL in the postgres store; a test
+// holds the two together.
+//   - an admin sees everything;
+//   - a resident sees their household's requests and those they made;
+//   - the service center (agent, manager, director) sees its property's;
+//   - any staff member sees what is assigned to them or what they first
+//     received (a butler, a technician, a guard a resident spoke to).
+func Visible(a *auth.Actor, r Audience) bool {
+	if a.Admin {
+		return true
+	}
+	if r.RequesterID == a.PersonID || a.LivesIn(r.UnitID) {
+		return true
+	}
+	if role, ok := a.RoleAt(r.PropertyID); ok && role.IsServiceCenter() {
+		return true
+	}
+	if r.AssigneeID != nil && *r.AssigneeID == a.PersonID {
+		return true
+	}
+	return r.FirstResponderID != nil && *r.FirstResponderID == a.PersonID
+}
+
+// CanBeAssigned reports whether a staff role can be sent to do work.
+func CanBeAssigned(r person.Role) bool {
+	switch r {
+	case person.Agent, person.Butler, person.Technician, person.Cleaner, person.Guard, person.Manager:
+		return true
+	}
+	return false
+}

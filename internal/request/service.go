@@ -1,0 +1,583 @@
+package request
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/clock"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
+)
+
+// ErrStale is returned when a request changed between being read and being
+// written: someone else moved it first.
+var ErrStale = apperr.New(apperr.Conflict, "the request was changed by someone else; reload it and try again")
+
+// errDuplicate rolls back a submission that lost a race with its own retry.
+var errDuplicate = errors.New("duplicate client request id")
+
+// Store is the storage the request service needs.
+type Store interface {
+	// InTx runs fn in one transaction, committing if fn returns nil.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// Visible returns a request the actor may see, or apperr.ErrNotFound.
+	Visible(ctx context.Context, a *auth.Actor, id string) (*Request, error)
+	// List returns up to limit requests the actor may see, newest first,
+	// after the cursor.
+	List(ctx context.Context, a *auth.Actor, f Filter, limit int, after *Cursor) ([]*Request, error)
+	// EventsOf returns the events of the given requests in id order.
+	EventsOf(ctx context.Context, requestIDs []string) ([]Event, error)
+	// ByClientID finds a submission by its submitter and phone-made id.
+	ByClientID(ctx context.Context, submittedBy, clientID string) (*Request, error)
+}
+
+// Tx is the storage available inside one transaction.
+type Tx interface {
+	Request(ctx context.Context, id string) (*Request, error)
+	ByClientID(ctx context.Context, submittedBy, clientID string) (*Request, error)
+	Unit(ctx context.Context, id string) (*property.Unit, error)
+	Property(ctx context.Context, id string) (*property.Property, error)
+	Category(ctx context.Context, id string) (*property.Category, error)
+	// UnitsOf lists the households a resident belongs to.
+	UnitsOf(ctx context.Context, personID string) ([]string, error)
+	StaffRoleAt(ctx context.Context, personID, propertyID string) (person.Role, bool, error)
+	// NextSequence hands out the next number of a property's local day.
+	NextSequence(ctx context.Context, propertyID string, day time.Time) (int, error)
+	// Insert stores a new request; it reports false when the submitter
+	// already used the client request id.
+	Insert(ctx context.Context, r *Request) (bool, error)
+	// Update writes r if its stored version is still r.Version, then bumps
+	// r.Version; otherwise it returns ErrStale.
+	Update(ctx context.Context, r *Request) error
+	// AppendEvent stores ev and sets its id.
+	AppendEvent(ctx context.Context, ev *Event) error
+	AddCallback(ctx context.Context, c Callback) error
+}
+
+// Publisher hears about events once their transaction has committed.
+type Publisher interface {
+	Publish(ctx context.Context, events []Event)
+}
+
+// Service runs the one-stop flow.
+type Service struct {
+	store Store
+	clock clock.Clock
+	pub   Publisher
+	log   *slog.Logger
+}
+
+// NewService returns a request service. pub may be nil.
+func NewService(store Store, clk clock.Clock, pub Publisher, log *slog.Logger) *Service {
+	return &Service{store: store, clock: clk, pub: pub, log: log}
+}
+
+// SetPublisher replaces the post-commit publisher.
+func (s *Service) SetPublisher(p Publisher) { s.pub = p }
+
+// SubmitInput is a new request as a phone or a staff member sends it.
+type SubmitInput struct {
+	ClientRequestID string
+	CategoryID      string
+	Description     string
+	UnitID          *string
+	PreferredTime   *time.Time
+	OnBehalfOf      *string
+	Channel         *Channel
+}
+
+const maxText = 2000
+
+func text(field, v string, required bool) (*string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		if required {
+			return nil, apperr.Invalid(field, "%s is required", field)
+		}
+		return nil, nil
+	}
+	if utf8.RuneCountInString(v) > maxText {
+		return nil, apperr.Invalid(field, "%s is longer than %d characters", field, maxText)
+	}
+	return &v, nil
+}
+
+func optText(field string, v *string) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return text(field, *v, false)
+}
+
+// Submit records a new request. A retry with the same clientRequestId by the
+// same submitter returns the original and creates nothing.
+func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*Request, error) {
+	if _, err := uuid.Parse(in.ClientRequestID); err != nil {
+		return nil, apperr.Invalid("clientRequestId", "clientRequestId must be a UUID")
+	}
+	if err := checkIDs(map[string]*string{"categoryId": &in.CategoryID, "unitId": in.UnitID, "onBehalfOfResidentId": in.OnBehalfOf}); err != nil {
+		return nil, err
+	}
+	desc, err := text("description", in.Description, true)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	// A little slack lets a phone whose clock runs behind still say "now".
+	if in.PreferredTime != nil && in.PreferredTime.Before(now.Add(-5*time.Minute)) {
+		return nil, apperr.Invalid("preferredTime", "preferredTime is in the past")
+	}
+	var created *Request
+	var events []Event
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if prior, err := tx.ByClientID(ctx, a.PersonID, in.ClientRequestID); err == nil {
+			created = prior
+			return sameSubmission(prior, in, *desc)
+		} else if apperr.CodeOf(err) != apperr.NotFound {
+			return err
+		}
+		r := &Request{
+			ClientRequestID: in.ClientRequestID,
+			SubmittedBy:     a.PersonID,
+			Description:     *desc,
+			PreferredTime:   in.PreferredTime,
+			CategoryID:      in.CategoryID,
+			Status:          Submitted,
+			Version:         1,
+			CreatedAt:       now,
+			UpdatedAt:       now,
+		}
+		units, err := s.requester(ctx, tx, a, in, r)
+		if err != nil {
+			return err
+		}
+		unit, err := pickUnit(ctx, tx, units, in.UnitID)
+		if err != nil {
+			return err
+		}
+		r.UnitID, r.PropertyID = unit.ID, unit.PropertyID
+		if r.Channel != App && !a.Admin {
+			if _, ok := a.RoleAt(unit.PropertyID); !ok {
+				return apperr.New(apperr.Forbidden, "you do not work at this resident's property")
+			}
+		}
+		cat, err := tx.Category(ctx, in.CategoryID)
+		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && (cat.PropertyID != unit.PropertyID || !cat.Active)) {
+			return apperr.Invalid("categoryId", "no such service category at this property")
+		} else if err != nil {
+			return err
+		}
+		prop, err := tx.Property(ctx, unit.PropertyID)
+		if err != nil {
+			return err
+		}
+		day := now.In(prop.Location())
+		seq, err := tx.NextSequence(ctx, prop.ID, day)
+		if err != nil {
+			return err
+		}
+		r.Number = fmt.Sprintf("%s-%s-%04d", prop.Code, day.Format("20060102"), seq)
+		inserted, err := tx.Insert(ctx, r)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			return errDuplicate
+		}
+		ev := Event{RequestID: r.ID, Type: EvSubmitted, ToStatus: Submitted, ActorID: &a.PersonID, At: now,
+			Data: mustJSON(map[string]any{"channel": r.Channel, "number": r.Number}), Audience: r.Audience}
+		if err := tx.AppendEvent(ctx, &ev); err != nil {
+			return err
+		}
+		created, events = r, []Event{ev}
+		return nil
+	})
+	if errors.Is(err, errDuplicate) {
+		// The retry raced the original and lost; the original is committed.
+		prior, err := s.store.ByClientID(ctx, a.PersonID, in.ClientRequestID)
+		if err != nil {
+			return nil, err
+		}
+		return prior, sameSubmission(prior, in, *desc)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.publish(ctx, events)
+	return created, nil
+}
+
+// sameSubmission refuses a reused clientRequestId that carries a different
+// request: the phone has a bug, and silently answering with another request
+// would hide it.
+func sameSubmission(prior *Request, in SubmitInput, desc string) error {
+	if prior.CategoryID != in.CategoryID || prior.Description != desc {
+		return apperr.New(apperr.Conflict, "clientRequestId %s was already used for request %s", in.ClientRequestID, prior.Number)
+	}
+	return nil
+}
+
+// requester settles who the request is for, its channel and its first-asker,
+// and returns the households it may be about.
+func (s *Service) requester(ctx context.Context, tx Tx, a *auth.Actor, in SubmitInput, r *Request) ([]string, error) {
+	if in.OnBehalfOf == nil {
+		if len(a.Units) == 0 {
+			return nil, apperr.Invalid("onBehalfOfResidentId", "staff submit requests on a resident's behalf: give onBehalfOfResidentId")
+		}
+		if in.Channel != nil && *in.Channel != App {
+			return nil, apperr.Invalid("channel", "a resident's own request comes through the APP channel")
+		}
+		r.RequesterID, r.Channel = a.PersonID, App
+		return a.Units, nil
+	}
+	if !a.IsStaff() && !a.Admin {
+		return nil, apperr.New(apperr.Forbidden, "only staff submit on a resident's behalf")
+	}
+	r.Channel = Phone
+	if in.Channel != nil {
+		if !in.Channel.Valid() || *in.Channel == App {
+			return nil, apperr.Invalid("channel", "staff record a PHONE, WALK_IN, VISIT or STAFF request")
+		}
+		r.Channel = *in.Channel
+	}
+	units, err := tx.UnitsOf(ctx, *in.OnBehalfOf)
+	if err != nil {
+		return nil, err
+	}
+	if len(units) == 0 {
+		return nil, apperr.Invalid("onBehalfOfResidentId", "no such resident")
+	}
+	// First-ask responsibility: whoever heard the customer owns following
+	// it, through every reassignment.
+	r.RequesterID, r.FirstResponderID = *in.OnBehalfOf, &a.PersonID
+	return units, nil
+}
+
+func pickUnit(ctx context.Context, tx Tx, units []string, want *string) (*property.Unit, error) {
+	id := ""
+	switch {
+	case want != nil:
+		for _, u := range units {
+			if u == *want {
+				id = u
+			}
+		}
+		if id == "" {
+			return nil, apperr.Invalid("unitId", "the resident does not live in this unit")
+		}
+	case len(units) == 1:
+		id = units[0]
+	default:
+		return nil, apperr.Invalid("unitId", "the resident has several units: say which one")
+	}
+	return tx.Unit(ctx, id)
+}
+
+// Get returns a request the actor may see.
+func (s *Service) Get(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, apperr.ErrNotFound
+	}
+	return s.store.Visible(ctx, a, id)
+}
+
+// MaxPage is the most items any list answers at once.
+const MaxPage = 100
+
+// List returns one page of the requests the actor may see, newest first,
+// and whether more follow.
+func (s *Service) List(ctx context.Context, a *auth.Actor, f Filter, first int, after *Cursor) ([]*Request, bool, error) {
+	if first < 0 || first > MaxPage {
+		return nil, false, apperr.Invalid("first", "first must be between 0 and %d", MaxPage)
+	}
+	if err := checkIDs(map[string]*string{"filter.propertyId": f.PropertyID, "filter.assigneeId": f.AssigneeID}); err != nil {
+		return nil, false, err
+	}
+	for _, st := range f.Statuses {
+		if !validStatus(st) {
+			return nil, false, apperr.Invalid("filter.status", "unknown status %q", st)
+		}
+	}
+	rows, err := s.store.List(ctx, a, f, first+1, after)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rows) > first {
+		return rows[:first], true, nil
+	}
+	return rows, false, nil
+}
+
+func validStatus(s Status) bool {
+	switch s {
+	case Submitted, Accepted, Assigned, InProgress, Completed, Confirmed, Closed, Cancelled:
+		return true
+	}
+	return false
+}
+
+// Timelines returns the events of requests already known to be visible,
+// grouped by request id.
+func (s *Service) Timelines(ctx context.Context, ids []string) (map[string][]Event, error) {
+	evs, err := s.store.EventsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Event, len(ids))
+	for _, e := range evs {
+		out[e.RequestID] = append(out[e.RequestID], e)
+	}
+	return out, nil
+}
+
+// Accept takes a submitted request into the service center's hands with a
+// promise of when it will be done. An app submission gets its first-asker
+// here: the accepting agent.
+func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promisedAt time.Time, note *string) (*Request, error) {
+	n, err := optText("note", note)
+	if err != nil {
+		return nil, err
+	}
+	if !promisedAt.After(s.clock.Now()) {
+		return nil, apperr.Invalid("promisedAt", "promisedAt must be in the future")
+	}
+	return s.move(ctx, a, id, Accept, func(_ Tx, r *Request, ev *Event) error {
+		p := promisedAt.UTC()
+		r.PromisedAt = &p
+		if r.FirstResponderID == nil {
+			r.FirstResponderID = &a.PersonID
+		}
+		ev.Note = n
+		ev.Data = mustJSON(map[string]any{"promisedAt": p})
+		return nil
+	})
+}
+
+// Assign dispatches a request to a staff member of its property, or
+// reassigns it.
+func (s *Service) Assign(ctx context.Context, a *auth.Actor, id, assigneeID string, note *string) (*Request, error) {
+	n, err := optText("note", note)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := uuid.Parse(assigneeID); err != nil {
+		return nil, apperr.Invalid("assigneeId", "no such staff member")
+	}
+	return s.move(ctx, a, id, Assign, func(tx Tx, r *Request, ev *Event) error {
+		role, ok, err := tx.StaffRoleAt(ctx, assigneeID, r.PropertyID)
+		if err != nil {
+			return err
+		}
+		if !ok || !CanBeAssigned(role) {
+			return apperr.Invalid("assigneeId", "not a staff member of this property who can take work")
+		}
+		data := map[string]any{"assigneeId": assigneeID}
+		if r.AssigneeID != nil {
+			if *r.AssigneeID == assigneeID && *ev.FromStatus == Assigned {
+				return apperr.Invalid("assigneeId", "the request is already assigned to this person")
+			}
+			data["previousAssigneeId"] = *r.AssigneeID
+			if *ev.FromStatus == Assigned {
+				ev.Type = EvReassigned
+			}
+		}
+		r.AssigneeID = &assigneeID
+		ev.Note = n
+		ev.Data = mustJSON(data)
+		return nil
+	})
+}
+
+// Start records that the assignee began the work.
+func (s *Service) Start(ctx context.Context, a *auth.Actor, id string, note *string) (*Request, error) {
+	n, err := optText("note", note)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, Start, func(_ Tx, _ *Request, ev *Event) error {
+		ev.Note = n
+		return nil
+	})
+}
+
+// Complete records that the work is done; the customer is asked to confirm.
+func (s *Service) Complete(ctx context.Context, a *auth.Actor, id, note string) (*Request, error) {
+	n, err := text("note", note, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, Complete, func(_ Tx, _ *Request, ev *Event) error {
+		ev.Note = n
+		return nil
+	})
+}
+
+// Confirm is the customer's answer to completed work: satisfied with a
+// rating closes the work, not satisfied sends it back to the same worker.
+func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfied bool, rating *int, comment *string) (*Request, error) {
+	if !satisfied {
+		c, err := text("comment", deref(comment), true)
+		if err != nil {
+			return nil, apperr.Invalid("comment", "say what is still wrong so the worker can put it right")
+		}
+		if rating != nil {
+			return nil, apperr.Invalid("rating", "a rating is given when the work is accepted")
+		}
+		return s.move(ctx, a, id, Reopen, func(_ Tx, _ *Request, ev *Event) error {
+			ev.Note = c
+			return nil
+		})
+	}
+	if rating == nil || *rating < 1 || *rating > 5 {
+		return nil, apperr.Invalid("rating", "rating must be from 1 to 5")
+	}
+	c, err := optText("comment", comment)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, Confirm, func(_ Tx, r *Request, ev *Event) error {
+		r.Rating, r.RatingComment = rating, c
+		ev.Note = c
+		ev.Data = mustJSON(map[string]any{"rating": *rating})
+		return nil
+	})
+}
+
+// Cancel withdraws a request: the customer before work starts, the service
+// center at any point while it is open.
+func (s *Service) Cancel(ctx context.Context, a *auth.Actor, id, reason string) (*Request, error) {
+	why, err := text("reason", reason, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, Cancel, func(_ Tx, r *Request, ev *Event) error {
+		r.CancelReason = why
+		ev.Note = why
+		return nil
+	})
+}
+
+// CallbackInput is one callback (回訪) as the agent records it.
+type CallbackInput struct {
+	Method       string
+	Satisfaction int
+	Note         *string
+}
+
+// RecordCallback records the service center's callback and closes the request.
+func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, in CallbackInput) (*Request, error) {
+	switch in.Method {
+	case "PHONE", "VISIT", "APP":
+	default:
+		return nil, apperr.Invalid("method", "method must be PHONE, VISIT or APP")
+	}
+	if in.Satisfaction < 1 || in.Satisfaction > 5 {
+		return nil, apperr.Invalid("satisfaction", "satisfaction must be from 1 to 5")
+	}
+	n, err := optText("note", in.Note)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, CallBack, func(tx Tx, r *Request, ev *Event) error {
+		sat := in.Satisfaction
+		ev.Note = n
+		ev.Data = mustJSON(map[string]any{"method": in.Method, "satisfaction": sat})
+		return tx.AddCallback(ctx, Callback{RequestID: r.ID, AgentID: a.PersonID, Method: in.Method,
+			Outcome: "REACHED", Satisfaction: &sat, Note: n, At: ev.At})
+	})
+}
+
+// move is the single path by which a request changes status: it reads the
+// request, asks the transition table, lets apply fill in the details, writes
+// the request and its event in one transaction, and publishes after commit.
+func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Action, apply func(Tx, *Request, *Event) error) (*Request, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, apperr.ErrNotFound
+	}
+	now := s.clock.Now()
+	var out *Request
+	var events []Event
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		r, err := tx.Request(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !Visible(a, r.Audience) {
+			return apperr.ErrNotFound
+		}
+		t, decision := Lookup(action, a, r)
+		switch decision {
+		case NotAllowed:
+			return apperr.New(apperr.Forbidden, "you may not %s this request", action)
+		case WrongStatus:
+			return apperr.New(apperr.Conflict, "cannot %s a request that is %s", action, r.Status)
+		}
+		from := r.Status
+		ev := Event{RequestID: r.ID, Type: t.Event, FromStatus: &from, ToStatus: t.To, ActorID: &a.PersonID, At: now}
+		r.Status = t.To
+		if err := apply(tx, r, &ev); err != nil {
+			return err
+		}
+		r.UpdatedAt = now
+		if err := tx.Update(ctx, r); err != nil {
+			return err
+		}
+		ev.Audience = r.Audience
+		if err := tx.AppendEvent(ctx, &ev); err != nil {
+			return err
+		}
+		out, events = r, []Event{ev}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.publish(ctx, events)
+	return out, nil
+}
+
+func (s *Service) publish(ctx context.Context, events []Event) {
+	if s.pub != nil && len(events) > 0 {
+		s.pub.Publish(context.WithoutCancel(ctx), events)
+	}
+}
+
+// checkIDs rejects ids that are not UUIDs before they reach storage, naming
+// the field at fault.
+func checkIDs(fields map[string]*string) error {
+	for _, name := range []string{"categoryId", "unitId", "onBehalfOfResidentId", "filter.propertyId", "filter.assigneeId"} {
+		v, ok := fields[name]
+		if !ok || v == nil {
+			continue
+		}
+		if _, err := uuid.Parse(*v); err != nil {
+			return apperr.Invalid(name, "%s is not a valid id", name)
+		}
+	}
+	return nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("request: marshal event data: %v", err))
+	}
+	return b
+}

@@ -1,0 +1,170 @@
+// Command onestop serves the OneStop GraphQL API: the resident app, the
+// butler staff app and the admin console all talk to it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kproperty/onestop/graph"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/clock"
+	"github.com/kproperty/onestop/internal/config"
+	"github.com/kproperty/onestop/internal/postgres"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Getenv, log); err != nil {
+		log.Error("server stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is cancelled (SIGTERM), then shuts down gracefully:
+// it stops accepting, closes websockets, and waits for calls in flight.
+func run(ctx context.Context, getenv func(string) string, log *slog.Logger) error {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	app, err := newApp(ctx, cfg, clock.Real{}, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	// Websockets are hijacked connections that http.Server.Shutdown does not
+	// wait for or close; cancelling their base context ends them.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           app.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "graphql", "/query", "dev", cfg.Dev)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	cancelBase()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// App is a wired server: its HTTP handler and what must be closed.
+type App struct {
+	Handler  http.Handler
+	DB       *postgres.DB
+	Redis    *redis.Client
+	Requests *request.Service
+	closers  []func()
+}
+
+// Close releases the app's connections and stops its background work.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// newApp connects to PostgreSQL (and Redis when configured), migrates,
+// loads demo data if asked, and builds the services and routes.
+func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	app := &App{DB: db}
+	app.closers = append(app.closers, func() { db.Close() })
+	if err := db.Migrate(ctx, log); err != nil {
+		app.Close()
+		return nil, err
+	}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			app.Close()
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		app.Redis = redis.NewClient(opts)
+		app.closers = append(app.closers, func() { app.Redis.Close() })
+	}
+
+	authSvc := auth.NewService(postgres.NewAuthStore(db), clk, auth.Config{Secret: []byte(cfg.JWTSecret), AccessTTL: cfg.AccessTTL})
+	if cfg.DemoData {
+		accounts, err := db.SeedDemo(ctx, func(pw string) (string, error) { return auth.HashPassword(pw, 0) })
+		if err != nil {
+			app.Close()
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+		if cfg.Dev {
+			for _, a := range accounts {
+				log.Info("demo account", "username", a.Username, "password", postgres.DemoPassword, "role", a.Role, "at", a.Where)
+			}
+		}
+	}
+	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, nil, log)
+	deps := graph.Deps{AuthService: authSvc, RequestService: app.Requests, Directory: postgres.NewDirectory(db)}
+
+	mux := http.NewServeMux()
+	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
+		AllowedOrigins: cfg.AllowedOrigins,
+		Introspection:  cfg.Dev,
+		Log:            log,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := db.PingContext(ctx); err != nil {
+			http.Error(w, "postgres unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if app.Redis != nil {
+			if err := app.Redis.Ping(ctx).Err(); err != nil {
+				http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	if cfg.Dev {
+		mux.Handle("GET /{$}", playground.Handler("OneStop", "/query"))
+	}
+	app.Handler = mux
+	return app, nil
+}
