@@ -13,8 +13,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"

@@ -2,7 +2,7 @@ package graph
 
 import (
 	"context"
-		"time"
+	"time"
 
 	"github.com/vikstrous/dataloadgen"
 
