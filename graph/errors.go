@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/kproperty/onestop/internal/apperr"
@@ -36,8 +37,16 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if e, ok := apperr.As(err); ok {
 			gqlErr.Message = e.Message
 			gqlErr.Extensions = map[string]any{"code": string(e.Code)}
-			if e.Field != "" {
-				gqlErr.Extensions["field"] = e.Field
+			field := e.Field
+			if field == "" && e.Code == apperr.InvalidInput && len(gqlErr.Path) > 1 {
+				// A scalar that failed to parse knows no field name, but
+				// the path ends with the argument it came from.
+				if name, ok := gqlErr.Path[len(gqlErr.Path)-1].(ast.PathName); ok {
+					field = string(name)
+				}
+			}
+			if field != "" {
+				gqlErr.Extensions["field"] = field
 			}
 			return gqlErr
 		}
