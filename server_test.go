@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// run serves health and readiness and stops cleanly when its context ends,
+// as it does on SIGTERM.
+func TestRunServesAndShutsDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := map[string]string{
+		"DATABASE_URL": testDBURL,
+		"REDIS_URL":    "redis://127.0.0.1:6379/0",
+		"HTTP_ADDR":    addr,
+		"JWT_SECRET":   "0123456789abcdef0123456789abcdef",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+
+	get := func(path string) (int, error) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, err := get("/healthz")
+		if err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server never became healthy: %v %d", err, code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, err := get("/readyz"); err != nil || code != http.StatusOK {
+		t.Fatalf("readyz: %d %v", code, err)
+	}
+	// GraphiQL is for development only.
+	if code, _ := get("/"); code != http.StatusNotFound {
+		t.Errorf("GET / outside dev answered %d", code)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	if _, err := get("/healthz"); err == nil {
+		t.Fatal("still serving after shutdown")
+	}
+}
+
+// Outside development the server refuses to start without a real secret.
+func TestConfigNeedsSecret(t *testing.T) {
+	err := run(context.Background(), func(k string) string {
+		return map[string]string{"DATABASE_URL": testDBURL}[k]
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || err.Error() != "JWT_SECRET is required (set DEV=1 for a development secret)" {
+		t.Fatalf("err = %v", err)
+	}
+}
