@@ -79,7 +79,9 @@ func TestVisibility(t *testing.T) {
 
 func (s *testServer) propertyID(t *testing.T, admin *client, code string) string {
 	t.Helper()
-	var out struct{ Me struct{ Properties []struct{ ID, Code string } } }
+	var out struct {
+		Me struct{ Properties []struct{ ID, Code string } }
+	}
 	admin.must(`{ me { properties { id code } } }`, nil, &out)
 	for _, p := range out.Me.Properties {
 		if p.Code == code {

@@ -18,7 +18,9 @@ func TestLogin(t *testing.T) {
 	}
 	anon.fails("INVALID_INPUT", login, map[string]any{"u": "", "p": "x"})
 	var out struct {
-		Login struct{ Viewer struct{ Username, Role string } }
+		Login struct {
+			Viewer struct{ Username, Role string }
+		}
 	}
 	// Usernames are not case-sensitive.
 	anon.must(login, map[string]any{"u": "Agent.Wong", "p": "demo1234"}, &out)
@@ -52,7 +54,9 @@ func TestRefreshRotationAndLogout(t *testing.T) {
 	s := sharedServer(t)
 	c := s.login(t, "resident.lee")
 	refresh := `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`
-	type pair struct{ RefreshToken struct{ AccessToken, RefreshToken string } }
+	type pair struct {
+		RefreshToken struct{ AccessToken, RefreshToken string }
+	}
 	var p1 pair
 	s.anon(t).must(refresh, map[string]any{"t": c.refresh}, &p1)
 	// The old one is spent; replaying it also kills the new one.
