@@ -73,6 +73,8 @@ func newTestServer(t *testing.T, tweak func(*config.Config)) *testServer {
 		JWTSecret:   "test-secret-test-secret-test-secret!",
 		DemoData:    true,
 		AccessTTL:   15 * time.Minute,
+		// The lowest cost bcrypt allows: these are throwaway passwords.
+		PasswordCost: 4,
 	}
 	if tweak != nil {
 		tweak(&cfg)

@@ -124,7 +124,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 
 	authSvc := auth.NewService(postgres.NewAuthStore(db), clk, auth.Config{Secret: []byte(cfg.JWTSecret), AccessTTL: cfg.AccessTTL})
 	if cfg.DemoData {
-		accounts, err := db.SeedDemo(ctx, func(pw string) (string, error) { return auth.HashPassword(pw, 0) })
+		accounts, err := db.SeedDemo(ctx, func(pw string) (string, error) { return auth.HashPassword(pw, cfg.PasswordCost) })
 		if err != nil {
 			app.Close()
 			return nil, fmt.Errorf("demo data: %w", err)

@@ -32,6 +32,9 @@ type Config struct {
 	AccessTTL time.Duration
 	// ShutdownTimeout bounds a graceful shutdown (SHUTDOWN_TIMEOUT, 20s).
 	ShutdownTimeout time.Duration
+	// PasswordCost is the bcrypt cost for demo passwords; zero means
+	// bcrypt's default. Tests lower it: the race detector makes bcrypt slow.
+	PasswordCost int
 }
 
 // devSecret signs tokens in development only, so that a restarted dev
