@@ -21,6 +21,8 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
+	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/postgres"
 	"github.com/kproperty/onestop/internal/request"
 )
@@ -89,7 +91,35 @@ type App struct {
 	DB       *postgres.DB
 	Redis    *redis.Client
 	Requests *request.Service
+	Pusher   *notification.Pusher
 	closers  []func()
+}
+
+// startTicker runs the time-based jobs (the promise clock, phone pushes)
+// every interval until the returned stop is called. Several instances may
+// tick at once: each job claims its rows with SKIP LOCKED, so each step
+// fires once.
+func startTicker(every time.Duration, log *slog.Logger, jobs ...func(context.Context) (int, error)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for _, job := range jobs {
+				if _, err := job(ctx); err != nil && ctx.Err() == nil {
+					log.Error("scheduled job failed", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Close releases the app's connections and stops its background work.
@@ -136,7 +166,23 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		}
 	}
 	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, nil, log)
-	deps := graph.Deps{AuthService: authSvc, RequestService: app.Requests, Directory: postgres.NewDirectory(db)}
+	notifications := postgres.NewNotificationStore(db)
+	deps := graph.Deps{
+		AuthService:         authSvc,
+		RequestService:      app.Requests,
+		DispatchService:     dispatch.NewService(postgres.NewDispatchStore(db)),
+		NotificationService: notification.NewService(notifications, clk),
+		Directory:           postgres.NewDirectory(db),
+	}
+	var sender notification.Sender = notification.LogSender{Log: log}
+	if cfg.PushWebhookURL != "" {
+		sender = notification.WebhookSender{URL: cfg.PushWebhookURL}
+	}
+	app.Pusher = &notification.Pusher{Outbox: notifications, Sender: sender, Clock: clk, MaxAttempts: 8, Log: log}
+	if cfg.TickInterval > 0 {
+		stop := startTicker(cfg.TickInterval, log, app.Requests.Tick, app.Pusher.Tick)
+		app.closers = append(app.closers, stop)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{

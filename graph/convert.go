@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,5 +68,33 @@ func filterOf(f *model.RequestFilter) request.Filter {
 	if f == nil {
 		return request.Filter{}
 	}
-	return request.Filter{Statuses: f.Status, PropertyID: f.PropertyID, AssigneeID: f.AssigneeID, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo}
+	return request.Filter{Statuses: f.Status, PropertyID: f.PropertyID, AssigneeID: f.AssigneeID, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, Pooled: f.Pooled}
+}
+
+// notificationIDs parses notification ids; nil stays nil (all of them).
+func notificationIDs(ids []string) ([]int64, error) {
+	if ids == nil {
+		return nil, nil
+	}
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, apperr.Invalid("ids", "%q is not a notification id", id)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// notificationCursor reads the after cursor of the inbox: the last id seen.
+func notificationCursor(after *string) (int64, error) {
+	if after == nil || *after == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(*after, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, apperr.Invalid("after", "after is not a cursor from this list")
+	}
+	return n, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
@@ -23,7 +25,9 @@ type Directory interface {
 
 // Deps are the services behind the API.
 type Deps struct {
-	AuthService    *auth.Service
-	RequestService *request.Service
-	Directory      Directory
+	AuthService         *auth.Service
+	RequestService      *request.Service
+	DispatchService     *dispatch.Service
+	NotificationService *notification.Service
+	Directory           Directory
 }

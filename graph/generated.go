@@ -17,6 +17,8 @@ import (
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/graph/scalar"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
@@ -34,7 +36,10 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	ButlerAssignment() ButlerAssignmentResolver
+	ButlerVisit() ButlerVisitResolver
 	Mutation() MutationResolver
+	Notification() NotificationResolver
 	Query() QueryResolver
 	RequestEvent() RequestEventResolver
 	ServiceCategory() ServiceCategoryResolver
@@ -60,23 +65,70 @@ type ComplexityRoot struct {
 		Name func(childComplexity int) int
 	}
 
+	ButlerAssignment struct {
+		Butler         func(childComplexity int) int
+		From           func(childComplexity int) int
+		Moved          func(childComplexity int) int
+		PreviousButler func(childComplexity int) int
+		Unit           func(childComplexity int) int
+	}
+
+	ButlerVisit struct {
+		At     func(childComplexity int) int
+		Butler func(childComplexity int) int
+		ID     func(childComplexity int) int
+		Note   func(childComplexity int) int
+		Unit   func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountCents func(childComplexity int) int
 		Currency    func(childComplexity int) int
 	}
 
 	Mutation struct {
-		AcceptRequest   func(childComplexity int, id string, promisedAt time.Time, note *string) int
-		AssignRequest   func(childComplexity int, id string, assigneeID string, note *string) int
-		CancelRequest   func(childComplexity int, id string, reason string) int
-		CompleteRequest func(childComplexity int, id string, note string) int
-		ConfirmRequest  func(childComplexity int, id string, satisfied bool, rating *int, comment *string) int
-		Login           func(childComplexity int, username string, password string) int
-		Logout          func(childComplexity int, refreshToken string) int
-		RecordCallback  func(childComplexity int, id string, method model.CallbackMethod, satisfaction int, note *string) int
-		RefreshToken    func(childComplexity int, refreshToken string) int
-		StartRequest    func(childComplexity int, id string, note *string) int
-		SubmitRequest   func(childComplexity int, input model.SubmitRequestInput) int
+		AcceptRequest         func(childComplexity int, id string, promisedAt *time.Time, note *string) int
+		AssignButler          func(childComplexity int, unitID string, butlerID string, from *time.Time) int
+		AssignRequest         func(childComplexity int, id string, assigneeID string, note *string) int
+		CancelRequest         func(childComplexity int, id string, reason string) int
+		ClaimRequest          func(childComplexity int, id string) int
+		CompleteRequest       func(childComplexity int, id string, note string) int
+		ConfirmRequest        func(childComplexity int, id string, satisfied bool, rating *int, comment *string) int
+		HoldRequest           func(childComplexity int, id string, reason string, resumeAt *time.Time) int
+		LogVisit              func(childComplexity int, unitID string, note string) int
+		Login                 func(childComplexity int, username string, password string) int
+		Logout                func(childComplexity int, refreshToken string) int
+		MarkNotificationsRead func(childComplexity int, ids []string) int
+		RecordCallback        func(childComplexity int, id string, method model.CallbackMethod, satisfaction int, note *string) int
+		RefreshToken          func(childComplexity int, refreshToken string) int
+		ResumeRequest         func(childComplexity int, id string) int
+		SendBackRequest       func(childComplexity int, id string, reason string) int
+		SetAvailability       func(childComplexity int, status dispatch.Availability) int
+		StartRequest          func(childComplexity int, id string, note *string) int
+		SubmitRequest         func(childComplexity int, input model.SubmitRequestInput) int
+		TransferRequest       func(childComplexity int, id string, assigneeID string, reason string) int
+		UrgeRequest           func(childComplexity int, id string) int
+	}
+
+	Notification struct {
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Read      func(childComplexity int) int
+		Request   func(childComplexity int) int
+		Title     func(childComplexity int) int
+	}
+
+	NotificationConnection struct {
+		Edges       func(childComplexity int) int
+		PageInfo    func(childComplexity int) int
+		UnreadCount func(childComplexity int) int
+	}
+
+	NotificationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -101,6 +153,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Me                func(childComplexity int) int
+		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Request           func(childComplexity int, id string) int
 		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
 		ServiceCategories func(childComplexity int, propertyID *string) int
@@ -134,25 +187,33 @@ type ComplexityRoot struct {
 	}
 
 	ServiceRequest struct {
-		Assignee       func(childComplexity int) int
-		CancelReason   func(childComplexity int) int
-		Category       func(childComplexity int) int
-		Channel        func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		Description    func(childComplexity int) int
-		FirstResponder func(childComplexity int) int
-		ID             func(childComplexity int) int
-		Number         func(childComplexity int) int
-		PreferredTime  func(childComplexity int) int
-		PromisedAt     func(childComplexity int) int
-		Property       func(childComplexity int) int
-		Rating         func(childComplexity int) int
-		Requester      func(childComplexity int) int
-		Status         func(childComplexity int) int
-		Timeline       func(childComplexity int) int
-		Unit           func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
-		Version        func(childComplexity int) int
+		Assignee        func(childComplexity int) int
+		Breached        func(childComplexity int) int
+		CancelReason    func(childComplexity int) int
+		Category        func(childComplexity int) int
+		Channel         func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Description     func(childComplexity int) int
+		DueAt           func(childComplexity int) int
+		EscalationLevel func(childComplexity int) int
+		FirstResponder  func(childComplexity int) int
+		HoldReason      func(childComplexity int) int
+		HoldUntil       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Number          func(childComplexity int) int
+		OnHold          func(childComplexity int) int
+		Pooled          func(childComplexity int) int
+		PreferredTime   func(childComplexity int) int
+		PromisedAt      func(childComplexity int) int
+		Property        func(childComplexity int) int
+		Rating          func(childComplexity int) int
+		Requester       func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Timeline        func(childComplexity int) int
+		Unit            func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		Version         func(childComplexity int) int
+		Warned          func(childComplexity int) int
 	}
 
 	ServiceRequestConnection struct {
@@ -174,12 +235,13 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		Name       func(childComplexity int) int
-		PersonID   func(childComplexity int) int
-		Properties func(childComplexity int) int
-		Role       func(childComplexity int) int
-		Units      func(childComplexity int) int
-		Username   func(childComplexity int) int
+		Availability func(childComplexity int) int
+		Name         func(childComplexity int) int
+		PersonID     func(childComplexity int) int
+		Properties   func(childComplexity int) int
+		Role         func(childComplexity int) int
+		Units        func(childComplexity int) int
+		Username     func(childComplexity int) int
 	}
 }
 
@@ -187,24 +249,52 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ButlerAssignmentResolver interface {
+	Unit(ctx context.Context, obj *request.ButlerAssignment) (*property.Unit, error)
+	Butler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error)
+
+	PreviousButler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error)
+}
+type ButlerVisitResolver interface {
+	Unit(ctx context.Context, obj *request.ButlerVisit) (*property.Unit, error)
+	Butler(ctx context.Context, obj *request.ButlerVisit) (*person.Person, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	SubmitRequest(ctx context.Context, input model.SubmitRequestInput) (*request.Request, error)
-	AcceptRequest(ctx context.Context, id string, promisedAt time.Time, note *string) (*request.Request, error)
+	AcceptRequest(ctx context.Context, id string, promisedAt *time.Time, note *string) (*request.Request, error)
 	AssignRequest(ctx context.Context, id string, assigneeID string, note *string) (*request.Request, error)
 	StartRequest(ctx context.Context, id string, note *string) (*request.Request, error)
 	CompleteRequest(ctx context.Context, id string, note string) (*request.Request, error)
 	ConfirmRequest(ctx context.Context, id string, satisfied bool, rating *int, comment *string) (*request.Request, error)
 	CancelRequest(ctx context.Context, id string, reason string) (*request.Request, error)
 	RecordCallback(ctx context.Context, id string, method model.CallbackMethod, satisfaction int, note *string) (*request.Request, error)
+	AssignButler(ctx context.Context, unitID string, butlerID string, from *time.Time) (*request.ButlerAssignment, error)
+	LogVisit(ctx context.Context, unitID string, note string) (*request.ButlerVisit, error)
+	SetAvailability(ctx context.Context, status dispatch.Availability) (*auth.Actor, error)
+	ClaimRequest(ctx context.Context, id string) (*request.Request, error)
+	TransferRequest(ctx context.Context, id string, assigneeID string, reason string) (*request.Request, error)
+	SendBackRequest(ctx context.Context, id string, reason string) (*request.Request, error)
+	HoldRequest(ctx context.Context, id string, reason string, resumeAt *time.Time) (*request.Request, error)
+	ResumeRequest(ctx context.Context, id string) (*request.Request, error)
+	UrgeRequest(ctx context.Context, id string) (*request.Request, error)
+	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
+}
+type NotificationResolver interface {
+	ID(ctx context.Context, obj *notification.Notification) (string, error)
+
+	Request(ctx context.Context, obj *notification.Notification) (*request.Request, error)
+
+	Read(ctx context.Context, obj *notification.Notification) (bool, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*auth.Actor, error)
 	Request(ctx context.Context, id string) (*request.Request, error)
 	Requests(ctx context.Context, filter *model.RequestFilter, first *int, after *string) (*model.ServiceRequestConnection, error)
 	ServiceCategories(ctx context.Context, propertyID *string) ([]property.Category, error)
+	MyNotifications(ctx context.Context, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 }
 type RequestEventResolver interface {
 	ID(ctx context.Context, obj *request.Event) (string, error)
@@ -227,6 +317,9 @@ type ServiceRequestResolver interface {
 
 	Rating(ctx context.Context, obj *request.Request) (*model.Rating, error)
 
+	Warned(ctx context.Context, obj *request.Request) (bool, error)
+	Breached(ctx context.Context, obj *request.Request) (bool, error)
+
 	Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error)
 }
 type UnitResolver interface {
@@ -236,6 +329,7 @@ type UnitResolver interface {
 type ViewerResolver interface {
 	Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error)
 	Units(ctx context.Context, obj *auth.Actor) ([]property.Unit, error)
+	Availability(ctx context.Context, obj *auth.Actor) (*dispatch.Availability, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -300,6 +394,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Building.Name(childComplexity), true
 
+	case "ButlerAssignment.butler":
+		if e.ComplexityRoot.ButlerAssignment.Butler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerAssignment.Butler(childComplexity), true
+	case "ButlerAssignment.from":
+		if e.ComplexityRoot.ButlerAssignment.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerAssignment.From(childComplexity), true
+	case "ButlerAssignment.movedRequests":
+		if e.ComplexityRoot.ButlerAssignment.Moved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerAssignment.Moved(childComplexity), true
+	case "ButlerAssignment.previousButler":
+		if e.ComplexityRoot.ButlerAssignment.PreviousButler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerAssignment.PreviousButler(childComplexity), true
+	case "ButlerAssignment.unit":
+		if e.ComplexityRoot.ButlerAssignment.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerAssignment.Unit(childComplexity), true
+
+	case "ButlerVisit.at":
+		if e.ComplexityRoot.ButlerVisit.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerVisit.At(childComplexity), true
+	case "ButlerVisit.butler":
+		if e.ComplexityRoot.ButlerVisit.Butler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerVisit.Butler(childComplexity), true
+	case "ButlerVisit.id":
+		if e.ComplexityRoot.ButlerVisit.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerVisit.ID(childComplexity), true
+	case "ButlerVisit.note":
+		if e.ComplexityRoot.ButlerVisit.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerVisit.Note(childComplexity), true
+	case "ButlerVisit.unit":
+		if e.ComplexityRoot.ButlerVisit.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerVisit.Unit(childComplexity), true
+
 	case "Money.amountCents":
 		if e.ComplexityRoot.Money.AmountCents == nil {
 			break
@@ -323,7 +479,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AcceptRequest(childComplexity, args["id"].(string), args["promisedAt"].(time.Time), args["note"].(*string)), true
+		return e.ComplexityRoot.Mutation.AcceptRequest(childComplexity, args["id"].(string), args["promisedAt"].(*time.Time), args["note"].(*string)), true
+	case "Mutation.assignButler":
+		if e.ComplexityRoot.Mutation.AssignButler == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignButler_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignButler(childComplexity, args["unitId"].(string), args["butlerId"].(string), args["from"].(*time.Time)), true
 	case "Mutation.assignRequest":
 		if e.ComplexityRoot.Mutation.AssignRequest == nil {
 			break
@@ -346,6 +513,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelRequest(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.claimRequest":
+		if e.ComplexityRoot.Mutation.ClaimRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimRequest(childComplexity, args["id"].(string)), true
 	case "Mutation.completeRequest":
 		if e.ComplexityRoot.Mutation.CompleteRequest == nil {
 			break
@@ -368,6 +546,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmRequest(childComplexity, args["id"].(string), args["satisfied"].(bool), args["rating"].(*int), args["comment"].(*string)), true
+	case "Mutation.holdRequest":
+		if e.ComplexityRoot.Mutation.HoldRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_holdRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HoldRequest(childComplexity, args["id"].(string), args["reason"].(string), args["resumeAt"].(*time.Time)), true
+	case "Mutation.logVisit":
+		if e.ComplexityRoot.Mutation.LogVisit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_logVisit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LogVisit(childComplexity, args["unitId"].(string), args["note"].(string)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -390,6 +590,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.markNotificationsRead":
+		if e.ComplexityRoot.Mutation.MarkNotificationsRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markNotificationsRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["ids"].([]string)), true
 	case "Mutation.recordCallback":
 		if e.ComplexityRoot.Mutation.RecordCallback == nil {
 			break
@@ -412,6 +623,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.resumeRequest":
+		if e.ComplexityRoot.Mutation.ResumeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeRequest(childComplexity, args["id"].(string)), true
+	case "Mutation.sendBackRequest":
+		if e.ComplexityRoot.Mutation.SendBackRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendBackRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendBackRequest(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.setAvailability":
+		if e.ComplexityRoot.Mutation.SetAvailability == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAvailability_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAvailability(childComplexity, args["status"].(dispatch.Availability)), true
 	case "Mutation.startRequest":
 		if e.ComplexityRoot.Mutation.StartRequest == nil {
 			break
@@ -434,6 +678,103 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitRequest(childComplexity, args["input"].(model.SubmitRequestInput)), true
+	case "Mutation.transferRequest":
+		if e.ComplexityRoot.Mutation.TransferRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_transferRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TransferRequest(childComplexity, args["id"].(string), args["assigneeId"].(string), args["reason"].(string)), true
+	case "Mutation.urgeRequest":
+		if e.ComplexityRoot.Mutation.UrgeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_urgeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UrgeRequest(childComplexity, args["id"].(string)), true
+
+	case "Notification.body":
+		if e.ComplexityRoot.Notification.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Body(childComplexity), true
+	case "Notification.createdAt":
+		if e.ComplexityRoot.Notification.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.CreatedAt(childComplexity), true
+	case "Notification.id":
+		if e.ComplexityRoot.Notification.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ID(childComplexity), true
+	case "Notification.kind":
+		if e.ComplexityRoot.Notification.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Kind(childComplexity), true
+	case "Notification.read":
+		if e.ComplexityRoot.Notification.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Read(childComplexity), true
+	case "Notification.request":
+		if e.ComplexityRoot.Notification.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Request(childComplexity), true
+	case "Notification.title":
+		if e.ComplexityRoot.Notification.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Title(childComplexity), true
+
+	case "NotificationConnection.edges":
+		if e.ComplexityRoot.NotificationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.Edges(childComplexity), true
+	case "NotificationConnection.pageInfo":
+		if e.ComplexityRoot.NotificationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.PageInfo(childComplexity), true
+	case "NotificationConnection.unreadCount":
+		if e.ComplexityRoot.NotificationConnection.UnreadCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.UnreadCount(childComplexity), true
+
+	case "NotificationEdge.cursor":
+		if e.ComplexityRoot.NotificationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Cursor(childComplexity), true
+	case "NotificationEdge.node":
+		if e.ComplexityRoot.NotificationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -510,6 +851,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myNotifications":
+		if e.ComplexityRoot.Query.MyNotifications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myNotifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyNotifications(childComplexity, args["first"].(*int), args["after"].(*string), args["unreadOnly"].(*bool)), true
 	case "Query.request":
 		if e.ComplexityRoot.Query.Request == nil {
 			break
@@ -661,6 +1013,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.Assignee(childComplexity), true
+	case "ServiceRequest.breached":
+		if e.ComplexityRoot.ServiceRequest.Breached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Breached(childComplexity), true
 	case "ServiceRequest.cancelReason":
 		if e.ComplexityRoot.ServiceRequest.CancelReason == nil {
 			break
@@ -691,12 +1049,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.Description(childComplexity), true
+	case "ServiceRequest.dueAt":
+		if e.ComplexityRoot.ServiceRequest.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.DueAt(childComplexity), true
+	case "ServiceRequest.escalationLevel":
+		if e.ComplexityRoot.ServiceRequest.EscalationLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.EscalationLevel(childComplexity), true
 	case "ServiceRequest.firstResponder":
 		if e.ComplexityRoot.ServiceRequest.FirstResponder == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ServiceRequest.FirstResponder(childComplexity), true
+	case "ServiceRequest.holdReason":
+		if e.ComplexityRoot.ServiceRequest.HoldReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.HoldReason(childComplexity), true
+	case "ServiceRequest.holdUntil":
+		if e.ComplexityRoot.ServiceRequest.HoldUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.HoldUntil(childComplexity), true
 	case "ServiceRequest.id":
 		if e.ComplexityRoot.ServiceRequest.ID == nil {
 			break
@@ -709,6 +1091,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.Number(childComplexity), true
+	case "ServiceRequest.onHold":
+		if e.ComplexityRoot.ServiceRequest.OnHold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.OnHold(childComplexity), true
+	case "ServiceRequest.pooled":
+		if e.ComplexityRoot.ServiceRequest.Pooled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Pooled(childComplexity), true
 	case "ServiceRequest.preferredTime":
 		if e.ComplexityRoot.ServiceRequest.PreferredTime == nil {
 			break
@@ -769,6 +1163,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.Version(childComplexity), true
+	case "ServiceRequest.warned":
+		if e.ComplexityRoot.ServiceRequest.Warned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Warned(childComplexity), true
 
 	case "ServiceRequestConnection.edges":
 		if e.ComplexityRoot.ServiceRequestConnection.Edges == nil {
@@ -827,6 +1227,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Unit.VIP(childComplexity), true
 
+	case "Viewer.availability":
+		if e.ComplexityRoot.Viewer.Availability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Availability(childComplexity), true
 	case "Viewer.name":
 		if e.ComplexityRoot.Viewer.Name == nil {
 			break
@@ -971,6 +1377,8 @@ type Query {
   requests(filter: RequestFilter, first: Int = 20, after: String): ServiceRequestConnection!
   "A property's active catalogue; without propertyId, the viewer's own properties'."
   serviceCategories(propertyId: ID): [ServiceCategory!]!
+  "The viewer's notifications, newest first."
+  myNotifications(first: Int = 20, after: String, unreadOnly: Boolean = false): NotificationConnection!
 }
 
 type Mutation {
@@ -982,8 +1390,12 @@ type Mutation {
 
   "Submits a request. Retrying with the same clientRequestId returns the original."
   submitRequest(input: SubmitRequestInput!): ServiceRequest!
-  "The service center takes the request and promises when it will be done."
-  acceptRequest(id: ID!, promisedAt: Time!, note: String): ServiceRequest!
+  """
+  The service center takes the request and promises when it will be done;
+  without promisedAt the category's completion target sets the promise. The
+  property's dispatch rule may then assign it at once or put it in the pool.
+  """
+  acceptRequest(id: ID!, promisedAt: Time, note: String): ServiceRequest!
   "Dispatches (or reassigns) the request to a staff member of its property."
   assignRequest(id: ID!, assigneeId: ID!, note: String): ServiceRequest!
   "The assignee starts the work."
@@ -1000,6 +1412,27 @@ type Mutation {
   cancelRequest(id: ID!, reason: String!): ServiceRequest!
   "The service center's callback (回訪) after confirmation; closes the request."
   recordCallback(id: ID!, method: CallbackMethod!, satisfaction: Int!, note: String): ServiceRequest!
+
+  "A manager or director puts a household in a butler's portfolio; open requests move with a HANDED_OVER event."
+  assignButler(unitId: ID!, butlerId: ID!, from: Time): ButlerAssignment!
+  "A butler records a proactive visit (上門) to a household of their portfolio."
+  logVisit(unitId: ID!, note: String!): ButlerVisit!
+  "Staff say whether they can take work. Starting a job makes them BUSY; finishing frees them."
+  setAvailability(status: Availability!): Viewer!
+  "Takes a job from the grab pool (搶單); only the first claim wins."
+  claimRequest(id: ID!): ServiceRequest!
+  "Hands a job to another worker."
+  transferRequest(id: ID!, assigneeId: ID!, reason: String!): ServiceRequest!
+  "Returns a job to the service center for dispatch."
+  sendBackRequest(id: ID!, reason: String!): ServiceRequest!
+  "Pauses a job and its promise clock (waiting for parts, resident not home)."
+  holdRequest(id: ID!, reason: String!, resumeAt: Time): ServiceRequest!
+  "Restarts a paused job's promise clock."
+  resumeRequest(id: ID!): ServiceRequest!
+  "The customer chases an open request (催單); at most once an hour."
+  urgeRequest(id: ID!): ServiceRequest!
+  "Marks notifications read (all of them without ids); answers how many changed."
+  markNotificationsRead(ids: [ID!]): Int!
 }
 
 type AuthPayload {
@@ -1034,6 +1467,73 @@ type Viewer {
   properties: [Property!]!
   "The households the viewer belongs to as a resident."
   units: [Unit!]!
+  "Staff only: whether they can take work now."
+  availability: Availability
+}
+
+enum Availability {
+  AVAILABLE
+  BUSY
+  OFF_DUTY
+}
+
+"A household in a butler's portfolio."
+type ButlerAssignment {
+  unit: Unit!
+  butler: Person!
+  from: Time!
+  "Who had the household before."
+  previousButler: Person
+  "How many open requests moved to the new butler."
+  movedRequests: Int!
+}
+
+"A butler's proactive visit (上門)."
+type ButlerVisit {
+  id: ID!
+  unit: Unit!
+  butler: Person!
+  note: String!
+  at: Time!
+}
+
+enum NotificationKind {
+  "A job is yours."
+  ASSIGNED
+  "A request you made or first took changed status."
+  STATUS_CHANGED
+  "A promise is close to breaking."
+  WARNING
+  "A promise is broken."
+  BREACH
+  "A broken promise reached you on the escalation ladder."
+  ESCALATION
+  "The customer is chasing."
+  URGE
+  "A job waits in your grab pool."
+  POOL
+}
+
+type Notification {
+  id: ID!
+  kind: NotificationKind!
+  title: String!
+  body: String!
+  "The request it is about, while it is yours to see."
+  request: ServiceRequest
+  createdAt: Time!
+  read: Boolean!
+}
+
+type NotificationConnection {
+  edges: [NotificationEdge!]!
+  pageInfo: PageInfo!
+  unreadCount: Int!
+}
+
+type NotificationEdge {
+  cursor: String!
+  node: Notification!
 }
 
 "Anyone named on a request: requester, first-asker, assignee, actor."
@@ -1163,6 +1663,20 @@ type ServiceRequest {
   preferredTime: Time
   rating: Rating
   cancelReason: String
+  "The running promise: promisedAt plus the time spent on hold."
+  dueAt: Time
+  onHold: Boolean!
+  holdReason: String
+  "When a hold ends by itself."
+  holdUntil: Time
+  "The early warning has fired."
+  warned: Boolean!
+  "The promise was broken."
+  breached: Boolean!
+  "0 none, 1 the manager, 2 the director."
+  escalationLevel: Int!
+  "Waiting in the grab pool."
+  pooled: Boolean!
   "Grows with every change."
   version: Int!
   createdAt: Time!
@@ -1182,6 +1696,18 @@ enum EventType {
   REOPENED
   CANCELLED
   CLOSED
+  TRANSFERRED
+  SENT_BACK
+  CLAIMED
+  "A household's butler changed and the request moved with it."
+  HANDED_OVER
+  ON_HOLD
+  RESUMED
+  URGED
+  "The early warning before the promise breaks."
+  WARNED
+  BREACHED
+  ESCALATED
 }
 
 type RequestEvent {
@@ -1218,6 +1744,8 @@ input RequestFilter {
   createdFrom: Time
   "Created before."
   createdTo: Time
+  "Only requests (not) waiting in the grab pool."
+  pooled: Boolean
 }
 
 type ServiceRequestConnection {
@@ -1268,6 +1796,38 @@ func (ec *executionContext) childFields_Building(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Building", field.Name)
 }
 
+func (ec *executionContext) childFields_ButlerAssignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_ButlerAssignment_unit(ctx, field)
+	case "butler":
+		return ec.fieldContext_ButlerAssignment_butler(ctx, field)
+	case "from":
+		return ec.fieldContext_ButlerAssignment_from(ctx, field)
+	case "previousButler":
+		return ec.fieldContext_ButlerAssignment_previousButler(ctx, field)
+	case "movedRequests":
+		return ec.fieldContext_ButlerAssignment_movedRequests(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ButlerAssignment", field.Name)
+}
+
+func (ec *executionContext) childFields_ButlerVisit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ButlerVisit_id(ctx, field)
+	case "unit":
+		return ec.fieldContext_ButlerVisit_unit(ctx, field)
+	case "butler":
+		return ec.fieldContext_ButlerVisit_butler(ctx, field)
+	case "note":
+		return ec.fieldContext_ButlerVisit_note(ctx, field)
+	case "at":
+		return ec.fieldContext_ButlerVisit_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ButlerVisit", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amountCents":
@@ -1276,6 +1836,48 @@ func (ec *executionContext) childFields_Money(ctx context.Context, field graphql
 		return ec.fieldContext_Money_currency(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
+}
+
+func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Notification_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Notification_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_Notification_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Notification_body(ctx, field)
+	case "request":
+		return ec.fieldContext_Notification_request(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Notification_createdAt(ctx, field)
+	case "read":
+		return ec.fieldContext_Notification_read(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_NotificationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+	case "unreadCount":
+		return ec.fieldContext_NotificationConnection_unreadCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_NotificationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_NotificationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1404,6 +2006,22 @@ func (ec *executionContext) childFields_ServiceRequest(ctx context.Context, fiel
 		return ec.fieldContext_ServiceRequest_rating(ctx, field)
 	case "cancelReason":
 		return ec.fieldContext_ServiceRequest_cancelReason(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_ServiceRequest_dueAt(ctx, field)
+	case "onHold":
+		return ec.fieldContext_ServiceRequest_onHold(ctx, field)
+	case "holdReason":
+		return ec.fieldContext_ServiceRequest_holdReason(ctx, field)
+	case "holdUntil":
+		return ec.fieldContext_ServiceRequest_holdUntil(ctx, field)
+	case "warned":
+		return ec.fieldContext_ServiceRequest_warned(ctx, field)
+	case "breached":
+		return ec.fieldContext_ServiceRequest_breached(ctx, field)
+	case "escalationLevel":
+		return ec.fieldContext_ServiceRequest_escalationLevel(ctx, field)
+	case "pooled":
+		return ec.fieldContext_ServiceRequest_pooled(ctx, field)
 	case "version":
 		return ec.fieldContext_ServiceRequest_version(ctx, field)
 	case "createdAt":
@@ -1466,6 +2084,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_properties(ctx, field)
 	case "units":
 		return ec.fieldContext_Viewer_units(ctx, field)
+	case "availability":
+		return ec.fieldContext_Viewer_availability(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -1598,8 +2218,8 @@ func (ec *executionContext) field_Mutation_acceptRequest_args(ctx context.Contex
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "promisedAt",
-		func(ctx context.Context, v any) (time.Time, error) {
-			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1613,6 +2233,36 @@ func (ec *executionContext) field_Mutation_acceptRequest_args(ctx context.Contex
 		return nil, err
 	}
 	args["note"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_assignButler_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "butlerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["butlerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
 	return args, nil
 }
 
@@ -1665,6 +2315,20 @@ func (ec *executionContext) field_Mutation_cancelRequest_args(ctx context.Contex
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_claimRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -1728,6 +2392,58 @@ func (ec *executionContext) field_Mutation_confirmRequest_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_holdRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "resumeAt",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["resumeAt"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_logVisit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1761,6 +2477,20 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -1816,6 +2546,56 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resumeRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sendBackRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setAvailability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (dispatch.Availability, error) {
+			return ec.unmarshalNAvailability2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐAvailability(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1852,6 +2632,50 @@ func (ec *executionContext) field_Mutation_submitRequest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_transferRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "assigneeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["assigneeId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_urgeRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1863,6 +2687,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myNotifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "unreadOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unreadOnly"] = arg2
 	return args, nil
 }
 
@@ -2168,6 +3022,281 @@ func (ec *executionContext) fieldContext_Building_name(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Building", field, false, false, "String")
 }
 
+func (ec *executionContext) _ButlerAssignment_unit(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerAssignment_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerAssignment().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerAssignment_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerAssignment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerAssignment_butler(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerAssignment_butler(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerAssignment().Butler(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerAssignment_butler(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerAssignment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerAssignment_from(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerAssignment_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerAssignment_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ButlerAssignment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ButlerAssignment_previousButler(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerAssignment_previousButler(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerAssignment().PreviousButler(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerAssignment_previousButler(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerAssignment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerAssignment_movedRequests(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerAssignment_movedRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Moved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerAssignment_movedRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ButlerAssignment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ButlerVisit_id(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerVisit_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerVisit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ButlerVisit", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ButlerVisit_unit(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerVisit_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerVisit().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerVisit_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerVisit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerVisit_butler(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerVisit_butler(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerVisit().Butler(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerVisit_butler(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerVisit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerVisit_note(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerVisit_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerVisit_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ButlerVisit", field, false, false, "String")
+}
+
+func (ec *executionContext) _ButlerVisit_at(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerVisit_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerVisit_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ButlerVisit", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Money_amountCents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2400,7 +3529,7 @@ func (ec *executionContext) _Mutation_acceptRequest(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AcceptRequest(ctx, fc.Args["id"].(string), fc.Args["promisedAt"].(time.Time), fc.Args["note"].(*string))
+			return ec.Resolvers.Mutation().AcceptRequest(ctx, fc.Args["id"].(string), fc.Args["promisedAt"].(*time.Time), fc.Args["note"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
@@ -2694,6 +3823,758 @@ func (ec *executionContext) fieldContext_Mutation_recordCallback(ctx context.Con
 	if fc.Args, err = ec.field_Mutation_recordCallback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignButler(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignButler(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignButler(ctx, fc.Args["unitId"].(string), fc.Args["butlerId"].(string), fc.Args["from"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.ButlerAssignment) graphql.Marshaler {
+			return ec.marshalNButlerAssignment2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerAssignment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignButler(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ButlerAssignment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignButler_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logVisit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logVisit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LogVisit(ctx, fc.Args["unitId"].(string), fc.Args["note"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.ButlerVisit) graphql.Marshaler {
+			return ec.marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerVisit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logVisit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ButlerVisit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_logVisit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAvailability(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAvailability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAvailability(ctx, fc.Args["status"].(dispatch.Availability))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *auth.Actor) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauthᚐActor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAvailability(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAvailability_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_transferRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_transferRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TransferRequest(ctx, fc.Args["id"].(string), fc.Args["assigneeId"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_transferRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_transferRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sendBackRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendBackRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendBackRequest(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendBackRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendBackRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_holdRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_holdRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HoldRequest(ctx, fc.Args["id"].(string), fc.Args["reason"].(string), fc.Args["resumeAt"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_holdRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_holdRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resumeRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResumeRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resumeRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_urgeRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_urgeRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UrgeRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_urgeRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_urgeRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markNotificationsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkNotificationsRead(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markNotificationsRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notification.Kind) graphql.Marshaler {
+			return ec.marshalNNotificationKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "NotificationKind")
+}
+
+func (ec *executionContext) _Notification_title(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_body(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_request(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Request(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalOServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Notification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Notification_read(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_read(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Read(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.NotificationEdge) graphql.Marshaler {
+			return ec.marshalNNotificationEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_unreadCount(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_unreadCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnreadCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_unreadCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notification.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -3109,6 +4990,50 @@ func (ec *executionContext) fieldContext_Query_serviceCategories(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_serviceCategories_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myNotifications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myNotifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyNotifications(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["unreadOnly"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
+			return ec.marshalNNotificationConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐNotificationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myNotifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myNotifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -4049,6 +5974,190 @@ func (ec *executionContext) fieldContext_ServiceRequest_cancelReason(_ context.C
 	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "String")
 }
 
+func (ec *executionContext) _ServiceRequest_dueAt(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceRequest_onHold(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_onHold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnHold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_onHold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ServiceRequest_holdReason(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_holdReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_holdReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceRequest_holdUntil(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_holdUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_holdUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceRequest_warned(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_warned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().Warned(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_warned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ServiceRequest_breached(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_breached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().Breached(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_breached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ServiceRequest_escalationLevel(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_escalationLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EscalationLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_escalationLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceRequest_pooled(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_pooled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pooled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_pooled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ServiceRequest_version(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4556,6 +6665,29 @@ func (ec *executionContext) fieldContext_Viewer_units(_ context.Context, field g
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_availability(ctx context.Context, field graphql.CollectedField, obj *auth.Actor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().Availability(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *dispatch.Availability) graphql.Marshaler {
+			return ec.marshalOAvailability2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐAvailability(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_availability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Availability")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -5642,7 +7774,7 @@ func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "propertyId", "assigneeId", "createdFrom", "createdTo"}
+	fieldsInOrder := [...]string{"status", "propertyId", "assigneeId", "createdFrom", "createdTo", "pooled"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -5684,6 +7816,13 @@ func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.CreatedTo = data
+		case "pooled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pooled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pooled = data
 		}
 	}
 	return it, nil
@@ -5884,6 +8023,117 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var butlerAssignmentImplementors = []string{"ButlerAssignment"}
+
+func (ec *executionContext) _ButlerAssignment(ctx context.Context, sel ast.SelectionSet, obj *request.ButlerAssignment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, butlerAssignmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ButlerAssignment")
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerAssignment_unit(ctx, field, obj)
+				})
+		case "butler":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerAssignment_butler(ctx, field, obj)
+				})
+		case "from":
+			out.Values[i] = ec._ButlerAssignment_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "previousButler":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerAssignment_previousButler(ctx, field, obj)
+				})
+		case "movedRequests":
+			out.Values[i] = ec._ButlerAssignment_movedRequests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var butlerVisitImplementors = []string{"ButlerVisit"}
+
+func (ec *executionContext) _ButlerVisit(ctx context.Context, sel ast.SelectionSet, obj *request.ButlerVisit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, butlerVisitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ButlerVisit")
+		case "id":
+			out.Values[i] = ec._ButlerVisit_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerVisit_unit(ctx, field, obj)
+				})
+		case "butler":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerVisit_butler(ctx, field, obj)
+				})
+		case "note":
+			out.Values[i] = ec._ButlerVisit_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ButlerVisit_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -6015,6 +8265,223 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recordCallback(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignButler":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignButler(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logVisit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logVisit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAvailability":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAvailability(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transferRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_transferRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendBackRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendBackRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holdRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_holdRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumeRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "urgeRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_urgeRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markNotificationsRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markNotificationsRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationImplementors = []string{"Notification"}
+
+func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *notification.Notification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Notification")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_id(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._Notification_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Notification_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Notification_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_request(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Notification_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "read":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_read(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationConnectionImplementors = []string{"NotificationConnection"}
+
+func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationConnection")
+		case "edges":
+			out.Values[i] = ec._NotificationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._NotificationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreadCount":
+			out.Values[i] = ec._NotificationConnection_unreadCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationEdgeImplementors = []string{"NotificationEdge"}
+
+func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationEdge")
+		case "cursor":
+			out.Values[i] = ec._NotificationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._NotificationEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6216,6 +8683,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_serviceCategories(ctx, field)
+				})
+		case "myNotifications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myNotifications(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -6520,6 +8993,48 @@ func (ec *executionContext) _ServiceRequest(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "dueAt":
+			out.Values[i] = ec._ServiceRequest_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "onHold":
+			out.Values[i] = ec._ServiceRequest_onHold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holdReason":
+			out.Values[i] = ec._ServiceRequest_holdReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holdUntil":
+			out.Values[i] = ec._ServiceRequest_holdUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "warned":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_warned(ctx, field, obj)
+				})
+		case "breached":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_breached(ctx, field, obj)
+				})
+		case "escalationLevel":
+			out.Values[i] = ec._ServiceRequest_escalationLevel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pooled":
+			out.Values[i] = ec._ServiceRequest_pooled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "version":
 			out.Values[i] = ec._ServiceRequest_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6731,6 +9246,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_units(ctx, field, obj)
+				})
+		case "availability":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_availability(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7119,6 +9640,21 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋkpropertyᚋon
 	return ec._AuthPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAvailability2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐAvailability(ctx context.Context, v any) (dispatch.Availability, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := dispatch.Availability(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAvailability2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐAvailability(ctx context.Context, sel ast.SelectionSet, v dispatch.Availability) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Availability!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7139,6 +9675,22 @@ func (ec *executionContext) marshalNBuilding2ᚖgithubᚗcomᚋkpropertyᚋonest
 		return graphql.Null
 	}
 	return ec._Building(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNButlerAssignment2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerAssignment(ctx context.Context, sel ast.SelectionSet, v *request.ButlerAssignment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ButlerAssignment!")
+		return graphql.Null
+	}
+	return ec._ButlerAssignment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerVisit(ctx context.Context, sel ast.SelectionSet, v *request.ButlerVisit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ButlerVisit!")
+		return graphql.Null
+	}
+	return ec._ButlerVisit(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackMethod(ctx context.Context, v any) (model.CallbackMethod, error) {
@@ -7220,6 +9772,57 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	res := graphql.MarshalInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notification.Notification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Notification!")
+		return graphql.Null
+	}
+	return ec._Notification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationConnection!")
+		return graphql.Null
+	}
+	return ec._NotificationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐNotificationEdge(ctx context.Context, sel ast.SelectionSet, v model.NotificationEdge) graphql.Marshaler {
+	return ec._NotificationEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNotificationEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.NotificationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐNotificationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNNotificationKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐKind(ctx context.Context, v any) (notification.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := notification.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐKind(ctx context.Context, sel ast.SelectionSet, v notification.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "NotificationKind!")
 	}
 	return res
 }
@@ -7623,6 +10226,25 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAvailability2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐAvailability(ctx context.Context, v any) (*dispatch.Availability, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := dispatch.Availability(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAvailability2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐAvailability(ctx context.Context, sel ast.SelectionSet, v *dispatch.Availability) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7670,6 +10292,41 @@ func (ec *executionContext) marshalOChannel2ᚖgithubᚗcomᚋkpropertyᚋonesto
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -14,10 +14,39 @@ import (
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 )
+
+// Unit is the resolver for the unit field.
+func (r *butlerAssignmentResolver) Unit(ctx context.Context, obj *request.ButlerAssignment) (*property.Unit, error) {
+	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
+	return &u, err
+}
+
+// Butler is the resolver for the butler field.
+func (r *butlerAssignmentResolver) Butler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.ButlerID)
+}
+
+// PreviousButler is the resolver for the previousButler field.
+func (r *butlerAssignmentResolver) PreviousButler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, obj.Previous)
+}
+
+// Unit is the resolver for the unit field.
+func (r *butlerVisitResolver) Unit(ctx context.Context, obj *request.ButlerVisit) (*property.Unit, error) {
+	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
+	return &u, err
+}
+
+// Butler is the resolver for the butler field.
+func (r *butlerVisitResolver) Butler(ctx context.Context, obj *request.ButlerVisit) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.ButlerID)
+}
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, username string, password string) (*model.AuthPayload, error) {
@@ -64,7 +93,7 @@ func (r *mutationResolver) SubmitRequest(ctx context.Context, input model.Submit
 }
 
 // AcceptRequest is the resolver for the acceptRequest field.
-func (r *mutationResolver) AcceptRequest(ctx context.Context, id string, promisedAt time.Time, note *string) (*request.Request, error) {
+func (r *mutationResolver) AcceptRequest(ctx context.Context, id string, promisedAt *time.Time, note *string) (*request.Request, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -124,6 +153,130 @@ func (r *mutationResolver) RecordCallback(ctx context.Context, id string, method
 		return nil, err
 	}
 	return r.RequestService.RecordCallback(ctx, a, id, request.CallbackInput{Method: string(method), Satisfaction: satisfaction, Note: note})
+}
+
+// AssignButler is the resolver for the assignButler field.
+func (r *mutationResolver) AssignButler(ctx context.Context, unitID string, butlerID string, from *time.Time) (*request.ButlerAssignment, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.AssignButler(ctx, a, unitID, butlerID, from)
+}
+
+// LogVisit is the resolver for the logVisit field.
+func (r *mutationResolver) LogVisit(ctx context.Context, unitID string, note string) (*request.ButlerVisit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.LogVisit(ctx, a, unitID, note)
+}
+
+// SetAvailability is the resolver for the setAvailability field.
+func (r *mutationResolver) SetAvailability(ctx context.Context, status dispatch.Availability) (*auth.Actor, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.DispatchService.SetAvailability(ctx, a.PersonID, status); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ClaimRequest is the resolver for the claimRequest field.
+func (r *mutationResolver) ClaimRequest(ctx context.Context, id string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.Claim(ctx, a, id)
+}
+
+// TransferRequest is the resolver for the transferRequest field.
+func (r *mutationResolver) TransferRequest(ctx context.Context, id string, assigneeID string, reason string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.Transfer(ctx, a, id, assigneeID, reason)
+}
+
+// SendBackRequest is the resolver for the sendBackRequest field.
+func (r *mutationResolver) SendBackRequest(ctx context.Context, id string, reason string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.SendBack(ctx, a, id, reason)
+}
+
+// HoldRequest is the resolver for the holdRequest field.
+func (r *mutationResolver) HoldRequest(ctx context.Context, id string, reason string, resumeAt *time.Time) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.Hold(ctx, a, id, reason, resumeAt)
+}
+
+// ResumeRequest is the resolver for the resumeRequest field.
+func (r *mutationResolver) ResumeRequest(ctx context.Context, id string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.Resume(ctx, a, id)
+}
+
+// UrgeRequest is the resolver for the urgeRequest field.
+func (r *mutationResolver) UrgeRequest(ctx context.Context, id string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.Urge(ctx, a, id)
+}
+
+// MarkNotificationsRead is the resolver for the markNotificationsRead field.
+func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []string) (int, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	nums, err := notificationIDs(ids)
+	if err != nil {
+		return 0, err
+	}
+	return r.NotificationService.MarkRead(ctx, a.PersonID, nums)
+}
+
+// ID is the resolver for the id field.
+func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
+	return strconv.FormatInt(obj.ID, 10), nil
+}
+
+// Request is the resolver for the request field.
+func (r *notificationResolver) Request(ctx context.Context, obj *notification.Notification) (*request.Request, error) {
+	if obj.RequestID == nil {
+		return nil, nil
+	}
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := r.RequestService.Get(ctx, a, *obj.RequestID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		// No longer theirs to see (reassigned, say): the note stays.
+		return nil, nil
+	}
+	return req, err
+}
+
+// Read is the resolver for the read field.
+func (r *notificationResolver) Read(ctx context.Context, obj *notification.Notification) (bool, error) {
+	return obj.ReadAt != nil, nil
 }
 
 // Me is the resolver for the me field.
@@ -186,6 +339,38 @@ func (r *queryResolver) ServiceCategories(ctx context.Context, propertyID *strin
 		ids = []string{*propertyID}
 	}
 	return r.Directory.CategoriesOf(ctx, ids)
+}
+
+// MyNotifications is the resolver for the myNotifications field.
+func (r *queryResolver) MyNotifications(ctx context.Context, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	before, err := notificationCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	rows, more, err := r.NotificationService.List(ctx, a.PersonID, n, before, unreadOnly != nil && *unreadOnly)
+	if err != nil {
+		return nil, err
+	}
+	unread, err := r.NotificationService.UnreadCount(ctx, a.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.NotificationConnection{Edges: make([]model.NotificationEdge, len(rows)), PageInfo: &model.PageInfo{HasNextPage: more}, UnreadCount: unread}
+	for i := range rows {
+		conn.Edges[i] = model.NotificationEdge{Cursor: strconv.FormatInt(rows[i].ID, 10), Node: &rows[i]}
+	}
+	if len(rows) > 0 {
+		conn.PageInfo.EndCursor = &conn.Edges[len(rows)-1].Cursor
+	}
+	return conn, nil
 }
 
 // ID is the resolver for the id field.
@@ -262,6 +447,16 @@ func (r *serviceRequestResolver) Rating(ctx context.Context, obj *request.Reques
 	return &model.Rating{Score: *obj.Rating, Comment: obj.RatingComment}, nil
 }
 
+// Warned is the resolver for the warned field.
+func (r *serviceRequestResolver) Warned(ctx context.Context, obj *request.Request) (bool, error) {
+	return obj.WarnedAt != nil, nil
+}
+
+// Breached is the resolver for the breached field.
+func (r *serviceRequestResolver) Breached(ctx context.Context, obj *request.Request) (bool, error) {
+	return obj.BreachedAt != nil, nil
+}
+
 // Timeline is the resolver for the timeline field.
 func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error) {
 	return r.loaders(ctx).timelines.Load(ctx, obj.ID)
@@ -297,8 +492,22 @@ func (r *viewerResolver) Units(ctx context.Context, obj *auth.Actor) ([]property
 	return r.loaders(ctx).units.LoadAll(ctx, obj.Units)
 }
 
+// Availability is the resolver for the availability field.
+func (r *viewerResolver) Availability(ctx context.Context, obj *auth.Actor) (*dispatch.Availability, error) {
+	return r.DispatchService.AvailabilityOf(ctx, obj.PersonID)
+}
+
+// ButlerAssignment returns ButlerAssignmentResolver implementation.
+func (r *Resolver) ButlerAssignment() ButlerAssignmentResolver { return &butlerAssignmentResolver{r} }
+
+// ButlerVisit returns ButlerVisitResolver implementation.
+func (r *Resolver) ButlerVisit() ButlerVisitResolver { return &butlerVisitResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
+// Notification returns NotificationResolver implementation.
+func (r *Resolver) Notification() NotificationResolver { return &notificationResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -319,11 +528,14 @@ func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
-	mutationResolver        struct{ *Resolver }
-	queryResolver           struct{ *Resolver }
-	requestEventResolver    struct{ *Resolver }
-	serviceCategoryResolver struct{ *Resolver }
-	serviceRequestResolver  struct{ *Resolver }
-	unitResolver            struct{ *Resolver }
-	viewerResolver          struct{ *Resolver }
+	butlerAssignmentResolver struct{ *Resolver }
+	butlerVisitResolver      struct{ *Resolver }
+	mutationResolver         struct{ *Resolver }
+	notificationResolver     struct{ *Resolver }
+	queryResolver            struct{ *Resolver }
+	requestEventResolver     struct{ *Resolver }
+	serviceCategoryResolver  struct{ *Resolver }
+	serviceRequestResolver   struct{ *Resolver }
+	unitResolver             struct{ *Resolver }
+	viewerResolver           struct{ *Resolver }
 )

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -30,6 +31,17 @@ type Money struct {
 }
 
 type Mutation struct {
+}
+
+type NotificationConnection struct {
+	Edges       []NotificationEdge `json:"edges"`
+	PageInfo    *PageInfo          `json:"pageInfo"`
+	UnreadCount int                `json:"unreadCount"`
+}
+
+type NotificationEdge struct {
+	Cursor string                     `json:"cursor"`
+	Node   *notification.Notification `json:"node"`
 }
 
 type PageInfo struct {
@@ -54,6 +66,8 @@ type RequestFilter struct {
 	CreatedFrom *time.Time `json:"createdFrom,omitempty"`
 	// Created before.
 	CreatedTo *time.Time `json:"createdTo,omitempty"`
+	// Only requests (not) waiting in the grab pool.
+	Pooled *bool `json:"pooled,omitempty"`
 }
 
 type ServiceRequestConnection struct {

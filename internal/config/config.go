@@ -32,6 +32,12 @@ type Config struct {
 	AccessTTL time.Duration
 	// ShutdownTimeout bounds a graceful shutdown (SHUTDOWN_TIMEOUT, 20s).
 	ShutdownTimeout time.Duration
+	// PushWebhookURL is the push gateway notifications are POSTed to
+	// (PUSH_WEBHOOK_URL); unset, pushes are only logged.
+	PushWebhookURL string
+	// TickInterval is how often the promise clock and pushes run
+	// (TICK_INTERVAL, default 15s; 0 in tests, which tick by hand).
+	TickInterval time.Duration
 	// PasswordCost is the bcrypt cost for demo passwords; zero means
 	// bcrypt's default. Tests lower it: the race detector makes bcrypt slow.
 	PasswordCost int
@@ -48,12 +54,13 @@ const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/onestop?sslmode=d
 // FromEnv builds a Config from getenv (os.Getenv in production).
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		DatabaseURL: getenv("DATABASE_URL"),
-		RedisURL:    getenv("REDIS_URL"),
-		HTTPAddr:    or(getenv("HTTP_ADDR"), ":8080"),
-		JWTSecret:   getenv("JWT_SECRET"),
-		DemoData:    truthy(getenv("DEMO_DATA")),
-		Dev:         truthy(getenv("DEV")),
+		DatabaseURL:    getenv("DATABASE_URL"),
+		RedisURL:       getenv("REDIS_URL"),
+		HTTPAddr:       or(getenv("HTTP_ADDR"), ":8080"),
+		JWTSecret:      getenv("JWT_SECRET"),
+		DemoData:       truthy(getenv("DEMO_DATA")),
+		PushWebhookURL: getenv("PUSH_WEBHOOK_URL"),
+		Dev:            truthy(getenv("DEV")),
 	}
 	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -65,6 +72,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.ShutdownTimeout, err = duration(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second); err != nil {
+		return c, err
+	}
+	if c.TickInterval, err = duration(getenv, "TICK_INTERVAL", 15*time.Second); err != nil {
 		return c, err
 	}
 	if c.DatabaseURL == "" {

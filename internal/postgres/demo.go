@@ -151,7 +151,33 @@ WHERE pe.username = $1 AND pr.code = $2 AND u.code = $3 ON CONFLICT (person_id, 
 			}
 			accounts = append(accounts, acct)
 		}
-		return nil
+		return seedDispatch(ctx, tx)
 	})
 	return accounts, err
+}
+
+// seedDispatch sets up the demo's dispatch: Mrs Chan's household is in
+// butler Ho's portfolio (Mr Lee's has no butler and falls back to the
+// service center), the technicians' skills, and K Tower's repairs going
+// out automatically.
+func seedDispatch(ctx context.Context, tx *sqlx.Tx) error {
+	stmts := []string{
+		`INSERT INTO butler_assignments (unit_id, butler_id, from_at)
+SELECT u.id, p.id, now() FROM units u JOIN properties pr ON pr.id = u.property_id, people p
+WHERE pr.code = 'HV' AND u.code = 'A-1201' AND p.username = 'butler.ho'
+  AND NOT EXISTS (SELECT 1 FROM butler_assignments b WHERE b.unit_id = u.id)`,
+		`INSERT INTO staff_skills (person_id, skill) SELECT id, 'plumbing' FROM people WHERE username IN ('tech.lam', 'tech.fung') ON CONFLICT DO NOTHING`,
+		`INSERT INTO staff_skills (person_id, skill) SELECT id, 'electrical' FROM people WHERE username = 'tech.fung' ON CONFLICT DO NOTHING`,
+		`UPDATE service_categories SET skill = code WHERE code IN ('plumbing', 'electrical') AND skill IS NULL`,
+		`UPDATE service_categories SET business_hours_only = true WHERE code IN ('aircon-wash', 'pest-control')`,
+		`INSERT INTO dispatch_rules (property_id, category_id, mode, role, max_open_jobs)
+SELECT pr.id, c.id, 'AUTO', 'TECHNICIAN', 5 FROM properties pr JOIN service_categories c ON c.property_id = pr.id
+WHERE pr.code = 'KT' AND c.code IN ('plumbing', 'electrical') ON CONFLICT DO NOTHING`,
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -27,19 +27,23 @@ var (
 
 const requestCols = `r.id, r.number, r.property_id, r.unit_id, r.category_id, r.requester_id, r.submitted_by,
 	r.client_request_id, r.first_responder_id, r.assignee_id, r.channel, r.status, r.description,
-	r.preferred_time, r.promised_at, r.rating, r.rating_comment, r.cancel_reason, r.version, r.created_at, r.updated_at`
+	r.preferred_time, r.promised_at, r.rating, r.rating_comment, r.cancel_reason, r.version, r.created_at, r.updated_at,
+	r.accepted_at, r.due_at, r.warn_at, r.on_hold, r.hold_reason, r.hold_since, r.hold_until, r.warned_at,
+	r.breached_at, r.escalation_level, r.escalated_at, r.last_urged_at, r.pooled`
 
 const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.data, e.at,
-	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id`
+	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled`
 
 // visibleSQL is request.Visible written as SQL over a row aliased r, with
-// the actor as parameters $1 (admin), $2 (person), $3 (household units) and
-// $4 (properties whose service center the person staffs).
+// the actor as parameters $1 (admin), $2 (person), $3 (household units), $4
+// (properties whose service center the person staffs) and $5 (properties
+// the person works at).
 const visibleSQL = `($1::boolean OR r.requester_id = $2::uuid OR r.unit_id = ANY($3::uuid[])
-	OR r.property_id = ANY($4::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)`
+	OR r.property_id = ANY($4::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid
+	OR (r.pooled AND r.property_id = ANY($5::uuid[])))`
 
 func visibleArgs(a *auth.Actor) []any {
-	return []any{a.Admin, a.PersonID, pq.Array(a.Units), pq.Array(a.CenterProperties())}
+	return []any{a.Admin, a.PersonID, pq.Array(a.Units), pq.Array(a.CenterProperties()), pq.Array(a.PropertyIDs())}
 }
 
 // InTx runs fn in one transaction.
@@ -51,7 +55,7 @@ func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) erro
 func (s *RequestStore) Visible(ctx context.Context, a *auth.Actor, id string) (*request.Request, error) {
 	var r request.Request
 	args := append(visibleArgs(a), id)
-	err := get(ctx, s.db, &r, `SELECT `+requestCols+` FROM service_requests r WHERE r.id = $5 AND `+visibleSQL, args...)
+	err := get(ctx, s.db, &r, `SELECT `+requestCols+` FROM service_requests r WHERE r.id = $6 AND `+visibleSQL, args...)
 	return &r, err
 }
 
@@ -66,19 +70,20 @@ func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter
 	if after != nil {
 		afterAt, afterID = &after.CreatedAt, &after.ID
 	}
-	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit)
+	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled)
 	rows := []*request.Request{}
 	err := sqlx.SelectContext(ctx, s.db, &rows, `
 SELECT `+requestCols+` FROM service_requests r
 WHERE `+visibleSQL+`
-  AND (cardinality($5::text[]) = 0 OR r.status = ANY($5::text[]))
-  AND ($6::uuid IS NULL OR r.property_id = $6::uuid)
-  AND ($7::uuid IS NULL OR r.assignee_id = $7::uuid)
-  AND ($8::timestamptz IS NULL OR r.created_at >= $8::timestamptz)
-  AND ($9::timestamptz IS NULL OR r.created_at < $9::timestamptz)
-  AND ($10::timestamptz IS NULL OR (r.created_at, r.id) < ($10::timestamptz, $11::uuid))
+  AND (cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
+  AND ($7::uuid IS NULL OR r.property_id = $7::uuid)
+  AND ($8::uuid IS NULL OR r.assignee_id = $8::uuid)
+  AND ($9::timestamptz IS NULL OR r.created_at >= $9::timestamptz)
+  AND ($10::timestamptz IS NULL OR r.created_at < $10::timestamptz)
+  AND ($11::timestamptz IS NULL OR (r.created_at, r.id) < ($11::timestamptz, $12::uuid))
+  AND ($14::boolean IS NULL OR r.pooled = $14::boolean)
 ORDER BY r.created_at DESC, r.id DESC
-LIMIT $12`, args...)
+LIMIT $13`, args...)
 	return rows, mapErr(err)
 }
 
@@ -161,9 +166,11 @@ RETURNING last`, propertyID, day.Format("2006-01-02"))
 func (t requestTx) Insert(ctx context.Context, r *request.Request) (bool, error) {
 	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
 INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
-	first_responder_id, assignee_id, channel, status, description, preferred_time, promised_at, version, created_at, updated_at)
+	first_responder_id, assignee_id, channel, status, description, preferred_time, promised_at, version, created_at, updated_at,
+	accepted_at, due_at, warn_at)
 VALUES (:number, :property_id, :unit_id, :category_id, :requester_id, :submitted_by, :client_request_id,
-	:first_responder_id, :assignee_id, :channel, :status, :description, :preferred_time, :promised_at, :version, :created_at, :updated_at)
+	:first_responder_id, :assignee_id, :channel, :status, :description, :preferred_time, :promised_at, :version, :created_at, :updated_at,
+	:accepted_at, :due_at, :warn_at)
 ON CONFLICT (submitted_by, client_request_id) DO NOTHING
 RETURNING id`, r)
 	if err != nil {
@@ -180,6 +187,9 @@ func (t requestTx) Update(ctx context.Context, r *request.Request) error {
 	res, err := sqlx.NamedExecContext(ctx, t.q, `
 UPDATE service_requests SET status = :status, assignee_id = :assignee_id, first_responder_id = :first_responder_id,
 	promised_at = :promised_at, rating = :rating, rating_comment = :rating_comment, cancel_reason = :cancel_reason,
+	accepted_at = :accepted_at, due_at = :due_at, warn_at = :warn_at, on_hold = :on_hold, hold_reason = :hold_reason,
+	hold_since = :hold_since, hold_until = :hold_until, warned_at = :warned_at, breached_at = :breached_at,
+	escalation_level = :escalation_level, escalated_at = :escalated_at, last_urged_at = :last_urged_at, pooled = :pooled,
 	updated_at = :updated_at, version = version + 1
 WHERE id = :id AND version = :version`, r)
 	if err != nil {
@@ -214,9 +224,9 @@ func (t requestTx) AppendEvent(ctx context.Context, ev *request.Event) error {
 	}
 	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
 INSERT INTO request_events (request_id, type, from_status, to_status, actor_id, note, data, at,
-	property_id, unit_id, requester_id, assignee_id, first_responder_id)
+	property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled)
 VALUES (:request_id, :type, :from_status, :to_status, :actor_id, :note, :data, :at,
-	:property_id, :unit_id, :requester_id, :assignee_id, :first_responder_id)
+	:property_id, :unit_id, :requester_id, :assignee_id, :first_responder_id, :pooled)
 RETURNING id`, ev)
 	if err != nil {
 		return mapErr(err)

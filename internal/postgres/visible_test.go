@@ -70,7 +70,7 @@ func TestVisibleSQLMatchesGo(t *testing.T) {
 	ids = append(ids, submit(actors["resident.chan"], "HV", nil).ID, submit(actors["tenant.ko"], "KT", nil).ID)
 	ids = append(ids, submit(actors["guard.yip"], "HV", &actors["resident.lee"].PersonID).ID)
 	r := submit(actors["resident.lee"], "HV", nil)
-	if _, err := svc.Accept(ctx, actors["agent.wong"], r.ID, clk.Now().Add(time.Hour), nil); err != nil {
+	if _, err := svc.Accept(ctx, actors["agent.wong"], r.ID, ptrTime(clk.Now().Add(time.Hour)), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Assign(ctx, actors["agent.wong"], r.ID, actors["butler.ho"].PersonID, nil); err != nil {
@@ -97,3 +97,5 @@ func TestVisibleSQLMatchesGo(t *testing.T) {
 		t.Fatalf("only %d pairs checked", checked)
 	}
 }
+
+func ptrTime(t time.Time) *time.Time { return &t }

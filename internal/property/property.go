@@ -92,4 +92,21 @@ type Category struct {
 	PriceCents    *int64       `db:"price_cents"`
 	Currency      *string      `db:"currency"`
 	Active        bool         `db:"active"`
+	// BusinessHoursOnly counts the target in the property's business
+	// hours rather than around the clock.
+	BusinessHoursOnly bool `db:"business_hours_only"`
+	// Skill is what a worker needs for this job (plumbing, electrical).
+	Skill *string `db:"skill"`
+}
+
+// PromiseSettings are a property's rules for the promise clock.
+type PromiseSettings struct {
+	Open, Close time.Duration
+	Days        []time.Weekday
+	// WarnFraction is how much of the promised time may pass before the
+	// early warning.
+	WarnFraction float64
+	// DirectorAfter is how long after the manager's escalation the
+	// director is called in.
+	DirectorAfter time.Duration
 }

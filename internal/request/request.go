@@ -62,6 +62,9 @@ type Audience struct {
 	RequesterID      string  `db:"requester_id" json:"requesterId"`
 	AssigneeID       *string `db:"assignee_id" json:"assigneeId,omitempty"`
 	FirstResponderID *string `db:"first_responder_id" json:"firstResponderId,omitempty"`
+	// Pooled requests wait in the grab pool, where the property's staff
+	// see them until one claims them.
+	Pooled bool `db:"pooled" json:"pooled,omitempty"`
 }
 
 // Request is one customer request.
@@ -85,6 +88,37 @@ type Request struct {
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
 	Audience
+	Clock
+
+	// ButlerID is the household's butler now, if the property runs in
+	// butler mode; looked up for each change, not stored.
+	ButlerID *string `db:"-"`
+}
+
+// Clock is the promise clock of a request: when it was promised, when it is
+// due now that time on hold is added, and how far up the escalation ladder
+// it has gone.
+type Clock struct {
+	AcceptedAt *time.Time `db:"accepted_at"`
+	// DueAt is PromisedAt plus the time spent on hold.
+	DueAt *time.Time `db:"due_at"`
+	// WarnAt is when the early warning fires.
+	WarnAt          *time.Time `db:"warn_at"`
+	OnHold          bool       `db:"on_hold"`
+	HoldReason      *string    `db:"hold_reason"`
+	HoldSince       *time.Time `db:"hold_since"`
+	HoldUntil       *time.Time `db:"hold_until"`
+	WarnedAt        *time.Time `db:"warned_at"`
+	BreachedAt      *time.Time `db:"breached_at"`
+	EscalationLevel int        `db:"escalation_level"`
+	EscalatedAt     *time.Time `db:"escalated_at"`
+	LastUrgedAt     *time.Time `db:"last_urged_at"`
+}
+
+// Running reports whether the promise clock is ticking: the request is
+// promised, not yet done, and not on hold.
+func (r *Request) Running() bool {
+	return r.DueAt != nil && !r.OnHold && (r.Status == Accepted || r.Status == Assigned || r.Status == InProgress)
 }
 
 // EventType names what happened.
@@ -102,6 +136,17 @@ const (
 	EvReopened   EventType = "REOPENED"
 	EvCancelled  EventType = "CANCELLED"
 	EvClosed     EventType = "CLOSED"
+
+	EvTransferred EventType = "TRANSFERRED"
+	EvSentBack    EventType = "SENT_BACK"
+	EvClaimed     EventType = "CLAIMED"
+	EvHandedOver  EventType = "HANDED_OVER"
+	EvOnHold      EventType = "ON_HOLD"
+	EvResumed     EventType = "RESUMED"
+	EvUrged       EventType = "URGED"
+	EvWarned      EventType = "WARNED"
+	EvBreached    EventType = "BREACHED"
+	EvEscalated   EventType = "ESCALATED"
 )
 
 // Event is one row of a request's append-only log. Its ID grows with commit
@@ -126,6 +171,8 @@ type Filter struct {
 	AssigneeID  *string
 	CreatedFrom *time.Time
 	CreatedTo   *time.Time
+	// Pooled narrows to requests (not) waiting in the grab pool.
+	Pooled *bool
 }
 
 // Cursor is a position in the newest-first request list.

@@ -20,6 +20,12 @@ const (
 	Reopen   Action = "reopen"
 	Cancel   Action = "cancel"
 	CallBack Action = "callback"
+	Transfer Action = "transfer"
+	SendBack Action = "send back"
+	Claim    Action = "claim"
+	Hold     Action = "hold"
+	Resume   Action = "resume"
+	Urge     Action = "urge"
 )
 
 // Party is a part someone can play towards a request.
@@ -35,10 +41,14 @@ const (
 	Center
 	// Assignee is the staff member the request is assigned to.
 	Assignee
+	// StaffMember is anyone working at the request's property; claiming from
+	// the grab pool further needs the pool's role.
+	StaffMember
 )
 
 // Transition is one row of the lifecycle table: an action, the statuses it
-// may start from, the status it leads to, and who may take it.
+// may start from, the status it leads to (empty: it stays), and who may
+// take it.
 type Transition struct {
 	Action Action
 	From   []Status
@@ -64,14 +74,19 @@ var Transitions = []Transition{
 	{CallBack, []Status{Confirmed}, Closed, Center, EvClosed},
 }
 
-// PartiesOf returns every part the actor plays towards a request.
-func PartiesOf(a *auth.Actor, r Audience) Party {
+// PartiesOf returns every part the actor plays towards a request. In a
+// butler-mode property the household's butler plays the service center for
+// that household.
+func PartiesOf(a *auth.Actor, r *Request) Party {
 	var p Party
 	if r.RequesterID == a.PersonID || a.LivesIn(r.UnitID) {
 		p |= Household
 	}
-	if a.IsCenterAt(r.PropertyID) {
+	if a.IsCenterAt(r.PropertyID) || (r.ButlerID != nil && *r.ButlerID == a.PersonID) {
 		p |= Center
+	}
+	if _, ok := a.RoleAt(r.PropertyID); ok {
+		p |= StaffMember
 	}
 	if r.AssigneeID != nil && *r.AssigneeID == a.PersonID {
 		p |= Assignee
@@ -93,13 +108,16 @@ const (
 // Lookup finds the row for an action taken by the actor from the request's
 // current status.
 func Lookup(action Action, a *auth.Actor, r *Request) (Transition, Decision) {
-	parties := PartiesOf(a, r.Audience)
+	parties := PartiesOf(a, r)
 	decision := NotAllowed
 	for _, t := range Transitions {
 		if t.Action != action || parties&t.By == 0 {
 			continue
 		}
 		if slices.Contains(t.From, r.Status) {
+			if t.To == "" {
+				t.To = r.Status
+			}
 			return t, Allowed
 		}
 		decision = WrongStatus
@@ -114,7 +132,8 @@ func Lookup(action Action, a *auth.Actor, r *Request) (Transition, Decision) {
 //   - a resident sees their household's requests and those they made;
 //   - the service center (agent, manager, director) sees its property's;
 //   - any staff member sees what is assigned to them or what they first
-//     received (a butler, a technician, a guard a resident spoke to).
+//     received (a butler, a technician, a guard a resident spoke to), and
+//     what waits in their property's grab pool.
 func Visible(a *auth.Actor, r Audience) bool {
 	if a.Admin {
 		return true
@@ -126,6 +145,9 @@ func Visible(a *auth.Actor, r Audience) bool {
 		return true
 	}
 	if r.AssigneeID != nil && *r.AssigneeID == a.PersonID {
+		return true
+	}
+	if _, staff := a.RoleAt(r.PropertyID); staff && r.Pooled {
 		return true
 	}
 	return r.FirstResponderID != nil && *r.FirstResponderID == a.PersonID

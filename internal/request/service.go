@@ -15,7 +15,10 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/clock"
+	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/promise"
 	"github.com/kproperty/onestop/internal/property"
 )
 
@@ -62,6 +65,34 @@ type Tx interface {
 	// AppendEvent stores ev and sets its id.
 	AppendEvent(ctx context.Context, ev *Event) error
 	AddCallback(ctx context.Context, c Callback) error
+
+	// CurrentButler returns the household's butler at a time, if any.
+	CurrentButler(ctx context.Context, unitID string, at time.Time) (*string, error)
+	// StaffWithRole lists the people holding one of the roles at a property.
+	StaffWithRole(ctx context.Context, propertyID string, roles ...person.Role) ([]string, error)
+	// PromiseSettings returns a property's promise clock rules.
+	PromiseSettings(ctx context.Context, propertyID string) (property.PromiseSettings, error)
+	// DispatchRule returns the rule for a category at a property.
+	DispatchRule(ctx context.Context, propertyID, categoryID string) (dispatch.Rule, error)
+	// PickWorker chooses the worker for automatic dispatch, or nil.
+	PickWorker(ctx context.Context, r *Request, rule dispatch.Rule, skill *string) (*string, error)
+	// SetAvailability sets a person's availability at every property;
+	// with onlyIf, only where it currently is that.
+	SetAvailability(ctx context.Context, personID string, a dispatch.Availability, onlyIf *dispatch.Availability) error
+	// FreeIfIdle makes a BUSY person AVAILABLE when no job of theirs is
+	// in progress.
+	FreeIfIdle(ctx context.Context, personID string) error
+	// Notify stores notifications.
+	Notify(ctx context.Context, ns []notification.Notification) error
+	// Due locks up to limit requests whose promise clock has reached the
+	// given step, skipping rows other instances hold.
+	Due(ctx context.Context, step ClockStep, now time.Time, limit int) ([]*Request, error)
+	// OpenRequestsOfUnit locks the household's requests that are not done.
+	OpenRequestsOfUnit(ctx context.Context, unitID string) ([]*Request, error)
+	// HandOverPortfolio ends the household's current butler assignment at
+	// from and starts the new butler's, returning the previous butler.
+	HandOverPortfolio(ctx context.Context, unitID, butlerID, by string, from time.Time) (*string, error)
+	AddVisit(ctx context.Context, v ButlerVisit) error
 }
 
 // Publisher hears about events once their transaction has committed.
@@ -187,6 +218,11 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 			return err
 		}
 		r.Number = fmt.Sprintf("%s-%s-%04d", prop.Code, day.Format("20060102"), seq)
+		c := &change{ev: &Event{Type: EvSubmitted, ToStatus: Submitted,
+			Data: mustJSON(map[string]any{"channel": r.Channel, "number": r.Number})}}
+		if err := s.routeNew(ctx, tx, r, prop, c, now); err != nil {
+			return err
+		}
 		inserted, err := tx.Insert(ctx, r)
 		if err != nil {
 			return err
@@ -194,12 +230,11 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		if !inserted {
 			return errDuplicate
 		}
-		ev := Event{RequestID: r.ID, Type: EvSubmitted, ToStatus: Submitted, ActorID: &a.PersonID, At: now,
-			Data: mustJSON(map[string]any{"channel": r.Channel, "number": r.Number}), Audience: r.Audience}
-		if err := tx.AppendEvent(ctx, &ev); err != nil {
+		evs, err := s.record(ctx, tx, r, c, &a.PersonID, now)
+		if err != nil {
 			return err
 		}
-		created, events = r, []Event{ev}
+		created, events = r, evs
 		return nil
 	})
 	if errors.Is(err, errDuplicate) {
@@ -215,6 +250,42 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 	}
 	s.publish(ctx, events)
 	return created, nil
+}
+
+// routeNew decides where a new request goes. In a butler-mode property a
+// household with a butler has its request accepted in the butler's name at
+// once, with the category's default promise, and assigned to them: they are
+// its owner (and its first-asker, unless a colleague heard it first) and
+// may do it or dispatch it onward. Everyone else's goes to the service
+// center, which hears of it.
+func (s *Service) routeNew(ctx context.Context, tx Tx, r *Request, prop *property.Property, c *change, now time.Time) error {
+	if prop.ServiceMode == property.ButlerMode {
+		butler, err := tx.CurrentButler(ctx, r.UnitID, now)
+		if err != nil {
+			return err
+		}
+		if butler != nil {
+			if r.FirstResponderID == nil {
+				r.FirstResponderID = butler
+			}
+			if err := s.promise(ctx, tx, r, nil, now); err != nil {
+				return err
+			}
+			r.AssigneeID, r.Status = butler, Assigned
+			note := "butler mode: accepted for the household's butler"
+			c.also(Event{Type: EvAccepted, FromStatus: ptrStatus(Submitted), ToStatus: Accepted, ActorID: butler, Note: &note,
+				Data: mustJSON(map[string]any{"promisedAt": r.PromisedAt, "butlerMode": true})})
+			c.also(Event{Type: EvAssigned, FromStatus: ptrStatus(Accepted), ToStatus: Assigned, ActorID: butler,
+				Data: mustJSON(map[string]any{"assigneeId": *butler, "butlerMode": true})})
+			return nil
+		}
+	}
+	center, err := tx.StaffWithRole(ctx, r.PropertyID, person.Agent)
+	if err != nil {
+		return err
+	}
+	c.notify(notification.StatusChanged, "New request "+r.Number, center...)
+	return nil
 }
 
 // sameSubmission refuses a reused clientRequestId that carries a different
@@ -341,27 +412,90 @@ func (s *Service) Timelines(ctx context.Context, ids []string) (map[string][]Eve
 }
 
 // Accept takes a submitted request into the service center's hands with a
-// promise of when it will be done. An app submission gets its first-asker
-// here: the accepting agent.
-func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promisedAt time.Time, note *string) (*Request, error) {
+// promise of when it will be done; without one, the category's completion
+// target sets it. An app submission gets its first-asker here: the
+// accepting agent. The property's dispatch rule then sends it on: to the
+// best free worker (AUTO), into the grab pool (POOL), or nowhere (MANUAL).
+func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promisedAt *time.Time, note *string) (*Request, error) {
 	n, err := optText("note", note)
 	if err != nil {
 		return nil, err
 	}
-	if !promisedAt.After(s.clock.Now()) {
+	now := s.clock.Now()
+	if promisedAt != nil && !promisedAt.After(now) {
 		return nil, apperr.Invalid("promisedAt", "promisedAt must be in the future")
 	}
-	return s.move(ctx, a, id, Accept, func(_ Tx, r *Request, ev *Event) error {
-		p := promisedAt.UTC()
-		r.PromisedAt = &p
+	return s.move(ctx, a, id, Accept, func(tx Tx, r *Request, c *change) error {
 		if r.FirstResponderID == nil {
 			r.FirstResponderID = &a.PersonID
 		}
-		ev.Note = n
-		ev.Data = mustJSON(map[string]any{"promisedAt": p})
-		return nil
+		c.ev.Note = n
+		if err := s.promise(ctx, tx, r, promisedAt, now); err != nil {
+			return err
+		}
+		return s.dispatch(ctx, tx, r, c)
 	})
 }
+
+// promise starts the promise clock on acceptance.
+func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *time.Time, now time.Time) error {
+	settings, err := tx.PromiseSettings(ctx, r.PropertyID)
+	if err != nil {
+		return err
+	}
+	if promisedAt == nil {
+		cat, err := tx.Category(ctx, r.CategoryID)
+		if err != nil {
+			return err
+		}
+		prop, err := tx.Property(ctx, r.PropertyID)
+		if err != nil {
+			return err
+		}
+		due := promise.Due(now, cat.TargetMinutes, cat.BusinessHoursOnly, promise.Hours{
+			Open: settings.Open, Close: settings.Close, Days: settings.Days, Loc: prop.Location()})
+		promisedAt = &due
+	}
+	p := promisedAt.UTC()
+	warn := promise.WarnAt(now, p, settings.WarnFraction)
+	r.PromisedAt, r.DueAt, r.WarnAt, r.AcceptedAt = &p, &p, &warn, &now
+	return nil
+}
+
+// dispatch applies the property's rule to a freshly accepted request.
+func (s *Service) dispatch(ctx context.Context, tx Tx, r *Request, c *change) error {
+	rule, err := tx.DispatchRule(ctx, r.PropertyID, r.CategoryID)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"promisedAt": r.PromisedAt, "dispatch": rule.Mode}
+	c.ev.Data = mustJSON(data)
+	switch rule.Mode {
+	case dispatch.Auto:
+		cat, err := tx.Category(ctx, r.CategoryID)
+		if err != nil {
+			return err
+		}
+		worker, err := tx.PickWorker(ctx, r, rule, cat.Skill)
+		if err != nil || worker == nil {
+			// Nobody eligible is free: the center dispatches by hand.
+			return err
+		}
+		r.AssigneeID, r.Status = worker, Assigned
+		c.also(Event{Type: EvAssigned, FromStatus: ptrStatus(Accepted), ToStatus: Assigned,
+			Data: mustJSON(map[string]any{"assigneeId": *worker, "auto": true})})
+	case dispatch.Pool:
+		r.Pooled = true
+		eligible, err := tx.StaffWithRole(ctx, r.PropertyID, rule.Role)
+		if err != nil {
+			return err
+		}
+		c.notify(notification.Pool, "New job in the pool", eligible...)
+	}
+	return nil
+}
+
+func ptrStatus(s Status) *Status { return &s }
 
 // Assign dispatches a request to a staff member of its property, or
 // reassigns it.
@@ -373,27 +507,14 @@ func (s *Service) Assign(ctx context.Context, a *auth.Actor, id, assigneeID stri
 	if _, err := uuid.Parse(assigneeID); err != nil {
 		return nil, apperr.Invalid("assigneeId", "no such staff member")
 	}
-	return s.move(ctx, a, id, Assign, func(tx Tx, r *Request, ev *Event) error {
-		role, ok, err := tx.StaffRoleAt(ctx, assigneeID, r.PropertyID)
-		if err != nil {
+	return s.move(ctx, a, id, Assign, func(tx Tx, r *Request, c *change) error {
+		if err := s.reassign(ctx, tx, r, c, assigneeID, "assigneeId"); err != nil {
 			return err
 		}
-		if !ok || !CanBeAssigned(role) {
-			return apperr.Invalid("assigneeId", "not a staff member of this property who can take work")
+		if *c.ev.FromStatus == Assigned {
+			c.ev.Type = EvReassigned
 		}
-		data := map[string]any{"assigneeId": assigneeID}
-		if r.AssigneeID != nil {
-			if *r.AssigneeID == assigneeID && *ev.FromStatus == Assigned {
-				return apperr.Invalid("assigneeId", "the request is already assigned to this person")
-			}
-			data["previousAssigneeId"] = *r.AssigneeID
-			if *ev.FromStatus == Assigned {
-				ev.Type = EvReassigned
-			}
-		}
-		r.AssigneeID = &assigneeID
-		ev.Note = n
-		ev.Data = mustJSON(data)
+		c.ev.Note = n
 		return nil
 	})
 }
@@ -404,9 +525,13 @@ func (s *Service) Start(ctx context.Context, a *auth.Actor, id string, note *str
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Start, func(_ Tx, _ *Request, ev *Event) error {
-		ev.Note = n
-		return nil
+	return s.move(ctx, a, id, Start, func(tx Tx, r *Request, c *change) error {
+		if r.OnHold {
+			return apperr.New(apperr.Conflict, "the request is on hold: resume it first")
+		}
+		c.ev.Note = n
+		busy := dispatch.Busy
+		return tx.SetAvailability(ctx, a.PersonID, busy, ptrAvail(dispatch.Available))
 	})
 }
 
@@ -416,8 +541,10 @@ func (s *Service) Complete(ctx context.Context, a *auth.Actor, id, note string) 
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Complete, func(_ Tx, _ *Request, ev *Event) error {
-		ev.Note = n
+	return s.move(ctx, a, id, Complete, func(tx Tx, r *Request, c *change) error {
+		c.ev.Note = n
+		r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = false, nil, nil, nil
+		c.freed = append(c.freed, a.PersonID)
 		return nil
 	})
 }
@@ -433,8 +560,8 @@ func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfi
 		if rating != nil {
 			return nil, apperr.Invalid("rating", "a rating is given when the work is accepted")
 		}
-		return s.move(ctx, a, id, Reopen, func(_ Tx, _ *Request, ev *Event) error {
-			ev.Note = c
+		return s.move(ctx, a, id, Reopen, func(_ Tx, _ *Request, ch *change) error {
+			ch.ev.Note = c
 			return nil
 		})
 	}
@@ -445,10 +572,10 @@ func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfi
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Confirm, func(_ Tx, r *Request, ev *Event) error {
+	return s.move(ctx, a, id, Confirm, func(_ Tx, r *Request, ch *change) error {
 		r.Rating, r.RatingComment = rating, c
-		ev.Note = c
-		ev.Data = mustJSON(map[string]any{"rating": *rating})
+		ch.ev.Note = c
+		ch.ev.Data = mustJSON(map[string]any{"rating": *rating})
 		return nil
 	})
 }
@@ -460,9 +587,12 @@ func (s *Service) Cancel(ctx context.Context, a *auth.Actor, id, reason string) 
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Cancel, func(_ Tx, r *Request, ev *Event) error {
+	return s.move(ctx, a, id, Cancel, func(_ Tx, r *Request, c *change) error {
 		r.CancelReason = why
-		ev.Note = why
+		c.ev.Note = why
+		if r.AssigneeID != nil {
+			c.freed = append(c.freed, *r.AssigneeID)
+		}
 		return nil
 	})
 }
@@ -488,19 +618,40 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, CallBack, func(tx Tx, r *Request, ev *Event) error {
+	return s.move(ctx, a, id, CallBack, func(tx Tx, r *Request, c *change) error {
 		sat := in.Satisfaction
-		ev.Note = n
-		ev.Data = mustJSON(map[string]any{"method": in.Method, "satisfaction": sat})
+		c.ev.Note = n
+		c.ev.Data = mustJSON(map[string]any{"method": in.Method, "satisfaction": sat})
 		return tx.AddCallback(ctx, Callback{RequestID: r.ID, AgentID: a.PersonID, Method: in.Method,
-			Outcome: "REACHED", Satisfaction: &sat, Note: n, At: ev.At})
+			Outcome: "REACHED", Satisfaction: &sat, Note: n, At: c.ev.At})
 	})
 }
 
-// move is the single path by which a request changes status: it reads the
+// change is what one step does beyond the request row: its main event,
+// any events that follow from it in the same step (an automatic dispatch
+// after acceptance), the notifications they cause, and the workers it frees.
+type change struct {
+	ev     *Event
+	extra  []Event
+	notes  []notification.Notification
+	freed  []string
+	silent bool
+}
+
+func (c *change) also(ev Event) { c.extra = append(c.extra, ev) }
+
+// notify queues a notification about the request for each person.
+func (c *change) notify(kind notification.Kind, title string, people ...string) {
+	for _, p := range people {
+		c.notes = append(c.notes, notification.Notification{PersonID: p, Kind: kind, Title: title})
+	}
+}
+
+// move is the single path by which a person changes a request: it reads the
 // request, asks the transition table, lets apply fill in the details, writes
-// the request and its event in one transaction, and publishes after commit.
-func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Action, apply func(Tx, *Request, *Event) error) (*Request, error) {
+// the request, its events and their notifications in one transaction, and
+// publishes after commit.
+func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Action, apply func(Tx, *Request, *change) error) (*Request, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, apperr.ErrNotFound
 	}
@@ -515,6 +666,9 @@ func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Act
 		if !Visible(a, r.Audience) {
 			return apperr.ErrNotFound
 		}
+		if r.ButlerID, err = tx.CurrentButler(ctx, r.UnitID, now); err != nil {
+			return err
+		}
 		t, decision := Lookup(action, a, r)
 		switch decision {
 		case NotAllowed:
@@ -523,21 +677,14 @@ func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Act
 			return apperr.New(apperr.Conflict, "cannot %s a request that is %s", action, r.Status)
 		}
 		from := r.Status
-		ev := Event{RequestID: r.ID, Type: t.Event, FromStatus: &from, ToStatus: t.To, ActorID: &a.PersonID, At: now}
+		c := &change{ev: &Event{Type: t.Event, FromStatus: &from, ToStatus: t.To}}
 		r.Status = t.To
-		if err := apply(tx, r, &ev); err != nil {
+		if err := apply(tx, r, c); err != nil {
 			return err
 		}
-		r.UpdatedAt = now
-		if err := tx.Update(ctx, r); err != nil {
-			return err
-		}
-		ev.Audience = r.Audience
-		if err := tx.AppendEvent(ctx, &ev); err != nil {
-			return err
-		}
-		out, events = r, []Event{ev}
-		return nil
+		events, err = s.commit(ctx, tx, r, c, &a.PersonID, now)
+		out = r
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -545,6 +692,97 @@ func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Act
 	s.publish(ctx, events)
 	return out, nil
 }
+
+// commit writes a change: the request row (refusing a stale one), then
+// what record writes.
+func (s *Service) commit(ctx context.Context, tx Tx, r *Request, c *change, actorID *string, now time.Time) ([]Event, error) {
+	r.UpdatedAt = now
+	if err := tx.Update(ctx, r); err != nil {
+		return nil, err
+	}
+	return s.record(ctx, tx, r, c, actorID, now)
+}
+
+// record writes a change's events in order, the notifications they cause,
+// and frees workers who have nothing left in progress.
+func (s *Service) record(ctx context.Context, tx Tx, r *Request, c *change, actorID *string, now time.Time) ([]Event, error) {
+	evs := append([]Event{*c.ev}, c.extra...)
+	for i := range evs {
+		e := &evs[i]
+		e.RequestID, e.At, e.Audience = r.ID, now, r.Audience
+		if e.ActorID == nil {
+			e.ActorID = actorID
+		}
+		if e.ToStatus == "" {
+			e.ToStatus = r.Status
+		}
+		if err := tx.AppendEvent(ctx, e); err != nil {
+			return nil, err
+		}
+		if !c.silent {
+			s.notifyEvent(r, e, c)
+		}
+	}
+	for i := range c.notes {
+		n := &c.notes[i]
+		n.RequestID, n.CreatedAt = &r.ID, now
+		n.Body = fmt.Sprintf("%s: %s", r.Number, truncate(r.Description, 120))
+	}
+	if err := tx.Notify(ctx, dedupe(c.notes, actorID)); err != nil {
+		return nil, err
+	}
+	for _, p := range c.freed {
+		if err := tx.FreeIfIdle(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
+// notifyEvent adds the notifications every event of its type causes: the
+// new assignee hears of the job; the requester and the first-asker hear of
+// every status change someone else makes.
+func (s *Service) notifyEvent(r *Request, e *Event, c *change) {
+	switch e.Type {
+	case EvAssigned, EvReassigned, EvTransferred, EvClaimed, EvHandedOver, EvReopened:
+		if r.AssigneeID != nil {
+			c.notify(notification.Assigned, fmt.Sprintf("Job %s is yours", r.Number), *r.AssigneeID)
+		}
+	}
+	if e.FromStatus != nil && *e.FromStatus != e.ToStatus {
+		title := fmt.Sprintf("%s is now %s", r.Number, e.ToStatus)
+		c.notify(notification.StatusChanged, title, r.RequesterID)
+		if r.FirstResponderID != nil {
+			c.notify(notification.StatusChanged, title, *r.FirstResponderID)
+		}
+	}
+}
+
+// dedupe drops repeated notifications of the same kind to the same person,
+// and those to the person who caused them.
+func dedupe(ns []notification.Notification, actorID *string) []notification.Notification {
+	seen := map[string]bool{}
+	out := ns[:0]
+	for _, n := range ns {
+		key := n.PersonID + "|" + string(n.Kind)
+		if seen[key] || (actorID != nil && n.PersonID == *actorID) {
+			continue
+		}
+		seen[key] = true
+		out = append(out, n)
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func ptrAvail(a dispatch.Availability) *dispatch.Availability { return &a }
 
 func (s *Service) publish(ctx context.Context, events []Event) {
 	if s.pub != nil && len(events) > 0 {

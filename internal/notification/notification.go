@@ -1,0 +1,92 @@
+// Package notification is every person's inbox: what happened that they
+// must know about (a new job, a change to something they first took, a
+// promise about to break or broken, an escalation, a customer chasing), kept
+// until read, and pushed to their phone.
+package notification
+
+import (
+	"context"
+	"time"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/clock"
+)
+
+// Kind says why a notification was sent.
+type Kind string
+
+// The kinds of notification.
+const (
+	Assigned      Kind = "ASSIGNED"
+	StatusChanged Kind = "STATUS_CHANGED"
+	Warning       Kind = "WARNING"
+	Breach        Kind = "BREACH"
+	Escalation    Kind = "ESCALATION"
+	Urge          Kind = "URGE"
+	Pool          Kind = "POOL"
+)
+
+// Notification is one entry of a person's inbox.
+type Notification struct {
+	ID        int64      `db:"id" json:"id"`
+	PersonID  string     `db:"person_id" json:"personId"`
+	Kind      Kind       `db:"kind" json:"kind"`
+	RequestID *string    `db:"request_id" json:"requestId,omitempty"`
+	Title     string     `db:"title" json:"title"`
+	Body      string     `db:"body" json:"body"`
+	CreatedAt time.Time  `db:"created_at" json:"createdAt"`
+	ReadAt    *time.Time `db:"read_at" json:"readAt,omitempty"`
+}
+
+// Store is the storage the inbox needs.
+type Store interface {
+	// List returns up to limit notifications of the person, newest first,
+	// with ids below before (0: from the newest).
+	List(ctx context.Context, personID string, unreadOnly bool, before int64, limit int) ([]Notification, error)
+	UnreadCount(ctx context.Context, personID string) (int, error)
+	// MarkRead marks the given notifications of the person read (all of
+	// them when ids is nil) and returns how many changed.
+	MarkRead(ctx context.Context, personID string, ids []int64, at time.Time) (int, error)
+}
+
+// Service reads and clears inboxes. Notifications are written by the
+// services whose changes cause them, in the same transaction.
+type Service struct {
+	store Store
+	clock clock.Clock
+}
+
+// NewService returns the inbox service.
+func NewService(store Store, clk clock.Clock) *Service { return &Service{store: store, clock: clk} }
+
+// MaxPage is the most notifications one page holds.
+const MaxPage = 100
+
+// List returns a page of the person's inbox and whether more follow.
+func (s *Service) List(ctx context.Context, personID string, first int, before int64, unreadOnly bool) ([]Notification, bool, error) {
+	if first < 0 || first > MaxPage {
+		return nil, false, apperr.Invalid("first", "first must be between 0 and %d", MaxPage)
+	}
+	rows, err := s.store.List(ctx, personID, unreadOnly, before, first+1)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rows) > first {
+		return rows[:first], true, nil
+	}
+	return rows, false, nil
+}
+
+// UnreadCount returns how many of the person's notifications are unread.
+func (s *Service) UnreadCount(ctx context.Context, personID string) (int, error) {
+	return s.store.UnreadCount(ctx, personID)
+}
+
+// MarkRead marks notifications read; nil ids means all of them. Ids that are
+// not the person's are ignored, so nobody can touch another's inbox.
+func (s *Service) MarkRead(ctx context.Context, personID string, ids []int64) (int, error) {
+	if ids != nil && len(ids) > 1000 {
+		return 0, apperr.Invalid("ids", "at most 1000 ids at once")
+	}
+	return s.store.MarkRead(ctx, personID, ids, s.clock.Now())
+}

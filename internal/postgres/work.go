@@ -1,0 +1,202 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/notification"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+func (t requestTx) CurrentButler(ctx context.Context, unitID string, at time.Time) (*string, error) {
+	var id string
+	err := get(ctx, t.q, &id, `SELECT butler_id FROM butler_assignments
+WHERE unit_id = $1 AND from_at <= $2 AND (to_at IS NULL OR to_at > $2) ORDER BY from_at DESC LIMIT 1`, unitID, at)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	return &id, err
+}
+
+func (t requestTx) StaffWithRole(ctx context.Context, propertyID string, roles ...person.Role) ([]string, error) {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	ids := []string{}
+	err := sqlx.SelectContext(ctx, t.q, &ids, `SELECT person_id FROM staff_roles WHERE property_id = $1 AND role = ANY($2) ORDER BY person_id`,
+		propertyID, pq.Array(names))
+	return ids, mapErr(err)
+}
+
+func (t requestTx) PromiseSettings(ctx context.Context, propertyID string) (property.PromiseSettings, error) {
+	var row struct {
+		Open          string        `db:"open"`
+		Close         string        `db:"close"`
+		Days          pq.Int64Array `db:"days"`
+		WarnFraction  float64       `db:"warn_fraction"`
+		DirectorAfter int           `db:"director_after_minutes"`
+	}
+	err := get(ctx, t.q, &row, `SELECT to_char(business_open, 'HH24:MI') AS open, to_char(business_close, 'HH24:MI') AS close,
+	business_days AS days, warn_fraction, director_after_minutes FROM properties WHERE id = $1`, propertyID)
+	if err != nil {
+		return property.PromiseSettings{}, err
+	}
+	ps := property.PromiseSettings{WarnFraction: row.WarnFraction, DirectorAfter: time.Duration(row.DirectorAfter) * time.Minute}
+	ps.Open, ps.Close = clockOffset(row.Open), clockOffset(row.Close)
+	for _, d := range row.Days {
+		ps.Days = append(ps.Days, time.Weekday(d%7)) // ISO Sunday is 7
+	}
+	return ps, nil
+}
+
+func clockOffset(hhmm string) time.Duration {
+	var h, m int
+	fmt.Sscanf(hhmm, "%d:%d", &h, &m)
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute
+}
+
+func (t requestTx) DispatchRule(ctx context.Context, propertyID, categoryID string) (dispatch.Rule, error) {
+	var r dispatch.Rule
+	// The category's own rule wins over the property's default.
+	err := get(ctx, t.q, &r, `SELECT mode, role, max_open_jobs FROM dispatch_rules
+WHERE property_id = $1 AND (category_id = $2 OR category_id IS NULL)
+ORDER BY category_id IS NULL LIMIT 1`, propertyID, categoryID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return dispatch.ManualRule, nil
+	}
+	return r, err
+}
+
+// dispatchLockBase keys the advisory lock that serializes automatic
+// dispatch per property, so two jobs accepted at once cannot both take a
+// worker's last free slot.
+const dispatchLockBase = 727100
+
+func (t requestTx) PickWorker(ctx context.Context, r *request.Request, rule dispatch.Rule, skill *string) (*string, error) {
+	if _, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, dispatchLockBase, r.PropertyID); err != nil {
+		return nil, mapErr(err)
+	}
+	var id string
+	err := get(ctx, t.q, &id, `
+SELECT s.person_id FROM staff_roles s
+CROSS JOIN LATERAL (SELECT count(*) AS open FROM service_requests o
+	WHERE o.assignee_id = s.person_id AND o.status IN ('ASSIGNED', 'IN_PROGRESS')) jobs
+WHERE s.property_id = $1 AND s.role = $2 AND s.availability = 'AVAILABLE'
+  AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM staff_skills k WHERE k.person_id = s.person_id AND k.skill = $3))
+  AND jobs.open < $4
+ORDER BY jobs.open, (s.zone_building_id IS NOT DISTINCT FROM (SELECT building_id FROM units WHERE id = $5)) DESC, s.person_id
+LIMIT 1`, r.PropertyID, string(rule.Role), skill, rule.MaxOpenJobs, r.UnitID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	return &id, err
+}
+
+func (t requestTx) SetAvailability(ctx context.Context, personID string, a dispatch.Availability, onlyIf *dispatch.Availability) error {
+	_, err := t.q.ExecContext(ctx, `UPDATE staff_roles SET availability = $2 WHERE person_id = $1 AND ($3::text IS NULL OR availability = $3)`,
+		personID, string(a), (*string)(onlyIf))
+	return mapErr(err)
+}
+
+func (t requestTx) FreeIfIdle(ctx context.Context, personID string) error {
+	_, err := t.q.ExecContext(ctx, `UPDATE staff_roles SET availability = 'AVAILABLE'
+WHERE person_id = $1 AND availability = 'BUSY'
+  AND NOT EXISTS (SELECT 1 FROM service_requests WHERE assignee_id = $1 AND status = 'IN_PROGRESS')`, personID)
+	return mapErr(err)
+}
+
+func (t requestTx) Notify(ctx context.Context, ns []notification.Notification) error {
+	for i := range ns {
+		n := &ns[i]
+		err := get(ctx, t.q, &n.ID, `INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at)
+VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, n.PersonID, string(n.Kind), n.RequestID, n.Title, n.Body, n.CreatedAt)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const runningSQL = `NOT r.on_hold AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS')`
+
+func (t requestTx) Due(ctx context.Context, step request.ClockStep, now time.Time, limit int) ([]*request.Request, error) {
+	var where string
+	switch step {
+	case request.StepResume:
+		where = `r.on_hold AND r.hold_until <= $1`
+	case request.StepWarn:
+		where = `r.warned_at IS NULL AND r.warn_at <= $1 AND ` + runningSQL
+	case request.StepBreach:
+		where = `r.breached_at IS NULL AND r.due_at <= $1 AND ` + runningSQL
+	case request.StepDirector:
+		where = `r.escalation_level = 1 AND ` + runningSQL + ` AND r.escalated_at + make_interval(mins => (SELECT director_after_minutes FROM properties p WHERE p.id = r.property_id)) <= $1`
+	default:
+		return nil, fmt.Errorf("unknown clock step %q", step)
+	}
+	rows := []*request.Request{}
+	err := sqlx.SelectContext(ctx, t.q, &rows, `SELECT `+requestCols+` FROM service_requests r WHERE `+where+`
+ORDER BY r.id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+	return rows, mapErr(err)
+}
+
+func (t requestTx) OpenRequestsOfUnit(ctx context.Context, unitID string) ([]*request.Request, error) {
+	rows := []*request.Request{}
+	err := sqlx.SelectContext(ctx, t.q, &rows, `SELECT `+requestCols+` FROM service_requests r
+WHERE r.unit_id = $1 AND r.status NOT IN ('CONFIRMED', 'CLOSED', 'CANCELLED') ORDER BY r.created_at FOR UPDATE`, unitID)
+	return rows, mapErr(err)
+}
+
+func (t requestTx) HandOverPortfolio(ctx context.Context, unitID, butlerID, by string, from time.Time) (*string, error) {
+	var prev *string
+	err := get(ctx, t.q, &prev, `WITH closed AS (
+	UPDATE butler_assignments SET to_at = GREATEST($2::timestamptz, from_at + interval '1 second')
+	WHERE unit_id = $1 AND to_at IS NULL RETURNING butler_id)
+SELECT (SELECT butler_id FROM closed)`, unitID, from)
+	if err != nil {
+		return nil, err
+	}
+	_, err = t.q.ExecContext(ctx, `INSERT INTO butler_assignments (unit_id, butler_id, from_at, assigned_by) VALUES ($1, $2, $3, $4)`,
+		unitID, butlerID, from, by)
+	return prev, mapErr(err)
+}
+
+func (t requestTx) AddVisit(ctx context.Context, v request.ButlerVisit) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO butler_visits (id, unit_id, butler_id, note, at) VALUES ($1, $2, $3, $4, $5)`,
+		v.ID, v.UnitID, v.ButlerID, v.Note, v.At)
+	return mapErr(err)
+}
+
+// DispatchStore implements dispatch.Store.
+type DispatchStore struct{ db *DB }
+
+// NewDispatchStore returns the dispatch store.
+func NewDispatchStore(db *DB) *DispatchStore { return &DispatchStore{db: db} }
+
+// SetAvailability sets a person's availability at every property.
+func (s *DispatchStore) SetAvailability(ctx context.Context, personID string, a dispatch.Availability) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE staff_roles SET availability = $2 WHERE person_id = $1`, personID, string(a))
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// AvailabilityOf returns a person's availability, nil for non-staff.
+func (s *DispatchStore) AvailabilityOf(ctx context.Context, personID string) (*dispatch.Availability, error) {
+	var a dispatch.Availability
+	err := get(ctx, s.db, &a, `SELECT availability FROM staff_roles WHERE person_id = $1 ORDER BY property_id LIMIT 1`, personID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	return &a, err
+}
