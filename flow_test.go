@@ -11,7 +11,7 @@ import (
 // the work, the resident confirms and rates it, and the callback closes it.
 func TestWholeFlow(t *testing.T) {
 	s := sharedServer(t)
-	chan_ := s.login(t, "resident.chan")
+	chan_ := s.login(t, "resident.lee")
 	agent := s.login(t, "agent.wong")
 	tech := s.login(t, "tech.lam")
 
@@ -23,7 +23,7 @@ func TestWholeFlow(t *testing.T) {
 	if !regexp.MustCompile(`^HV-20261127-\d{4}$`).MatchString(r.Number) {
 		t.Fatalf("number %q is not HV-20261127-NNNN", r.Number)
 	}
-	if r.Unit.Code != "A-1201" || r.Property.Code != "HV" {
+	if r.Unit.Code != "B-0805" || r.Property.Code != "HV" {
 		t.Fatalf("request filed against %+v", r.Unit)
 	}
 
@@ -150,7 +150,7 @@ func TestFirstAskerSurvivesReassignment(t *testing.T) {
 // Cancelling: the requester before work starts, the center with a reason.
 func TestCancel(t *testing.T) {
 	s := sharedServer(t)
-	chan_ := s.login(t, "resident.chan")
+	chan_ := s.login(t, "resident.lee")
 	agent := s.login(t, "agent.wong")
 	tech := s.login(t, "tech.lam")
 

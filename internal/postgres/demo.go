@@ -163,7 +163,7 @@ WHERE pe.username = $1 AND pr.code = $2 AND u.code = $3 ON CONFLICT (person_id, 
 func seedDispatch(ctx context.Context, tx *sqlx.Tx) error {
 	stmts := []string{
 		`INSERT INTO butler_assignments (unit_id, butler_id, from_at)
-SELECT u.id, p.id, now() FROM units u JOIN properties pr ON pr.id = u.property_id, people p
+SELECT u.id, p.id, timestamptz '2026-01-01T00:00:00+08:00' FROM units u JOIN properties pr ON pr.id = u.property_id, people p
 WHERE pr.code = 'HV' AND u.code = 'A-1201' AND p.username = 'butler.ho'
   AND NOT EXISTS (SELECT 1 FROM butler_assignments b WHERE b.unit_id = u.id)`,
 		`INSERT INTO staff_skills (person_id, skill) SELECT id, 'plumbing' FROM people WHERE username IN ('tech.lam', 'tech.fung') ON CONFLICT DO NOTHING`,
