@@ -286,7 +286,7 @@ func mutation(name, args string) string {
 }
 
 var (
-	accept   = mutation(`acceptRequest(id: $id, promisedAt: $at, note: $note)`, `($id: ID!, $at: Time!, $note: String)`)
+	accept   = mutation(`acceptRequest(id: $id, promisedAt: $at, note: $note)`, `($id: ID!, $at: Time, $note: String)`)
 	assign   = mutation(`assignRequest(id: $id, assigneeId: $to, note: $note)`, `($id: ID!, $to: ID!, $note: String)`)
 	start    = mutation(`startRequest(id: $id)`, `($id: ID!)`)
 	complete = mutation(`completeRequest(id: $id, note: $note)`, `($id: ID!, $note: String!)`)

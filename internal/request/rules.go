@@ -72,6 +72,16 @@ var Transitions = []Transition{
 	{Cancel, []Status{Submitted, Accepted, Assigned}, Cancelled, Household, EvCancelled},
 	{Cancel, []Status{Submitted, Accepted, Assigned, InProgress}, Cancelled, Center, EvCancelled},
 	{CallBack, []Status{Confirmed}, Closed, Center, EvClosed},
+	// A worker hands a job to a colleague, or back to the service center.
+	{Transfer, []Status{Assigned, InProgress}, Assigned, Assignee | Center, EvTransferred},
+	{SendBack, []Status{Assigned, InProgress}, Accepted, Assignee, EvSentBack},
+	// The grab pool (搶單): the first eligible worker to claim it gets it.
+	{Claim, []Status{Accepted}, Assigned, StaffMember, EvClaimed},
+	// Waiting for parts or for the resident stops the promise clock.
+	{Hold, []Status{Accepted, Assigned, InProgress}, "", Assignee | Center, EvOnHold},
+	{Resume, []Status{Accepted, Assigned, InProgress}, "", Assignee | Center, EvResumed},
+	// The customer chases an open request (催單).
+	{Urge, []Status{Submitted, Accepted, Assigned, InProgress}, "", Household, EvUrged},
 }
 
 // PartiesOf returns every part the actor plays towards a request. In a

@@ -95,7 +95,8 @@ func TestLookup(t *testing.T) {
 func TestTableIsComplete(t *testing.T) {
 	leaves := map[Status]bool{}
 	for _, tr := range Transitions {
-		if tr.Event == "" || tr.To == "" || tr.By == 0 || len(tr.From) == 0 {
+		stays := tr.Action == Hold || tr.Action == Resume || tr.Action == Urge
+		if tr.Event == "" || (tr.To == "") != stays || tr.By == 0 || len(tr.From) == 0 {
 			t.Errorf("incomplete row %+v", tr)
 		}
 		for _, f := range tr.From {

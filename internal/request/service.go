@@ -664,6 +664,11 @@ func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Act
 			return err
 		}
 		if !Visible(a, r.Audience) {
+			if _, staff := a.RoleAt(r.PropertyID); staff && action == Claim {
+				// A colleague's claim won the race: say so, rather than
+				// that the job they were just shown does not exist.
+				return apperr.New(apperr.Conflict, "the job was already claimed")
+			}
 			return apperr.ErrNotFound
 		}
 		if r.ButlerID, err = tx.CurrentButler(ctx, r.UnitID, now); err != nil {
