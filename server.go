@@ -22,6 +22,8 @@ import (
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/postgres"
+	"github.com/kproperty/onestop/internal/pubsub"
+	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -89,6 +91,7 @@ type App struct {
 	DB       *postgres.DB
 	Redis    *redis.Client
 	Requests *request.Service
+	Hub      *pubsub.Hub
 	closers  []func()
 }
 
@@ -135,13 +138,31 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 			}
 		}
 	}
-	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, nil, log)
-	deps := graph.Deps{AuthService: authSvc, RequestService: app.Requests, Directory: postgres.NewDirectory(db)}
+	// Live events: one hub per process, tailing the event log and woken by
+	// Redis (or, with no Redis, by the mutations of this process alone).
+	var broker pubsub.Broker = pubsub.NewLocal()
+	if app.Redis != nil {
+		broker = redisbroker.New(app.Redis, cfg.RedisChannel)
+	}
+	app.Hub = pubsub.NewHub(postgres.NewEventStore(db), broker, pubsub.Options{
+		PollInterval: cfg.EventPollInterval,
+		Buffer:       cfg.SubscriberBuffer,
+		Log:          log,
+	})
+	if err := app.Hub.Start(ctx); err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.closers = append(app.closers, app.Hub.Close)
+	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, app.Hub, log)
+	deps := graph.Deps{AuthService: authSvc, RequestService: app.Requests, Directory: postgres.NewDirectory(db), Events: app.Hub}
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
 		Introspection:  cfg.Dev,
+		PingInterval:   cfg.WSPingInterval,
+		InitTimeout:    cfg.WSInitTimeout,
 		Log:            log,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
+	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -21,9 +22,15 @@ type Directory interface {
 	AllPropertyIDs(ctx context.Context) ([]string, error)
 }
 
+// EventFeed starts live event subscriptions.
+type EventFeed interface {
+	Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*pubsub.Subscription, error)
+}
+
 // Deps are the services behind the API.
 type Deps struct {
 	AuthService    *auth.Service
 	RequestService *request.Service
 	Directory      Directory
+	Events         EventFeed
 }
