@@ -21,7 +21,7 @@ type wsMsg struct {
 // wsClient is a graphql-transport-ws client, as the graphql-ws library
 // speaks it: it answers pings and hands every other message to the test.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	msgs chan wsMsg
 	// done is closed when the socket is; err then says why.
@@ -30,7 +30,7 @@ type wsClient struct {
 }
 
 // dialWS opens a websocket to the server's /query without sending anything.
-func (s *testServer) dialWS(t *testing.T, header http.Header) (*websocket.Conn, *http.Response, error) {
+func (s *testServer) dialWS(t testing.TB, header http.Header) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -40,7 +40,7 @@ func (s *testServer) dialWS(t *testing.T, header http.Header) (*websocket.Conn, 
 	})
 }
 
-func writeMsg(t *testing.T, c *websocket.Conn, m wsMsg) {
+func writeMsg(t testing.TB, c *websocket.Conn, m wsMsg) {
 	t.Helper()
 	b, _ := json.Marshal(m)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -62,7 +62,7 @@ func readMsg(c *websocket.Conn, timeout time.Duration) (wsMsg, error) {
 }
 
 // initWS opens a websocket and completes connection_init with the token.
-func (s *testServer) initWS(t *testing.T, token string) *websocket.Conn {
+func (s *testServer) initWS(t testing.TB, token string) *websocket.Conn {
 	t.Helper()
 	c, _, err := s.dialWS(t, nil)
 	if err != nil {
