@@ -4,7 +4,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 HTTP_ADDR ?= :8080
 export DATABASE_URL REDIS_URL HTTP_ADDR
 
-.PHONY: run test check generate bench
+.PHONY: run test check generate bench latency
 
 run:
 	./.ci/services.sh --create-db
@@ -27,3 +27,9 @@ generate:
 bench:
 	./.ci/services.sh
 	go test -run '^$$' -bench . -benchmem ./...
+
+# Commit-to-phone latency with 1,000 websocket subscribers, next to raw Redis
+# publish-to-receive latency (docs/latency.md).
+latency:
+	./.ci/services.sh
+	go test -run '^$$' -bench CommitToPhone -benchtime 1x -count 3 .

@@ -59,14 +59,14 @@ func sharedServer(t *testing.T) *testServer {
 
 // startServer starts a server of the test's own on the package database.
 // tweak may adjust the configuration first.
-func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
+func startServer(t testing.TB, tweak func(*config.Config)) *testServer {
 	t.Helper()
 	ts := newTestServer(t, tweak)
 	t.Cleanup(func() { ts.Close(); ts.app.Close() })
 	return ts
 }
 
-func newTestServer(t *testing.T, tweak func(*config.Config)) *testServer {
+func newTestServer(t testing.TB, tweak func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := config.Config{
 		DatabaseURL: testDBURL,
@@ -123,7 +123,7 @@ func (r gqlResponse) field() string {
 
 // client is one signed-in app (or an anonymous one, with no token).
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *testServer
 	token string
 	id    string
@@ -131,10 +131,10 @@ type client struct {
 	refresh string
 }
 
-func (s *testServer) anon(t *testing.T) *client { return &client{t: t, srv: s} }
+func (s *testServer) anon(t testing.TB) *client { return &client{t: t, srv: s} }
 
 // login signs a demo account in.
-func (s *testServer) login(t *testing.T, username string) *client {
+func (s *testServer) login(t testing.TB, username string) *client {
 	t.Helper()
 	c := s.anon(t)
 	var out struct {

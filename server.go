@@ -24,6 +24,8 @@ import (
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/postgres"
+	"github.com/kproperty/onestop/internal/pubsub"
+	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -92,6 +94,7 @@ type App struct {
 	Redis    *redis.Client
 	Requests *request.Service
 	Pusher   *notification.Pusher
+	Hub      *pubsub.Hub
 	closers  []func()
 }
 
@@ -165,7 +168,23 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 			}
 		}
 	}
-	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, nil, log)
+	// Live events: one hub per process, tailing the event log and woken by
+	// Redis (or, with no Redis, by the mutations of this process alone).
+	var broker pubsub.Broker = pubsub.NewLocal()
+	if app.Redis != nil {
+		broker = redisbroker.New(app.Redis, cfg.RedisChannel)
+	}
+	app.Hub = pubsub.NewHub(postgres.NewEventStore(db), broker, pubsub.Options{
+		PollInterval: cfg.EventPollInterval,
+		Buffer:       cfg.SubscriberBuffer,
+		Log:          log,
+	})
+	if err := app.Hub.Start(ctx); err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.closers = append(app.closers, app.Hub.Close)
+	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, app.Hub, log)
 	notifications := postgres.NewNotificationStore(db)
 	deps := graph.Deps{
 		AuthService:         authSvc,
@@ -173,6 +192,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		DispatchService:     dispatch.NewService(postgres.NewDispatchStore(db)),
 		NotificationService: notification.NewService(notifications, clk),
 		Directory:           postgres.NewDirectory(db),
+		Events:              app.Hub,
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {
@@ -188,6 +208,8 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
 		Introspection:  cfg.Dev,
+		PingInterval:   cfg.WSPingInterval,
+		InitTimeout:    cfg.WSInitTimeout,
 		Log:            log,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

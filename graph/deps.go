@@ -8,6 +8,7 @@ import (
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
+	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -23,6 +24,11 @@ type Directory interface {
 	AllPropertyIDs(ctx context.Context) ([]string, error)
 }
 
+// EventFeed starts live event subscriptions.
+type EventFeed interface {
+	Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*pubsub.Subscription, error)
+}
+
 // Deps are the services behind the API.
 type Deps struct {
 	AuthService         *auth.Service
@@ -30,4 +36,5 @@ type Deps struct {
 	DispatchService     *dispatch.Service
 	NotificationService *notification.Service
 	Directory           Directory
+	Events              EventFeed
 }

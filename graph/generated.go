@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	RequestEvent() RequestEventResolver
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
+	Subscription() SubscriptionResolver
 	Unit() UnitResolver
 	Viewer() ViewerResolver
 }
@@ -226,6 +227,10 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Subscription struct {
+		RequestEvents func(childComplexity int, requestID *string, since *string) int
+	}
+
 	Unit struct {
 		Building func(childComplexity int) int
 		Code     func(childComplexity int) int
@@ -321,6 +326,9 @@ type ServiceRequestResolver interface {
 	Breached(ctx context.Context, obj *request.Request) (bool, error)
 
 	Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error)
+}
+type SubscriptionResolver interface {
+	RequestEvents(ctx context.Context, requestID *string, since *string) (<-chan *request.Event, error)
 }
 type UnitResolver interface {
 	Building(ctx context.Context, obj *property.Unit) (*property.Building, error)
@@ -1196,6 +1204,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceRequestEdge.Node(childComplexity), true
 
+	case "Subscription.requestEvents":
+		if e.ComplexityRoot.Subscription.RequestEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_requestEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.RequestEvents(childComplexity, args["requestId"].(*string), args["since"].(*string)), true
+
 	case "Unit.building":
 		if e.ComplexityRoot.Unit.Building == nil {
 			break
@@ -1331,6 +1351,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1364,6 +1401,9 @@ var sources = []*ast.Source{
 #
 # Errors carry extensions.code: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND,
 # INVALID_INPUT (with extensions.field), CONFLICT, RATE_LIMITED or INTERNAL.
+# A subscription the server has to end (the client could not keep up, or the
+# server is shutting down) ends with RESUME_REQUIRED and extensions.since:
+# subscribe again with that since to continue without a gap.
 
 "An RFC 3339 date-time, e.g. 2026-11-27T14:30:00+08:00."
 scalar Time
@@ -1433,6 +1473,18 @@ type Mutation {
   urgeRequest(id: ID!): ServiceRequest!
   "Marks notifications read (all of them without ids); answers how many changed."
   markNotificationsRead(ids: [ID!]): Int!
+}
+
+type Subscription {
+  """
+  Live request events, over websocket (graphql-transport-ws). With requestId,
+  that request's events (NOT_FOUND unless the viewer may see it); without it,
+  every event the viewer may see, including those of a request from the
+  moment it becomes theirs (assigned to them, say). With since (the id of the
+  last event the client saw) the missed events come first, in id order, then
+  the live ones, with no gap and no duplicate.
+  """
+  requestEvents(requestId: ID, since: ID): RequestEvent!
 }
 
 type AuthPayload {
@@ -2775,6 +2827,28 @@ func (ec *executionContext) field_Query_serviceCategories_args(ctx context.Conte
 		return nil, err
 	}
 	args["propertyId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_requestEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "requestId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
 	return args, nil
 }
 
@@ -6378,6 +6452,50 @@ func (ec *executionContext) fieldContext_ServiceRequestEdge_node(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_requestEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_requestEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().RequestEvents(ctx, fc.Args["requestId"].(*string), fc.Args["since"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Event) graphql.Marshaler {
+			return ec.marshalNRequestEvent2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_requestEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_requestEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Unit_id(ctx context.Context, field graphql.CollectedField, obj *property.Unit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9149,6 +9267,26 @@ func (ec *executionContext) _ServiceRequestEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "requestEvents":
+		return ec._Subscription_requestEvents(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var unitImplementors = []string{"Unit"}
 
 func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj *property.Unit) graphql.Marshaler {
@@ -9904,6 +10042,14 @@ func (ec *executionContext) marshalNRequestEvent2ᚕgithubᚗcomᚋkpropertyᚋo
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNRequestEvent2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx context.Context, sel ast.SelectionSet, v *request.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestEvent!")
+		return graphql.Null
+	}
+	return ec._RequestEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRequestStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐStatus(ctx context.Context, v any) (request.Status, error) {

@@ -48,11 +48,14 @@ func NewHandler(d Deps, o Options) http.Handler {
 	if o.InitTimeout == 0 {
 		o.InitTimeout = 5 * time.Second
 	}
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Deps: d}}))
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Deps: d, log: o.Log}}))
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: initTimeoutCode{transport.CoderWebsocketImplementation{
 			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.AllowedOrigins},
-		},
+		}},
 		InitFunc:         wsInit(d.AuthService),
 		InitTimeout:      o.InitTimeout,
 		PingPongInterval: o.PingInterval,
@@ -66,6 +69,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.SetErrorPresenter(errorPresenter(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
 	srv.AroundOperations(requireActor)
+	srv.AroundOperations(subscriptionsOverWebsocket)
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
 	})
@@ -97,6 +101,17 @@ func requireActor(ctx context.Context, next graphql.OperationHandler) graphql.Re
 		}
 	}
 	return refuse(apperr.New(apperr.Unauthenticated, "sign in first: send Authorization: Bearer <access token>"))
+}
+
+// subscriptionsOverWebsocket refuses a subscription sent over plain HTTP,
+// which would answer one event and drop the rest. A websocket operation is
+// known by its connection_init payload, which wsInit insists on.
+func subscriptionsOverWebsocket(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation != nil && oc.Operation.Operation == "subscription" && transport.GetInitPayload(ctx) == nil {
+		return refuse(apperr.New(apperr.InvalidInput, "subscriptions run over a websocket (graphql-transport-ws)"))
+	}
+	return next(ctx)
 }
 
 // refuse answers an operation with one error before any resolver runs;

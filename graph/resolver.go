@@ -6,6 +6,7 @@ package graph
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 
 	"github.com/kproperty/onestop/internal/auth"
@@ -16,6 +17,7 @@ import (
 // Resolver carries the services the resolvers call.
 type Resolver struct {
 	Deps
+	log *slog.Logger
 }
 
 // propertiesOf lists the properties a viewer belongs to: where they work,

@@ -462,6 +462,19 @@ func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Requ
 	return r.loaders(ctx).timelines.Load(ctx, obj.ID)
 }
 
+// RequestEvents is the resolver for the requestEvents field.
+func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *string, since *string) (<-chan *request.Event, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := r.Events.Subscribe(ctx, a, requestID, since)
+	if err != nil {
+		return nil, err
+	}
+	return stream(ctx, sub, r.log), nil
+}
+
 // Building is the resolver for the building field.
 func (r *unitResolver) Building(ctx context.Context, obj *property.Unit) (*property.Building, error) {
 	b, err := r.loaders(ctx).buildings.Load(ctx, obj.BuildingID)
@@ -521,6 +534,9 @@ func (r *Resolver) ServiceCategory() ServiceCategoryResolver { return &serviceCa
 // ServiceRequest returns ServiceRequestResolver implementation.
 func (r *Resolver) ServiceRequest() ServiceRequestResolver { return &serviceRequestResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 // Unit returns UnitResolver implementation.
 func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
 
@@ -536,6 +552,7 @@ type (
 	requestEventResolver     struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
+	subscriptionResolver     struct{ *Resolver }
 	unitResolver             struct{ *Resolver }
 	viewerResolver           struct{ *Resolver }
 )

@@ -94,6 +94,9 @@ type SubmitRequestInput struct {
 	Channel *request.Channel `json:"channel,omitempty"`
 }
 
+type Subscription struct {
+}
+
 type CallbackMethod string
 
 const (

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,6 +17,23 @@ type Config struct {
 	// RedisURL is the Redis connection string (REDIS_URL); empty means a
 	// single instance with in-process event delivery.
 	RedisURL string
+	// RedisChannel is the pub/sub channel that carries committed events
+	// between instances (REDIS_CHANNEL, default onestop:request-events).
+	// Instances that share a database must share it.
+	RedisChannel string
+	// EventPollInterval is how often each instance reads the event log
+	// without being woken (EVENT_POLL_INTERVAL, default 1s): the longest an
+	// event whose publish was lost waits.
+	EventPollInterval time.Duration
+	// SubscriberBuffer is how many events may queue for one subscriber
+	// before it is closed as too slow (SUBSCRIBER_BUFFER, default 256).
+	SubscriberBuffer int
+	// WSPingInterval is how often websockets are pinged; a client that
+	// misses two pongs is dropped (WS_PING_INTERVAL, default 15s).
+	WSPingInterval time.Duration
+	// WSInitTimeout is how long a websocket may take to send
+	// connection_init (WS_INIT_TIMEOUT, default 5s).
+	WSInitTimeout time.Duration
 	// HTTPAddr is where the server listens (HTTP_ADDR, default :8080).
 	HTTPAddr string
 	// JWTSecret signs access tokens (JWT_SECRET); required unless DEV=1.
@@ -51,11 +69,15 @@ const devSecret = "onestop-dev-only-secret-never-use-in-production"
 // DATABASE_URL.
 const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/onestop?sslmode=disable"
 
+// DefaultRedisChannel carries committed events when REDIS_CHANNEL is unset.
+const DefaultRedisChannel = "onestop:request-events"
+
 // FromEnv builds a Config from getenv (os.Getenv in production).
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		DatabaseURL:    getenv("DATABASE_URL"),
 		RedisURL:       getenv("REDIS_URL"),
+		RedisChannel:   or(getenv("REDIS_CHANNEL"), DefaultRedisChannel),
 		HTTPAddr:       or(getenv("HTTP_ADDR"), ":8080"),
 		JWTSecret:      getenv("JWT_SECRET"),
 		DemoData:       truthy(getenv("DEMO_DATA")),
@@ -76,6 +98,21 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.TickInterval, err = duration(getenv, "TICK_INTERVAL", 15*time.Second); err != nil {
 		return c, err
+	}
+	if c.EventPollInterval, err = duration(getenv, "EVENT_POLL_INTERVAL", time.Second); err != nil {
+		return c, err
+	}
+	if c.WSPingInterval, err = duration(getenv, "WS_PING_INTERVAL", 15*time.Second); err != nil {
+		return c, err
+	}
+	if c.WSInitTimeout, err = duration(getenv, "WS_INIT_TIMEOUT", 5*time.Second); err != nil {
+		return c, err
+	}
+	c.SubscriberBuffer = 256
+	if v := getenv("SUBSCRIBER_BUFFER"); v != "" {
+		if c.SubscriberBuffer, err = strconv.Atoi(v); err != nil || c.SubscriberBuffer < 1 {
+			return c, fmt.Errorf("SUBSCRIBER_BUFFER: %q is not a positive number", v)
+		}
 	}
 	if c.DatabaseURL == "" {
 		if !c.Dev {

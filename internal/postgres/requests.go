@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -38,9 +39,15 @@ const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.act
 // the actor as parameters $1 (admin), $2 (person), $3 (household units), $4
 // (properties whose service center the person staffs) and $5 (properties
 // the person works at).
-const visibleSQL = `($1::boolean OR r.requester_id = $2::uuid OR r.unit_id = ANY($3::uuid[])
+var visibleSQL = visibleOn("r")
+
+// visibleOn writes the rule over any row with the audience columns: a
+// request (r) or an event, whose columns are a snapshot of its request's.
+func visibleOn(alias string) string {
+	return strings.NewReplacer("r.", alias+".").Replace(`($1::boolean OR r.requester_id = $2::uuid OR r.unit_id = ANY($3::uuid[])
 	OR r.property_id = ANY($4::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid
-	OR (r.pooled AND r.property_id = ANY($5::uuid[])))`
+	OR (r.pooled AND r.property_id = ANY($5::uuid[])))`)
+}
 
 func visibleArgs(a *auth.Actor) []any {
 	return []any{a.Admin, a.PersonID, pq.Array(a.Units), pq.Array(a.CenterProperties()), pq.Array(a.PropertyIDs())}

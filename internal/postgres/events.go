@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/pubsub"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+// EventStore reads the request event log for live delivery.
+type EventStore struct{ db *DB }
+
+// NewEventStore returns the event log reader.
+func NewEventStore(db *DB) *EventStore { return &EventStore{db: db} }
+
+var _ pubsub.Store = (*EventStore)(nil)
+
+// LastEventID returns the newest committed event id, 0 for an empty log.
+func (s *EventStore) LastEventID(ctx context.Context) (int64, error) {
+	var id int64
+	err := get(ctx, s.db, &id, `SELECT COALESCE(max(id), 0) FROM request_events`)
+	return id, err
+}
+
+// EventsAfter returns up to limit events after the given id, in id order.
+func (s *EventStore) EventsAfter(ctx context.Context, after int64, limit int) ([]request.Event, error) {
+	evs := []request.Event{}
+	err := sqlx.SelectContext(ctx, s.db, &evs, `SELECT `+eventCols+` FROM request_events e WHERE e.id > $1 ORDER BY e.id LIMIT $2`, after, limit)
+	return evs, mapErr(err)
+}
+
+var visibleEventSQL = visibleOn("e")
+
+// VisibleEvents returns the events in (after, upTo] the actor may see, by
+// each event's own audience snapshot, in id order.
+func (s *EventStore) VisibleEvents(ctx context.Context, a *auth.Actor, requestID string, after, upTo int64, limit int) ([]request.Event, error) {
+	var reqID *string
+	if requestID != "" {
+		reqID = &requestID
+	}
+	args := append(visibleArgs(a), after, upTo, reqID, limit)
+	evs := []request.Event{}
+	err := sqlx.SelectContext(ctx, s.db, &evs, `
+SELECT `+eventCols+` FROM request_events e
+WHERE e.id > $6 AND e.id <= $7 AND ($8::uuid IS NULL OR e.request_id = $8::uuid) AND `+visibleEventSQL+`
+ORDER BY e.id
+LIMIT $9`, args...)
+	return evs, mapErr(err)
+}
+
+// RequestVisible answers apperr.ErrNotFound unless the actor may see the request.
+func (s *EventStore) RequestVisible(ctx context.Context, a *auth.Actor, id string) error {
+	var one int
+	args := append(visibleArgs(a), id)
+	return get(ctx, s.db, &one, `SELECT 1 FROM service_requests r WHERE r.id = $6 AND `+visibleSQL, args...)
+}

@@ -1,0 +1,424 @@
+// Package pubsub delivers committed request events to live subscribers.
+//
+// Each process runs one Hub. Its tailer is the source of truth: it keeps a
+// cursor (the last event id it delivered) and reads the event log in
+// PostgreSQL after it, in id order. The broker (Redis pub/sub across
+// instances, or an in-process one for a single node) only wakes the tailer
+// early and, when an event is exactly the next one, saves the read. A timer
+// wakes the tailer too, so an event whose publish was lost (Redis down, or
+// the process died between commit and publish) is still delivered.
+package pubsub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+// Store is the event log as the hub reads it.
+type Store interface {
+	// LastEventID returns the id of the newest committed event, 0 for none.
+	LastEventID(ctx context.Context) (int64, error)
+	// EventsAfter returns up to limit events with id > after, in id order.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]request.Event, error)
+	// VisibleEvents returns up to limit events with after < id <= upTo that
+	// the actor may see (only requestID's when it is not empty), in id order.
+	VisibleEvents(ctx context.Context, a *auth.Actor, requestID string, after, upTo int64, limit int) ([]request.Event, error)
+	// RequestVisible returns apperr.ErrNotFound unless the actor may see the request.
+	RequestVisible(ctx context.Context, a *auth.Actor, id string) error
+}
+
+// Options tune a Hub. Zero values take the defaults.
+type Options struct {
+	// PollInterval is how often the tailer reads the log without being
+	// woken; it bounds how late an event whose publish was lost arrives.
+	PollInterval time.Duration
+	// Buffer is how many events may wait for one subscriber; one that falls
+	// further behind is closed with a ResumeError rather than slowing
+	// everyone else down or holding unbounded memory.
+	Buffer int
+	// Batch is how many events one read of the log returns at most.
+	Batch int
+	Log   *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 256
+	}
+	if o.Batch <= 0 {
+		o.Batch = 500
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
+
+// Hub fans committed events out to this process's subscribers.
+type Hub struct {
+	store  Store
+	broker Broker
+	opts   Options
+
+	// inbox holds broker messages for the tailer; a nil message only wakes it.
+	inbox chan []byte
+	// wake is a one-slot doorbell used when the inbox is full: the tailer
+	// then reads the log, which covers whatever was dropped.
+	wake chan struct{}
+	// outbox holds events waiting to be published, so that a mutation never
+	// waits on the broker.
+	outbox chan request.Event
+
+	mu     sync.Mutex
+	cursor int64 // the last event id delivered; written by the tailer only
+	subs   map[*Subscription]struct{}
+	closed bool
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// ResumeError ends a subscription the server could not keep going. The
+// client subscribes again with since = Since and misses nothing.
+type ResumeError struct {
+	Reason string
+	Since  int64
+}
+
+func (e *ResumeError) Error() string {
+	return fmt.Sprintf("%s; resume with since=%d", e.Reason, e.Since)
+}
+
+// NewHub returns a hub reading store and woken by broker; Start runs it.
+func NewHub(store Store, broker Broker, opts Options) *Hub {
+	opts.defaults()
+	return &Hub{
+		store:  store,
+		broker: broker,
+		opts:   opts,
+		inbox:  make(chan []byte, 1024),
+		wake:   make(chan struct{}, 1),
+		outbox: make(chan request.Event, 4096),
+		subs:   map[*Subscription]struct{}{},
+	}
+}
+
+// Start places the cursor at the end of the log and starts the tailer, the
+// broker listener and the publisher. Events committed before Start reach a
+// subscriber only through since.
+func (h *Hub) Start(ctx context.Context) error {
+	last, err := h.store.LastEventID(ctx)
+	if err != nil {
+		return fmt.Errorf("event log position: %w", err)
+	}
+	h.cursor = last
+	runCtx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	h.wg.Add(3)
+	go func() { defer h.wg.Done(); h.broker.Listen(runCtx, h.notify) }()
+	go func() { defer h.wg.Done(); h.tail(runCtx) }()
+	go func() { defer h.wg.Done(); h.publishLoop(runCtx) }()
+	h.opts.Log.Info("live events", "broker", h.broker.String(), "from_event", last, "poll", h.opts.PollInterval)
+	return nil
+}
+
+// Close stops the hub's goroutines and ends every subscription with a
+// ResumeError, so clients reconnect (to this or another instance) and
+// resume where they were.
+func (h *Hub) Close() {
+	if h.stop != nil {
+		h.stop()
+	}
+	h.wg.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		h.dropLocked(s, "server shutting down")
+	}
+}
+
+// Publish implements request.Publisher. It only queues: the publisher
+// goroutine sends to the broker, so a slow or unreachable Redis never holds
+// up (or fails) a mutation. An event that cannot be queued or sent is still
+// delivered by the tailer's poll.
+func (h *Hub) Publish(_ context.Context, events []request.Event) {
+	for _, e := range events {
+		select {
+		case h.outbox <- e:
+		default:
+			h.opts.Log.Warn("event publish queue full; the poll will deliver it", "event", e.ID)
+			h.nudge()
+		}
+	}
+}
+
+// publishLoop sends queued events to the broker until ctx ends.
+func (h *Hub) publishLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-h.outbox:
+			b, err := json.Marshal(e)
+			if err != nil {
+				h.opts.Log.Error("encode event", "event", e.ID, "err", err)
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err = h.broker.Publish(pctx, b)
+			cancel()
+			if err != nil {
+				// Other instances will find the event on their next poll;
+				// this one need not wait for it.
+				h.opts.Log.Warn("publish event failed; subscribers get it from the poll", "event", e.ID, "err", err)
+				h.nudge()
+			}
+		}
+	}
+}
+
+// notify hands a broker message to the tailer without ever blocking the
+// broker's reader.
+func (h *Hub) notify(payload []byte) {
+	select {
+	case h.inbox <- payload:
+	default:
+		h.nudge()
+	}
+}
+
+func (h *Hub) nudge() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// tail delivers events in id order until ctx ends.
+func (h *Hub) tail(ctx context.Context) {
+	t := time.NewTicker(h.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-h.inbox:
+			h.onMessage(ctx, p)
+		case <-h.wake:
+			h.catchUp(ctx)
+		case <-t.C:
+			h.catchUp(ctx)
+		}
+	}
+}
+
+// onMessage takes the fast path when the message is the very next event:
+// ids become visible in commit order, so nothing can still come before it.
+// Anything else means something was missed, and the log says what.
+func (h *Hub) onMessage(ctx context.Context, payload []byte) {
+	if payload == nil {
+		h.catchUp(ctx)
+		return
+	}
+	var e request.Event
+	if err := json.Unmarshal(payload, &e); err != nil || e.ID <= 0 {
+		h.opts.Log.Warn("unreadable event message; reading the log instead", "err", err)
+		h.catchUp(ctx)
+		return
+	}
+	switch {
+	case e.ID <= h.cursor:
+		// Already delivered, by the poll or an earlier copy.
+	case e.ID == h.cursor+1:
+		h.deliver([]request.Event{e})
+	default:
+		h.catchUp(ctx)
+	}
+}
+
+// catchUp reads and delivers every event after the cursor.
+func (h *Hub) catchUp(ctx context.Context) {
+	for ctx.Err() == nil {
+		evs, err := h.store.EventsAfter(ctx, h.cursor, h.opts.Batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.opts.Log.Warn("read event log", "after", h.cursor, "err", err)
+			}
+			return
+		}
+		h.deliver(evs)
+		if len(evs) < h.opts.Batch {
+			return
+		}
+	}
+}
+
+// deliver advances the cursor over evs and queues each event for every
+// subscriber that may see it. It never blocks: a subscriber whose buffer is
+// full is dropped with a ResumeError.
+func (h *Hub) deliver(evs []request.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range evs {
+		if e.ID <= h.cursor {
+			continue
+		}
+		h.cursor = e.ID
+		for s := range h.subs {
+			if !s.matches(e) {
+				continue
+			}
+			select {
+			case s.live <- e:
+			default:
+				h.dropLocked(s, "subscriber too slow")
+			}
+		}
+	}
+}
+
+func (h *Hub) dropLocked(s *Subscription, reason string) {
+	delete(h.subs, s)
+	s.reason = reason
+	close(s.live)
+}
+
+// Subscribers returns how many subscriptions the hub is feeding.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// Subscription is one client's stream. Next yields the missed events (when
+// subscribed with since) and then the live ones, each exactly once and in id
+// order. A Subscription is used by one goroutine.
+type Subscription struct {
+	hub       *Hub
+	actor     *auth.Actor
+	requestID string
+
+	// live is fed by the hub and closed by it (with reason set) when it
+	// drops the subscription.
+	live   chan request.Event
+	reason string
+
+	// last is the id of the last event handed out (or the starting point).
+	last int64
+	// backfillTo is the hub's cursor at registration: events up to it come
+	// from the log, later ones from live.
+	backfillTo int64
+	backfilled bool
+	backlog    []request.Event
+}
+
+// Subscribe starts a subscription for the actor: every event it may see,
+// or only requestID's when not nil (NOT_FOUND unless visible now). since is
+// the last event id the client saw; nil means from now on.
+func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*Subscription, error) {
+	s := &Subscription{hub: h, actor: a, live: make(chan request.Event, h.opts.Buffer)}
+	var from int64 = -1
+	if since != nil {
+		n, err := strconv.ParseInt(*since, 10, 64)
+		if err != nil || n < 0 {
+			return nil, apperr.Invalid("since", "since must be the id of an event")
+		}
+		from = n
+	}
+	if requestID != nil {
+		if _, err := uuid.Parse(*requestID); err != nil {
+			return nil, apperr.ErrNotFound
+		}
+		if err := h.store.RequestVisible(ctx, a, *requestID); err != nil {
+			return nil, err
+		}
+		s.requestID = *requestID
+	}
+	if from > 0 {
+		last, err := h.store.LastEventID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if from > last {
+			return nil, apperr.Invalid("since", "since is after the newest event")
+		}
+	}
+	// Registering and reading the cursor under one lock is what makes the
+	// switch from the log to live events exact: every event after the
+	// cursor will be queued to s, every event up to it is in the log.
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, &ResumeError{Reason: "server shutting down", Since: max(from, 0)}
+	}
+	s.backfillTo = h.cursor
+	if from < 0 || from >= h.cursor {
+		s.last, s.backfilled = max(from, h.cursor), true
+	} else {
+		s.last = from
+	}
+	h.subs[s] = struct{}{}
+	return s, nil
+}
+
+func (s *Subscription) matches(e request.Event) bool {
+	return (s.requestID == "" || e.RequestID == s.requestID) && request.Visible(s.actor, e.Audience)
+}
+
+// Next returns the next event. It returns ctx's error when ctx ends and a
+// *ResumeError when the hub dropped the subscription.
+func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
+	for {
+		if len(s.backlog) > 0 {
+			e := s.backlog[0]
+			s.backlog = s.backlog[1:]
+			s.last = e.ID
+			return e, nil
+		}
+		if !s.backfilled {
+			page, err := s.hub.store.VisibleEvents(ctx, s.actor, s.requestID, s.last, s.backfillTo, s.hub.opts.Batch)
+			if err != nil {
+				return request.Event{}, err
+			}
+			if len(page) < s.hub.opts.Batch {
+				s.backfilled = true
+			}
+			s.backlog = page
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return request.Event{}, ctx.Err()
+		case e, ok := <-s.live:
+			if !ok {
+				return request.Event{}, &ResumeError{Reason: s.reason, Since: s.last}
+			}
+			if e.ID <= s.last {
+				continue
+			}
+			s.last = e.ID
+			return e, nil
+		}
+	}
+}
+
+// Close unregisters the subscription; the hub forgets it at once.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	delete(s.hub.subs, s)
+}
