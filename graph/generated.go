@@ -228,6 +228,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		Notifications func(childComplexity int) int
 		RequestEvents func(childComplexity int, requestID *string, since *string) int
 	}
 
@@ -329,6 +330,7 @@ type ServiceRequestResolver interface {
 }
 type SubscriptionResolver interface {
 	RequestEvents(ctx context.Context, requestID *string, since *string) (<-chan *request.Event, error)
+	Notifications(ctx context.Context) (<-chan *notification.Notification, error)
 }
 type UnitResolver interface {
 	Building(ctx context.Context, obj *property.Unit) (*property.Building, error)
@@ -1204,6 +1206,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceRequestEdge.Node(childComplexity), true
 
+	case "Subscription.notifications":
+		if e.ComplexityRoot.Subscription.Notifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.Notifications(childComplexity), true
 	case "Subscription.requestEvents":
 		if e.ComplexityRoot.Subscription.RequestEvents == nil {
 			break
@@ -1485,6 +1493,8 @@ type Subscription {
   the live ones, with no gap and no duplicate.
   """
   requestEvents(requestId: ID, since: ID): RequestEvent!
+  "The viewer's new notifications, live. Earlier ones: myNotifications."
+  notifications: Notification!
 }
 
 type AuthPayload {
@@ -6496,6 +6506,38 @@ func (ec *executionContext) fieldContext_Subscription_requestEvents(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_notifications(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().Notifications(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notification.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Unit_id(ctx context.Context, field graphql.CollectedField, obj *property.Unit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9282,6 +9324,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "requestEvents":
 		return ec._Subscription_requestEvents(ctx, fields[0])
+	case "notifications":
+		return ec._Subscription_notifications(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}

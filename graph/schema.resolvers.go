@@ -475,6 +475,19 @@ func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *str
 	return stream(ctx, sub, r.log), nil
 }
 
+// Notifications is the resolver for the notifications field.
+func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *notification.Notification, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := r.Events.SubscribeNotifications(a.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	return inboxStream(ctx, sub, r.log), nil
+}
+
 // Building is the resolver for the building field.
 func (r *unitResolver) Building(ctx context.Context, obj *property.Unit) (*property.Building, error) {
 	b, err := r.loaders(ctx).buildings.Load(ctx, obj.BuildingID)

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/request"
 )
@@ -36,6 +37,30 @@ func stream(ctx context.Context, sub *pubsub.Subscription, log *slog.Logger) <-c
 			}
 			select {
 			case out <- &e:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// inboxStream is stream for a person's notifications.
+func inboxStream(ctx context.Context, sub *pubsub.InboxSubscription, log *slog.Logger) <-chan *notification.Notification {
+	out := make(chan *notification.Notification)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for {
+			n, err := sub.Next(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					transport.AddSubscriptionError(ctx, subscriptionError(ctx, err, log))
+				}
+				return
+			}
+			select {
+			case out <- &n:
 			case <-ctx.Done():
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/request"
 )
@@ -56,4 +57,19 @@ func (s *EventStore) RequestVisible(ctx context.Context, a *auth.Actor, id strin
 	var one int
 	args := append(visibleArgs(a), id)
 	return get(ctx, s.db, &one, `SELECT 1 FROM service_requests r WHERE r.id = $6 AND `+visibleSQL, args...)
+}
+
+// LastNotificationID returns the newest notification id, 0 for none.
+func (s *EventStore) LastNotificationID(ctx context.Context) (int64, error) {
+	var id int64
+	err := get(ctx, s.db, &id, `SELECT COALESCE(max(id), 0) FROM notifications`)
+	return id, err
+}
+
+// NotificationsAfter returns up to limit notifications after the given id,
+// in id order.
+func (s *EventStore) NotificationsAfter(ctx context.Context, after int64, limit int) ([]notification.Notification, error) {
+	out := []notification.Notification{}
+	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+notificationCols+` FROM notifications WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	return out, mapErr(err)
 }

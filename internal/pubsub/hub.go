@@ -22,6 +22,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -36,6 +37,11 @@ type Store interface {
 	VisibleEvents(ctx context.Context, a *auth.Actor, requestID string, after, upTo int64, limit int) ([]request.Event, error)
 	// RequestVisible returns apperr.ErrNotFound unless the actor may see the request.
 	RequestVisible(ctx context.Context, a *auth.Actor, id string) error
+	// LastNotificationID returns the id of the newest notification, 0 for none.
+	LastNotificationID(ctx context.Context) (int64, error)
+	// NotificationsAfter returns up to limit notifications with id > after,
+	// in id order.
+	NotificationsAfter(ctx context.Context, after int64, limit int) ([]notification.Notification, error)
 }
 
 // Options tune a Hub. Zero values take the defaults.
@@ -85,7 +91,10 @@ type Hub struct {
 	mu     sync.Mutex
 	cursor int64 // the last event id delivered; written by the tailer only
 	subs   map[*Subscription]struct{}
-	closed bool
+	// ncursor and inboxes are the same for notifications.
+	ncursor int64
+	inboxes map[*InboxSubscription]struct{}
+	closed  bool
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -106,13 +115,14 @@ func (e *ResumeError) Error() string {
 func NewHub(store Store, broker Broker, opts Options) *Hub {
 	opts.defaults()
 	return &Hub{
-		store:  store,
-		broker: broker,
-		opts:   opts,
-		inbox:  make(chan []byte, 1024),
-		wake:   make(chan struct{}, 1),
-		outbox: make(chan request.Event, 4096),
-		subs:   map[*Subscription]struct{}{},
+		store:   store,
+		broker:  broker,
+		opts:    opts,
+		inbox:   make(chan []byte, 1024),
+		wake:    make(chan struct{}, 1),
+		outbox:  make(chan request.Event, 4096),
+		subs:    map[*Subscription]struct{}{},
+		inboxes: map[*InboxSubscription]struct{}{},
 	}
 }
 
@@ -125,6 +135,9 @@ func (h *Hub) Start(ctx context.Context) error {
 		return fmt.Errorf("event log position: %w", err)
 	}
 	h.cursor = last
+	if h.ncursor, err = h.store.LastNotificationID(ctx); err != nil {
+		return fmt.Errorf("notification position: %w", err)
+	}
 	runCtx, stop := context.WithCancel(context.Background())
 	h.stop = stop
 	h.wg.Add(3)
@@ -148,6 +161,11 @@ func (h *Hub) Close() {
 	h.closed = true
 	for s := range h.subs {
 		h.dropLocked(s, "server shutting down")
+	}
+	for s := range h.inboxes {
+		delete(h.inboxes, s)
+		s.reason = "server shutting down"
+		close(s.live)
 	}
 }
 
@@ -245,6 +263,7 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 		// Already delivered, by the poll or an earlier copy.
 	case e.ID == h.cursor+1:
 		h.deliver([]request.Event{e})
+		h.catchUpNotifications(ctx)
 	default:
 		h.catchUp(ctx)
 	}
@@ -262,6 +281,7 @@ func (h *Hub) catchUp(ctx context.Context) {
 		}
 		h.deliver(evs)
 		if len(evs) < h.opts.Batch {
+			h.catchUpNotifications(ctx)
 			return
 		}
 	}

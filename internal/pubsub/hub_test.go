@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
 	"github.com/kproperty/onestop/internal/request"
@@ -233,4 +234,10 @@ func TestBrokerContract(t *testing.T) {
 			}
 		})
 	}
+}
+
+func (m *memLog) LastNotificationID(context.Context) (int64, error) { return 0, nil }
+
+func (m *memLog) NotificationsAfter(context.Context, int64, int) ([]notification.Notification, error) {
+	return nil, nil
 }
