@@ -44,7 +44,7 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 	if _, err := uuid.Parse(butlerID); err != nil {
 		return nil, apperr.Invalid("butlerId", "no such butler")
 	}
-	now := s.clock.Now()
+	now := s.now()
 	start := now
 	if from != nil {
 		// Portfolios change on the day; a past date records a handover
@@ -139,7 +139,7 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note stri
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.now()
 	v := &ButlerVisit{ID: uuid.NewString(), UnitID: unitID, ButlerID: a.PersonID, Note: *n, At: now}
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		cur, err := tx.CurrentButler(ctx, unitID, now)

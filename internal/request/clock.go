@@ -50,7 +50,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 const tickBatch = 100
 
 func (s *Service) tickStep(ctx context.Context, step ClockStep) (int, error) {
-	now := s.clock.Now()
+	now := s.now()
 	var events []Event
 	n := 0
 	err := s.store.InTx(ctx, func(tx Tx) error {

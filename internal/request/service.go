@@ -113,6 +113,10 @@ func NewService(store Store, clk clock.Clock, pub Publisher, log *slog.Logger) *
 	return &Service{store: store, clock: clk, pub: pub, log: log}
 }
 
+// now reads the clock at the precision PostgreSQL keeps, so that what a
+// mutation returns equals what a later read returns.
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
+
 // SetPublisher replaces the post-commit publisher.
 func (s *Service) SetPublisher(p Publisher) { s.pub = p }
 
@@ -163,7 +167,7 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.now()
 	// A little slack lets a phone whose clock runs behind still say "now".
 	if in.PreferredTime != nil && in.PreferredTime.Before(now.Add(-5*time.Minute)) {
 		return nil, apperr.Invalid("preferredTime", "preferredTime is in the past")
@@ -277,6 +281,9 @@ func (s *Service) routeNew(ctx context.Context, tx Tx, r *Request, prop *propert
 				Data: mustJSON(map[string]any{"promisedAt": r.PromisedAt, "butlerMode": true})})
 			c.also(Event{Type: EvAssigned, FromStatus: ptrStatus(Accepted), ToStatus: Assigned, ActorID: butler,
 				Data: mustJSON(map[string]any{"assigneeId": *butler, "butlerMode": true})})
+			// The events are in the butler's name, so they would not
+			// hear of them: tell them their household asked.
+			c.notify(notification.Assigned, "Your household asked: "+r.Number, *butler)
 			return nil
 		}
 	}
@@ -421,7 +428,7 @@ func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promised
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.now()
 	if promisedAt != nil && !promisedAt.After(now) {
 		return nil, apperr.Invalid("promisedAt", "promisedAt must be in the future")
 	}
@@ -454,6 +461,10 @@ func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *ti
 		}
 		due := promise.Due(now, cat.TargetMinutes, cat.BusinessHoursOnly, promise.Hours{
 			Open: settings.Open, Close: settings.Close, Days: settings.Days, Loc: prop.Location()})
+		// A promise is told to a person: to the next whole minute.
+		if r := due.Truncate(time.Minute); !r.Equal(due) {
+			due = r.Add(time.Minute)
+		}
 		promisedAt = &due
 	}
 	p := promisedAt.UTC()
@@ -655,7 +666,7 @@ func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Act
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, apperr.ErrNotFound
 	}
-	now := s.clock.Now()
+	now := s.now()
 	var out *Request
 	var events []Event
 	err := s.store.InTx(ctx, func(tx Tx) error {
@@ -748,18 +759,19 @@ func (s *Service) record(ctx context.Context, tx Tx, r *Request, c *change, acto
 // new assignee hears of the job; the requester and the first-asker hear of
 // every status change someone else makes.
 func (s *Service) notifyEvent(r *Request, e *Event, c *change) {
+	tell := func(kind notification.Kind, title string, who *string) {
+		if who != nil && (e.ActorID == nil || *who != *e.ActorID) {
+			c.notify(kind, title, *who)
+		}
+	}
 	switch e.Type {
 	case EvAssigned, EvReassigned, EvTransferred, EvClaimed, EvHandedOver, EvReopened:
-		if r.AssigneeID != nil {
-			c.notify(notification.Assigned, fmt.Sprintf("Job %s is yours", r.Number), *r.AssigneeID)
-		}
+		tell(notification.Assigned, fmt.Sprintf("Job %s is yours", r.Number), r.AssigneeID)
 	}
 	if e.FromStatus != nil && *e.FromStatus != e.ToStatus {
 		title := fmt.Sprintf("%s is now %s", r.Number, e.ToStatus)
-		c.notify(notification.StatusChanged, title, r.RequesterID)
-		if r.FirstResponderID != nil {
-			c.notify(notification.StatusChanged, title, *r.FirstResponderID)
-		}
+		tell(notification.StatusChanged, title, &r.RequesterID)
+		tell(notification.StatusChanged, title, r.FirstResponderID)
 	}
 }
 

@@ -95,7 +95,7 @@ func (s *Service) Hold(ctx context.Context, a *auth.Actor, id, reason string, re
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.now()
 	if resumeAt != nil && !resumeAt.After(now) {
 		return nil, apperr.Invalid("resumeAt", "resumeAt must be in the future")
 	}
@@ -114,7 +114,7 @@ func (s *Service) Hold(ctx context.Context, a *auth.Actor, id, reason string, re
 
 // Resume restarts a paused request's clock.
 func (s *Service) Resume(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
-	now := s.clock.Now()
+	now := s.now()
 	return s.move(ctx, a, id, Resume, func(_ Tx, r *Request, c *change) error {
 		if !r.OnHold {
 			return apperr.New(apperr.Conflict, "the request is not on hold")
@@ -146,7 +146,7 @@ const UrgeInterval = time.Hour
 // Urge records a customer chasing an open request (催單); it tells the
 // first-asker and the assignee. Once an hour at most.
 func (s *Service) Urge(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
-	now := s.clock.Now()
+	now := s.now()
 	return s.move(ctx, a, id, Urge, func(tx Tx, r *Request, c *change) error {
 		if r.LastUrgedAt != nil && now.Sub(*r.LastUrgedAt) < UrgeInterval {
 			next := r.LastUrgedAt.Add(UrgeInterval)
