@@ -60,3 +60,14 @@ func TestNotificationsSubscription(t *testing.T) {
 	}
 	w2.quiet(300 * time.Millisecond)
 }
+
+// A websocket lives no longer than the access token that opened it.
+func TestWebsocketEndsWithItsToken(t *testing.T) {
+	s := startServer(t, func(c *config.Config) { c.AccessTTL = 2 * time.Second })
+	w := s.login(t, "resident.lee").ws()
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the socket outlived its token")
+	}
+}

@@ -174,7 +174,13 @@ func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 		if err != nil {
 			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("access token is invalid or expired")
 		}
-		return auth.WithActor(ctx, a), nil, nil
+		// A socket lives no longer than the token that opened it: when
+		// it expires the connection ends, and the app reconnects with a
+		// fresh token (graphql-ws asks connectionParams again) and
+		// resumes with since.
+		expiring, cancel := context.WithTimeout(ctx, a.TokenLeft)
+		context.AfterFunc(expiring, cancel)
+		return auth.WithActor(expiring, a), nil, nil
 	}
 }
 

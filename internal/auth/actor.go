@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/kproperty/onestop/internal/person"
 )
@@ -19,6 +20,9 @@ type Actor struct {
 	Staff map[string]person.Role
 	// Units are the households the person belongs to as a resident.
 	Units []string
+	// TokenLeft is how long the access token that authenticated this
+	// actor had left to live; a websocket closes when it runs out.
+	TokenLeft time.Duration
 }
 
 // Role is the single role the apps show: ADMIN, else the staff role (the

@@ -198,7 +198,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return nil, apperr.New(apperr.Unauthenticated, "access token is invalid")
 	}
-	return a, err
+	if err != nil {
+		return nil, err
+	}
+	a.TokenLeft = claims.ExpiresAt.Sub(s.clock.Now())
+	return a, nil
 }
 
 // A refresh token is "<family id>.<32 random bytes>", base64url. Carrying the
