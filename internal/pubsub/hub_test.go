@@ -3,69 +3,89 @@ package pubsub_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"sync"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kproperty/onestop/internal/auth"
-	"github.com/kproperty/onestop/internal/notification"
+	"github.com/kproperty/onestop/internal/postgres"
+	"github.com/kproperty/onestop/internal/postgres/pgtest"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
 	"github.com/kproperty/onestop/internal/request"
 )
 
-// memLog is an event log in memory, standing in for PostgreSQL.
-type memLog struct {
-	mu  sync.Mutex
-	evs []request.Event
+var dbURL string
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m, &dbURL)) }
+
+// Two households' units. Events carry their audience as a snapshot, so the
+// tests write events for any unit against one fixture request.
+const (
+	unitA = "00000000-0000-4000-8000-00000000000a"
+	unitB = "00000000-0000-4000-8000-00000000000b"
+)
+
+// eventLog is the real event log in PostgreSQL, with a helper that appends
+// events the way the request service does (under its ordering lock).
+type eventLog struct {
+	*postgres.EventStore
+	db        *postgres.DB
+	requestID string
+	// base is the newest event id when the test began; ids in the tests
+	// are counted from it.
+	base int64
 }
 
-func (m *memLog) append(unitID string) request.Event {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := request.Event{ID: int64(len(m.evs) + 1), RequestID: "r1", Type: request.EvSubmitted, ToStatus: request.Submitted,
-		Audience: request.Audience{PropertyID: "p1", UnitID: unitID, RequesterID: "someone"}}
-	m.evs = append(m.evs, e)
+func openLog(t *testing.T) *eventLog {
+	t.Helper()
+	db := pgtest.Open(t, dbURL)
+	l := &eventLog{EventStore: postgres.NewEventStore(db), db: db}
+	code := fmt.Sprintf("H%d", time.Now().UnixNano()%1000000)
+	err := db.Get(&l.requestID, `
+WITH p AS (INSERT INTO properties (code, name, kind, service_mode, time_zone) VALUES ($1, 'Hub test', 'OFFICE', 'SERVICE_CENTER', 'UTC') RETURNING id),
+b AS (INSERT INTO buildings (property_id, code, name) SELECT id, 'B', 'B' FROM p RETURNING id, property_id),
+u AS (INSERT INTO units (property_id, building_id, code) SELECT property_id, id, 'U' FROM b RETURNING id, property_id),
+who AS (INSERT INTO people (username, name, password_hash) VALUES ($1 || '.resident', 'R', 'x') RETURNING id),
+c AS (INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes) SELECT id, 'c', 'INQUIRY', 'c', 'c', 60 FROM p RETURNING id)
+INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id, channel, status, description, created_at, updated_at)
+SELECT $1 || '-1', u.property_id, u.id, c.id, who.id, who.id, gen_random_uuid(), 'APP', 'SUBMITTED', 'd', now(), now() FROM u, c, who
+RETURNING id`, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.base, err = l.LastEventID(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// append commits one event for the unit and returns it as stored.
+func (l *eventLog) append(t *testing.T, unitID string) request.Event {
+	t.Helper()
+	var e request.Event
+	err := l.db.InTx(context.Background(), func(tx *sqlx.Tx) error {
+		if _, err := tx.Exec(`SELECT pg_advisory_xact_lock(727001)`); err != nil {
+			return err
+		}
+		return tx.Get(&e, `INSERT INTO request_events (request_id, type, to_status, at, property_id, unit_id, requester_id)
+SELECT id, 'SUBMITTED', 'SUBMITTED', now(), property_id, $2, requester_id FROM service_requests WHERE id = $1
+RETURNING id, request_id, type, from_status, to_status, actor_id, note, data, at, property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled`,
+			l.requestID, unitID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
-
-func (m *memLog) LastEventID(context.Context) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return int64(len(m.evs)), nil
-}
-
-func (m *memLog) EventsAfter(_ context.Context, after int64, limit int) ([]request.Event, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []request.Event
-	for _, e := range m.evs {
-		if e.ID > after && len(out) < limit {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-func (m *memLog) VisibleEvents(_ context.Context, a *auth.Actor, requestID string, after, upTo int64, limit int) ([]request.Event, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []request.Event
-	for _, e := range m.evs {
-		if e.ID > after && e.ID <= upTo && len(out) < limit && (requestID == "" || e.RequestID == requestID) && request.Visible(a, e.Audience) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-func (m *memLog) RequestVisible(context.Context, *auth.Actor, string) error { return nil }
 
 // brokenBroker loses every message, as Redis does while it is down.
 type brokenBroker struct{}
@@ -78,7 +98,7 @@ func (brokenBroker) String() string { return "broken" }
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func startHub(t *testing.T, log *memLog, b pubsub.Broker, o pubsub.Options) *pubsub.Hub {
+func startHub(t *testing.T, log *eventLog, b pubsub.Broker, o pubsub.Options) *pubsub.Hub {
 	t.Helper()
 	o.Log = quietLog
 	h := pubsub.NewHub(log, b, o)
@@ -89,7 +109,7 @@ func startHub(t *testing.T, log *memLog, b pubsub.Broker, o pubsub.Options) *pub
 	return h
 }
 
-var household = &auth.Actor{PersonID: "resident", Units: []string{"u1"}}
+var household = &auth.Actor{PersonID: "00000000-0000-4000-8000-0000000000ee", Units: []string{unitA}}
 
 func next(t *testing.T, s *pubsub.Subscription) request.Event {
 	t.Helper()
@@ -102,21 +122,21 @@ func next(t *testing.T, s *pubsub.Subscription) request.Event {
 	return e
 }
 
-func commit(h *pubsub.Hub, log *memLog, unitID string) request.Event {
-	e := log.append(unitID)
+func commit(t *testing.T, h *pubsub.Hub, log *eventLog, unitID string) request.Event {
+	e := log.append(t, unitID)
 	h.Publish(context.Background(), []request.Event{e})
 	return e
 }
 
 // An event whose publish was lost still arrives, from the poll.
 func TestLostPublishArrivesByPoll(t *testing.T) {
-	log := &memLog{}
+	log := openLog(t)
 	h := startHub(t, log, brokenBroker{}, pubsub.Options{PollInterval: 50 * time.Millisecond})
 	s, err := h.Subscribe(context.Background(), household, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := commit(h, log, "u1")
+	want := commit(t, h, log, unitA)
 	if got := next(t, s); got.ID != want.ID {
 		t.Fatalf("got event %d, want %d", got.ID, want.ID)
 	}
@@ -125,14 +145,14 @@ func TestLostPublishArrivesByPoll(t *testing.T) {
 // A subscriber that does not read is dropped with a resume point; the
 // others are not held up.
 func TestSlowSubscriberIsDropped(t *testing.T) {
-	log := &memLog{}
+	log := openLog(t)
 	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Buffer: 2, PollInterval: time.Hour})
 	slow, _ := h.Subscribe(context.Background(), household, nil, nil)
 	fast, _ := h.Subscribe(context.Background(), household, nil, nil)
 	for i := 0; i < 10; i++ {
-		commit(h, log, "u1")
-		if e := next(t, fast); e.ID != int64(i+1) {
-			t.Fatalf("fast subscriber got %d, want %d", e.ID, i+1)
+		commit(t, h, log, unitA)
+		if e := next(t, fast); e.ID != log.base+int64(i+1) {
+			t.Fatalf("fast subscriber got %d, want %d", e.ID, log.base+int64(i+1))
 		}
 	}
 	var last int64
@@ -158,26 +178,26 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 // Resuming switches from the log to live events without gap or duplicate,
 // and sees only what the actor may.
 func TestResumeSwitchover(t *testing.T) {
-	log := &memLog{}
+	log := openLog(t)
 	for i := 0; i < 5; i++ {
-		log.append([]string{"u1", "u2"}[i%2]) // 1, 3, 5 are the household's
+		log.append(t, []string{unitA, unitB}[i%2]) // 1, 3, 5 are the household's
 	}
 	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Batch: 1, PollInterval: time.Hour})
-	since := "1"
+	since := strconv.FormatInt(log.base+1, 10)
 	s, err := h.Subscribe(context.Background(), household, nil, &since)
 	if err != nil {
 		t.Fatal(err)
 	}
-	commit(h, log, "u2") // 6: not the household's
-	commit(h, log, "u1") // 7
+	commit(t, h, log, unitB) // 6: not the household's
+	commit(t, h, log, unitA) // 7
 	var got []int64
 	for len(got) < 3 {
-		got = append(got, next(t, s).ID)
+		got = append(got, next(t, s).ID-log.base)
 	}
 	if got[0] != 3 || got[1] != 5 || got[2] != 7 {
-		t.Fatalf("got %v, want [3 5 7]", got)
+		t.Fatalf("got %v, want [3 5 7] after the start", got)
 	}
-	for _, bad := range []string{"x", "-1", "99"} {
+	for _, bad := range []string{"x", "-1", strconv.FormatInt(log.base+99, 10)} {
 		if _, err := h.Subscribe(context.Background(), household, nil, &bad); err == nil {
 			t.Errorf("since %q accepted", bad)
 		}
@@ -234,10 +254,4 @@ func TestBrokerContract(t *testing.T) {
 			}
 		})
 	}
-}
-
-func (m *memLog) LastNotificationID(context.Context) (int64, error) { return 0, nil }
-
-func (m *memLog) NotificationsAfter(context.Context, int64, int) ([]notification.Notification, error) {
-	return nil, nil
 }
