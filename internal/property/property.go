@@ -92,4 +92,30 @@ type Category struct {
 	PriceCents    *int64       `db:"price_cents"`
 	Currency      *string      `db:"currency"`
 	Active        bool         `db:"active"`
+	// CallbackPolicy says when the service center calls back after the
+	// customer confirms.
+	CallbackPolicy CallbackPolicy `db:"callback_policy"`
+}
+
+// CallbackPolicy is a category's rule for the service center's callback (回訪).
+type CallbackPolicy string
+
+// The policies. ONLY_UNRATED calls back only when the customer left no
+// rating: a rating already says how the work went.
+const (
+	CallbackAlways      CallbackPolicy = "ALWAYS"
+	CallbackNever       CallbackPolicy = "NEVER"
+	CallbackOnlyUnrated CallbackPolicy = "ONLY_UNRATED"
+)
+
+// WantsCallback reports whether a confirmed request of the category is owed
+// a callback, given whether the customer rated it.
+func (p CallbackPolicy) WantsCallback(rated bool) bool {
+	switch p {
+	case CallbackNever:
+		return false
+	case CallbackOnlyUnrated:
+		return !rated
+	}
+	return true
 }
