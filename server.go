@@ -23,6 +23,7 @@ import (
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/postgres"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/stats"
 )
 
 func main() {
@@ -89,6 +90,7 @@ type App struct {
 	DB       *postgres.DB
 	Redis    *redis.Client
 	Requests *request.Service
+	Stats    *stats.Service
 	closers  []func()
 }
 
@@ -136,7 +138,21 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		}
 	}
 	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, nil, log)
-	deps := graph.Deps{AuthService: authSvc, RequestService: app.Requests, Directory: postgres.NewDirectory(db)}
+	app.Requests.Configure(request.Config{
+		AutoConfirmAfter:    time.Duration(cfg.AutoConfirmDays) * 24 * time.Hour,
+		CallbackDue:         cfg.CallbackDue,
+		MaxCallbackAttempts: cfg.CallbackAttempts,
+	})
+	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
+	deps := graph.Deps{AuthService: authSvc, RequestService: app.Requests, StatsService: app.Stats, Directory: postgres.NewDirectory(db)}
+	if cfg.JobInterval > 0 {
+		// The jobs stop when the app closes; Close waits for the
+		// goroutine so no job outlives its database handle.
+		jobCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); app.Requests.RunJobs(jobCtx, cfg.JobInterval) }()
+		app.closers = append(app.closers, func() { stopJobs(); <-done })
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
@@ -144,6 +160,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		Introspection:  cfg.Dev,
 		Log:            log,
 	}))
+	export := graph.NewExportHandler(deps, log)
+	mux.Handle("GET /export/requests.csv", export)
+	mux.Handle("GET /export/stats.csv", export)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

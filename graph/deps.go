@@ -7,6 +7,7 @@ import (
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/stats"
 )
 
 // Directory looks up the nouns a request refers to, in batches.
@@ -25,5 +26,6 @@ type Directory interface {
 type Deps struct {
 	AuthService    *auth.Service
 	RequestService *request.Service
+	StatsService   *stats.Service
 	Directory      Directory
 }

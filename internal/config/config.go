@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,6 +33,19 @@ type Config struct {
 	AccessTTL time.Duration
 	// ShutdownTimeout bounds a graceful shutdown (SHUTDOWN_TIMEOUT, 20s).
 	ShutdownTimeout time.Duration
+	// AutoConfirmDays is how many days completed work waits for the
+	// customer's answer before it is confirmed for them (AUTO_CONFIRM_DAYS,
+	// default 3).
+	AutoConfirmDays int
+	// CallbackDue is how soon after confirmation a callback is due
+	// (CALLBACK_DUE, default 24h).
+	CallbackDue time.Duration
+	// CallbackAttempts is how many failed callback attempts close the task
+	// as unreachable (CALLBACK_MAX_ATTEMPTS, default 3).
+	CallbackAttempts int
+	// JobInterval is how often the scheduled jobs run (JOB_INTERVAL,
+	// default 1m); zero runs none, which tests use to drive them by hand.
+	JobInterval time.Duration
 	// PasswordCost is the bcrypt cost for demo passwords; zero means
 	// bcrypt's default. Tests lower it: the race detector makes bcrypt slow.
 	PasswordCost int
@@ -67,6 +81,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.ShutdownTimeout, err = duration(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second); err != nil {
 		return c, err
 	}
+	if c.CallbackDue, err = duration(getenv, "CALLBACK_DUE", 24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.JobInterval, err = duration(getenv, "JOB_INTERVAL", time.Minute); err != nil {
+		return c, err
+	}
+	if c.AutoConfirmDays, err = count(getenv, "AUTO_CONFIRM_DAYS", 3); err != nil {
+		return c, err
+	}
+	if c.CallbackAttempts, err = count(getenv, "CALLBACK_MAX_ATTEMPTS", 3); err != nil {
+		return c, err
+	}
 	if c.DatabaseURL == "" {
 		if !c.Dev {
 			return c, errors.New("DATABASE_URL is required")
@@ -94,6 +120,18 @@ func duration(getenv func(string) string, key string, def time.Duration) (time.D
 		return 0, fmt.Errorf("%s: %q is not a positive duration such as 15m", key, v)
 	}
 	return d, nil
+}
+
+func count(getenv func(string) string, key string, def int) (int, error) {
+	v := getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive whole number", key, v)
+	}
+	return n, nil
 }
 
 func truthy(v string) bool {
