@@ -14,10 +14,12 @@ import (
 // and changes nothing: not the status, not the version, not the timeline.
 func TestIllegalTransitions(t *testing.T) {
 	s := sharedServer(t)
-	chan_ := s.login(t, "resident.lee")
+	// Mr Lee's household is not VIP, so the callback closes the request
+	// without waiting for a director's follow-up.
+	lee := s.login(t, "resident.lee")
 	agent := s.login(t, "agent.wong")
 	tech := s.login(t, "tech.lam")
-	cat := chan_.categoryID("HV", "plumbing")
+	cat := lee.categoryID("HV", "plumbing")
 
 	type step struct {
 		who  *client
@@ -30,7 +32,7 @@ func TestIllegalTransitions(t *testing.T) {
 		"assign":   {agent, assign, func(i string) map[string]any { return map[string]any{"id": i, "to": tech.id} }},
 		"start":    {tech, start, id},
 		"complete": {tech, complete, func(i string) map[string]any { return map[string]any{"id": i, "note": "done"} }},
-		"confirm":  {chan_, confirm, func(i string) map[string]any { return map[string]any{"id": i, "ok": true, "rating": 5} }},
+		"confirm":  {lee, confirm, func(i string) map[string]any { return map[string]any{"id": i, "ok": true, "rating": 5} }},
 		"callback": {agent, callback, func(i string) map[string]any { return map[string]any{"id": i, "method": "PHONE", "sat": 5} }},
 	}
 	order := []string{"accept", "assign", "start", "complete", "confirm", "callback"}
@@ -48,10 +50,10 @@ func TestIllegalTransitions(t *testing.T) {
 	}
 	// Walk one request through the flow; at each status try every action
 	// that is not allowed there.
-	r := chan_.submit(cat, "Shower mixer drips")
+	r := lee.submit(cat, "Shower mixer drips")
 	tryIllegal := func(status string) {
 		t.Helper()
-		before := chan_.get(r.ID)
+		before := lee.get(r.ID)
 		for _, name := range order {
 			if legal[status][name] {
 				continue
@@ -65,22 +67,22 @@ func TestIllegalTransitions(t *testing.T) {
 			}
 			st.who.fails(want, st.op, st.vars(r.ID))
 		}
-		after := chan_.get(r.ID)
+		after := lee.get(r.ID)
 		if after.Status != status || after.Version != before.Version || len(after.Timeline) != len(before.Timeline) {
 			t.Fatalf("illegal attempts at %s changed the request: %+v -> %+v", status, before, after)
 		}
 	}
 	for _, name := range order {
-		tryIllegal(chan_.get(r.ID).Status)
+		tryIllegal(lee.get(r.ID).Status)
 		st := steps[name]
 		st.who.act(st.op, st.vars(r.ID))
 	}
 	tryIllegal("CLOSED")
-	chan_.fails("CONFLICT", cancel, map[string]any{"id": r.ID, "reason": "too late"})
+	lee.fails("CONFLICT", cancel, map[string]any{"id": r.ID, "reason": "too late"})
 	agent.fails("CONFLICT", cancel, map[string]any{"id": r.ID, "reason": "too late"})
 
-	c := chan_.submit(cat, "Cancelled before acceptance")
-	chan_.act(cancel, map[string]any{"id": c.ID, "reason": "fixed it myself"})
+	c := lee.submit(cat, "Cancelled before acceptance")
+	lee.act(cancel, map[string]any{"id": c.ID, "reason": "fixed it myself"})
 	tryIllegalOn := r
 	r = c
 	tryIllegal("CANCELLED")

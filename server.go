@@ -27,6 +27,7 @@ import (
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/stats"
 )
 
 func main() {
@@ -95,6 +96,7 @@ type App struct {
 	Requests *request.Service
 	Pusher   *notification.Pusher
 	Hub      *pubsub.Hub
+	Stats    *stats.Service
 	closers  []func()
 }
 
@@ -185,12 +187,19 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	}
 	app.closers = append(app.closers, app.Hub.Close)
 	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, app.Hub, log)
+	app.Requests.Configure(request.Config{
+		AutoConfirmAfter:    time.Duration(cfg.AutoConfirmDays) * 24 * time.Hour,
+		CallbackDue:         cfg.CallbackDue,
+		MaxCallbackAttempts: cfg.CallbackAttempts,
+	})
+	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
 	notifications := postgres.NewNotificationStore(db)
 	deps := graph.Deps{
 		AuthService:         authSvc,
 		RequestService:      app.Requests,
 		DispatchService:     dispatch.NewService(postgres.NewDispatchStore(db)),
 		NotificationService: notification.NewService(notifications, clk),
+		StatsService:        app.Stats,
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
 	}
@@ -200,7 +209,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	}
 	app.Pusher = &notification.Pusher{Outbox: notifications, Sender: sender, Clock: clk, MaxAttempts: 8, Log: log}
 	if cfg.TickInterval > 0 {
-		stop := startTicker(cfg.TickInterval, log, app.Requests.Tick, app.Pusher.Tick)
+		stop := startTicker(cfg.TickInterval, log, app.Requests.Tick, app.Requests.AutoConfirmDue, app.Pusher.Tick)
 		app.closers = append(app.closers, stop)
 	}
 
@@ -212,6 +221,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		InitTimeout:    cfg.WSInitTimeout,
 		Log:            log,
 	}))
+	export := graph.NewExportHandler(deps, log)
+	mux.Handle("GET /export/requests.csv", export)
+	mux.Handle("GET /export/stats.csv", export)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

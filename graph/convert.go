@@ -12,6 +12,7 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/stats"
 )
 
 // actor returns the signed-in caller. requireActor has already refused
@@ -97,4 +98,43 @@ func notificationCursor(after *string) (int64, error) {
 		return 0, apperr.Invalid("after", "after is not a cursor from this list")
 	}
 	return n, nil
+}
+
+// encodeTaskCursor makes an opaque queue cursor from a task's sort key.
+func encodeTaskCursor(t *request.CallbackTask) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(t.DueAt.UTC().Format(time.RFC3339Nano) + "|" + t.ID))
+}
+
+func decodeTaskCursor(s *string) (*request.TaskCursor, error) {
+	c, err := decodeCursor(s)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return &request.TaskCursor{DueAt: c.CreatedAt, ID: c.ID}, nil
+}
+
+func statusCounts(cs []stats.Count) []model.StatusCount {
+	out := make([]model.StatusCount, len(cs))
+	for i, c := range cs {
+		out[i] = model.StatusCount{Status: request.Status(c.Key), Count: c.Count}
+	}
+	return out
+}
+
+// categoryCounts resolves the categories of a count list through the
+// operation's loader, so the daily series costs one look-up in all.
+func (r *Resolver) categoryCounts(ctx context.Context, cs []stats.Count) ([]model.CategoryCount, error) {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.Key
+	}
+	cats, err := r.loaders(ctx).categories.LoadAll(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.CategoryCount, len(cs))
+	for i, c := range cs {
+		out[i] = model.CategoryCount{Category: &cats[i], Count: c.Count}
+	}
+	return out, nil
 }

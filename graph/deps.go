@@ -10,6 +10,7 @@ import (
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/stats"
 )
 
 // Directory looks up the nouns a request refers to, in batches.
@@ -36,6 +37,7 @@ type Deps struct {
 	RequestService      *request.Service
 	DispatchService     *dispatch.Service
 	NotificationService *notification.Service
+	StatsService        *stats.Service
 	Directory           Directory
 	Events              EventFeed
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/stats"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -38,12 +39,16 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	ButlerAssignment() ButlerAssignmentResolver
 	ButlerVisit() ButlerVisitResolver
+	CallbackTask() CallbackTaskResolver
+	DailyStats() DailyStatsResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	Query() QueryResolver
 	RequestEvent() RequestEventResolver
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
+	ServiceStats() ServiceStatsResolver
+	StaffStats() StaffStatsResolver
 	Subscription() SubscriptionResolver
 	Unit() UnitResolver
 	Viewer() ViewerResolver
@@ -82,6 +87,49 @@ type ComplexityRoot struct {
 		Unit   func(childComplexity int) int
 	}
 
+	CallbackTask struct {
+		Attempts  func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		DueAt     func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Request   func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	CallbackTaskConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CallbackTaskEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CategoryCount struct {
+		Category func(childComplexity int) int
+		Count    func(childComplexity int) int
+	}
+
+	DailyStats struct {
+		AvgSatisfaction       func(childComplexity int) int
+		Breaches              func(childComplexity int) int
+		ByCategory            func(childComplexity int) int
+		ByStatus              func(childComplexity int) int
+		CallbackRate          func(childComplexity int) int
+		CallbacksOverdue      func(childComplexity int) int
+		Date                  func(childComplexity int) int
+		Escalations           func(childComplexity int) int
+		MedianAcceptMinutes   func(childComplexity int) int
+		MedianCompleteMinutes func(childComplexity int) int
+		P90AcceptMinutes      func(childComplexity int) int
+		P90CompleteMinutes    func(childComplexity int) int
+		PromiseKeptRate       func(childComplexity int) int
+		ReopenRate            func(childComplexity int) int
+		Total                 func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountCents func(childComplexity int) int
 		Currency    func(childComplexity int) int
@@ -94,14 +142,16 @@ type ComplexityRoot struct {
 		CancelRequest         func(childComplexity int, id string, reason string) int
 		ClaimRequest          func(childComplexity int, id string) int
 		CompleteRequest       func(childComplexity int, id string, note string) int
-		ConfirmRequest        func(childComplexity int, id string, satisfied bool, rating *int, comment *string) int
+		ConfirmRequest        func(childComplexity int, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) int
 		HoldRequest           func(childComplexity int, id string, reason string, resumeAt *time.Time) int
 		LogVisit              func(childComplexity int, unitID string, note string) int
 		Login                 func(childComplexity int, username string, password string) int
 		Logout                func(childComplexity int, refreshToken string) int
 		MarkNotificationsRead func(childComplexity int, ids []string) int
-		RecordCallback        func(childComplexity int, id string, method model.CallbackMethod, satisfaction int, note *string) int
+		RecordCallback        func(childComplexity int, id string, method request.CallbackMethod, outcome *request.CallbackOutcome, satisfaction *int, note *string) int
+		RecordFollowUp        func(childComplexity int, id string, note string) int
 		RefreshToken          func(childComplexity int, refreshToken string) int
+		ReplyToRating         func(childComplexity int, id string, reply string) int
 		ResumeRequest         func(childComplexity int, id string) int
 		SendBackRequest       func(childComplexity int, id string, reason string) int
 		SetAvailability       func(childComplexity int, status dispatch.Availability) int
@@ -153,16 +203,24 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		CallbackQueue     func(childComplexity int, propertyID *string, first *int, after *string) int
 		Me                func(childComplexity int) int
 		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Request           func(childComplexity int, id string) int
 		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
 		ServiceCategories func(childComplexity int, propertyID *string) int
+		ServiceStats      func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
+		StaffStats        func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
 	}
 
 	Rating struct {
-		Comment func(childComplexity int) int
-		Score   func(childComplexity int) int
+		Attitude   func(childComplexity int) int
+		Comment    func(childComplexity int) int
+		RepliedAt  func(childComplexity int) int
+		RepliedBy  func(childComplexity int) int
+		Reply      func(childComplexity int) int
+		Score      func(childComplexity int) int
+		Timeliness func(childComplexity int) int
 	}
 
 	RequestEvent struct {
@@ -177,14 +235,15 @@ type ComplexityRoot struct {
 	}
 
 	ServiceCategory struct {
-		Code          func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Kind          func(childComplexity int) int
-		Name          func(childComplexity int) int
-		NameZh        func(childComplexity int) int
-		Price         func(childComplexity int) int
-		Property      func(childComplexity int) int
-		TargetMinutes func(childComplexity int) int
+		CallbackPolicy func(childComplexity int) int
+		Code           func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Name           func(childComplexity int) int
+		NameZh         func(childComplexity int) int
+		Price          func(childComplexity int) int
+		Property       func(childComplexity int) int
+		TargetMinutes  func(childComplexity int) int
 	}
 
 	ServiceRequest struct {
@@ -227,6 +286,40 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ServiceStats struct {
+		AvgSatisfaction       func(childComplexity int) int
+		Breaches              func(childComplexity int) int
+		ByCategory            func(childComplexity int) int
+		ByStatus              func(childComplexity int) int
+		CallbackRate          func(childComplexity int) int
+		CallbacksOverdue      func(childComplexity int) int
+		Daily                 func(childComplexity int) int
+		Escalations           func(childComplexity int) int
+		MedianAcceptMinutes   func(childComplexity int) int
+		MedianCompleteMinutes func(childComplexity int) int
+		P90AcceptMinutes      func(childComplexity int) int
+		P90CompleteMinutes    func(childComplexity int) int
+		PromiseKeptRate       func(childComplexity int) int
+		ReopenRate            func(childComplexity int) int
+		Total                 func(childComplexity int) int
+	}
+
+	StaffStats struct {
+		AvgAttitude     func(childComplexity int) int
+		AvgRating       func(childComplexity int) int
+		AvgTimeliness   func(childComplexity int) int
+		JobsDone        func(childComplexity int) int
+		Person          func(childComplexity int) int
+		PromiseKeptRate func(childComplexity int) int
+		Ratings         func(childComplexity int) int
+		Score           func(childComplexity int) int
+	}
+
+	StatusCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
 	Subscription struct {
 		Notifications func(childComplexity int) int
 		RequestEvents func(childComplexity int, requestID *string, since *string) int
@@ -265,6 +358,13 @@ type ButlerVisitResolver interface {
 	Unit(ctx context.Context, obj *request.ButlerVisit) (*property.Unit, error)
 	Butler(ctx context.Context, obj *request.ButlerVisit) (*person.Person, error)
 }
+type CallbackTaskResolver interface {
+	Request(ctx context.Context, obj *request.CallbackTask) (*request.Request, error)
+}
+type DailyStatsResolver interface {
+	ByStatus(ctx context.Context, obj *stats.Day) ([]model.StatusCount, error)
+	ByCategory(ctx context.Context, obj *stats.Day) ([]model.CategoryCount, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
@@ -274,9 +374,11 @@ type MutationResolver interface {
 	AssignRequest(ctx context.Context, id string, assigneeID string, note *string) (*request.Request, error)
 	StartRequest(ctx context.Context, id string, note *string) (*request.Request, error)
 	CompleteRequest(ctx context.Context, id string, note string) (*request.Request, error)
-	ConfirmRequest(ctx context.Context, id string, satisfied bool, rating *int, comment *string) (*request.Request, error)
+	ConfirmRequest(ctx context.Context, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) (*request.Request, error)
 	CancelRequest(ctx context.Context, id string, reason string) (*request.Request, error)
-	RecordCallback(ctx context.Context, id string, method model.CallbackMethod, satisfaction int, note *string) (*request.Request, error)
+	RecordCallback(ctx context.Context, id string, method request.CallbackMethod, outcome *request.CallbackOutcome, satisfaction *int, note *string) (*request.Request, error)
+	RecordFollowUp(ctx context.Context, id string, note string) (*request.Request, error)
+	ReplyToRating(ctx context.Context, id string, reply string) (*request.Request, error)
 	AssignButler(ctx context.Context, unitID string, butlerID string, from *time.Time) (*request.ButlerAssignment, error)
 	LogVisit(ctx context.Context, unitID string, note string) (*request.ButlerVisit, error)
 	SetAvailability(ctx context.Context, status dispatch.Availability) (*auth.Actor, error)
@@ -301,6 +403,9 @@ type QueryResolver interface {
 	Requests(ctx context.Context, filter *model.RequestFilter, first *int, after *string) (*model.ServiceRequestConnection, error)
 	ServiceCategories(ctx context.Context, propertyID *string) ([]property.Category, error)
 	MyNotifications(ctx context.Context, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
+	CallbackQueue(ctx context.Context, propertyID *string, first *int, after *string) (*model.CallbackTaskConnection, error)
+	ServiceStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*stats.ServiceStats, error)
+	StaffStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) ([]stats.StaffStats, error)
 }
 type RequestEventResolver interface {
 	ID(ctx context.Context, obj *request.Event) (string, error)
@@ -327,6 +432,13 @@ type ServiceRequestResolver interface {
 	Breached(ctx context.Context, obj *request.Request) (bool, error)
 
 	Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error)
+}
+type ServiceStatsResolver interface {
+	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
+	ByCategory(ctx context.Context, obj *stats.ServiceStats) ([]model.CategoryCount, error)
+}
+type StaffStatsResolver interface {
+	Person(ctx context.Context, obj *stats.StaffStats) (*person.Person, error)
 }
 type SubscriptionResolver interface {
 	RequestEvents(ctx context.Context, requestID *string, since *string) (<-chan *request.Event, error)
@@ -466,6 +578,179 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ButlerVisit.Unit(childComplexity), true
 
+	case "CallbackTask.attempts":
+		if e.ComplexityRoot.CallbackTask.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTask.Attempts(childComplexity), true
+	case "CallbackTask.createdAt":
+		if e.ComplexityRoot.CallbackTask.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTask.CreatedAt(childComplexity), true
+	case "CallbackTask.dueAt":
+		if e.ComplexityRoot.CallbackTask.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTask.DueAt(childComplexity), true
+	case "CallbackTask.id":
+		if e.ComplexityRoot.CallbackTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTask.ID(childComplexity), true
+	case "CallbackTask.reason":
+		if e.ComplexityRoot.CallbackTask.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTask.Reason(childComplexity), true
+	case "CallbackTask.request":
+		if e.ComplexityRoot.CallbackTask.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTask.Request(childComplexity), true
+	case "CallbackTask.status":
+		if e.ComplexityRoot.CallbackTask.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTask.Status(childComplexity), true
+
+	case "CallbackTaskConnection.edges":
+		if e.ComplexityRoot.CallbackTaskConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTaskConnection.Edges(childComplexity), true
+	case "CallbackTaskConnection.pageInfo":
+		if e.ComplexityRoot.CallbackTaskConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTaskConnection.PageInfo(childComplexity), true
+
+	case "CallbackTaskEdge.cursor":
+		if e.ComplexityRoot.CallbackTaskEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTaskEdge.Cursor(childComplexity), true
+	case "CallbackTaskEdge.node":
+		if e.ComplexityRoot.CallbackTaskEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackTaskEdge.Node(childComplexity), true
+
+	case "CategoryCount.category":
+		if e.ComplexityRoot.CategoryCount.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCount.Category(childComplexity), true
+	case "CategoryCount.count":
+		if e.ComplexityRoot.CategoryCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCount.Count(childComplexity), true
+
+	case "DailyStats.avgSatisfaction":
+		if e.ComplexityRoot.DailyStats.AvgSatisfaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.AvgSatisfaction(childComplexity), true
+	case "DailyStats.breaches":
+		if e.ComplexityRoot.DailyStats.Breaches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.Breaches(childComplexity), true
+	case "DailyStats.byCategory":
+		if e.ComplexityRoot.DailyStats.ByCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.ByCategory(childComplexity), true
+	case "DailyStats.byStatus":
+		if e.ComplexityRoot.DailyStats.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.ByStatus(childComplexity), true
+	case "DailyStats.callbackRate":
+		if e.ComplexityRoot.DailyStats.CallbackRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.CallbackRate(childComplexity), true
+	case "DailyStats.callbacksOverdue":
+		if e.ComplexityRoot.DailyStats.CallbacksOverdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.CallbacksOverdue(childComplexity), true
+	case "DailyStats.date":
+		if e.ComplexityRoot.DailyStats.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.Date(childComplexity), true
+	case "DailyStats.escalations":
+		if e.ComplexityRoot.DailyStats.Escalations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.Escalations(childComplexity), true
+	case "DailyStats.medianAcceptMinutes":
+		if e.ComplexityRoot.DailyStats.MedianAcceptMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.MedianAcceptMinutes(childComplexity), true
+	case "DailyStats.medianCompleteMinutes":
+		if e.ComplexityRoot.DailyStats.MedianCompleteMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.MedianCompleteMinutes(childComplexity), true
+	case "DailyStats.p90AcceptMinutes":
+		if e.ComplexityRoot.DailyStats.P90AcceptMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.P90AcceptMinutes(childComplexity), true
+	case "DailyStats.p90CompleteMinutes":
+		if e.ComplexityRoot.DailyStats.P90CompleteMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.P90CompleteMinutes(childComplexity), true
+	case "DailyStats.promiseKeptRate":
+		if e.ComplexityRoot.DailyStats.PromiseKeptRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.PromiseKeptRate(childComplexity), true
+	case "DailyStats.reopenRate":
+		if e.ComplexityRoot.DailyStats.ReopenRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.ReopenRate(childComplexity), true
+	case "DailyStats.total":
+		if e.ComplexityRoot.DailyStats.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyStats.Total(childComplexity), true
+
 	case "Money.amountCents":
 		if e.ComplexityRoot.Money.AmountCents == nil {
 			break
@@ -555,7 +840,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ConfirmRequest(childComplexity, args["id"].(string), args["satisfied"].(bool), args["rating"].(*int), args["comment"].(*string)), true
+		return e.ComplexityRoot.Mutation.ConfirmRequest(childComplexity, args["id"].(string), args["satisfied"].(bool), args["rating"].(*int), args["comment"].(*string), args["timeliness"].(*int), args["attitude"].(*int)), true
 	case "Mutation.holdRequest":
 		if e.ComplexityRoot.Mutation.HoldRequest == nil {
 			break
@@ -621,7 +906,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordCallback(childComplexity, args["id"].(string), args["method"].(model.CallbackMethod), args["satisfaction"].(int), args["note"].(*string)), true
+		return e.ComplexityRoot.Mutation.RecordCallback(childComplexity, args["id"].(string), args["method"].(request.CallbackMethod), args["outcome"].(*request.CallbackOutcome), args["satisfaction"].(*int), args["note"].(*string)), true
+	case "Mutation.recordFollowUp":
+		if e.ComplexityRoot.Mutation.RecordFollowUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordFollowUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordFollowUp(childComplexity, args["id"].(string), args["note"].(string)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -633,6 +929,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.replyToRating":
+		if e.ComplexityRoot.Mutation.ReplyToRating == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replyToRating_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplyToRating(childComplexity, args["id"].(string), args["reply"].(string)), true
 	case "Mutation.resumeRequest":
 		if e.ComplexityRoot.Mutation.ResumeRequest == nil {
 			break
@@ -855,6 +1162,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Property.TimeZone(childComplexity), true
 
+	case "Query.callbackQueue":
+		if e.ComplexityRoot.Query.CallbackQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_callbackQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CallbackQueue(childComplexity, args["propertyId"].(*string), args["first"].(*int), args["after"].(*string)), true
+
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -905,19 +1224,71 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServiceCategories(childComplexity, args["propertyId"].(*string)), true
+	case "Query.serviceStats":
+		if e.ComplexityRoot.Query.ServiceStats == nil {
+			break
+		}
 
+		args, err := ec.field_Query_serviceStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServiceStats(childComplexity, args["propertyId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.staffStats":
+		if e.ComplexityRoot.Query.StaffStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_staffStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StaffStats(childComplexity, args["propertyId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
+
+	case "Rating.attitude":
+		if e.ComplexityRoot.Rating.Attitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rating.Attitude(childComplexity), true
 	case "Rating.comment":
 		if e.ComplexityRoot.Rating.Comment == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Rating.Comment(childComplexity), true
+	case "Rating.repliedAt":
+		if e.ComplexityRoot.Rating.RepliedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rating.RepliedAt(childComplexity), true
+	case "Rating.repliedBy":
+		if e.ComplexityRoot.Rating.RepliedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rating.RepliedBy(childComplexity), true
+	case "Rating.reply":
+		if e.ComplexityRoot.Rating.Reply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rating.Reply(childComplexity), true
 	case "Rating.score":
 		if e.ComplexityRoot.Rating.Score == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Rating.Score(childComplexity), true
+	case "Rating.timeliness":
+		if e.ComplexityRoot.Rating.Timeliness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rating.Timeliness(childComplexity), true
 
 	case "RequestEvent.actor":
 		if e.ComplexityRoot.RequestEvent.Actor == nil {
@@ -968,6 +1339,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestEvent.Type(childComplexity), true
 
+	case "ServiceCategory.callbackPolicy":
+		if e.ComplexityRoot.ServiceCategory.CallbackPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCategory.CallbackPolicy(childComplexity), true
 	case "ServiceCategory.code":
 		if e.ComplexityRoot.ServiceCategory.Code == nil {
 			break
@@ -1206,6 +1583,159 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceRequestEdge.Node(childComplexity), true
 
+	case "ServiceStats.avgSatisfaction":
+		if e.ComplexityRoot.ServiceStats.AvgSatisfaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.AvgSatisfaction(childComplexity), true
+	case "ServiceStats.breaches":
+		if e.ComplexityRoot.ServiceStats.Breaches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.Breaches(childComplexity), true
+	case "ServiceStats.byCategory":
+		if e.ComplexityRoot.ServiceStats.ByCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.ByCategory(childComplexity), true
+	case "ServiceStats.byStatus":
+		if e.ComplexityRoot.ServiceStats.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.ByStatus(childComplexity), true
+	case "ServiceStats.callbackRate":
+		if e.ComplexityRoot.ServiceStats.CallbackRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.CallbackRate(childComplexity), true
+	case "ServiceStats.callbacksOverdue":
+		if e.ComplexityRoot.ServiceStats.CallbacksOverdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.CallbacksOverdue(childComplexity), true
+	case "ServiceStats.daily":
+		if e.ComplexityRoot.ServiceStats.Daily == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.Daily(childComplexity), true
+	case "ServiceStats.escalations":
+		if e.ComplexityRoot.ServiceStats.Escalations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.Escalations(childComplexity), true
+	case "ServiceStats.medianAcceptMinutes":
+		if e.ComplexityRoot.ServiceStats.MedianAcceptMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.MedianAcceptMinutes(childComplexity), true
+	case "ServiceStats.medianCompleteMinutes":
+		if e.ComplexityRoot.ServiceStats.MedianCompleteMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.MedianCompleteMinutes(childComplexity), true
+	case "ServiceStats.p90AcceptMinutes":
+		if e.ComplexityRoot.ServiceStats.P90AcceptMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.P90AcceptMinutes(childComplexity), true
+	case "ServiceStats.p90CompleteMinutes":
+		if e.ComplexityRoot.ServiceStats.P90CompleteMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.P90CompleteMinutes(childComplexity), true
+	case "ServiceStats.promiseKeptRate":
+		if e.ComplexityRoot.ServiceStats.PromiseKeptRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.PromiseKeptRate(childComplexity), true
+	case "ServiceStats.reopenRate":
+		if e.ComplexityRoot.ServiceStats.ReopenRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.ReopenRate(childComplexity), true
+	case "ServiceStats.total":
+		if e.ComplexityRoot.ServiceStats.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStats.Total(childComplexity), true
+
+	case "StaffStats.avgAttitude":
+		if e.ComplexityRoot.StaffStats.AvgAttitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.AvgAttitude(childComplexity), true
+	case "StaffStats.avgRating":
+		if e.ComplexityRoot.StaffStats.AvgRating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.AvgRating(childComplexity), true
+	case "StaffStats.avgTimeliness":
+		if e.ComplexityRoot.StaffStats.AvgTimeliness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.AvgTimeliness(childComplexity), true
+	case "StaffStats.jobsDone":
+		if e.ComplexityRoot.StaffStats.JobsDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.JobsDone(childComplexity), true
+	case "StaffStats.person":
+		if e.ComplexityRoot.StaffStats.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.Person(childComplexity), true
+	case "StaffStats.promiseKeptRate":
+		if e.ComplexityRoot.StaffStats.PromiseKeptRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.PromiseKeptRate(childComplexity), true
+	case "StaffStats.ratings":
+		if e.ComplexityRoot.StaffStats.Ratings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.Ratings(childComplexity), true
+	case "StaffStats.score":
+		if e.ComplexityRoot.StaffStats.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffStats.Score(childComplexity), true
+
+	case "StatusCount.count":
+		if e.ComplexityRoot.StatusCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusCount.Count(childComplexity), true
+	case "StatusCount.status":
+		if e.ComplexityRoot.StatusCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusCount.Status(childComplexity), true
+
 	case "Subscription.notifications":
 		if e.ComplexityRoot.Subscription.Notifications == nil {
 			break
@@ -1427,6 +1957,22 @@ type Query {
   serviceCategories(propertyId: ID): [ServiceCategory!]!
   "The viewer's notifications, newest first."
   myNotifications(first: Int = 20, after: String, unreadOnly: Boolean = false): NotificationConnection!
+  """
+  Open callback tasks, due first: one property's (its service center or an
+  ADMIN), or every property whose service center the viewer staffs.
+  first defaults to 20, at most 100.
+  """
+  callbackQueue(propertyId: ID, first: Int = 20, after: String): CallbackTaskConnection!
+  """
+  The KPIs of the requests created in [from, to), in total and per local day
+  in the property's time zone (docs/kpis.md defines each). For the service
+  center (AGENT, MANAGER, DIRECTOR) of the property or an ADMIN; without
+  propertyId, every property the viewer may read (all for ADMIN). At most
+  400 days.
+  """
+  serviceStats(propertyId: ID, from: Time!, to: Time!): ServiceStats!
+  "Per worker, over the requests created in [from, to): most jobs first."
+  staffStats(propertyId: ID, from: Time!, to: Time!): [StaffStats!]!
 }
 
 type Mutation {
@@ -1452,14 +1998,30 @@ type Mutation {
   completeRequest(id: ID!, note: String!): ServiceRequest!
   """
   The customer's answer to completed work. satisfied: true needs a rating
-  (1-5); satisfied: false needs a comment and sends the request back to the
-  same worker.
+  (the overall score, 1-5) and may add timeliness and attitude (1-5 each);
+  satisfied: false needs a comment and sends the request back to the same
+  worker. Confirmation opens the callback task the category's policy asks
+  for, or closes the request when it wants none.
   """
-  confirmRequest(id: ID!, satisfied: Boolean!, rating: Int, comment: String): ServiceRequest!
+  confirmRequest(id: ID!, satisfied: Boolean!, rating: Int, comment: String, timeliness: Int, attitude: Int): ServiceRequest!
   "The customer withdraws before work starts, or the service center cancels."
   cancelRequest(id: ID!, reason: String!): ServiceRequest!
-  "The service center's callback (回訪) after confirmation; closes the request."
-  recordCallback(id: ID!, method: CallbackMethod!, satisfaction: Int!, note: String): ServiceRequest!
+  """
+  One callback (回訪) attempt by the service center after confirmation.
+  REACHED needs satisfaction (1-5): 3-5 closes the request, 1-2 reopens it to
+  the same worker (unsatisfied means not done). NO_ANSWER and DECLINED are
+  noted; the last allowed attempt closes the task as unreachable, and the
+  request with it. A VIP household's request closes only after the
+  director's follow-up: a closing callback before it fails with CONFLICT.
+  """
+  recordCallback(id: ID!, method: CallbackMethod!, outcome: CallbackOutcome = REACHED, satisfaction: Int, note: String): ServiceRequest!
+  """
+  The director's follow-up of a VIP household after completion (DIRECTOR of
+  the property or ADMIN). Closes the request if it was only waiting for it.
+  """
+  recordFollowUp(id: ID!, note: String!): ServiceRequest!
+  "The service center or the worker answers the customer's rating; replying again replaces the reply."
+  replyToRating(id: ID!, reply: String!): ServiceRequest!
 
   "A manager or director puts a household in a butler's portfolio; open requests move with a HANDED_OVER event."
   assignButler(unitId: ID!, butlerId: ID!, from: Time): ButlerAssignment!
@@ -1671,6 +2233,15 @@ type ServiceCategory {
   "Set for paid (CONTRACTED) services."
   price: Money
   property: Property!
+  "When the service center calls back after confirmation."
+  callbackPolicy: CallbackPolicy!
+}
+
+enum CallbackPolicy {
+  ALWAYS
+  NEVER
+  "Only when the customer left no rating."
+  ONLY_UNRATED
 }
 
 enum RequestStatus {
@@ -1700,10 +2271,55 @@ enum CallbackMethod {
   APP
 }
 
+enum CallbackOutcome {
+  REACHED
+  NO_ANSWER
+  DECLINED
+}
+
+enum CallbackTaskStatus {
+  OPEN
+  "The customer was reached."
+  DONE
+  "The attempts ran out."
+  UNREACHABLE
+  CANCELLED
+}
+
+"A callback the service center owes a customer after confirmation."
+type CallbackTask {
+  id: ID!
+  request: ServiceRequest!
+  "CONFIRMED by the customer, or AUTO_CONFIRMED after days without an answer."
+  reason: EventType!
+  status: CallbackTaskStatus!
+  attempts: Int!
+  dueAt: Time!
+  createdAt: Time!
+}
+
+type CallbackTaskConnection {
+  edges: [CallbackTaskEdge!]!
+  pageInfo: PageInfo!
+}
+
+type CallbackTaskEdge {
+  cursor: String!
+  node: CallbackTask!
+}
+
 type Rating {
-  "1-5."
+  "The overall score, 1-5."
   score: Int!
+  "1-5, if the customer said."
+  timeliness: Int
+  "1-5, if the customer said."
+  attitude: Int
   comment: String
+  "Staff's answer to the rating."
+  reply: String
+  repliedAt: Time
+  repliedBy: Person
 }
 
 type ServiceRequest {
@@ -1770,6 +2386,13 @@ enum EventType {
   WARNED
   BREACHED
   ESCALATED
+  "The system confirmed work the customer left unanswered."
+  AUTO_CONFIRMED
+  "A callback that reached nobody, or that the customer declined."
+  CALLBACK_ATTEMPTED
+  "The director's follow-up of a VIP household."
+  FOLLOWED_UP
+  RATING_REPLIED
 }
 
 type RequestEvent {
@@ -1823,6 +2446,76 @@ type ServiceRequestEdge {
 type PageInfo {
   hasNextPage: Boolean!
   endCursor: String
+}
+
+type StatusCount {
+  status: RequestStatus!
+  count: Int!
+}
+
+type CategoryCount {
+  category: ServiceCategory!
+  count: Int!
+}
+
+"""
+Service KPIs of a set of requests (docs/kpis.md has every definition).
+Times are minutes; rates are fractions 0-1; both are null where nothing was
+counted.
+"""
+type ServiceStats {
+  total: Int!
+  byStatus: [StatusCount!]!
+  byCategory: [CategoryCount!]!
+  medianAcceptMinutes: Float
+  p90AcceptMinutes: Float
+  medianCompleteMinutes: Float
+  p90CompleteMinutes: Float
+  promiseKeptRate: Float
+  breaches: Int!
+  escalations: Int!
+  reopenRate: Float
+  "回訪率: confirmed requests whose customer a callback reached."
+  callbackRate: Float
+  callbacksOverdue: Int!
+  "Mean callback satisfaction, 1-5."
+  avgSatisfaction: Float
+  "The same figures per local day; days without any request are left out."
+  daily: [DailyStats!]!
+}
+
+"One local day's figures."
+type DailyStats {
+  "The local date, YYYY-MM-DD, in the property's time zone."
+  date: String!
+  total: Int!
+  byStatus: [StatusCount!]!
+  byCategory: [CategoryCount!]!
+  medianAcceptMinutes: Float
+  p90AcceptMinutes: Float
+  medianCompleteMinutes: Float
+  p90CompleteMinutes: Float
+  promiseKeptRate: Float
+  breaches: Int!
+  escalations: Int!
+  reopenRate: Float
+  callbackRate: Float
+  callbacksOverdue: Int!
+  avgSatisfaction: Float
+}
+
+"One worker's figures over a window, for the jobs assigned to them."
+type StaffStats {
+  person: Person!
+  jobsDone: Int!
+  promiseKeptRate: Float
+  "How many of the window's jobs were rated."
+  ratings: Int!
+  avgRating: Float
+  avgTimeliness: Float
+  avgAttitude: Float
+  "The running score: the average overall rating of every rated job of theirs."
+  score: Float
 }
 `, BuiltIn: false},
 }
@@ -1888,6 +2581,92 @@ func (ec *executionContext) childFields_ButlerVisit(ctx context.Context, field g
 		return ec.fieldContext_ButlerVisit_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ButlerVisit", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CallbackTask_id(ctx, field)
+	case "request":
+		return ec.fieldContext_CallbackTask_request(ctx, field)
+	case "reason":
+		return ec.fieldContext_CallbackTask_reason(ctx, field)
+	case "status":
+		return ec.fieldContext_CallbackTask_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_CallbackTask_attempts(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_CallbackTask_dueAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CallbackTask_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackTask", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackTaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CallbackTaskConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CallbackTaskConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackTaskConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackTaskEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CallbackTaskEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CallbackTaskEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackTaskEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CategoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_CategoryCount_category(ctx, field)
+	case "count":
+		return ec.fieldContext_CategoryCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CategoryCount", field.Name)
+}
+
+func (ec *executionContext) childFields_DailyStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_DailyStats_date(ctx, field)
+	case "total":
+		return ec.fieldContext_DailyStats_total(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_DailyStats_byStatus(ctx, field)
+	case "byCategory":
+		return ec.fieldContext_DailyStats_byCategory(ctx, field)
+	case "medianAcceptMinutes":
+		return ec.fieldContext_DailyStats_medianAcceptMinutes(ctx, field)
+	case "p90AcceptMinutes":
+		return ec.fieldContext_DailyStats_p90AcceptMinutes(ctx, field)
+	case "medianCompleteMinutes":
+		return ec.fieldContext_DailyStats_medianCompleteMinutes(ctx, field)
+	case "p90CompleteMinutes":
+		return ec.fieldContext_DailyStats_p90CompleteMinutes(ctx, field)
+	case "promiseKeptRate":
+		return ec.fieldContext_DailyStats_promiseKeptRate(ctx, field)
+	case "breaches":
+		return ec.fieldContext_DailyStats_breaches(ctx, field)
+	case "escalations":
+		return ec.fieldContext_DailyStats_escalations(ctx, field)
+	case "reopenRate":
+		return ec.fieldContext_DailyStats_reopenRate(ctx, field)
+	case "callbackRate":
+		return ec.fieldContext_DailyStats_callbackRate(ctx, field)
+	case "callbacksOverdue":
+		return ec.fieldContext_DailyStats_callbacksOverdue(ctx, field)
+	case "avgSatisfaction":
+		return ec.fieldContext_DailyStats_avgSatisfaction(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DailyStats", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1986,8 +2765,18 @@ func (ec *executionContext) childFields_Rating(ctx context.Context, field graphq
 	switch field.Name {
 	case "score":
 		return ec.fieldContext_Rating_score(ctx, field)
+	case "timeliness":
+		return ec.fieldContext_Rating_timeliness(ctx, field)
+	case "attitude":
+		return ec.fieldContext_Rating_attitude(ctx, field)
 	case "comment":
 		return ec.fieldContext_Rating_comment(ctx, field)
+	case "reply":
+		return ec.fieldContext_Rating_reply(ctx, field)
+	case "repliedAt":
+		return ec.fieldContext_Rating_repliedAt(ctx, field)
+	case "repliedBy":
+		return ec.fieldContext_Rating_repliedBy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Rating", field.Name)
 }
@@ -2032,6 +2821,8 @@ func (ec *executionContext) childFields_ServiceCategory(ctx context.Context, fie
 		return ec.fieldContext_ServiceCategory_price(ctx, field)
 	case "property":
 		return ec.fieldContext_ServiceCategory_property(ctx, field)
+	case "callbackPolicy":
+		return ec.fieldContext_ServiceCategory_callbackPolicy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceCategory", field.Name)
 }
@@ -2114,6 +2905,74 @@ func (ec *executionContext) childFields_ServiceRequestEdge(ctx context.Context, 
 		return ec.fieldContext_ServiceRequestEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceRequestEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_ServiceStats_total(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_ServiceStats_byStatus(ctx, field)
+	case "byCategory":
+		return ec.fieldContext_ServiceStats_byCategory(ctx, field)
+	case "medianAcceptMinutes":
+		return ec.fieldContext_ServiceStats_medianAcceptMinutes(ctx, field)
+	case "p90AcceptMinutes":
+		return ec.fieldContext_ServiceStats_p90AcceptMinutes(ctx, field)
+	case "medianCompleteMinutes":
+		return ec.fieldContext_ServiceStats_medianCompleteMinutes(ctx, field)
+	case "p90CompleteMinutes":
+		return ec.fieldContext_ServiceStats_p90CompleteMinutes(ctx, field)
+	case "promiseKeptRate":
+		return ec.fieldContext_ServiceStats_promiseKeptRate(ctx, field)
+	case "breaches":
+		return ec.fieldContext_ServiceStats_breaches(ctx, field)
+	case "escalations":
+		return ec.fieldContext_ServiceStats_escalations(ctx, field)
+	case "reopenRate":
+		return ec.fieldContext_ServiceStats_reopenRate(ctx, field)
+	case "callbackRate":
+		return ec.fieldContext_ServiceStats_callbackRate(ctx, field)
+	case "callbacksOverdue":
+		return ec.fieldContext_ServiceStats_callbacksOverdue(ctx, field)
+	case "avgSatisfaction":
+		return ec.fieldContext_ServiceStats_avgSatisfaction(ctx, field)
+	case "daily":
+		return ec.fieldContext_ServiceStats_daily(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceStats", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "person":
+		return ec.fieldContext_StaffStats_person(ctx, field)
+	case "jobsDone":
+		return ec.fieldContext_StaffStats_jobsDone(ctx, field)
+	case "promiseKeptRate":
+		return ec.fieldContext_StaffStats_promiseKeptRate(ctx, field)
+	case "ratings":
+		return ec.fieldContext_StaffStats_ratings(ctx, field)
+	case "avgRating":
+		return ec.fieldContext_StaffStats_avgRating(ctx, field)
+	case "avgTimeliness":
+		return ec.fieldContext_StaffStats_avgTimeliness(ctx, field)
+	case "avgAttitude":
+		return ec.fieldContext_StaffStats_avgAttitude(ctx, field)
+	case "score":
+		return ec.fieldContext_StaffStats_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffStats", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_StatusCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_StatusCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusCount", field.Name)
 }
 
 func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2451,6 +3310,22 @@ func (ec *executionContext) field_Mutation_confirmRequest_args(ctx context.Conte
 		return nil, err
 	}
 	args["comment"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "timeliness",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timeliness"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "attitude",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["attitude"] = arg5
 	return args, nil
 }
 
@@ -2568,29 +3443,59 @@ func (ec *executionContext) field_Mutation_recordCallback_args(ctx context.Conte
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "method",
-		func(ctx context.Context, v any) (model.CallbackMethod, error) {
-			return ec.unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackMethod(ctx, v)
+		func(ctx context.Context, v any) (request.CallbackMethod, error) {
+			return ec.unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackMethod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["method"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "satisfaction",
-		func(ctx context.Context, v any) (int, error) {
-			return ec.unmarshalNInt2int(ctx, v)
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "outcome",
+		func(ctx context.Context, v any) (*request.CallbackOutcome, error) {
+			return ec.unmarshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackOutcome(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["satisfaction"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+	args["outcome"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "satisfaction",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["satisfaction"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "note",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["note"] = arg3
+	args["note"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordFollowUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg1
 	return args, nil
 }
 
@@ -2605,6 +3510,28 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_replyToRating_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reply",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reply"] = arg1
 	return args, nil
 }
 
@@ -2752,6 +3679,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_callbackQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myNotifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2837,6 +3794,66 @@ func (ec *executionContext) field_Query_serviceCategories_args(ctx context.Conte
 		return nil, err
 	}
 	args["propertyId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_serviceStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_staffStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -3381,6 +4398,713 @@ func (ec *executionContext) fieldContext_ButlerVisit_at(_ context.Context, field
 	return graphql.NewScalarFieldContext("ButlerVisit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _CallbackTask_id(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CallbackTask_request(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTask_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CallbackTask().Request(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTask_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallbackTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallbackTask_reason(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTask_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTask_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "EventType")
+}
+
+func (ec *executionContext) _CallbackTask_status(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTask_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.TaskStatus) graphql.Marshaler {
+			return ec.marshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐTaskStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTask_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "CallbackTaskStatus")
+}
+
+func (ec *executionContext) _CallbackTask_attempts(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTask_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTask_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CallbackTask_dueAt(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTask_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTask_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CallbackTask_createdAt(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTask_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTask_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CallbackTaskConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CallbackTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTaskConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CallbackTaskEdge) graphql.Marshaler {
+			return ec.marshalNCallbackTaskEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackTaskEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTaskConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallbackTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallbackTaskEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallbackTaskConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CallbackTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTaskConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTaskConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallbackTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallbackTaskEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CallbackTaskEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTaskEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTaskEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallbackTaskEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CallbackTaskEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CallbackTaskEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallbackTaskEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.CallbackTask) graphql.Marshaler {
+			return ec.marshalNCallbackTask2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallbackTaskEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallbackTaskEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallbackTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CategoryCount_category(ctx context.Context, field graphql.CollectedField, obj *model.CategoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryCount_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Category) graphql.Marshaler {
+			return ec.marshalNServiceCategory2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryCount_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CategoryCount",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceCategory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CategoryCount_count(ctx context.Context, field graphql.CollectedField, obj *model.CategoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DailyStats_date(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "String")
+}
+
+func (ec *executionContext) _DailyStats_total(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DailyStats_byStatus(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_byStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DailyStats().ByStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StatusCount) graphql.Marshaler {
+			return ec.marshalNStatusCount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐStatusCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_byStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DailyStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DailyStats_byCategory(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_byCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DailyStats().ByCategory(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CategoryCount) graphql.Marshaler {
+			return ec.marshalNCategoryCount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCategoryCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_byCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DailyStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DailyStats_medianAcceptMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_medianAcceptMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianAcceptMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_medianAcceptMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DailyStats_p90AcceptMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_p90AcceptMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90AcceptMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_p90AcceptMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DailyStats_medianCompleteMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_medianCompleteMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianCompleteMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_medianCompleteMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DailyStats_p90CompleteMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_p90CompleteMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90CompleteMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_p90CompleteMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DailyStats_promiseKeptRate(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_promiseKeptRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromiseKeptRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_promiseKeptRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DailyStats_breaches(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_breaches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Breaches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_breaches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DailyStats_escalations(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_escalations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Escalations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_escalations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DailyStats_reopenRate(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_reopenRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReopenRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_reopenRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DailyStats_callbackRate(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_callbackRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_callbackRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DailyStats_callbacksOverdue(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_callbacksOverdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbacksOverdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_callbacksOverdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DailyStats_avgSatisfaction(ctx context.Context, field graphql.CollectedField, obj *stats.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyStats_avgSatisfaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvgSatisfaction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DailyStats_avgSatisfaction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
+}
+
 func (ec *executionContext) _Money_amountCents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3789,7 +5513,7 @@ func (ec *executionContext) _Mutation_confirmRequest(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ConfirmRequest(ctx, fc.Args["id"].(string), fc.Args["satisfied"].(bool), fc.Args["rating"].(*int), fc.Args["comment"].(*string))
+			return ec.Resolvers.Mutation().ConfirmRequest(ctx, fc.Args["id"].(string), fc.Args["satisfied"].(bool), fc.Args["rating"].(*int), fc.Args["comment"].(*string), fc.Args["timeliness"].(*int), fc.Args["attitude"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
@@ -3877,7 +5601,7 @@ func (ec *executionContext) _Mutation_recordCallback(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordCallback(ctx, fc.Args["id"].(string), fc.Args["method"].(model.CallbackMethod), fc.Args["satisfaction"].(int), fc.Args["note"].(*string))
+			return ec.Resolvers.Mutation().RecordCallback(ctx, fc.Args["id"].(string), fc.Args["method"].(request.CallbackMethod), fc.Args["outcome"].(*request.CallbackOutcome), fc.Args["satisfaction"].(*int), fc.Args["note"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
@@ -3905,6 +5629,94 @@ func (ec *executionContext) fieldContext_Mutation_recordCallback(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_recordCallback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordFollowUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordFollowUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordFollowUp(ctx, fc.Args["id"].(string), fc.Args["note"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordFollowUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordFollowUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_replyToRating(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_replyToRating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReplyToRating(ctx, fc.Args["id"].(string), fc.Args["reply"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_replyToRating(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_replyToRating_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5124,6 +6936,138 @@ func (ec *executionContext) fieldContext_Query_myNotifications(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_callbackQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_callbackQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CallbackQueue(ctx, fc.Args["propertyId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CallbackTaskConnection) graphql.Marshaler {
+			return ec.marshalNCallbackTaskConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackTaskConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_callbackQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallbackTaskConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_callbackQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_serviceStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_serviceStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServiceStats(ctx, fc.Args["propertyId"].(*string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *stats.ServiceStats) graphql.Marshaler {
+			return ec.marshalNServiceStats2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐServiceStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_serviceStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_serviceStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_staffStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_staffStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StaffStats(ctx, fc.Args["propertyId"].(*string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []stats.StaffStats) graphql.Marshaler {
+			return ec.marshalNStaffStats2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐStaffStatsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_staffStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_staffStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5223,6 +7167,52 @@ func (ec *executionContext) fieldContext_Rating_score(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Rating", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Rating_timeliness(ctx context.Context, field graphql.CollectedField, obj *model.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rating_timeliness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeliness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rating_timeliness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rating", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Rating_attitude(ctx context.Context, field graphql.CollectedField, obj *model.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rating_attitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rating_attitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rating", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Rating_comment(ctx context.Context, field graphql.CollectedField, obj *model.Rating) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5244,6 +7234,84 @@ func (ec *executionContext) _Rating_comment(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Rating_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Rating", field, false, false, "String")
+}
+
+func (ec *executionContext) _Rating_reply(ctx context.Context, field graphql.CollectedField, obj *model.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rating_reply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reply, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rating_reply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rating", field, false, false, "String")
+}
+
+func (ec *executionContext) _Rating_repliedAt(ctx context.Context, field graphql.CollectedField, obj *model.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rating_repliedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepliedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rating_repliedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rating", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Rating_repliedBy(ctx context.Context, field graphql.CollectedField, obj *model.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rating_repliedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepliedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rating_repliedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rating",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _RequestEvent_id(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
@@ -5648,6 +7716,29 @@ func (ec *executionContext) fieldContext_ServiceCategory_property(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ServiceCategory_callbackPolicy(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCategory_callbackPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v property.CallbackPolicy) graphql.Marshaler {
+			return ec.marshalNCallbackPolicy2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCallbackPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCategory_callbackPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCategory", field, false, false, "CallbackPolicy")
 }
 
 func (ec *executionContext) _ServiceRequest_id(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
@@ -6460,6 +8551,617 @@ func (ec *executionContext) fieldContext_ServiceRequestEdge_node(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStats_total(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceStats_byStatus(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_byStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStats().ByStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StatusCount) graphql.Marshaler {
+			return ec.marshalNStatusCount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐStatusCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_byStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStats_byCategory(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_byCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStats().ByCategory(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CategoryCount) graphql.Marshaler {
+			return ec.marshalNCategoryCount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCategoryCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_byCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStats_medianAcceptMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_medianAcceptMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianAcceptMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_medianAcceptMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_p90AcceptMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_p90AcceptMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90AcceptMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_p90AcceptMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_medianCompleteMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_medianCompleteMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianCompleteMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_medianCompleteMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_p90CompleteMinutes(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_p90CompleteMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90CompleteMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_p90CompleteMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_promiseKeptRate(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_promiseKeptRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromiseKeptRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_promiseKeptRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_breaches(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_breaches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Breaches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_breaches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceStats_escalations(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_escalations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Escalations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_escalations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceStats_reopenRate(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_reopenRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReopenRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_reopenRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_callbackRate(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_callbackRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_callbackRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_callbacksOverdue(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_callbacksOverdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbacksOverdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_callbacksOverdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceStats_avgSatisfaction(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_avgSatisfaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvgSatisfaction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_avgSatisfaction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceStats_daily(ctx context.Context, field graphql.CollectedField, obj *stats.ServiceStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStats_daily(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Daily, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []stats.Day) graphql.Marshaler {
+			return ec.marshalNDailyStats2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStats_daily(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DailyStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffStats_person(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffStats().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffStats_jobsDone(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_jobsDone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JobsDone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_jobsDone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StaffStats_promiseKeptRate(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_promiseKeptRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromiseKeptRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_promiseKeptRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StaffStats_ratings(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_ratings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ratings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_ratings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StaffStats_avgRating(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_avgRating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvgRating, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_avgRating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StaffStats_avgTimeliness(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_avgTimeliness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvgTimeliness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_avgTimeliness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StaffStats_avgAttitude(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_avgAttitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvgAttitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_avgAttitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StaffStats_score(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffStats_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffStats_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusCount_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.Status) graphql.Marshaler {
+			return ec.marshalNRequestStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "RequestStatus")
+}
+
+func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Subscription_requestEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -8294,6 +10996,289 @@ func (ec *executionContext) _ButlerVisit(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var callbackTaskImplementors = []string{"CallbackTask"}
+
+func (ec *executionContext) _CallbackTask(ctx context.Context, sel ast.SelectionSet, obj *request.CallbackTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callbackTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallbackTask")
+		case "id":
+			out.Values[i] = ec._CallbackTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CallbackTask_request(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._CallbackTask_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._CallbackTask_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._CallbackTask_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dueAt":
+			out.Values[i] = ec._CallbackTask_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._CallbackTask_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var callbackTaskConnectionImplementors = []string{"CallbackTaskConnection"}
+
+func (ec *executionContext) _CallbackTaskConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CallbackTaskConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callbackTaskConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallbackTaskConnection")
+		case "edges":
+			out.Values[i] = ec._CallbackTaskConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CallbackTaskConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var callbackTaskEdgeImplementors = []string{"CallbackTaskEdge"}
+
+func (ec *executionContext) _CallbackTaskEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CallbackTaskEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callbackTaskEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallbackTaskEdge")
+		case "cursor":
+			out.Values[i] = ec._CallbackTaskEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CallbackTaskEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var categoryCountImplementors = []string{"CategoryCount"}
+
+func (ec *executionContext) _CategoryCount(ctx context.Context, sel ast.SelectionSet, obj *model.CategoryCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, categoryCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CategoryCount")
+		case "category":
+			out.Values[i] = ec._CategoryCount_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._CategoryCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dailyStatsImplementors = []string{"DailyStats"}
+
+func (ec *executionContext) _DailyStats(ctx context.Context, sel ast.SelectionSet, obj *stats.Day) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dailyStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DailyStats")
+		case "date":
+			out.Values[i] = ec._DailyStats_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.Values[i] = ec._DailyStats_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "byStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DailyStats_byStatus(ctx, field, obj)
+				})
+		case "byCategory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DailyStats_byCategory(ctx, field, obj)
+				})
+		case "medianAcceptMinutes":
+			out.Values[i] = ec._DailyStats_medianAcceptMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p90AcceptMinutes":
+			out.Values[i] = ec._DailyStats_p90AcceptMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "medianCompleteMinutes":
+			out.Values[i] = ec._DailyStats_medianCompleteMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p90CompleteMinutes":
+			out.Values[i] = ec._DailyStats_p90CompleteMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promiseKeptRate":
+			out.Values[i] = ec._DailyStats_promiseKeptRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "breaches":
+			out.Values[i] = ec._DailyStats_breaches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "escalations":
+			out.Values[i] = ec._DailyStats_escalations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reopenRate":
+			out.Values[i] = ec._DailyStats_reopenRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "callbackRate":
+			out.Values[i] = ec._DailyStats_callbackRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "callbacksOverdue":
+			out.Values[i] = ec._DailyStats_callbacksOverdue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "avgSatisfaction":
+			out.Values[i] = ec._DailyStats_avgSatisfaction(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -8424,6 +11409,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "recordCallback":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recordCallback(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordFollowUp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordFollowUp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replyToRating":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_replyToRating(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -8850,6 +11849,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myNotifications(ctx, field)
 				})
+		case "callbackQueue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_callbackQueue(ctx, field)
+				})
+		case "serviceStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_serviceStats(ctx, field)
+				})
+		case "staffStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_staffStats(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -8897,8 +11914,33 @@ func (ec *executionContext) _Rating(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "timeliness":
+			out.Values[i] = ec._Rating_timeliness(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attitude":
+			out.Values[i] = ec._Rating_attitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "comment":
 			out.Values[i] = ec._Rating_comment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reply":
+			out.Values[i] = ec._Rating_reply(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "repliedAt":
+			out.Values[i] = ec._Rating_repliedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "repliedBy":
+			out.Values[i] = ec._Rating_repliedBy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -9043,6 +12085,11 @@ func (ec *executionContext) _ServiceCategory(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ServiceCategory_property(ctx, field, obj)
 				})
+		case "callbackPolicy":
+			out.Values[i] = ec._ServiceCategory_callbackPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9289,6 +12336,218 @@ func (ec *executionContext) _ServiceRequestEdge(ctx context.Context, sel ast.Sel
 			}
 		case "node":
 			out.Values[i] = ec._ServiceRequestEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceStatsImplementors = []string{"ServiceStats"}
+
+func (ec *executionContext) _ServiceStats(ctx context.Context, sel ast.SelectionSet, obj *stats.ServiceStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceStats")
+		case "total":
+			out.Values[i] = ec._ServiceStats_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "byStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStats_byStatus(ctx, field, obj)
+				})
+		case "byCategory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStats_byCategory(ctx, field, obj)
+				})
+		case "medianAcceptMinutes":
+			out.Values[i] = ec._ServiceStats_medianAcceptMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p90AcceptMinutes":
+			out.Values[i] = ec._ServiceStats_p90AcceptMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "medianCompleteMinutes":
+			out.Values[i] = ec._ServiceStats_medianCompleteMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p90CompleteMinutes":
+			out.Values[i] = ec._ServiceStats_p90CompleteMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promiseKeptRate":
+			out.Values[i] = ec._ServiceStats_promiseKeptRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "breaches":
+			out.Values[i] = ec._ServiceStats_breaches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "escalations":
+			out.Values[i] = ec._ServiceStats_escalations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reopenRate":
+			out.Values[i] = ec._ServiceStats_reopenRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "callbackRate":
+			out.Values[i] = ec._ServiceStats_callbackRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "callbacksOverdue":
+			out.Values[i] = ec._ServiceStats_callbacksOverdue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "avgSatisfaction":
+			out.Values[i] = ec._ServiceStats_avgSatisfaction(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "daily":
+			out.Values[i] = ec._ServiceStats_daily(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staffStatsImplementors = []string{"StaffStats"}
+
+func (ec *executionContext) _StaffStats(ctx context.Context, sel ast.SelectionSet, obj *stats.StaffStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffStats")
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffStats_person(ctx, field, obj)
+				})
+		case "jobsDone":
+			out.Values[i] = ec._StaffStats_jobsDone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promiseKeptRate":
+			out.Values[i] = ec._StaffStats_promiseKeptRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ratings":
+			out.Values[i] = ec._StaffStats_ratings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "avgRating":
+			out.Values[i] = ec._StaffStats_avgRating(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "avgTimeliness":
+			out.Values[i] = ec._StaffStats_avgTimeliness(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "avgAttitude":
+			out.Values[i] = ec._StaffStats_avgAttitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._StaffStats_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusCountImplementors = []string{"StatusCount"}
+
+func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *model.StatusCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusCount")
+		case "status":
+			out.Values[i] = ec._StatusCount_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._StatusCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9875,14 +13134,105 @@ func (ec *executionContext) marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋon
 	return ec._ButlerVisit(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackMethod(ctx context.Context, v any) (model.CallbackMethod, error) {
-	var res model.CallbackMethod
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackMethod(ctx context.Context, v any) (request.CallbackMethod, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.CallbackMethod(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackMethod(ctx context.Context, sel ast.SelectionSet, v model.CallbackMethod) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackMethod(ctx context.Context, sel ast.SelectionSet, v request.CallbackMethod) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CallbackMethod!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNCallbackPolicy2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCallbackPolicy(ctx context.Context, v any) (property.CallbackPolicy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := property.CallbackPolicy(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCallbackPolicy2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCallbackPolicy(ctx context.Context, sel ast.SelectionSet, v property.CallbackPolicy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CallbackPolicy!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCallbackTask2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackTask(ctx context.Context, sel ast.SelectionSet, v *request.CallbackTask) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CallbackTask!")
+		return graphql.Null
+	}
+	return ec._CallbackTask(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCallbackTaskConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackTaskConnection(ctx context.Context, sel ast.SelectionSet, v *model.CallbackTaskConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CallbackTaskConnection!")
+		return graphql.Null
+	}
+	return ec._CallbackTaskConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCallbackTaskEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackTaskEdge(ctx context.Context, sel ast.SelectionSet, v model.CallbackTaskEdge) graphql.Marshaler {
+	return ec._CallbackTaskEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCallbackTaskEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackTaskEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CallbackTaskEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCallbackTaskEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCallbackTaskEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐTaskStatus(ctx context.Context, v any) (request.TaskStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.TaskStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v request.TaskStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CallbackTaskStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCategoryCount2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCategoryCount(ctx context.Context, sel ast.SelectionSet, v model.CategoryCount) graphql.Marshaler {
+	return ec._CategoryCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCategoryCount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCategoryCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CategoryCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCategoryCount2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐCategoryCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNCategoryKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategoryKind(ctx context.Context, v any) (property.CategoryKind, error) {
@@ -9913,6 +13263,26 @@ func (ec *executionContext) marshalNChannel2githubᚗcomᚋkpropertyᚋonestop�
 		graphql.AddInvalidNullFromMarshaler(ctx, "Channel!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNDailyStats2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐDay(ctx context.Context, sel ast.SelectionSet, v stats.Day) graphql.Marshaler {
+	return ec._DailyStats(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDailyStats2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐDayᚄ(ctx context.Context, sel ast.SelectionSet, v []stats.Day) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDailyStats2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNEventType2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEventType(ctx context.Context, v any) (request.EventType, error) {
@@ -10205,6 +13575,54 @@ func (ec *executionContext) marshalNServiceRequestEdge2ᚕgithubᚗcomᚋkproper
 	return ret
 }
 
+func (ec *executionContext) marshalNServiceStats2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐServiceStats(ctx context.Context, sel ast.SelectionSet, v *stats.ServiceStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceStats!")
+		return graphql.Null
+	}
+	return ec._ServiceStats(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaffStats2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐStaffStats(ctx context.Context, sel ast.SelectionSet, v stats.StaffStats) graphql.Marshaler {
+	return ec._StaffStats(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStaffStats2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐStaffStatsᚄ(ctx context.Context, sel ast.SelectionSet, v []stats.StaffStats) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaffStats2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐStaffStats(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusCount2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐStatusCount(ctx context.Context, sel ast.SelectionSet, v model.StatusCount) graphql.Marshaler {
+	return ec._StatusCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStatusCount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StatusCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusCount2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐStatusCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10465,6 +13883,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackOutcome(ctx context.Context, v any) (*request.CallbackOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.CallbackOutcome(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackOutcome(ctx context.Context, sel ast.SelectionSet, v *request.CallbackOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOChannel2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannel(ctx context.Context, v any) (*request.Channel, error) {
 	if v == nil {
 		return nil, nil
@@ -10482,6 +13919,23 @@ func (ec *executionContext) marshalOChannel2ᚖgithubᚗcomᚋkpropertyᚋonesto
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

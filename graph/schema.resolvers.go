@@ -19,6 +19,7 @@ import (
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/stats"
 )
 
 // Unit is the resolver for the unit field.
@@ -46,6 +47,25 @@ func (r *butlerVisitResolver) Unit(ctx context.Context, obj *request.ButlerVisit
 // Butler is the resolver for the butler field.
 func (r *butlerVisitResolver) Butler(ctx context.Context, obj *request.ButlerVisit) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, &obj.ButlerID)
+}
+
+// Request is the resolver for the request field.
+func (r *callbackTaskResolver) Request(ctx context.Context, obj *request.CallbackTask) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.Get(ctx, a, obj.RequestID)
+}
+
+// ByStatus is the resolver for the byStatus field.
+func (r *dailyStatsResolver) ByStatus(ctx context.Context, obj *stats.Day) ([]model.StatusCount, error) {
+	return statusCounts(obj.ByStatus), nil
+}
+
+// ByCategory is the resolver for the byCategory field.
+func (r *dailyStatsResolver) ByCategory(ctx context.Context, obj *stats.Day) ([]model.CategoryCount, error) {
+	return r.categoryCounts(ctx, obj.ByCategory)
 }
 
 // Login is the resolver for the login field.
@@ -129,12 +149,12 @@ func (r *mutationResolver) CompleteRequest(ctx context.Context, id string, note 
 }
 
 // ConfirmRequest is the resolver for the confirmRequest field.
-func (r *mutationResolver) ConfirmRequest(ctx context.Context, id string, satisfied bool, rating *int, comment *string) (*request.Request, error) {
+func (r *mutationResolver) ConfirmRequest(ctx context.Context, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) (*request.Request, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.RequestService.Confirm(ctx, a, id, satisfied, rating, comment)
+	return r.RequestService.Confirm(ctx, a, id, satisfied, request.Rating{Overall: rating, Timeliness: timeliness, Attitude: attitude}, comment)
 }
 
 // CancelRequest is the resolver for the cancelRequest field.
@@ -147,12 +167,34 @@ func (r *mutationResolver) CancelRequest(ctx context.Context, id string, reason 
 }
 
 // RecordCallback is the resolver for the recordCallback field.
-func (r *mutationResolver) RecordCallback(ctx context.Context, id string, method model.CallbackMethod, satisfaction int, note *string) (*request.Request, error) {
+func (r *mutationResolver) RecordCallback(ctx context.Context, id string, method request.CallbackMethod, outcome *request.CallbackOutcome, satisfaction *int, note *string) (*request.Request, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.RequestService.RecordCallback(ctx, a, id, request.CallbackInput{Method: string(method), Satisfaction: satisfaction, Note: note})
+	in := request.CallbackInput{Method: method, Satisfaction: satisfaction, Note: note}
+	if outcome != nil {
+		in.Outcome = *outcome
+	}
+	return r.RequestService.RecordCallback(ctx, a, id, in)
+}
+
+// RecordFollowUp is the resolver for the recordFollowUp field.
+func (r *mutationResolver) RecordFollowUp(ctx context.Context, id string, note string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.RecordFollowUp(ctx, a, id, note)
+}
+
+// ReplyToRating is the resolver for the replyToRating field.
+func (r *mutationResolver) ReplyToRating(ctx context.Context, id string, reply string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.ReplyToRating(ctx, a, id, reply)
 }
 
 // AssignButler is the resolver for the assignButler field.
@@ -373,6 +415,53 @@ func (r *queryResolver) MyNotifications(ctx context.Context, first *int, after *
 	return conn, nil
 }
 
+// CallbackQueue is the resolver for the callbackQueue field.
+func (r *queryResolver) CallbackQueue(ctx context.Context, propertyID *string, first *int, after *string) (*model.CallbackTaskConnection, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cursor, err := decodeTaskCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	rows, more, err := r.RequestService.CallbackQueue(ctx, a, propertyID, n, cursor)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.CallbackTaskConnection{Edges: make([]model.CallbackTaskEdge, len(rows)), PageInfo: &model.PageInfo{HasNextPage: more}}
+	for i, row := range rows {
+		conn.Edges[i] = model.CallbackTaskEdge{Cursor: encodeTaskCursor(row), Node: row}
+	}
+	if len(rows) > 0 {
+		end := conn.Edges[len(rows)-1].Cursor
+		conn.PageInfo.EndCursor = &end
+	}
+	return conn, nil
+}
+
+// ServiceStats is the resolver for the serviceStats field.
+func (r *queryResolver) ServiceStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*stats.ServiceStats, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.StatsService.ServiceStats(ctx, a, propertyID, from, to)
+}
+
+// StaffStats is the resolver for the staffStats field.
+func (r *queryResolver) StaffStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) ([]stats.StaffStats, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.StatsService.StaffStats(ctx, a, propertyID, from, to)
+}
+
 // ID is the resolver for the id field.
 func (r *requestEventResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -444,7 +533,12 @@ func (r *serviceRequestResolver) Rating(ctx context.Context, obj *request.Reques
 	if obj.Rating == nil {
 		return nil, nil
 	}
-	return &model.Rating{Score: *obj.Rating, Comment: obj.RatingComment}, nil
+	by, err := personOrNil(ctx, r.Resolver, obj.RatingRepliedBy)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Rating{Score: *obj.Rating, Timeliness: obj.RatingTimeliness, Attitude: obj.RatingAttitude, Comment: obj.RatingComment,
+		Reply: obj.RatingReply, RepliedAt: obj.RatingRepliedAt, RepliedBy: by}, nil
 }
 
 // Warned is the resolver for the warned field.
@@ -460,6 +554,21 @@ func (r *serviceRequestResolver) Breached(ctx context.Context, obj *request.Requ
 // Timeline is the resolver for the timeline field.
 func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error) {
 	return r.loaders(ctx).timelines.Load(ctx, obj.ID)
+}
+
+// ByStatus is the resolver for the byStatus field.
+func (r *serviceStatsResolver) ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error) {
+	return statusCounts(obj.ByStatus), nil
+}
+
+// ByCategory is the resolver for the byCategory field.
+func (r *serviceStatsResolver) ByCategory(ctx context.Context, obj *stats.ServiceStats) ([]model.CategoryCount, error) {
+	return r.categoryCounts(ctx, obj.ByCategory)
+}
+
+// Person is the resolver for the person field.
+func (r *staffStatsResolver) Person(ctx context.Context, obj *stats.StaffStats) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.PersonID)
 }
 
 // RequestEvents is the resolver for the requestEvents field.
@@ -529,6 +638,12 @@ func (r *Resolver) ButlerAssignment() ButlerAssignmentResolver { return &butlerA
 // ButlerVisit returns ButlerVisitResolver implementation.
 func (r *Resolver) ButlerVisit() ButlerVisitResolver { return &butlerVisitResolver{r} }
 
+// CallbackTask returns CallbackTaskResolver implementation.
+func (r *Resolver) CallbackTask() CallbackTaskResolver { return &callbackTaskResolver{r} }
+
+// DailyStats returns DailyStatsResolver implementation.
+func (r *Resolver) DailyStats() DailyStatsResolver { return &dailyStatsResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -547,6 +662,12 @@ func (r *Resolver) ServiceCategory() ServiceCategoryResolver { return &serviceCa
 // ServiceRequest returns ServiceRequestResolver implementation.
 func (r *Resolver) ServiceRequest() ServiceRequestResolver { return &serviceRequestResolver{r} }
 
+// ServiceStats returns ServiceStatsResolver implementation.
+func (r *Resolver) ServiceStats() ServiceStatsResolver { return &serviceStatsResolver{r} }
+
+// StaffStats returns StaffStatsResolver implementation.
+func (r *Resolver) StaffStats() StaffStatsResolver { return &staffStatsResolver{r} }
+
 // Subscription returns SubscriptionResolver implementation.
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
@@ -559,12 +680,16 @@ func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 type (
 	butlerAssignmentResolver struct{ *Resolver }
 	butlerVisitResolver      struct{ *Resolver }
+	callbackTaskResolver     struct{ *Resolver }
+	dailyStatsResolver       struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
 	requestEventResolver     struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
+	serviceStatsResolver     struct{ *Resolver }
+	staffStatsResolver       struct{ *Resolver }
 	subscriptionResolver     struct{ *Resolver }
 	unitResolver             struct{ *Resolver }
 	viewerResolver           struct{ *Resolver }

@@ -3,14 +3,12 @@
 package model
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"strconv"
 	"time"
 
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/notification"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -22,6 +20,21 @@ type AuthPayload struct {
 	// When accessToken expires.
 	ExpiresAt time.Time   `json:"expiresAt"`
 	Viewer    *auth.Actor `json:"viewer"`
+}
+
+type CallbackTaskConnection struct {
+	Edges    []CallbackTaskEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type CallbackTaskEdge struct {
+	Cursor string                `json:"cursor"`
+	Node   *request.CallbackTask `json:"node"`
+}
+
+type CategoryCount struct {
+	Category *property.Category `json:"category"`
+	Count    int                `json:"count"`
 }
 
 type Money struct {
@@ -53,9 +66,17 @@ type Query struct {
 }
 
 type Rating struct {
-	// 1-5.
-	Score   int     `json:"score"`
-	Comment *string `json:"comment,omitempty"`
+	// The overall score, 1-5.
+	Score int `json:"score"`
+	// 1-5, if the customer said.
+	Timeliness *int `json:"timeliness,omitempty"`
+	// 1-5, if the customer said.
+	Attitude *int    `json:"attitude,omitempty"`
+	Comment  *string `json:"comment,omitempty"`
+	// Staff's answer to the rating.
+	Reply     *string        `json:"reply,omitempty"`
+	RepliedAt *time.Time     `json:"repliedAt,omitempty"`
+	RepliedBy *person.Person `json:"repliedBy,omitempty"`
 }
 
 type RequestFilter struct {
@@ -80,6 +101,11 @@ type ServiceRequestEdge struct {
 	Node   *request.Request `json:"node"`
 }
 
+type StatusCount struct {
+	Status request.Status `json:"status"`
+	Count  int            `json:"count"`
+}
+
 type SubmitRequestInput struct {
 	// A UUID made by the phone; a retry with the same one returns the original.
 	ClientRequestID string `json:"clientRequestId"`
@@ -95,61 +121,4 @@ type SubmitRequestInput struct {
 }
 
 type Subscription struct {
-}
-
-type CallbackMethod string
-
-const (
-	CallbackMethodPhone CallbackMethod = "PHONE"
-	CallbackMethodVisit CallbackMethod = "VISIT"
-	CallbackMethodApp   CallbackMethod = "APP"
-)
-
-var AllCallbackMethod = []CallbackMethod{
-	CallbackMethodPhone,
-	CallbackMethodVisit,
-	CallbackMethodApp,
-}
-
-func (e CallbackMethod) IsValid() bool {
-	switch e {
-	case CallbackMethodPhone, CallbackMethodVisit, CallbackMethodApp:
-		return true
-	}
-	return false
-}
-
-func (e CallbackMethod) String() string {
-	return string(e)
-}
-
-func (e *CallbackMethod) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = CallbackMethod(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid CallbackMethod", str)
-	}
-	return nil
-}
-
-func (e CallbackMethod) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *CallbackMethod) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e CallbackMethod) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
 }

@@ -53,9 +53,20 @@ type Config struct {
 	// PushWebhookURL is the push gateway notifications are POSTed to
 	// (PUSH_WEBHOOK_URL); unset, pushes are only logged.
 	PushWebhookURL string
-	// TickInterval is how often the promise clock and pushes run
-	// (TICK_INTERVAL, default 15s; 0 in tests, which tick by hand).
+	// TickInterval is how often the scheduled jobs run: the promise clock,
+	// auto-confirmation and phone pushes (TICK_INTERVAL, default 15s; zero
+	// runs none, which tests use to drive them by hand).
 	TickInterval time.Duration
+	// AutoConfirmDays is how many days completed work waits for the
+	// customer's answer before it is confirmed for them (AUTO_CONFIRM_DAYS,
+	// default 3).
+	AutoConfirmDays int
+	// CallbackDue is how soon after confirmation a callback is due
+	// (CALLBACK_DUE, default 24h).
+	CallbackDue time.Duration
+	// CallbackAttempts is how many failed callback attempts close the task
+	// as unreachable (CALLBACK_MAX_ATTEMPTS, default 3).
+	CallbackAttempts int
 	// PasswordCost is the bcrypt cost for demo passwords; zero means
 	// bcrypt's default. Tests lower it: the race detector makes bcrypt slow.
 	PasswordCost int
@@ -114,6 +125,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SUBSCRIBER_BUFFER: %q is not a positive number", v)
 		}
 	}
+	if c.CallbackDue, err = duration(getenv, "CALLBACK_DUE", 24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.AutoConfirmDays, err = count(getenv, "AUTO_CONFIRM_DAYS", 3); err != nil {
+		return c, err
+	}
+	if c.CallbackAttempts, err = count(getenv, "CALLBACK_MAX_ATTEMPTS", 3); err != nil {
+		return c, err
+	}
 	if c.DatabaseURL == "" {
 		if !c.Dev {
 			return c, errors.New("DATABASE_URL is required")
@@ -141,6 +161,18 @@ func duration(getenv func(string) string, key string, def time.Duration) (time.D
 		return 0, fmt.Errorf("%s: %q is not a positive duration such as 15m", key, v)
 	}
 	return d, nil
+}
+
+func count(getenv func(string) string, key string, def int) (int, error) {
+	v := getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive whole number", key, v)
+	}
+	return n, nil
 }
 
 func truthy(v string) bool {

@@ -12,7 +12,7 @@ import (
 
 const propertyCols = `id, code, name, kind, grade, service_mode, time_zone`
 
-const categoryCols = `id, property_id, code, kind, name, name_zh, target_minutes, price_cents, currency, active, business_hours_only, skill`
+const categoryCols = `id, property_id, code, kind, name, name_zh, target_minutes, price_cents, currency, active, business_hours_only, skill, callback_policy`
 
 // Directory answers look-ups of properties, units, people and categories by
 // id, in batches, for the GraphQL dataloaders.

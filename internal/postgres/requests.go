@@ -30,7 +30,8 @@ const requestCols = `r.id, r.number, r.property_id, r.unit_id, r.category_id, r.
 	r.client_request_id, r.first_responder_id, r.assignee_id, r.channel, r.status, r.description,
 	r.preferred_time, r.promised_at, r.rating, r.rating_comment, r.cancel_reason, r.version, r.created_at, r.updated_at,
 	r.accepted_at, r.due_at, r.warn_at, r.on_hold, r.hold_reason, r.hold_since, r.hold_until, r.warned_at,
-	r.breached_at, r.escalation_level, r.escalated_at, r.last_urged_at, r.pooled`
+	r.breached_at, r.escalation_level, r.escalated_at, r.last_urged_at, r.pooled,
+	r.rating_timeliness, r.rating_attitude, r.rating_reply, r.rating_replied_at, r.rating_replied_by, r.completed_at`
 
 const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.data, e.at,
 	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled`
@@ -197,6 +198,8 @@ UPDATE service_requests SET status = :status, assignee_id = :assignee_id, first_
 	accepted_at = :accepted_at, due_at = :due_at, warn_at = :warn_at, on_hold = :on_hold, hold_reason = :hold_reason,
 	hold_since = :hold_since, hold_until = :hold_until, warned_at = :warned_at, breached_at = :breached_at,
 	escalation_level = :escalation_level, escalated_at = :escalated_at, last_urged_at = :last_urged_at, pooled = :pooled,
+	rating_timeliness = :rating_timeliness, rating_attitude = :rating_attitude, rating_reply = :rating_reply,
+	rating_replied_at = :rating_replied_at, rating_replied_by = :rating_replied_by, completed_at = :completed_at,
 	updated_at = :updated_at, version = version + 1
 WHERE id = :id AND version = :version`, r)
 	if err != nil {
@@ -246,7 +249,87 @@ RETURNING id`, ev)
 }
 
 func (t requestTx) AddCallback(ctx context.Context, c request.Callback) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO callbacks (request_id, agent_id, method, outcome, satisfaction, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.RequestID, c.AgentID, c.Method, c.Outcome, c.Satisfaction, c.Note, c.At)
+	_, err := t.q.ExecContext(ctx, `INSERT INTO callbacks (request_id, task_id, agent_id, method, outcome, satisfaction, note, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.RequestID, c.TaskID, c.AgentID, c.Method, c.Outcome, c.Satisfaction, c.Note, c.At)
 	return mapErr(err)
+}
+
+const taskCols = `id, request_id, property_id, reason, status, attempts, due_at, created_at, closed_at`
+
+func (t requestTx) OpenTask(ctx context.Context, requestID string) (*request.CallbackTask, error) {
+	var task request.CallbackTask
+	// FOR UPDATE: two agents recording attempts at once count them one
+	// after the other.
+	err := get(ctx, t.q, &task, `SELECT `+taskCols+` FROM callback_tasks WHERE request_id = $1 AND status = 'OPEN' FOR UPDATE`, requestID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &task, nil
+}
+
+func (t requestTx) InsertTask(ctx context.Context, task *request.CallbackTask) error {
+	return get(ctx, t.q, &task.ID, `INSERT INTO callback_tasks (request_id, property_id, reason, status, attempts, due_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		task.RequestID, task.PropertyID, task.Reason, task.Status, task.Attempts, task.DueAt, task.CreatedAt)
+}
+
+func (t requestTx) UpdateTask(ctx context.Context, task *request.CallbackTask) error {
+	_, err := t.q.ExecContext(ctx, `UPDATE callback_tasks SET status = $2, attempts = $3, closed_at = $4 WHERE id = $1`,
+		task.ID, task.Status, task.Attempts, task.ClosedAt)
+	return mapErr(err)
+}
+
+func (t requestTx) OpenFollowUp(ctx context.Context, requestID string, at time.Time) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO follow_ups (request_id, created_at) VALUES ($1, $2)
+ON CONFLICT (request_id) WHERE done_at IS NULL DO NOTHING`, requestID, at)
+	return mapErr(err)
+}
+
+func (t requestTx) FollowUpPending(ctx context.Context, requestID string) (bool, error) {
+	var pending bool
+	err := get(ctx, t.q, &pending, `SELECT EXISTS (SELECT 1 FROM follow_ups WHERE request_id = $1 AND done_at IS NULL)`, requestID)
+	return pending, err
+}
+
+func (t requestTx) DoFollowUp(ctx context.Context, requestID, directorID string, note *string, at time.Time) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE follow_ups SET done_at = $2, done_by = $3, note = $4 WHERE request_id = $1 AND done_at IS NULL`,
+		requestID, at, directorID, note)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (t requestTx) ClaimUnanswered(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	ids := []string{}
+	// SKIP LOCKED lets several instances run the job at once: each takes
+	// the rows nobody else holds, and none waits for another.
+	err := sqlx.SelectContext(ctx, t.q, &ids, `SELECT id FROM service_requests
+WHERE status = 'COMPLETED' AND completed_at <= $1
+ORDER BY completed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, cutoff, limit)
+	return ids, mapErr(err)
+}
+
+// CallbackQueue returns open callback tasks, due first.
+func (s *RequestStore) CallbackQueue(ctx context.Context, propertyIDs []string, limit int, after *request.TaskCursor) ([]*request.CallbackTask, error) {
+	var afterAt *time.Time
+	var afterID *string
+	if after != nil {
+		afterAt, afterID = &after.DueAt, &after.ID
+	}
+	var props any
+	if propertyIDs != nil {
+		props = pq.Array(propertyIDs)
+	}
+	rows := []*request.CallbackTask{}
+	err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT `+taskCols+` FROM callback_tasks
+WHERE status = 'OPEN' AND ($1::uuid[] IS NULL OR property_id = ANY($1::uuid[]))
+  AND ($2::timestamptz IS NULL OR (due_at, id) > ($2::timestamptz, $3::uuid))
+ORDER BY due_at, id LIMIT $4`, props, afterAt, afterID, limit)
+	return rows, mapErr(err)
 }

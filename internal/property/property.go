@@ -97,6 +97,9 @@ type Category struct {
 	BusinessHoursOnly bool `db:"business_hours_only"`
 	// Skill is what a worker needs for this job (plumbing, electrical).
 	Skill *string `db:"skill"`
+	// CallbackPolicy says when the service center calls back after the
+	// customer confirms.
+	CallbackPolicy CallbackPolicy `db:"callback_policy"`
 }
 
 // PromiseSettings are a property's rules for the promise clock.
@@ -109,4 +112,27 @@ type PromiseSettings struct {
 	// DirectorAfter is how long after the manager's escalation the
 	// director is called in.
 	DirectorAfter time.Duration
+}
+
+// CallbackPolicy is a category's rule for the service center's callback (回訪).
+type CallbackPolicy string
+
+// The policies. ONLY_UNRATED calls back only when the customer left no
+// rating: a rating already says how the work went.
+const (
+	CallbackAlways      CallbackPolicy = "ALWAYS"
+	CallbackNever       CallbackPolicy = "NEVER"
+	CallbackOnlyUnrated CallbackPolicy = "ONLY_UNRATED"
+)
+
+// WantsCallback reports whether a confirmed request of the category is owed
+// a callback, given whether the customer rated it.
+func (p CallbackPolicy) WantsCallback(rated bool) bool {
+	switch p {
+	case CallbackNever:
+		return false
+	case CallbackOnlyUnrated:
+		return !rated
+	}
+	return true
 }

@@ -81,7 +81,17 @@ type Request struct {
 	PromisedAt      *time.Time `db:"promised_at"`
 	Rating          *int       `db:"rating"`
 	RatingComment   *string    `db:"rating_comment"`
-	CancelReason    *string    `db:"cancel_reason"`
+	// Timeliness and attitude are the rating's optional detail (1-5 each);
+	// Rating is the overall score.
+	RatingTimeliness *int       `db:"rating_timeliness"`
+	RatingAttitude   *int       `db:"rating_attitude"`
+	RatingReply      *string    `db:"rating_reply"`
+	RatingRepliedAt  *time.Time `db:"rating_replied_at"`
+	RatingRepliedBy  *string    `db:"rating_replied_by"`
+	// CompletedAt is when the work was last reported done; an unanswered
+	// completion is auto-confirmed some days after it.
+	CompletedAt  *time.Time `db:"completed_at"`
+	CancelReason *string    `db:"cancel_reason"`
 	// Version grows with every change; an update that finds another
 	// version than it read fails with CONFLICT instead of overwriting.
 	Version   int       `db:"version"`
@@ -147,6 +157,16 @@ const (
 	EvWarned      EventType = "WARNED"
 	EvBreached    EventType = "BREACHED"
 	EvEscalated   EventType = "ESCALATED"
+	// EvAutoConfirmed is the system confirming work the customer left
+	// unanswered for the configured number of days.
+	EvAutoConfirmed EventType = "AUTO_CONFIRMED"
+	// EvCallbackAttempted is a callback that did not reach a satisfied
+	// answer and changed no status (no answer, or declined).
+	EvCallbackAttempted EventType = "CALLBACK_ATTEMPTED"
+	// EvFollowedUp is the director's follow-up of a VIP household.
+	EvFollowedUp EventType = "FOLLOWED_UP"
+	// EvRatingReplied is staff answering the customer's rating.
+	EvRatingReplied EventType = "RATING_REPLIED"
 )
 
 // Event is one row of a request's append-only log. Its ID grows with commit
@@ -181,12 +201,67 @@ type Cursor struct {
 	ID        string
 }
 
-// Callback is one service-center callback (回訪) to the customer.
+// CallbackMethod is how the service center reached (or tried to reach) the
+// customer.
+type CallbackMethod string
+
+// The methods.
+const (
+	ByPhone CallbackMethod = "PHONE"
+	ByVisit CallbackMethod = "VISIT"
+	ByApp   CallbackMethod = "APP"
+)
+
+// CallbackOutcome is what one callback attempt came to.
+type CallbackOutcome string
+
+// The outcomes. Only REACHED carries a satisfaction score.
+const (
+	Reached  CallbackOutcome = "REACHED"
+	NoAnswer CallbackOutcome = "NO_ANSWER"
+	Declined CallbackOutcome = "DECLINED"
+)
+
+// TaskStatus is where a callback task stands.
+type TaskStatus string
+
+// The task statuses: OPEN until the customer is reached (DONE), the attempts
+// run out (UNREACHABLE), or the request no longer needs it (CANCELLED).
+const (
+	TaskOpen        TaskStatus = "OPEN"
+	TaskDone        TaskStatus = "DONE"
+	TaskUnreachable TaskStatus = "UNREACHABLE"
+	TaskCancelled   TaskStatus = "CANCELLED"
+)
+
+// CallbackTask is a callback the service center owes a customer after the
+// work was confirmed; agents work through them due first.
+type CallbackTask struct {
+	ID         string `db:"id"`
+	RequestID  string `db:"request_id"`
+	PropertyID string `db:"property_id"`
+	// Reason is CONFIRMED or AUTO_CONFIRMED: how the request got there.
+	Reason    EventType  `db:"reason"`
+	Status    TaskStatus `db:"status"`
+	Attempts  int        `db:"attempts"`
+	DueAt     time.Time  `db:"due_at"`
+	CreatedAt time.Time  `db:"created_at"`
+	ClosedAt  *time.Time `db:"closed_at"`
+}
+
+// TaskCursor is a position in the due-first callback queue.
+type TaskCursor struct {
+	DueAt time.Time
+	ID    string
+}
+
+// Callback is one service-center callback (回訪) attempt.
 type Callback struct {
+	TaskID       *string
 	RequestID    string
 	AgentID      string
-	Method       string
-	Outcome      string
+	Method       CallbackMethod
+	Outcome      CallbackOutcome
 	Satisfaction *int
 	Note         *string
 	At           time.Time

@@ -26,6 +26,18 @@ const (
 	Hold     Action = "hold"
 	Resume   Action = "resume"
 	Urge     Action = "urge"
+	// CallBackReopen is a callback that found the customer unsatisfied
+	// (satisfaction 1-2): unsatisfied means not done.
+	CallBackReopen Action = "callback (unsatisfied)"
+	// CallBackAttempt is a callback that did not reach the customer, or
+	// that the customer declined.
+	CallBackAttempt Action = "record a callback attempt on"
+	AutoConfirm     Action = "auto-confirm"
+	FollowUp        Action = "record the director's follow-up of"
+	ReplyRating     Action = "reply to the rating of"
+	// Close is the system closing a confirmed request once nothing more is
+	// owed on it: no callback task open and no follow-up pending.
+	Close Action = "close"
 )
 
 // Party is a part someone can play towards a request.
@@ -44,11 +56,16 @@ const (
 	// StaffMember is anyone working at the request's property; claiming from
 	// the grab pool further needs the pool's role.
 	StaffMember
+	// Director is the office director (管理處主任) of the request's
+	// property, or a company admin.
+	Director
+	// System is the server itself (the scheduled jobs); no person plays it.
+	System
 )
 
 // Transition is one row of the lifecycle table: an action, the statuses it
-// may start from, the status it leads to (empty: it stays), and who may
-// take it.
+// may start from, the status it leads to (empty: it stays where it is, the
+// step only adds to the timeline), and who may take it.
 type Transition struct {
 	Action Action
 	From   []Status
@@ -71,6 +88,11 @@ var Transitions = []Transition{
 	// any open request, with a reason.
 	{Cancel, []Status{Submitted, Accepted, Assigned}, Cancelled, Household, EvCancelled},
 	{Cancel, []Status{Submitted, Accepted, Assigned, InProgress}, Cancelled, Center, EvCancelled},
+	// Work the customer leaves unanswered is confirmed for them after the
+	// configured number of days.
+	{AutoConfirm, []Status{Completed}, Confirmed, System, EvAutoConfirmed},
+	// The callback (回訪): a satisfied customer closes it, an unsatisfied
+	// one sends it back to the same worker, a missed call is only noted.
 	{CallBack, []Status{Confirmed}, Closed, Center, EvClosed},
 	// A worker hands a job to a colleague, or back to the service center.
 	{Transfer, []Status{Assigned, InProgress}, Assigned, Assignee | Center, EvTransferred},
@@ -82,6 +104,12 @@ var Transitions = []Transition{
 	{Resume, []Status{Accepted, Assigned, InProgress}, "", Assignee | Center, EvResumed},
 	// The customer chases an open request (催單).
 	{Urge, []Status{Submitted, Accepted, Assigned, InProgress}, "", Household, EvUrged},
+	{CallBackReopen, []Status{Confirmed}, Assigned, Center, EvReopened},
+	{CallBackAttempt, []Status{Confirmed}, "", Center, EvCallbackAttempted},
+	// A VIP household's director follow-up, owed from completion on.
+	{FollowUp, []Status{Assigned, InProgress, Completed, Confirmed}, "", Director, EvFollowedUp},
+	{ReplyRating, []Status{Assigned, InProgress, Completed, Confirmed, Closed}, "", Center | Assignee, EvRatingReplied},
+	{Close, []Status{Confirmed}, Closed, System, EvClosed},
 }
 
 // PartiesOf returns every part the actor plays towards a request. In a
@@ -100,6 +128,11 @@ func PartiesOf(a *auth.Actor, r *Request) Party {
 	}
 	if r.AssigneeID != nil && *r.AssigneeID == a.PersonID {
 		p |= Assignee
+	}
+	if a.Admin {
+		p |= Director
+	} else if role, ok := a.RoleAt(r.PropertyID); ok && role == person.Director {
+		p |= Director
 	}
 	return p
 }
@@ -128,6 +161,21 @@ func Lookup(action Action, a *auth.Actor, r *Request) (Transition, Decision) {
 			if t.To == "" {
 				t.To = r.Status
 			}
+			return t, Allowed
+		}
+		decision = WrongStatus
+	}
+	return Transition{}, decision
+}
+
+// LookupSystem finds the row for a step the server takes on its own.
+func LookupSystem(action Action, r *Request) (Transition, Decision) {
+	decision := NotAllowed
+	for _, t := range Transitions {
+		if t.Action != action || t.By&System == 0 {
+			continue
+		}
+		if slices.Contains(t.From, r.Status) {
 			return t, Allowed
 		}
 		decision = WrongStatus

@@ -42,6 +42,9 @@ type Store interface {
 	EventsOf(ctx context.Context, requestIDs []string) ([]Event, error)
 	// ByClientID finds a submission by its submitter and phone-made id.
 	ByClientID(ctx context.Context, submittedBy, clientID string) (*Request, error)
+	// CallbackQueue returns up to limit open callback tasks of the given
+	// properties (all when nil), due first, after the cursor.
+	CallbackQueue(ctx context.Context, propertyIDs []string, limit int, after *TaskCursor) ([]*CallbackTask, error)
 }
 
 // Tx is the storage available inside one transaction.
@@ -93,6 +96,21 @@ type Tx interface {
 	// from and starts the new butler's, returning the previous butler.
 	HandOverPortfolio(ctx context.Context, unitID, butlerID, by string, from time.Time) (*string, error)
 	AddVisit(ctx context.Context, v ButlerVisit) error
+	// OpenTask returns the request's open callback task, or nil.
+	OpenTask(ctx context.Context, requestID string) (*CallbackTask, error)
+	InsertTask(ctx context.Context, t *CallbackTask) error
+	UpdateTask(ctx context.Context, t *CallbackTask) error
+	// OpenFollowUp makes the request's pending director follow-up, unless
+	// one is already pending.
+	OpenFollowUp(ctx context.Context, requestID string, at time.Time) error
+	// FollowUpPending reports whether a director follow-up is owed.
+	FollowUpPending(ctx context.Context, requestID string) (bool, error)
+	// DoFollowUp records the pending follow-up as done; false when none
+	// was pending.
+	DoFollowUp(ctx context.Context, requestID, directorID string, note *string, at time.Time) (bool, error)
+	// ClaimUnanswered locks up to limit completed requests whose work was
+	// done at or before cutoff, skipping any another instance holds.
+	ClaimUnanswered(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
 }
 
 // Publisher hears about events once their transaction has committed.
@@ -106,11 +124,41 @@ type Service struct {
 	clock clock.Clock
 	pub   Publisher
 	log   *slog.Logger
+	cfg   Config
 }
 
-// NewService returns a request service. pub may be nil.
+// Config holds the callback rules a company may tune.
+type Config struct {
+	// AutoConfirmAfter is how long completed work may wait for the
+	// customer's answer before the system confirms it.
+	AutoConfirmAfter time.Duration
+	// CallbackDue is how soon after confirmation the callback is due.
+	CallbackDue time.Duration
+	// MaxCallbackAttempts is how many failed attempts close a callback
+	// task as unreachable.
+	MaxCallbackAttempts int
+}
+
+// DefaultConfig is three days to answer, a callback within a day, and three
+// tries to reach the customer.
+var DefaultConfig = Config{AutoConfirmAfter: 72 * time.Hour, CallbackDue: 24 * time.Hour, MaxCallbackAttempts: 3}
+
+// NewService returns a request service with DefaultConfig. pub may be nil.
 func NewService(store Store, clk clock.Clock, pub Publisher, log *slog.Logger) *Service {
-	return &Service{store: store, clock: clk, pub: pub, log: log}
+	return &Service{store: store, clock: clk, pub: pub, log: log, cfg: DefaultConfig}
+}
+
+// Configure replaces the callback rules; zero fields keep their defaults.
+func (s *Service) Configure(c Config) {
+	if c.AutoConfirmAfter > 0 {
+		s.cfg.AutoConfirmAfter = c.AutoConfirmAfter
+	}
+	if c.CallbackDue > 0 {
+		s.cfg.CallbackDue = c.CallbackDue
+	}
+	if c.MaxCallbackAttempts > 0 {
+		s.cfg.MaxCallbackAttempts = c.MaxCallbackAttempts
+	}
 }
 
 // now reads the clock at the precision PostgreSQL keeps, so that what a
@@ -556,38 +604,73 @@ func (s *Service) Complete(ctx context.Context, a *auth.Actor, id, note string) 
 		c.ev.Note = n
 		r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = false, nil, nil, nil
 		c.freed = append(c.freed, a.PersonID)
+		r.CompletedAt = &c.ev.At
+		// A special (VIP) household hears from the director after the
+		// work is done; the request cannot close until that is recorded.
+		unit, err := tx.Unit(ctx, r.UnitID)
+		if err != nil {
+			return err
+		}
+		if unit.VIP {
+			c.ev.Data = mustJSON(map[string]any{"followUpRequired": true})
+			return tx.OpenFollowUp(ctx, r.ID, c.ev.At)
+		}
 		return nil
 	})
 }
 
+// Rating is the customer's score of the work: overall (required) and,
+// optionally, timeliness and attitude, each 1-5.
+type Rating struct {
+	Overall    *int
+	Timeliness *int
+	Attitude   *int
+}
+
 // Confirm is the customer's answer to completed work: satisfied with a
 // rating closes the work, not satisfied sends it back to the same worker.
-func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfied bool, rating *int, comment *string) (*Request, error) {
+// Confirmation creates the callback task the category's policy asks for.
+func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfied bool, rating Rating, comment *string) (*Request, error) {
 	if !satisfied {
 		c, err := text("comment", deref(comment), true)
 		if err != nil {
 			return nil, apperr.Invalid("comment", "say what is still wrong so the worker can put it right")
 		}
-		if rating != nil {
+		if rating.Overall != nil || rating.Timeliness != nil || rating.Attitude != nil {
 			return nil, apperr.Invalid("rating", "a rating is given when the work is accepted")
 		}
-		return s.move(ctx, a, id, Reopen, func(_ Tx, _ *Request, ch *change) error {
+		return s.move(ctx, a, id, Reopen, func(tx Tx, r *Request, ch *change) error {
 			ch.ev.Note = c
-			return nil
+			return s.notifyReopen(ctx, tx, r, ch, map[string]any{"by": "RESIDENT"})
 		})
 	}
-	if rating == nil || *rating < 1 || *rating > 5 {
+	if rating.Overall == nil || *rating.Overall < 1 || *rating.Overall > 5 {
 		return nil, apperr.Invalid("rating", "rating must be from 1 to 5")
+	}
+	for field, v := range map[string]*int{"timeliness": rating.Timeliness, "attitude": rating.Attitude} {
+		if v != nil && (*v < 1 || *v > 5) {
+			return nil, apperr.Invalid(field, "%s must be from 1 to 5", field)
+		}
 	}
 	c, err := optText("comment", comment)
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Confirm, func(_ Tx, r *Request, ch *change) error {
-		r.Rating, r.RatingComment = rating, c
+	return s.moveThen(ctx, a, id, Confirm, func(_ Tx, r *Request, ch *change) error {
+		r.Rating, r.RatingComment = rating.Overall, c
+		r.RatingTimeliness, r.RatingAttitude = rating.Timeliness, rating.Attitude
 		ch.ev.Note = c
-		ch.ev.Data = mustJSON(map[string]any{"rating": *rating})
+		data := map[string]any{"rating": *rating.Overall}
+		if rating.Timeliness != nil {
+			data["timeliness"] = *rating.Timeliness
+		}
+		if rating.Attitude != nil {
+			data["attitude"] = *rating.Attitude
+		}
+		ch.ev.Data = mustJSON(data)
 		return nil
+	}, func(tx Tx, r *Request, now time.Time) ([]Event, error) {
+		return s.afterConfirm(ctx, tx, r, EvConfirmed, now)
 	})
 }
 
@@ -605,36 +688,6 @@ func (s *Service) Cancel(ctx context.Context, a *auth.Actor, id, reason string) 
 			c.freed = append(c.freed, *r.AssigneeID)
 		}
 		return nil
-	})
-}
-
-// CallbackInput is one callback (回訪) as the agent records it.
-type CallbackInput struct {
-	Method       string
-	Satisfaction int
-	Note         *string
-}
-
-// RecordCallback records the service center's callback and closes the request.
-func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, in CallbackInput) (*Request, error) {
-	switch in.Method {
-	case "PHONE", "VISIT", "APP":
-	default:
-		return nil, apperr.Invalid("method", "method must be PHONE, VISIT or APP")
-	}
-	if in.Satisfaction < 1 || in.Satisfaction > 5 {
-		return nil, apperr.Invalid("satisfaction", "satisfaction must be from 1 to 5")
-	}
-	n, err := optText("note", in.Note)
-	if err != nil {
-		return nil, err
-	}
-	return s.move(ctx, a, id, CallBack, func(tx Tx, r *Request, c *change) error {
-		sat := in.Satisfaction
-		c.ev.Note = n
-		c.ev.Data = mustJSON(map[string]any{"method": in.Method, "satisfaction": sat})
-		return tx.AddCallback(ctx, Callback{RequestID: r.ID, AgentID: a.PersonID, Method: in.Method,
-			Outcome: "REACHED", Satisfaction: &sat, Note: n, At: c.ev.At})
 	})
 }
 
@@ -663,6 +716,14 @@ func (c *change) notify(kind notification.Kind, title string, people ...string) 
 // the request, its events and their notifications in one transaction, and
 // publishes after commit.
 func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Action, apply func(Tx, *Request, *change) error) (*Request, error) {
+	return s.moveThen(ctx, a, id, action, apply, nil)
+}
+
+// moveThen is move with a follow-on step: then runs in the same
+// transaction after the change is written, and may take further steps
+// (close the request, say), returning their events.
+func (s *Service) moveThen(ctx context.Context, a *auth.Actor, id string, action Action, apply func(Tx, *Request, *change) error,
+	then func(Tx, *Request, time.Time) ([]Event, error)) (*Request, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, apperr.ErrNotFound
 	}
@@ -692,21 +753,43 @@ func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Act
 		case WrongStatus:
 			return apperr.New(apperr.Conflict, "cannot %s a request that is %s", action, r.Status)
 		}
-		from := r.Status
-		c := &change{ev: &Event{Type: t.Event, FromStatus: &from, ToStatus: t.To}}
-		r.Status = t.To
-		if err := apply(tx, r, c); err != nil {
+		events, err = s.step(ctx, tx, r, t, &a.PersonID, now, apply)
+		if err != nil {
 			return err
 		}
-		events, err = s.commit(ctx, tx, r, c, &a.PersonID, now)
+		if then != nil {
+			more, err := then(tx, r, now)
+			if err != nil {
+				return err
+			}
+			events = append(events, more...)
+		}
 		out = r
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.publish(ctx, events)
 	return out, nil
+}
+
+// step applies one row of the table to a request already read and checked
+// in tx: it moves the status (if the row moves it), lets apply fill in the
+// details, and writes the request, its events and their notifications.
+func (s *Service) step(ctx context.Context, tx Tx, r *Request, t Transition, actorID *string, now time.Time,
+	apply func(Tx, *Request, *change) error) ([]Event, error) {
+	from := r.Status
+	c := &change{ev: &Event{Type: t.Event, FromStatus: &from, ToStatus: t.To, At: now}}
+	if t.To != "" {
+		r.Status = t.To
+	}
+	if apply != nil {
+		if err := apply(tx, r, c); err != nil {
+			return nil, err
+		}
+	}
+	return s.commit(ctx, tx, r, c, actorID, now)
 }
 
 // commit writes a change: the request row (refusing a stale one), then

@@ -1,0 +1,310 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"sort"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kproperty/onestop/internal/stats"
+)
+
+// StatsStore implements stats.Store. Every figure is defined in docs/kpis.md;
+// the SQL below is that definition. Each answer is three statements whatever
+// the window: one for the timing and rate figures, one for the counts by
+// status and category, one for the callback backlog. Each groups by
+// GROUPING SETS, so the totals and the per-day series come from the same
+// pass.
+type StatsStore struct{ db *DB }
+
+// NewStatsStore returns the stats store.
+func NewStatsStore(db *DB) *StatsStore { return &StatsStore{db: db} }
+
+var _ stats.Store = (*StatsStore)(nil)
+
+// cohortSQL is the window's requests: created in [$2, $3) at the properties
+// $1 (all when null), with the local day of their creation in their
+// property's time zone.
+const cohortSQL = `
+cohort AS (
+	SELECT r.id, r.status, r.category_id, r.assignee_id, r.created_at, r.promised_at, r.rating,
+	       r.rating_timeliness, r.rating_attitude,
+	       (r.created_at AT TIME ZONE p.time_zone)::date AS day
+	FROM service_requests r JOIN properties p ON p.id = r.property_id
+	WHERE ($1::uuid[] IS NULL OR r.property_id = ANY($1::uuid[]))
+	  AND r.created_at >= $2 AND r.created_at < $3
+)`
+
+// milestonesSQL reads, per cohort request c, the events the figures need.
+// It is a LATERAL subquery so that each request costs one index-only probe
+// of request_events_kpi_idx, however many events other requests and other
+// properties have. The BREACHED and ESCALATED types are counted by name, so
+// they count as soon as the dispatch work writes them.
+const milestonesSQL = `
+CROSS JOIN LATERAL (
+	SELECT min(e.at) FILTER (WHERE e.type = 'ACCEPTED') AS accepted_at,
+	       min(e.at) FILTER (WHERE e.type = 'COMPLETED') AS completed_at,
+	       count(*) FILTER (WHERE e.type = 'BREACHED') AS breaches,
+	       count(*) FILTER (WHERE e.type = 'ESCALATED') AS escalations,
+	       coalesce(bool_or(e.type = 'REOPENED'), false) AS reopened,
+	       coalesce(bool_or(e.type IN ('CONFIRMED', 'AUTO_CONFIRMED')), false) AS confirmed
+	FROM request_events e
+	WHERE e.request_id = c.id
+	  AND e.type IN ('ACCEPTED', 'COMPLETED', 'BREACHED', 'ESCALATED', 'REOPENED', 'CONFIRMED', 'AUTO_CONFIRMED')
+) m`
+
+type figureRow struct {
+	AllDays         bool            `db:"all_days"`
+	Day             sql.NullTime    `db:"day"`
+	Total           int             `db:"total"`
+	MedianAccept    sql.NullFloat64 `db:"median_accept"`
+	P90Accept       sql.NullFloat64 `db:"p90_accept"`
+	MedianComplete  sql.NullFloat64 `db:"median_complete"`
+	P90Complete     sql.NullFloat64 `db:"p90_complete"`
+	PromiseDue      int             `db:"promise_due"`
+	PromiseKept     int             `db:"promise_kept"`
+	Breaches        int             `db:"breaches"`
+	Escalations     int             `db:"escalations"`
+	Completed       int             `db:"completed"`
+	Reopened        int             `db:"reopened"`
+	Confirmed       int             `db:"confirmed"`
+	CalledBack      int             `db:"called_back"`
+	SatisfactionSum int             `db:"satisfaction_sum"`
+	SatisfactionN   int             `db:"satisfaction_n"`
+}
+
+const figuresSQL = `WITH ` + cohortSQL + `,
+j AS (
+	SELECT c.day, c.promised_at, m.completed_at,
+	       extract(epoch FROM m.accepted_at - c.created_at) / 60 AS accept_minutes,
+	       extract(epoch FROM m.completed_at - c.created_at) / 60 AS complete_minutes,
+	       m.breaches, m.escalations, m.reopened, m.confirmed,
+	       k.reached, k.satisfaction_sum, k.satisfaction_n
+	FROM cohort c` + milestonesSQL + `
+	CROSS JOIN LATERAL (
+		SELECT coalesce(bool_or(cb.outcome = 'REACHED'), false) AS reached,
+		       coalesce(sum(cb.satisfaction), 0) AS satisfaction_sum, count(cb.satisfaction) AS satisfaction_n
+		FROM callbacks cb WHERE cb.request_id = c.id
+	) k
+)
+SELECT GROUPING(day) = 1 AS all_days, day, count(*) AS total,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY accept_minutes) AS median_accept,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY accept_minutes) AS p90_accept,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY complete_minutes) AS median_complete,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY complete_minutes) AS p90_complete,
+       count(*) FILTER (WHERE promised_at IS NOT NULL AND (completed_at IS NOT NULL OR promised_at < $4)) AS promise_due,
+       count(*) FILTER (WHERE completed_at <= promised_at) AS promise_kept,
+       coalesce(sum(breaches), 0) AS breaches, coalesce(sum(escalations), 0) AS escalations,
+       count(*) FILTER (WHERE completed_at IS NOT NULL) AS completed,
+       count(*) FILTER (WHERE reopened) AS reopened,
+       count(*) FILTER (WHERE confirmed) AS confirmed,
+       count(*) FILTER (WHERE confirmed AND reached) AS called_back,
+       coalesce(sum(satisfaction_sum), 0) AS satisfaction_sum, coalesce(sum(satisfaction_n), 0) AS satisfaction_n
+FROM j
+GROUP BY GROUPING SETS ((day), ())`
+
+type countRow struct {
+	Day   sql.NullTime   `db:"day"`
+	Kind  string         `db:"kind"`
+	Key   sql.NullString `db:"key"`
+	Count int            `db:"count"`
+}
+
+const countsSQL = `WITH ` + cohortSQL + `
+SELECT day, CASE WHEN GROUPING(status) = 0 THEN 'status' ELSE 'category' END AS kind,
+       coalesce(status, category_id::text) AS key, count(*) AS count
+FROM cohort
+GROUP BY GROUPING SETS ((day, status), (day, category_id), (status), (category_id))
+ORDER BY kind, key`
+
+type overdueRow struct {
+	Day   sql.NullTime `db:"day"`
+	Count int          `db:"count"`
+}
+
+// overdueSQL counts callback tasks due in [$2, $3) and still open at $3
+// (the query's AsOf), grouped by the local day they fell due.
+const overdueSQL = `
+SELECT (t.due_at AT TIME ZONE p.time_zone)::date AS day, count(*) AS count
+FROM callback_tasks t JOIN properties p ON p.id = t.property_id
+WHERE ($1::uuid[] IS NULL OR t.property_id = ANY($1::uuid[]))
+  AND t.due_at >= $2 AND t.due_at < $3 AND t.created_at <= $3
+  AND (t.closed_at IS NULL OR t.closed_at > $3)
+GROUP BY GROUPING SETS ((day), ())`
+
+func statsArgs(q stats.Query) []any {
+	var props any
+	if q.PropertyIDs != nil {
+		props = pq.Array(q.PropertyIDs)
+	}
+	return []any{props, q.From, q.To, q.AsOf}
+}
+
+func ratio(n, d int) *float64 {
+	if d == 0 {
+		return nil
+	}
+	v := float64(n) / float64(d)
+	return &v
+}
+
+func nullFloat(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Float64
+}
+
+const dayLayout = "2006-01-02"
+
+// ServiceStats answers a window in three statements.
+func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
+	args := statsArgs(q)
+	var figs []figureRow
+	if err := sqlx.SelectContext(ctx, s.db, &figs, figuresSQL, args...); err != nil {
+		return nil, mapErr(err)
+	}
+	var counts []countRow
+	if err := sqlx.SelectContext(ctx, s.db, &counts, countsSQL, args[:3]...); err != nil {
+		return nil, mapErr(err)
+	}
+	var overdue []overdueRow
+	if err := sqlx.SelectContext(ctx, s.db, &overdue, overdueSQL, args[0], args[1], args[3]); err != nil {
+		return nil, mapErr(err)
+	}
+
+	out := &stats.ServiceStats{Figures: emptyFigures()}
+	days := map[string]*stats.Figures{}
+	at := func(d sql.NullTime) *stats.Figures {
+		if !d.Valid {
+			return &out.Figures
+		}
+		key := d.Time.Format(dayLayout)
+		f, ok := days[key]
+		if !ok {
+			e := emptyFigures()
+			f = &e
+			days[key] = f
+		}
+		return f
+	}
+	for _, r := range figs {
+		day := r.Day
+		if r.AllDays {
+			day = sql.NullTime{}
+		}
+		f := at(day)
+		f.Total = r.Total
+		f.MedianAcceptMinutes, f.P90AcceptMinutes = nullFloat(r.MedianAccept), nullFloat(r.P90Accept)
+		f.MedianCompleteMinutes, f.P90CompleteMinutes = nullFloat(r.MedianComplete), nullFloat(r.P90Complete)
+		f.PromiseKeptRate = ratio(r.PromiseKept, r.PromiseDue)
+		f.Breaches, f.Escalations = r.Breaches, r.Escalations
+		f.ReopenRate = ratio(r.Reopened, r.Completed)
+		f.CallbackRate = ratio(r.CalledBack, r.Confirmed)
+		if r.SatisfactionN > 0 {
+			v := float64(r.SatisfactionSum) / float64(r.SatisfactionN)
+			f.AvgSatisfaction = &v
+		}
+	}
+	for _, r := range counts {
+		f := at(r.Day)
+		c := stats.Count{Key: r.Key.String, Count: r.Count}
+		if r.Kind == "status" {
+			f.ByStatus = append(f.ByStatus, c)
+		} else {
+			f.ByCategory = append(f.ByCategory, c)
+		}
+	}
+	for _, r := range overdue {
+		at(r.Day).CallbacksOverdue = r.Count
+	}
+	keys := make([]string, 0, len(days))
+	for k := range days {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out.Daily = make([]stats.Day, len(keys))
+	for i, k := range keys {
+		out.Daily[i] = stats.Day{Date: k, Figures: *days[k]}
+	}
+	return out, nil
+}
+
+func emptyFigures() stats.Figures {
+	return stats.Figures{ByStatus: []stats.Count{}, ByCategory: []stats.Count{}}
+}
+
+// staffSQL attributes each cohort request to its assignee as it stands now.
+const staffSQL = `WITH ` + cohortSQL + `,
+per AS (
+	SELECT c.assignee_id AS person_id,
+	       count(d.completed_at) AS jobs_done,
+	       count(*) FILTER (WHERE c.promised_at IS NOT NULL AND (d.completed_at IS NOT NULL OR c.promised_at < $4)) AS promise_due,
+	       count(*) FILTER (WHERE d.completed_at <= c.promised_at) AS promise_kept,
+	       count(c.rating) AS ratings,
+	       avg(c.rating)::float8 AS avg_rating,
+	       avg(c.rating_timeliness)::float8 AS avg_timeliness,
+	       avg(c.rating_attitude)::float8 AS avg_attitude
+	FROM cohort c
+	CROSS JOIN LATERAL (
+		SELECT min(e.at) AS completed_at FROM request_events e WHERE e.request_id = c.id AND e.type = 'COMPLETED'
+	) d
+	WHERE c.assignee_id IS NOT NULL
+	GROUP BY c.assignee_id
+)
+SELECT per.person_id, per.jobs_done,
+       CASE WHEN per.promise_due > 0 THEN per.promise_kept::float8 / per.promise_due END AS promise_kept_rate,
+       per.ratings, per.avg_rating, per.avg_timeliness, per.avg_attitude,
+       (SELECT avg(r.rating)::float8 FROM service_requests r WHERE r.assignee_id = per.person_id AND r.rating IS NOT NULL) AS score
+FROM per
+ORDER BY per.jobs_done DESC, per.person_id`
+
+// StaffStats answers per-worker figures in one statement.
+func (s *StatsStore) StaffStats(ctx context.Context, q stats.Query) ([]stats.StaffStats, error) {
+	out := []stats.StaffStats{}
+	err := sqlx.SelectContext(ctx, s.db, &out, staffSQL, statsArgs(q)...)
+	return out, mapErr(err)
+}
+
+const exportSQL = `WITH ` + cohortSQL + `
+SELECT r.number, p.code AS property, sc.code AS category, u.code AS unit, r.status, r.channel,
+       r.created_at, m.accepted_at, m.completed_at, r.promised_at,
+       CASE WHEN r.promised_at IS NULL THEN NULL
+            WHEN m.completed_at IS NOT NULL THEN m.completed_at <= r.promised_at
+            WHEN r.promised_at < $4 THEN false END AS promise_kept,
+       a.name AS assignee, f.name AS first_responder,
+       r.rating, r.rating_timeliness, r.rating_attitude,
+       m.reopened,
+       (SELECT cb.satisfaction FROM callbacks cb WHERE cb.request_id = r.id AND cb.satisfaction IS NOT NULL
+        ORDER BY cb.at DESC LIMIT 1) AS satisfaction
+FROM cohort c` + milestonesSQL + `
+JOIN service_requests r ON r.id = c.id
+JOIN properties p ON p.id = r.property_id
+JOIN service_categories sc ON sc.id = r.category_id
+JOIN units u ON u.id = r.unit_id
+LEFT JOIN people a ON a.id = r.assignee_id
+LEFT JOIN people f ON f.id = r.first_responder_id
+ORDER BY r.created_at, r.id`
+
+// ExportRequests streams the window's requests row by row; nothing is held
+// in memory beyond the row in hand.
+func (s *StatsStore) ExportRequests(ctx context.Context, q stats.Query, fn func(*stats.RequestRow) error) error {
+	rows, err := s.db.QueryxContext(ctx, exportSQL, statsArgs(q)...)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer rows.Close()
+	var row stats.RequestRow
+	for rows.Next() {
+		row = stats.RequestRow{}
+		if err := rows.StructScan(&row); err != nil {
+			return err
+		}
+		if err := fn(&row); err != nil {
+			return err
+		}
+	}
+	return mapErr(rows.Err())
+}
