@@ -312,6 +312,11 @@ func TestLowSatisfactionReopens(t *testing.T) {
 	if !slices.Contains(notify, any(agent.id)) || !slices.Contains(notify, any(manager.id)) {
 		t.Errorf("notify %v, want the first-asker %s and the manager %s", notify, agent.id, manager.id)
 	}
+	// The manager's inbox has it (the agent made the call, so is not
+	// told of their own action).
+	if n := notificationsAbout(t, manager, r.ID, "STATUS_CHANGED"); n != 1 {
+		t.Errorf("the manager heard of the reopening %d times, want once", n)
+	}
 	if agent.queued(r.ID) != nil {
 		t.Error("the reached callback's task is still open")
 	}

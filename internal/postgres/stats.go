@@ -29,7 +29,9 @@ var _ stats.Store = (*StatsStore)(nil)
 // property's time zone.
 const cohortSQL = `
 cohort AS (
-	SELECT r.id, r.status, r.category_id, r.assignee_id, r.created_at, r.promised_at, r.rating,
+	-- The promise is measured against its running form: the time told to
+	-- the customer plus any time the job spent on hold.
+	SELECT r.id, r.status, r.category_id, r.assignee_id, r.created_at, COALESCE(r.due_at, r.promised_at) AS promised_at, r.rating,
 	       r.rating_timeliness, r.rating_attitude,
 	       (r.created_at AT TIME ZONE p.time_zone)::date AS day
 	FROM service_requests r JOIN properties p ON p.id = r.property_id
@@ -271,9 +273,9 @@ func (s *StatsStore) StaffStats(ctx context.Context, q stats.Query) ([]stats.Sta
 const exportSQL = `WITH ` + cohortSQL + `
 SELECT r.number, p.code AS property, sc.code AS category, u.code AS unit, r.status, r.channel,
        r.created_at, m.accepted_at, m.completed_at, r.promised_at,
-       CASE WHEN r.promised_at IS NULL THEN NULL
-            WHEN m.completed_at IS NOT NULL THEN m.completed_at <= r.promised_at
-            WHEN r.promised_at < $4 THEN false END AS promise_kept,
+       CASE WHEN COALESCE(r.due_at, r.promised_at) IS NULL THEN NULL
+            WHEN m.completed_at IS NOT NULL THEN m.completed_at <= COALESCE(r.due_at, r.promised_at)
+            WHEN COALESCE(r.due_at, r.promised_at) < $4 THEN false END AS promise_kept,
        a.name AS assignee, f.name AS first_responder,
        r.rating, r.rating_timeliness, r.rating_attitude,
        m.reopened,
