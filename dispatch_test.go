@@ -507,3 +507,42 @@ func notificationsAbout(t *testing.T, c *client, requestID, kind string) int {
 
 // longTokens keeps test sessions signed in while the clock jumps hours.
 func longTokens(c *config.Config) { c.AccessTTL = 72 * time.Hour }
+
+// The console sets dispatch rules; only a manager or director may.
+func TestSetDispatchRule(t *testing.T) {
+	s := sharedServer(t)
+	e := newEstate(t, s, "DR", map[string]string{"agent": "AGENT", "boss": "MANAGER", "c1": "CLEANER"})
+	agent, boss := s.login(t, e.user("agent")), s.login(t, e.user("boss"))
+	resident := s.login(t, e.Resident)
+	set := `mutation($p: ID!, $c: ID, $m: DispatchMode!, $r: Role, $n: Int) {
+		setDispatchRule(propertyId: $p, categoryId: $c, mode: $m, role: $r, maxOpenJobs: $n) { mode role maxOpenJobs category { id } } }`
+	vars := map[string]any{"p": e.ID, "c": e.Cleaning, "m": "POOL", "r": "CLEANER", "n": 3}
+	agent.fails("FORBIDDEN", set, vars)
+	resident.fails("NOT_FOUND", set, vars)
+	boss.fails("INVALID_INPUT", set, map[string]any{"p": e.ID, "c": e.Cleaning, "m": "POOL", "r": "CLEANER", "n": 0})
+	other := newEstate(t, s, "DR2", nil)
+	if r := boss.fails("INVALID_INPUT", set, map[string]any{"p": e.ID, "c": other.Cleaning, "m": "AUTO"}); r.field() != "categoryId" {
+		t.Fatalf("field %q", r.field())
+	}
+	boss.must(set, vars, nil)
+	vars["n"] = 4
+	boss.must(set, vars, nil) // replaces, does not add
+	boss.must(set, map[string]any{"p": e.ID, "m": "MANUAL"}, nil)
+	var out struct {
+		DispatchRules []struct {
+			Mode, Role  string
+			MaxOpenJobs int
+			Category    *struct{ ID string }
+		}
+	}
+	agent.must(`query($p: ID!) { dispatchRules(propertyId: $p) { mode role maxOpenJobs category { id } } }`, map[string]any{"p": e.ID}, &out)
+	if len(out.DispatchRules) != 2 || out.DispatchRules[0].Category != nil || out.DispatchRules[1].MaxOpenJobs != 4 || out.DispatchRules[1].Mode != "POOL" {
+		t.Fatalf("rules %+v", out.DispatchRules)
+	}
+	// The rule takes effect: a cleaning job goes to the pool.
+	r := resident.submit(e.Cleaning, "Spill")
+	agent.act(accept, map[string]any{"id": r.ID})
+	if got := agent.view(r.ID); !got.Pooled {
+		t.Fatalf("not pooled: %+v", got)
+	}
+}

@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	ButlerVisit() ButlerVisitResolver
 	CallbackTask() CallbackTaskResolver
 	DailyStats() DailyStatsResolver
+	DispatchRule() DispatchRuleResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	Query() QueryResolver
@@ -130,6 +131,14 @@ type ComplexityRoot struct {
 		Total                 func(childComplexity int) int
 	}
 
+	DispatchRule struct {
+		Category    func(childComplexity int) int
+		MaxOpenJobs func(childComplexity int) int
+		Mode        func(childComplexity int) int
+		Property    func(childComplexity int) int
+		Role        func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountCents func(childComplexity int) int
 		Currency    func(childComplexity int) int
@@ -155,6 +164,7 @@ type ComplexityRoot struct {
 		ResumeRequest         func(childComplexity int, id string) int
 		SendBackRequest       func(childComplexity int, id string, reason string) int
 		SetAvailability       func(childComplexity int, status dispatch.Availability) int
+		SetDispatchRule       func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
 		StartRequest          func(childComplexity int, id string, note *string) int
 		SubmitRequest         func(childComplexity int, input model.SubmitRequestInput) int
 		TransferRequest       func(childComplexity int, id string, assigneeID string, reason string) int
@@ -204,6 +214,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		CallbackQueue     func(childComplexity int, propertyID *string, first *int, after *string) int
+		DispatchRules     func(childComplexity int, propertyID string) int
 		Me                func(childComplexity int) int
 		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Request           func(childComplexity int, id string) int
@@ -365,6 +376,10 @@ type DailyStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.Day) ([]model.StatusCount, error)
 	ByCategory(ctx context.Context, obj *stats.Day) ([]model.CategoryCount, error)
 }
+type DispatchRuleResolver interface {
+	Property(ctx context.Context, obj *dispatch.Rule) (*property.Property, error)
+	Category(ctx context.Context, obj *dispatch.Rule) (*property.Category, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
@@ -388,6 +403,7 @@ type MutationResolver interface {
 	HoldRequest(ctx context.Context, id string, reason string, resumeAt *time.Time) (*request.Request, error)
 	ResumeRequest(ctx context.Context, id string) (*request.Request, error)
 	UrgeRequest(ctx context.Context, id string) (*request.Request, error)
+	SetDispatchRule(ctx context.Context, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) (*dispatch.Rule, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
 }
 type NotificationResolver interface {
@@ -402,6 +418,7 @@ type QueryResolver interface {
 	Request(ctx context.Context, id string) (*request.Request, error)
 	Requests(ctx context.Context, filter *model.RequestFilter, first *int, after *string) (*model.ServiceRequestConnection, error)
 	ServiceCategories(ctx context.Context, propertyID *string) ([]property.Category, error)
+	DispatchRules(ctx context.Context, propertyID string) ([]dispatch.Rule, error)
 	MyNotifications(ctx context.Context, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	CallbackQueue(ctx context.Context, propertyID *string, first *int, after *string) (*model.CallbackTaskConnection, error)
 	ServiceStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*stats.ServiceStats, error)
@@ -751,6 +768,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DailyStats.Total(childComplexity), true
 
+	case "DispatchRule.category":
+		if e.ComplexityRoot.DispatchRule.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DispatchRule.Category(childComplexity), true
+	case "DispatchRule.maxOpenJobs":
+		if e.ComplexityRoot.DispatchRule.MaxOpenJobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DispatchRule.MaxOpenJobs(childComplexity), true
+	case "DispatchRule.mode":
+		if e.ComplexityRoot.DispatchRule.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DispatchRule.Mode(childComplexity), true
+	case "DispatchRule.property":
+		if e.ComplexityRoot.DispatchRule.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DispatchRule.Property(childComplexity), true
+	case "DispatchRule.role":
+		if e.ComplexityRoot.DispatchRule.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DispatchRule.Role(childComplexity), true
+
 	case "Money.amountCents":
 		if e.ComplexityRoot.Money.AmountCents == nil {
 			break
@@ -973,6 +1021,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAvailability(childComplexity, args["status"].(dispatch.Availability)), true
+	case "Mutation.setDispatchRule":
+		if e.ComplexityRoot.Mutation.SetDispatchRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setDispatchRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetDispatchRule(childComplexity, args["propertyId"].(string), args["categoryId"].(*string), args["mode"].(dispatch.Mode), args["role"].(*person.Role), args["maxOpenJobs"].(*int)), true
 	case "Mutation.startRequest":
 		if e.ComplexityRoot.Mutation.StartRequest == nil {
 			break
@@ -1173,6 +1232,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CallbackQueue(childComplexity, args["propertyId"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.dispatchRules":
+		if e.ComplexityRoot.Query.DispatchRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_dispatchRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DispatchRules(childComplexity, args["propertyId"].(string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1955,6 +2025,8 @@ type Query {
   requests(filter: RequestFilter, first: Int = 20, after: String): ServiceRequestConnection!
   "A property's active catalogue; without propertyId, the viewer's own properties'."
   serviceCategories(propertyId: ID): [ServiceCategory!]!
+  "A property's dispatch rules, the default first; for its staff."
+  dispatchRules(propertyId: ID!): [DispatchRule!]!
   "The viewer's notifications, newest first."
   myNotifications(first: Int = 20, after: String, unreadOnly: Boolean = false): NotificationConnection!
   """
@@ -2041,6 +2113,11 @@ type Mutation {
   resumeRequest(id: ID!): ServiceRequest!
   "The customer chases an open request (催單); at most once an hour."
   urgeRequest(id: ID!): ServiceRequest!
+  """
+  A manager or director sets how a category's jobs (or, without categoryId,
+  all of the property's) reach workers; replaces the rule in place.
+  """
+  setDispatchRule(propertyId: ID!, categoryId: ID, mode: DispatchMode!, role: Role = TECHNICIAN, maxOpenJobs: Int = 5): DispatchRule!
   "Marks notifications read (all of them without ids); answers how many changed."
   markNotificationsRead(ids: [ID!]): Int!
 }
@@ -2093,6 +2170,26 @@ type Viewer {
   units: [Unit!]!
   "Staff only: whether they can take work now."
   availability: Availability
+}
+
+enum DispatchMode {
+  "The service center assigns by hand."
+  MANUAL
+  "To the available eligible worker with the fewest open jobs, under the cap."
+  AUTO
+  "Eligible workers claim it; the first claim wins (搶單)."
+  POOL
+}
+
+"How a property's jobs of one category (or all, without category) reach workers."
+type DispatchRule {
+  property: Property!
+  category: ServiceCategory
+  mode: DispatchMode!
+  "Who does the work."
+  role: Role!
+  "Automatic dispatch never gives a worker more open jobs than this."
+  maxOpenJobs: Int!
 }
 
 enum Availability {
@@ -2667,6 +2764,22 @@ func (ec *executionContext) childFields_DailyStats(ctx context.Context, field gr
 		return ec.fieldContext_DailyStats_avgSatisfaction(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DailyStats", field.Name)
+}
+
+func (ec *executionContext) childFields_DispatchRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "property":
+		return ec.fieldContext_DispatchRule_property(ctx, field)
+	case "category":
+		return ec.fieldContext_DispatchRule_category(ctx, field)
+	case "mode":
+		return ec.fieldContext_DispatchRule_mode(ctx, field)
+	case "role":
+		return ec.fieldContext_DispatchRule_role(ctx, field)
+	case "maxOpenJobs":
+		return ec.fieldContext_DispatchRule_maxOpenJobs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DispatchRule", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3585,6 +3698,52 @@ func (ec *executionContext) field_Mutation_setAvailability_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setDispatchRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "categoryId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["categoryId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "mode",
+		func(ctx context.Context, v any) (dispatch.Mode, error) {
+			return ec.unmarshalNDispatchMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐMode(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mode"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (*person.Role, error) {
+			return ec.unmarshalORole2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "maxOpenJobs",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxOpenJobs"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3706,6 +3865,20 @@ func (ec *executionContext) field_Query_callbackQueue_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_dispatchRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
 	return args, nil
 }
 
@@ -5105,6 +5278,139 @@ func (ec *executionContext) fieldContext_DailyStats_avgSatisfaction(_ context.Co
 	return graphql.NewScalarFieldContext("DailyStats", field, false, false, "Float")
 }
 
+func (ec *executionContext) _DispatchRule_property(ctx context.Context, field graphql.CollectedField, obj *dispatch.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DispatchRule_property(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DispatchRule().Property(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DispatchRule_property(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DispatchRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DispatchRule_category(ctx context.Context, field graphql.CollectedField, obj *dispatch.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DispatchRule_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DispatchRule().Category(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Category) graphql.Marshaler {
+			return ec.marshalOServiceCategory2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DispatchRule_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DispatchRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceCategory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DispatchRule_mode(ctx context.Context, field graphql.CollectedField, obj *dispatch.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DispatchRule_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v dispatch.Mode) graphql.Marshaler {
+			return ec.marshalNDispatchMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DispatchRule_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DispatchRule", field, false, false, "DispatchMode")
+}
+
+func (ec *executionContext) _DispatchRule_role(ctx context.Context, field graphql.CollectedField, obj *dispatch.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DispatchRule_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DispatchRule_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DispatchRule", field, false, false, "Role")
+}
+
+func (ec *executionContext) _DispatchRule_maxOpenJobs(ctx context.Context, field graphql.CollectedField, obj *dispatch.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DispatchRule_maxOpenJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxOpenJobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DispatchRule_maxOpenJobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DispatchRule", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Money_amountCents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6119,6 +6425,50 @@ func (ec *executionContext) fieldContext_Mutation_urgeRequest(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setDispatchRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setDispatchRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetDispatchRule(ctx, fc.Args["propertyId"].(string), fc.Args["categoryId"].(*string), fc.Args["mode"].(dispatch.Mode), fc.Args["role"].(*person.Role), fc.Args["maxOpenJobs"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *dispatch.Rule) graphql.Marshaler {
+			return ec.marshalNDispatchRule2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setDispatchRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DispatchRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setDispatchRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6886,6 +7236,50 @@ func (ec *executionContext) fieldContext_Query_serviceCategories(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_serviceCategories_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_dispatchRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dispatchRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DispatchRules(ctx, fc.Args["propertyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []dispatch.Rule) graphql.Marshaler {
+			return ec.marshalNDispatchRule2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dispatchRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DispatchRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_dispatchRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11279,6 +11673,61 @@ func (ec *executionContext) _DailyStats(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var dispatchRuleImplementors = []string{"DispatchRule"}
+
+func (ec *executionContext) _DispatchRule(ctx context.Context, sel ast.SelectionSet, obj *dispatch.Rule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dispatchRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DispatchRule")
+		case "property":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DispatchRule_property(ctx, field, obj)
+				})
+		case "category":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DispatchRule_category(ctx, field, obj)
+				})
+		case "mode":
+			out.Values[i] = ec._DispatchRule_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "role":
+			out.Values[i] = ec._DispatchRule_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxOpenJobs":
+			out.Values[i] = ec._DispatchRule_maxOpenJobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -11486,6 +11935,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "urgeRequest":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_urgeRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setDispatchRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setDispatchRule(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11842,6 +12298,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_serviceCategories(ctx, field)
+				})
+		case "dispatchRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dispatchRules(ctx, field)
 				})
 		case "myNotifications":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -13285,6 +13747,49 @@ func (ec *executionContext) marshalNDailyStats2ᚕgithubᚗcomᚋkpropertyᚋone
 	return ret
 }
 
+func (ec *executionContext) unmarshalNDispatchMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐMode(ctx context.Context, v any) (dispatch.Mode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := dispatch.Mode(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDispatchMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐMode(ctx context.Context, sel ast.SelectionSet, v dispatch.Mode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DispatchMode!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNDispatchRule2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐRule(ctx context.Context, sel ast.SelectionSet, v dispatch.Rule) graphql.Marshaler {
+	return ec._DispatchRule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDispatchRule2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []dispatch.Rule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDispatchRule2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDispatchRule2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐRule(ctx context.Context, sel ast.SelectionSet, v *dispatch.Rule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DispatchRule!")
+		return graphql.Null
+	}
+	return ec._DispatchRule(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNEventType2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEventType(ctx context.Context, v any) (request.EventType, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := request.EventType(tmp)
@@ -14091,6 +14596,32 @@ func (ec *executionContext) marshalORequestStatus2ᚖgithubᚗcomᚋkpropertyᚋ
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalORole2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx context.Context, v any) (*person.Role, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := person.Role(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORole2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx context.Context, sel ast.SelectionSet, v *person.Role) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) marshalOServiceCategory2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx context.Context, sel ast.SelectionSet, v *property.Category) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ServiceCategory(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx context.Context, sel ast.SelectionSet, v *request.Request) graphql.Marshaler {

@@ -68,6 +68,21 @@ func (r *dailyStatsResolver) ByCategory(ctx context.Context, obj *stats.Day) ([]
 	return r.categoryCounts(ctx, obj.ByCategory)
 }
 
+// Property is the resolver for the property field.
+func (r *dispatchRuleResolver) Property(ctx context.Context, obj *dispatch.Rule) (*property.Property, error) {
+	p, err := r.loaders(ctx).properties.Load(ctx, obj.PropertyID)
+	return &p, err
+}
+
+// Category is the resolver for the category field.
+func (r *dispatchRuleResolver) Category(ctx context.Context, obj *dispatch.Rule) (*property.Category, error) {
+	if obj.CategoryID == nil {
+		return nil, nil
+	}
+	c, err := r.loaders(ctx).categories.Load(ctx, *obj.CategoryID)
+	return &c, err
+}
+
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, username string, password string) (*model.AuthPayload, error) {
 	s, err := r.AuthService.Login(ctx, username, password)
@@ -281,6 +296,22 @@ func (r *mutationResolver) UrgeRequest(ctx context.Context, id string) (*request
 	return r.RequestService.Urge(ctx, a, id)
 }
 
+// SetDispatchRule is the resolver for the setDispatchRule field.
+func (r *mutationResolver) SetDispatchRule(ctx context.Context, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) (*dispatch.Rule, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rule := dispatch.Rule{PropertyID: propertyID, CategoryID: categoryID, Mode: mode, Role: person.Technician, MaxOpenJobs: 5}
+	if role != nil {
+		rule.Role = *role
+	}
+	if maxOpenJobs != nil {
+		rule.MaxOpenJobs = *maxOpenJobs
+	}
+	return r.DispatchService.SetRule(ctx, a, rule)
+}
+
 // MarkNotificationsRead is the resolver for the markNotificationsRead field.
 func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []string) (int, error) {
 	a, err := actor(ctx)
@@ -381,6 +412,15 @@ func (r *queryResolver) ServiceCategories(ctx context.Context, propertyID *strin
 		ids = []string{*propertyID}
 	}
 	return r.Directory.CategoriesOf(ctx, ids)
+}
+
+// DispatchRules is the resolver for the dispatchRules field.
+func (r *queryResolver) DispatchRules(ctx context.Context, propertyID string) ([]dispatch.Rule, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.DispatchService.Rules(ctx, a, propertyID)
 }
 
 // MyNotifications is the resolver for the myNotifications field.
@@ -644,6 +684,9 @@ func (r *Resolver) CallbackTask() CallbackTaskResolver { return &callbackTaskRes
 // DailyStats returns DailyStatsResolver implementation.
 func (r *Resolver) DailyStats() DailyStatsResolver { return &dailyStatsResolver{r} }
 
+// DispatchRule returns DispatchRuleResolver implementation.
+func (r *Resolver) DispatchRule() DispatchRuleResolver { return &dispatchRuleResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -682,6 +725,7 @@ type (
 	butlerVisitResolver      struct{ *Resolver }
 	callbackTaskResolver     struct{ *Resolver }
 	dailyStatsResolver       struct{ *Resolver }
+	dispatchRuleResolver     struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
 	queryResolver            struct{ *Resolver }

@@ -5,7 +5,10 @@ package dispatch
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/person"
 )
 
@@ -25,6 +28,9 @@ const (
 
 // Rule is how a property dispatches one category (or all of them).
 type Rule struct {
+	PropertyID string `db:"property_id"`
+	// CategoryID is nil for the property's default rule.
+	CategoryID  *string     `db:"category_id"`
 	Mode        Mode        `db:"mode"`
 	Role        person.Role `db:"role"`
 	MaxOpenJobs int         `db:"max_open_jobs"`
@@ -56,6 +62,13 @@ type Store interface {
 	SetAvailability(ctx context.Context, personID string, a Availability) (bool, error)
 	// AvailabilityOf returns the person's availability, nil for non-staff.
 	AvailabilityOf(ctx context.Context, personID string) (*Availability, error)
+	// SaveRule creates or replaces the rule for its property and category.
+	SaveRule(ctx context.Context, r Rule) error
+	// Rules lists a property's rules, the default first.
+	Rules(ctx context.Context, propertyID string) ([]Rule, error)
+	// CategoryProperty returns the property a category belongs to, or
+	// apperr.ErrNotFound.
+	CategoryProperty(ctx context.Context, categoryID string) (string, error)
 }
 
 // Service lets staff say whether they can take work.
@@ -82,4 +95,64 @@ func (s *Service) SetAvailability(ctx context.Context, personID string, a Availa
 // AvailabilityOf returns a person's availability, nil for residents.
 func (s *Service) AvailabilityOf(ctx context.Context, personID string) (*Availability, error) {
 	return s.store.AvailabilityOf(ctx, personID)
+}
+
+// canConfigure reports whether the actor sets a property's dispatch: its
+// manager or director, or an admin.
+func canConfigure(a *auth.Actor, propertyID string) bool {
+	role, _ := a.RoleAt(propertyID)
+	return a.Admin || role == person.Manager || role == person.Director
+}
+
+// SetRule creates or replaces a property's dispatch rule for a category
+// (or its default, with no category).
+func (s *Service) SetRule(ctx context.Context, a *auth.Actor, r Rule) (*Rule, error) {
+	if _, err := uuid.Parse(r.PropertyID); err != nil {
+		return nil, apperr.ErrNotFound
+	}
+	if _, staff := a.RoleAt(r.PropertyID); !staff && !a.Admin {
+		return nil, apperr.ErrNotFound
+	}
+	if !canConfigure(a, r.PropertyID) {
+		return nil, apperr.New(apperr.Forbidden, "a manager or director of the property sets its dispatch rules")
+	}
+	switch r.Mode {
+	case Manual, Auto, Pool:
+	default:
+		return nil, apperr.Invalid("mode", "mode must be MANUAL, AUTO or POOL")
+	}
+	switch r.Role {
+	case person.Agent, person.Butler, person.Technician, person.Cleaner, person.Guard, person.Manager:
+	default:
+		return nil, apperr.Invalid("role", "jobs go to agents, butlers, technicians, cleaners, guards or managers")
+	}
+	if r.MaxOpenJobs < 1 || r.MaxOpenJobs > 100 {
+		return nil, apperr.Invalid("maxOpenJobs", "maxOpenJobs must be from 1 to 100")
+	}
+	if r.CategoryID != nil {
+		if _, err := uuid.Parse(*r.CategoryID); err != nil {
+			return nil, apperr.Invalid("categoryId", "no such category at this property")
+		}
+		prop, err := s.store.CategoryProperty(ctx, *r.CategoryID)
+		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && prop != r.PropertyID) {
+			return nil, apperr.Invalid("categoryId", "no such category at this property")
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if err := s.store.SaveRule(ctx, r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Rules lists a property's dispatch rules for its staff.
+func (s *Service) Rules(ctx context.Context, a *auth.Actor, propertyID string) ([]Rule, error) {
+	if _, err := uuid.Parse(propertyID); err != nil {
+		return nil, apperr.ErrNotFound
+	}
+	if _, staff := a.RoleAt(propertyID); !staff && !a.Admin {
+		return nil, apperr.ErrNotFound
+	}
+	return s.store.Rules(ctx, propertyID)
 }

@@ -67,7 +67,7 @@ func clockOffset(hhmm string) time.Duration {
 func (t requestTx) DispatchRule(ctx context.Context, propertyID, categoryID string) (dispatch.Rule, error) {
 	var r dispatch.Rule
 	// The category's own rule wins over the property's default.
-	err := get(ctx, t.q, &r, `SELECT mode, role, max_open_jobs FROM dispatch_rules
+	err := get(ctx, t.q, &r, `SELECT property_id, category_id, mode, role, max_open_jobs FROM dispatch_rules
 WHERE property_id = $1 AND (category_id = $2 OR category_id IS NULL)
 ORDER BY category_id IS NULL LIMIT 1`, propertyID, categoryID)
 	if apperr.CodeOf(err) == apperr.NotFound {
@@ -199,4 +199,29 @@ func (s *DispatchStore) AvailabilityOf(ctx context.Context, personID string) (*d
 		return nil, nil
 	}
 	return &a, err
+}
+
+// SaveRule creates or replaces a dispatch rule.
+func (s *DispatchStore) SaveRule(ctx context.Context, r dispatch.Rule) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO dispatch_rules (property_id, category_id, mode, role, max_open_jobs)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (property_id, COALESCE(category_id, '00000000-0000-0000-0000-000000000000'))
+DO UPDATE SET mode = EXCLUDED.mode, role = EXCLUDED.role, max_open_jobs = EXCLUDED.max_open_jobs`,
+		r.PropertyID, r.CategoryID, string(r.Mode), string(r.Role), r.MaxOpenJobs)
+	return mapErr(err)
+}
+
+// Rules lists a property's dispatch rules, the default first.
+func (s *DispatchStore) Rules(ctx context.Context, propertyID string) ([]dispatch.Rule, error) {
+	out := []dispatch.Rule{}
+	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT property_id, category_id, mode, role, max_open_jobs FROM dispatch_rules
+WHERE property_id = $1 ORDER BY category_id IS NOT NULL, category_id`, propertyID)
+	return out, mapErr(err)
+}
+
+// CategoryProperty returns the property of a category.
+func (s *DispatchStore) CategoryProperty(ctx context.Context, categoryID string) (string, error) {
+	var id string
+	err := get(ctx, s.db, &id, `SELECT property_id FROM service_categories WHERE id = $1`, categoryID)
+	return id, err
 }
