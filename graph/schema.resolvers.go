@@ -621,7 +621,7 @@ func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *str
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, sub, r.log), nil
+	return stream[request.Event](ctx, sub, r.log), nil
 }
 
 // Notifications is the resolver for the notifications field.
@@ -634,7 +634,7 @@ func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *notif
 	if err != nil {
 		return nil, err
 	}
-	return inboxStream(ctx, sub, r.log), nil
+	return stream[notification.Notification](ctx, sub, r.log), nil
 }
 
 // Building is the resolver for the building field.

@@ -9,26 +9,31 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/pubsub"
-	"github.com/kproperty/onestop/internal/request"
 )
 
 // codeResumeRequired ends a subscription the server could not continue;
 // extensions.since tells the client where to resume.
 const codeResumeRequired = "RESUME_REQUIRED"
 
+// source is a hub subscription of either kind: request events or a
+// person's notifications.
+type source[T any] interface {
+	Next(ctx context.Context) (T, error)
+	Close()
+}
+
 // stream turns a subscription into the channel gqlgen reads. Its goroutine
 // exits when ctx ends (the client stopped or the socket closed) or the
 // subscription fails; either way it unregisters the subscription and
 // closes the channel, which completes the operation.
-func stream(ctx context.Context, sub *pubsub.Subscription, log *slog.Logger) <-chan *request.Event {
-	out := make(chan *request.Event)
+func stream[T any](ctx context.Context, sub source[T], log *slog.Logger) <-chan *T {
+	out := make(chan *T)
 	go func() {
 		defer close(out)
 		defer sub.Close()
 		for {
-			e, err := sub.Next(ctx)
+			v, err := sub.Next(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
 					transport.AddSubscriptionError(ctx, subscriptionError(ctx, err, log))
@@ -36,31 +41,7 @@ func stream(ctx context.Context, sub *pubsub.Subscription, log *slog.Logger) <-c
 				return
 			}
 			select {
-			case out <- &e:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out
-}
-
-// inboxStream is stream for a person's notifications.
-func inboxStream(ctx context.Context, sub *pubsub.InboxSubscription, log *slog.Logger) <-chan *notification.Notification {
-	out := make(chan *notification.Notification)
-	go func() {
-		defer close(out)
-		defer sub.Close()
-		for {
-			n, err := sub.Next(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					transport.AddSubscriptionError(ctx, subscriptionError(ctx, err, log))
-				}
-				return
-			}
-			select {
-			case out <- &n:
+			case out <- &v:
 			case <-ctx.Done():
 				return
 			}
