@@ -35,7 +35,9 @@ fi
 
 # `make run` works in its own database, created on first use.
 if [ "${1:-}" = "--create-db" ] && [ "$want_pg" = 1 ]; then
-  db="${ONESTOP_DB:-onestop}"
+  # The database named in DATABASE_URL (postgres://user@host:port/NAME?...).
+  db=$(printf '%s' "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onestop}" | sed -E 's#^[^/]*//[^/]*/([^?]*).*#\1#')
+  db="${db:-onestop}"
   if ! psql -h "$PGHOST_LOCAL" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
     echo "creating database $db" >&2
     createdb -h "$PGHOST_LOCAL" -U postgres "$db"
