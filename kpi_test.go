@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,14 +322,22 @@ FROM service_requests, unnest('{BREACHED,ESCALATED}'::text[]) t WHERE id = $1`, 
 		t.Fatalf("requests.csv: %v", rows)
 	}
 	lines := download(t, s, manager.token, "/export/stats.csv"+query, http.StatusOK)
-	found := false
+	found, categories := false, 0
 	for _, l := range lines {
 		if l[0] == "" && l[1] == "promise_kept_rate" && l[3] == "0.25" {
 			found = true
 		}
+		if l[0] == "" && l[1] == "by_category" {
+			// Keyed by property and category, so an export across
+			// properties is not ambiguous.
+			if !strings.Contains(l[2], "/") {
+				t.Errorf("category key %q lacks its property", l[2])
+			}
+			categories++
+		}
 	}
-	if !found {
-		t.Errorf("stats.csv has no window promise_kept_rate of 0.25: %v", lines)
+	if !found || categories == 0 {
+		t.Errorf("stats.csv has no window promise_kept_rate of 0.25 or no categories: %v", lines)
 	}
 	download(t, s, other.token, "/export/requests.csv"+query, http.StatusNotFound)
 	download(t, s, "", "/export/stats.csv"+query, http.StatusUnauthorized)

@@ -238,9 +238,23 @@ func (h *exporter) categoryCodes(ctx context.Context, s *stats.ServiceStats) (ma
 	if err != nil {
 		return nil, err
 	}
+	var propIDs []string
+	for _, c := range cats {
+		propIDs = append(propIDs, c.PropertyID)
+	}
+	props, err := h.d.Directory.Properties(ctx, propIDs)
+	if err != nil {
+		return nil, err
+	}
+	propCode := make(map[string]string, len(props))
+	for _, p := range props {
+		propCode[p.ID] = p.Code
+	}
+	// Every property has its own catalogue, and an admin's export spans
+	// them all: "HV/plumbing" says whose plumbing.
 	codes := make(map[string]string, len(cats))
 	for _, c := range cats {
-		codes[c.ID] = c.Code
+		codes[c.ID] = propCode[c.PropertyID] + "/" + c.Code
 	}
 	return codes, nil
 }
