@@ -79,3 +79,25 @@ func TestRefreshRotationAndLogout(t *testing.T) {
 	s.anon(t).must(refresh, map[string]any{"t": c3.refresh}, nil)
 	s.anon(t).fails("UNAUTHENTICATED", refresh, map[string]any{"t": "garbage"})
 }
+
+// Guessing passwords is throttled per account; the right password is never
+// held up by the person's own successful sign-ins.
+func TestLoginThrottle(t *testing.T) {
+	s := startServer(t, nil)
+	login := `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }`
+	for i := 0; i < 20; i++ {
+		s.login(t, "agent.siu")
+	}
+	anon := s.anon(t)
+	for i := 0; i < 10; i++ {
+		anon.fails("UNAUTHENTICATED", login, map[string]any{"u": "tenant.ko", "p": "guess"})
+	}
+	r := anon.fails("RATE_LIMITED", login, map[string]any{"u": "TENANT.KO", "p": "demo1234"})
+	if r.Errors[0].Message == "" {
+		t.Fatal("no message")
+	}
+	// Other accounts are unaffected, and the allowance comes back.
+	s.login(t, "agent.siu")
+	s.clock.Advance(time.Minute)
+	s.login(t, "tenant.ko")
+}

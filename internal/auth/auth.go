@@ -67,6 +67,7 @@ type Service struct {
 	// dummyHash makes a login for an unknown user cost the same as one with
 	// a wrong password, so usernames cannot be discovered by timing.
 	dummyHash []byte
+	throttle  *throttle
 }
 
 // Session is what a successful login or refresh hands to the app.
@@ -89,7 +90,8 @@ func NewService(store Store, clk clock.Clock, cfg Config) *Service {
 		cfg.BcryptCost = bcrypt.DefaultCost
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), cfg.BcryptCost)
-	return &Service{store: store, clock: clk, cfg: cfg, dummyHash: dummy}
+	// Ten wrong passwords in a row, then one more a minute.
+	return &Service{store: store, clock: clk, cfg: cfg, dummyHash: dummy, throttle: newThrottle(time.Minute, 10)}
 }
 
 // HashPassword hashes a password with bcrypt at the given cost.
@@ -111,15 +113,21 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 	if password == "" {
 		return nil, apperr.Invalid("password", "password is required")
 	}
+	now := s.clock.Now()
+	if blocked, until := s.throttle.blocked(username, now); blocked {
+		return nil, apperr.New(apperr.RateLimited, "too many wrong passwords for this account; try again after %s", until.UTC().Format(time.RFC3339))
+	}
 	p, hash, err := s.store.Credentials(ctx, username)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		s.throttle.failed(username, now)
 		return nil, errBadLogin
 	}
 	if err != nil {
 		return nil, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		s.throttle.failed(username, now)
 		return nil, errBadLogin
 	}
 	familyID := newID()
