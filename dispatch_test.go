@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/kproperty/onestop/internal/config"
 )
 
@@ -544,5 +546,36 @@ func TestSetDispatchRule(t *testing.T) {
 	agent.act(accept, map[string]any{"id": r.ID})
 	if got := agent.view(r.ID); !got.Pooled {
 		t.Fatalf("not pooled: %+v", got)
+	}
+}
+
+// A butler follows every request of the households in their portfolio,
+// even one a colleague took and the butler sent on to a technician.
+func TestButlerSeesTheirHouseholds(t *testing.T) {
+	s := sharedServer(t)
+	guard := s.login(t, "guard.yip")
+	chan_ := s.login(t, "resident.chan")
+	butler := s.login(t, "butler.ho")
+	tech := s.login(t, "tech.lam")
+	var out struct{ SubmitRequest req }
+	guard.must(`mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { `+requestFields+` } }`, map[string]any{"in": map[string]any{
+		"clientRequestId": uuid.NewString(), "categoryId": guard.categoryID("HV", "plumbing"),
+		"description": "Mrs Chan stopped at the gate: leak", "onBehalfOfResidentId": chan_.id, "channel": "WALK_IN",
+	}}, &out)
+	r := out.SubmitRequest
+	if r.FirstResponder.ID != guard.id || r.Assignee == nil || r.Assignee.ID != butler.id {
+		t.Fatalf("first-asker %+v, assignee %+v", r.FirstResponder, r.Assignee)
+	}
+	butler.act(assign, map[string]any{"id": r.ID, "to": tech.id})
+	// No longer the assignee nor the first-asker, the butler still sees
+	// it, and may still dispatch it.
+	butler.get(r.ID)
+	butler.act(assign, map[string]any{"id": r.ID, "to": butler.id})
+	w := butler.ws()
+	w.subscribe("b", &r.ID, nil)
+	time.Sleep(100 * time.Millisecond)
+	butler.act(assign, map[string]any{"id": r.ID, "to": tech.id})
+	if e := w.event(); e.Type != "REASSIGNED" {
+		t.Fatalf("live event %+v", e)
 	}
 }

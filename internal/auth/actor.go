@@ -20,6 +20,8 @@ type Actor struct {
 	Staff map[string]person.Role
 	// Units are the households the person belongs to as a resident.
 	Units []string
+	// Portfolio are the households in the person's care as their butler.
+	Portfolio []string
 	// TokenLeft is how long the access token that authenticated this
 	// actor had left to live; a websocket closes when it runs out.
 	TokenLeft time.Duration
@@ -71,6 +73,11 @@ func (a *Actor) IsCenterAt(propertyID string) bool {
 	}
 	r, ok := a.Staff[propertyID]
 	return ok && r.IsServiceCenter()
+}
+
+// Serves reports whether the unit is in the actor's butler portfolio.
+func (a *Actor) Serves(unitID string) bool {
+	return slices.Contains(a.Portfolio, unitID)
 }
 
 // LivesIn reports whether the actor is a resident of the unit.

@@ -38,19 +38,22 @@ func (s *AuthStore) Actor(ctx context.Context, personID string) (*auth.Actor, er
 func loadActor(ctx context.Context, q sqlx.QueryerContext, personID string) (*auth.Actor, error) {
 	var row struct {
 		person.Person
-		Roles pq.StringArray `db:"roles"`
-		Units pq.StringArray `db:"units"`
+		Roles     pq.StringArray `db:"roles"`
+		Units     pq.StringArray `db:"units"`
+		Portfolio pq.StringArray `db:"portfolio"`
 	}
 	const query = `
 SELECT p.id, p.username, p.name, p.is_admin,
        COALESCE((SELECT array_agg(s.property_id::text || ':' || s.role) FROM staff_roles s WHERE s.person_id = p.id), '{}') AS roles,
-       COALESCE((SELECT array_agg(r.unit_id::text ORDER BY r.unit_id) FROM residencies r WHERE r.person_id = p.id), '{}') AS units
+       COALESCE((SELECT array_agg(r.unit_id::text ORDER BY r.unit_id) FROM residencies r WHERE r.person_id = p.id), '{}') AS units,
+       COALESCE((SELECT array_agg(b.unit_id::text ORDER BY b.unit_id) FROM butler_assignments b
+                 WHERE b.butler_id = p.id AND b.to_at IS NULL), '{}') AS portfolio
 FROM people p WHERE p.id = $1`
 	if err := get(ctx, q, &row, query, personID); err != nil {
 		return nil, err
 	}
 	a := &auth.Actor{PersonID: row.ID, Username: row.Username, Name: row.Name, Admin: row.IsAdmin,
-		Staff: map[string]person.Role{}, Units: []string(row.Units)}
+		Staff: map[string]person.Role{}, Units: []string(row.Units), Portfolio: []string(row.Portfolio)}
 	for _, pr := range row.Roles {
 		// "<uuid>:<ROLE>": a uuid is 36 characters.
 		a.Staff[pr[:36]] = person.Role(pr[37:])

@@ -37,7 +37,8 @@ const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.act
 	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled`
 
 // visibleSQL is request.Visible written as SQL over a row aliased r, with
-// the actor as parameters $1 (admin), $2 (person), $3 (household units), $4
+// the actor as parameters $1 (admin), $2 (person), $3 (households lived in
+// or served as butler), $4
 // (properties whose service center the person staffs) and $5 (properties
 // the person works at).
 var visibleSQL = visibleOn("r")
@@ -51,7 +52,10 @@ func visibleOn(alias string) string {
 }
 
 func visibleArgs(a *auth.Actor) []any {
-	return []any{a.Admin, a.PersonID, pq.Array(a.Units), pq.Array(a.CenterProperties()), pq.Array(a.PropertyIDs())}
+	// A butler sees their portfolio's households as a resident sees their
+	// own: by unit.
+	units := append(append([]string{}, a.Units...), a.Portfolio...)
+	return []any{a.Admin, a.PersonID, pq.Array(units), pq.Array(a.CenterProperties()), pq.Array(a.PropertyIDs())}
 }
 
 // InTx runs fn in one transaction.

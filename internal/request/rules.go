@@ -188,6 +188,7 @@ func LookupSystem(action Action, r *Request) (Transition, Decision) {
 // holds the two together.
 //   - an admin sees everything;
 //   - a resident sees their household's requests and those they made;
+//   - a butler sees the requests of the households in their portfolio;
 //   - the service center (agent, manager, director) sees its property's;
 //   - any staff member sees what is assigned to them or what they first
 //     received (a butler, a technician, a guard a resident spoke to), and
@@ -196,7 +197,7 @@ func Visible(a *auth.Actor, r Audience) bool {
 	if a.Admin {
 		return true
 	}
-	if r.RequesterID == a.PersonID || a.LivesIn(r.UnitID) {
+	if r.RequesterID == a.PersonID || a.LivesIn(r.UnitID) || a.Serves(r.UnitID) {
 		return true
 	}
 	if role, ok := a.RoleAt(r.PropertyID); ok && role.IsServiceCenter() {

@@ -169,6 +169,7 @@ func TestVisible(t *testing.T) {
 		{"technician, assigned", tech, assigned, true},
 		{"butler, first-asker", butler, asked, true},
 		{"butler, not theirs", butler, a, false},
+		{"butler of the household", &auth.Actor{PersonID: techID, Staff: map[string]person.Role{prop: person.Butler}, Portfolio: []string{unit}}, a, true},
 		{"stranger", &auth.Actor{PersonID: strange}, a, false},
 	}
 	for _, c := range cases {
