@@ -579,3 +579,29 @@ func TestButlerSeesTheirHouseholds(t *testing.T) {
 		t.Fatalf("live event %+v", e)
 	}
 }
+
+// Reopened work gets a new promise, and its clock starts over: a promise
+// that had passed does not escalate the rework at once.
+func TestReopenGivesANewPromise(t *testing.T) {
+	s := startServer(t, longTokens)
+	e := newEstate(t, s, "RP", map[string]string{"agent": "AGENT", "tech": "TECHNICIAN", "boss": "MANAGER"})
+	resident := s.login(t, e.Resident)
+	agent, tech := s.login(t, e.user("agent")), s.login(t, e.user("tech"))
+	r := resident.submit(e.Plumbing, "Leak")
+	agent.act(accept, map[string]any{"id": r.ID})
+	agent.act(assign, map[string]any{"id": r.ID, "to": tech.id})
+	tech.act(start, map[string]any{"id": r.ID})
+	tech.act(complete, map[string]any{"id": r.ID, "note": "done"})
+	s.clock.Advance(6 * time.Hour) // past the four-hour promise
+	resident.act(confirm, map[string]any{"id": r.ID, "ok": false, "comment": "still leaks"})
+	got := agent.view(r.ID)
+	if want := s.clock.Now().Add(4 * time.Hour); got.DueAt == nil || !got.DueAt.Equal(want) || !got.PromisedAt.Equal(want) {
+		t.Fatalf("after reopening: due %v promised %v, want %v", got.DueAt, got.PromisedAt, want)
+	}
+	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := agent.view(r.ID); got.Breached || got.EscalationLevel != 0 {
+		t.Fatalf("the rework was escalated at once: %+v", got)
+	}
+}

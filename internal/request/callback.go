@@ -56,11 +56,19 @@ func (s *Service) closeIfSettled(ctx context.Context, tx Tx, r *Request, now tim
 	})
 }
 
-// notifyReopen tells who must hear that the customer is not satisfied:
-// the first-asker, who follows the request until the customer is, and the
-// property's managers. The REOPENED event's data names them too, for the
-// record.
-func (s *Service) notifyReopen(ctx context.Context, tx Tx, r *Request, c *change, data map[string]any) error {
+// reopen does what reopened work owes: the customer gets a new promise
+// (the category's target from now, the warning and escalation ladder
+// starting over), and the first-asker, who follows the request until the
+// customer is satisfied, and the property's managers are told. The REOPENED
+// event's data records both.
+func (s *Service) reopen(ctx context.Context, tx Tx, r *Request, c *change, data map[string]any) error {
+	if r.DueAt != nil {
+		if err := s.promise(ctx, tx, r, nil, c.ev.At); err != nil {
+			return err
+		}
+		r.WarnedAt, r.BreachedAt, r.EscalationLevel, r.EscalatedAt = nil, nil, 0, nil
+		data["promisedAt"] = r.PromisedAt
+	}
 	managers, err := tx.StaffWithRole(ctx, r.PropertyID, person.Manager)
 	if err != nil {
 		return err
@@ -174,7 +182,7 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 		}
 		ev.Note = n
 		if action == CallBackReopen {
-			if err := s.notifyReopen(ctx, tx, r, c, data); err != nil {
+			if err := s.reopen(ctx, tx, r, c, data); err != nil {
 				return err
 			}
 		} else {

@@ -320,6 +320,7 @@ func (s *Service) routeNew(ctx context.Context, tx Tx, r *Request, prop *propert
 			if r.FirstResponderID == nil {
 				r.FirstResponderID = butler
 			}
+			r.AcceptedAt = &now
 			if err := s.promise(ctx, tx, r, nil, now); err != nil {
 				return err
 			}
@@ -485,6 +486,7 @@ func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promised
 			r.FirstResponderID = &a.PersonID
 		}
 		c.ev.Note = n
+		r.AcceptedAt = &now
 		if err := s.promise(ctx, tx, r, promisedAt, now); err != nil {
 			return err
 		}
@@ -492,7 +494,8 @@ func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promised
 	})
 }
 
-// promise starts the promise clock on acceptance.
+// promise starts the promise clock: on acceptance, or again when the
+// customer sends the work back.
 func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *time.Time, now time.Time) error {
 	settings, err := tx.PromiseSettings(ctx, r.PropertyID)
 	if err != nil {
@@ -517,7 +520,7 @@ func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *ti
 	}
 	p := promisedAt.UTC()
 	warn := promise.WarnAt(now, p, settings.WarnFraction)
-	r.PromisedAt, r.DueAt, r.WarnAt, r.AcceptedAt = &p, &p, &warn, &now
+	r.PromisedAt, r.DueAt, r.WarnAt = &p, &p, &warn
 	return nil
 }
 
@@ -641,7 +644,7 @@ func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfi
 		}
 		return s.move(ctx, a, id, Reopen, func(tx Tx, r *Request, ch *change) error {
 			ch.ev.Note = c
-			return s.notifyReopen(ctx, tx, r, ch, map[string]any{"by": "RESIDENT"})
+			return s.reopen(ctx, tx, r, ch, map[string]any{"by": "RESIDENT"})
 		})
 	}
 	if rating.Overall == nil || *rating.Overall < 1 || *rating.Overall > 5 {
@@ -682,7 +685,7 @@ func (s *Service) Cancel(ctx context.Context, a *auth.Actor, id, reason string) 
 		return nil, err
 	}
 	return s.move(ctx, a, id, Cancel, func(_ Tx, r *Request, c *change) error {
-		r.CancelReason = why
+		r.CancelReason, r.Pooled = why, false
 		c.ev.Note = why
 		if r.AssigneeID != nil {
 			c.freed = append(c.freed, *r.AssigneeID)
