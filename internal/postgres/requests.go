@@ -31,7 +31,8 @@ const requestCols = `r.id, r.number, r.property_id, r.unit_id, r.category_id, r.
 	r.preferred_time, r.promised_at, r.rating, r.rating_comment, r.cancel_reason, r.version, r.created_at, r.updated_at,
 	r.accepted_at, r.due_at, r.warn_at, r.on_hold, r.hold_reason, r.hold_since, r.hold_until, r.warned_at,
 	r.breached_at, r.escalation_level, r.escalated_at, r.last_urged_at, r.pooled,
-	r.rating_timeliness, r.rating_attitude, r.rating_reply, r.rating_replied_at, r.rating_replied_by, r.completed_at`
+	r.rating_timeliness, r.rating_attitude, r.rating_reply, r.rating_replied_at, r.rating_replied_by, r.completed_at,
+	r.first_completed_at, r.promise_kept`
 
 const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.data, e.at,
 	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled`
@@ -204,6 +205,7 @@ UPDATE service_requests SET status = :status, assignee_id = :assignee_id, first_
 	escalation_level = :escalation_level, escalated_at = :escalated_at, last_urged_at = :last_urged_at, pooled = :pooled,
 	rating_timeliness = :rating_timeliness, rating_attitude = :rating_attitude, rating_reply = :rating_reply,
 	rating_replied_at = :rating_replied_at, rating_replied_by = :rating_replied_by, completed_at = :completed_at,
+	first_completed_at = :first_completed_at, promise_kept = :promise_kept,
 	updated_at = :updated_at, version = version + 1
 WHERE id = :id AND version = :version`, r)
 	if err != nil {

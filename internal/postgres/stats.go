@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -12,7 +13,7 @@ import (
 )
 
 // StatsStore implements stats.Store. Every figure is defined in docs/kpis.md;
-// the SQL below is that definition. Each answer is three statements whatever
+// the SQL below is that definition. Each answer is four statements whatever
 // the window: one for the timing and rate figures, one for the counts by
 // status and category, one for the callback backlog. Each groups by
 // GROUPING SETS, so the totals and the per-day series come from the same
@@ -32,6 +33,7 @@ cohort AS (
 	-- The promise is measured against its running form: the time told to
 	-- the customer plus any time the job spent on hold.
 	SELECT r.id, r.status, r.category_id, r.assignee_id, r.created_at, COALESCE(r.due_at, r.promised_at) AS promised_at, r.rating,
+	       r.first_completed_at, r.promise_kept,
 	       r.rating_timeliness, r.rating_attitude,
 	       (r.created_at AT TIME ZONE p.time_zone)::date AS day
 	FROM service_requests r JOIN properties p ON p.id = r.property_id
@@ -79,7 +81,7 @@ type figureRow struct {
 
 const figuresSQL = `WITH ` + cohortSQL + `,
 j AS (
-	SELECT c.day, c.promised_at, m.completed_at,
+	SELECT c.day, c.promised_at, m.completed_at, c.promise_kept,
 	       extract(epoch FROM m.accepted_at - c.created_at) / 60 AS accept_minutes,
 	       extract(epoch FROM m.completed_at - c.created_at) / 60 AS complete_minutes,
 	       m.breaches, m.escalations, m.reopened, m.confirmed,
@@ -96,8 +98,8 @@ SELECT GROUPING(day) = 1 AS all_days, day, count(*) AS total,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY accept_minutes) AS p90_accept,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY complete_minutes) AS median_complete,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY complete_minutes) AS p90_complete,
-       count(*) FILTER (WHERE promised_at IS NOT NULL AND (completed_at IS NOT NULL OR promised_at < $4)) AS promise_due,
-       count(*) FILTER (WHERE completed_at <= promised_at) AS promise_kept,
+       count(*) FILTER (WHERE promise_kept IS NOT NULL OR (completed_at IS NULL AND promised_at < $4)) AS promise_due,
+       count(*) FILTER (WHERE promise_kept) AS promise_kept,
        coalesce(sum(breaches), 0) AS breaches, coalesce(sum(escalations), 0) AS escalations,
        count(*) FILTER (WHERE completed_at IS NOT NULL) AS completed,
        count(*) FILTER (WHERE reopened) AS reopened,
@@ -161,7 +163,7 @@ func nullFloat(v sql.NullFloat64) *float64 {
 
 const dayLayout = "2006-01-02"
 
-// ServiceStats answers a window in three statements.
+// ServiceStats answers a window in four statements.
 func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
 	args := statsArgs(q)
 	var figs []figureRow
@@ -222,6 +224,20 @@ func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.Se
 	for _, r := range overdue {
 		at(r.Day).CallbacksOverdue = r.Count
 	}
+	// A chart wants every day of the window, quiet ones as zeros. Local
+	// days are only well defined when the properties share a time zone.
+	var zones []string
+	if err := sqlx.SelectContext(ctx, s.db, &zones, `SELECT DISTINCT time_zone FROM properties WHERE $1::uuid[] IS NULL OR id = ANY($1::uuid[])`, args[0]); err != nil {
+		return nil, mapErr(err)
+	}
+	if len(zones) == 1 {
+		if loc, err := time.LoadLocation(zones[0]); err == nil {
+			last := q.To.Add(-time.Nanosecond).In(loc)
+			for d := q.From.In(loc); !d.After(last) || d.Format(dayLayout) == last.Format(dayLayout); d = d.AddDate(0, 0, 1) {
+				at(sql.NullTime{Time: d, Valid: true})
+			}
+		}
+	}
 	keys := make([]string, 0, len(days))
 	for k := range days {
 		keys = append(keys, k)
@@ -242,17 +258,14 @@ func emptyFigures() stats.Figures {
 const staffSQL = `WITH ` + cohortSQL + `,
 per AS (
 	SELECT c.assignee_id AS person_id,
-	       count(d.completed_at) AS jobs_done,
-	       count(*) FILTER (WHERE c.promised_at IS NOT NULL AND (d.completed_at IS NOT NULL OR c.promised_at < $4)) AS promise_due,
-	       count(*) FILTER (WHERE d.completed_at <= c.promised_at) AS promise_kept,
+	       count(c.first_completed_at) AS jobs_done,
+	       count(*) FILTER (WHERE c.promise_kept IS NOT NULL OR (c.first_completed_at IS NULL AND c.promised_at < $4)) AS promise_due,
+	       count(*) FILTER (WHERE c.promise_kept) AS promise_kept,
 	       count(c.rating) AS ratings,
 	       avg(c.rating)::float8 AS avg_rating,
 	       avg(c.rating_timeliness)::float8 AS avg_timeliness,
 	       avg(c.rating_attitude)::float8 AS avg_attitude
 	FROM cohort c
-	CROSS JOIN LATERAL (
-		SELECT min(e.at) AS completed_at FROM request_events e WHERE e.request_id = c.id AND e.type = 'COMPLETED'
-	) d
 	WHERE c.assignee_id IS NOT NULL
 	GROUP BY c.assignee_id
 )
@@ -273,9 +286,8 @@ func (s *StatsStore) StaffStats(ctx context.Context, q stats.Query) ([]stats.Sta
 const exportSQL = `WITH ` + cohortSQL + `
 SELECT r.number, p.code AS property, sc.code AS category, u.code AS unit, r.status, r.channel,
        r.created_at, m.accepted_at, m.completed_at, r.promised_at,
-       CASE WHEN COALESCE(r.due_at, r.promised_at) IS NULL THEN NULL
-            WHEN m.completed_at IS NOT NULL THEN m.completed_at <= COALESCE(r.due_at, r.promised_at)
-            WHEN COALESCE(r.due_at, r.promised_at) < $4 THEN false END AS promise_kept,
+       CASE WHEN c.promise_kept IS NOT NULL THEN c.promise_kept
+            WHEN c.first_completed_at IS NULL AND c.promised_at < $4 THEN false END AS promise_kept,
        a.name AS assignee, f.name AS first_responder,
        r.rating, r.rating_timeliness, r.rating_attitude,
        m.reopened,

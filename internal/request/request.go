@@ -123,6 +123,10 @@ type Clock struct {
 	EscalationLevel int        `db:"escalation_level"`
 	EscalatedAt     *time.Time `db:"escalated_at"`
 	LastUrgedAt     *time.Time `db:"last_urged_at"`
+	// FirstCompletedAt is when the work was first reported done, and
+	// PromiseKept whether that was within the promise then in force.
+	FirstCompletedAt *time.Time `db:"first_completed_at"`
+	PromiseKept      *bool      `db:"promise_kept"`
 }
 
 // Running reports whether the promise clock is ticking: the request is

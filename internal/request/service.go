@@ -608,6 +608,13 @@ func (s *Service) Complete(ctx context.Context, a *auth.Actor, id, note string) 
 		r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = false, nil, nil, nil
 		c.freed = append(c.freed, a.PersonID)
 		r.CompletedAt = &c.ev.At
+		if r.FirstCompletedAt == nil {
+			r.FirstCompletedAt = &c.ev.At
+			if r.DueAt != nil {
+				kept := !c.ev.At.After(*r.DueAt)
+				r.PromiseKept = &kept
+			}
+		}
 		// A special (VIP) household hears from the director after the
 		// work is done; the request cannot close until that is recorded.
 		unit, err := tx.Unit(ctx, r.UnitID)
