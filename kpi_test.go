@@ -269,6 +269,16 @@ FROM service_requests, unnest('{BREACHED,ESCALATED}'::text[]) t WHERE id = $1`, 
 		PromiseKeptRate: f(0), Breaches: 1, Escalations: 1, ReopenRate: f(0), CallbackRate: f(0), CallbacksOverdue: 1,
 	}, map[string]int{"ASSIGNED": 1, "CANCELLED": 1, "CONFIRMED": 1}, map[string]int{"kpi-a": 2, "kpi-b": 1})
 
+	// A chart's series has every local day of the window: 3 March holds R5
+	// alone, 4 March nothing, and both are there.
+	var wide struct {
+		ServiceStats struct{ Daily []kpiFigures }
+	}
+	manager.must(statsQuery, map[string]any{"p": propID, "from": "2027-03-01T00:00:00+08:00", "to": "2027-03-05T00:00:00+08:00"}, &wide)
+	if d := wide.ServiceStats.Daily; len(d) != 4 || d[2].Date != "2027-03-03" || d[2].Total != 1 || d[3].Date != "2027-03-04" || d[3].Total != 0 {
+		t.Fatalf("daily series %+v", d)
+	}
+
 	// Per worker: the technician did R1, R2 and R6, kept one promise of
 	// four due (R3's passed undone), rated 5, 3, 4.
 	var staff struct {
