@@ -54,11 +54,13 @@ func benchSeed(b *testing.B, db *postgres.DB, requests int) string {
 			FROM generate_series(1, @N) g
 			CROSS JOIN LATERAL (SELECT id, code FROM properties WHERE code = CASE WHEN g % 2 = 0 THEN 'BENCH' ELSE 'OTHER' END) p`,
 		`INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
-			first_responder_id, assignee_id, channel, status, description, promised_at, rating, created_at, updated_at, completed_at)
+			first_responder_id, assignee_id, channel, status, description, promised_at, due_at, rating, created_at, updated_at, completed_at,
+			accepted_at, first_completed_at, promise_kept)
 		SELECT g.code || '-' || g.n, g.property_id, u.id, c.id, r.id, r.id, gen_random_uuid(), t.id, t.id, 'APP',
 		       CASE WHEN g.luck < 0.9 THEN 'CLOSED' WHEN g.luck < 0.95 THEN 'CONFIRMED' ELSE 'COMPLETED' END,
-		       'generated', g.created_at + interval '4 hours', 1 + floor(g.luck * 100)::int % 5,
-		       g.created_at, g.created_at + g.complete_min * interval '1 minute', g.created_at + g.complete_min * interval '1 minute'
+		       'generated', g.created_at + interval '4 hours', g.created_at + interval '4 hours', 1 + floor(g.luck * 100)::int % 5,
+		       g.created_at, g.created_at + g.complete_min * interval '1 minute', g.created_at + g.complete_min * interval '1 minute',
+		       g.created_at + g.accept_min * interval '1 minute', g.created_at + g.complete_min * interval '1 minute', g.complete_min <= 240
 		FROM gen g
 		JOIN units u ON u.property_id = g.property_id AND u.code = 'U' || g.unit_n
 		JOIN service_categories c ON c.property_id = g.property_id AND c.code = 'c' || g.cat_n
