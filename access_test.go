@@ -95,8 +95,9 @@ func (s *testServer) propertyID(t *testing.T, admin *client, code string) string
 // The request list is a Relay connection, newest first, pages of at most 100.
 func TestRequestListPaging(t *testing.T) {
 	s := startServer(t, nil)
-	ko := s.login(t, "tenant.ko")
-	cat := ko.categoryID("KT", "cleaning")
+	e := newEstate(t, s, "PG", nil)
+	ko := s.login(t, e.Resident)
+	cat := e.Cleaning
 	var made []string
 	for i := 0; i < 5; i++ {
 		made = append(made, ko.submit(cat, "Meeting room tidy-up").ID)

@@ -51,8 +51,12 @@ func TestButlerModeRequestLandsWithTheButler(t *testing.T) {
 	if got.Status != "ASSIGNED" || got.Assignee == nil || got.Assignee.ID != butler.id || got.FirstResponder.ID != butler.id {
 		t.Fatalf("butler-mode request: %+v", got)
 	}
-	// Plumbing's target is four hours.
-	if want := s.clock.Now().Add(4 * time.Hour); got.PromisedAt == nil || !got.PromisedAt.Equal(want) || !got.DueAt.Equal(want) {
+	// Plumbing's target is four hours, told to the next whole minute.
+	want := s.clock.Now().Add(4 * time.Hour)
+	if w := want.Truncate(time.Minute); !w.Equal(want) {
+		want = w.Add(time.Minute)
+	}
+	if got.PromisedAt == nil || !got.PromisedAt.Equal(want) || !got.DueAt.Equal(want) {
 		t.Fatalf("promise %v due %v, want %v", got.PromisedAt, got.DueAt, want)
 	}
 	if statuses(got.Timeline) != "SUBMITTED ACCEPTED ASSIGNED" || got.Timeline[1].Actor.ID != butler.id {
@@ -90,10 +94,10 @@ func TestButlerHandover(t *testing.T) {
 	if err := s.app.DB.Get(&hv, `SELECT id FROM properties WHERE code = 'HV'`); err != nil {
 		t.Fatal(err)
 	}
-	newEstate(t, s, "BH", nil)
+	bh := newEstate(t, s, "BH", nil)
 	// A second butler at Harbour View.
-	s.exec(t, `INSERT INTO staff_roles (person_id, property_id, role) SELECT id, $1, 'BUTLER' FROM people WHERE username = 'BH.resident'`, hv)
-	kwok := s.login(t, "BH.resident")
+	s.exec(t, `INSERT INTO staff_roles (person_id, property_id, role) SELECT id, $1, 'BUTLER' FROM people WHERE username = $2`, hv, bh.Resident)
+	kwok := s.login(t, bh.Resident)
 
 	open := chan_.submit(chan_.categoryID("HV", "cleaning"), "Window cleaning")
 	handover := `mutation($u: ID!, $b: ID!) { assignButler(unitId: $u, butlerId: $b) { butler { id } previousButler { id } movedRequests } }`
@@ -142,9 +146,9 @@ func TestButlerHandover(t *testing.T) {
 func TestAutoDispatch(t *testing.T) {
 	s := sharedServer(t)
 	e := newEstate(t, s, "AD", map[string]string{"agent": "AGENT", "t1": "TECHNICIAN", "t2": "TECHNICIAN", "t3": "TECHNICIAN", "t4": "TECHNICIAN"})
-	s.exec(t, `INSERT INTO staff_skills (person_id, skill) SELECT id, 'plumbing' FROM people WHERE username IN ('AD.t1', 'AD.t2', 'AD.t4')`)
+	s.exec(t, `INSERT INTO staff_skills (person_id, skill) SELECT id, 'plumbing' FROM people WHERE username IN ($1, $2, $3)`, e.user("t1"), e.user("t2"), e.user("t4"))
 	// t2 works in the request's building; t3 lacks the skill; t4 is off duty.
-	s.exec(t, `UPDATE staff_roles SET zone_building_id = $1 WHERE person_id = (SELECT id FROM people WHERE username = 'AD.t2')`, e.Building)
+	s.exec(t, `UPDATE staff_roles SET zone_building_id = $1 WHERE person_id = (SELECT id FROM people WHERE username = $2)`, e.Building, e.user("t2"))
 	s.exec(t, `INSERT INTO dispatch_rules (property_id, category_id, mode, role, max_open_jobs) VALUES ($1, $2, 'AUTO', 'TECHNICIAN', 2)`, e.ID, e.Plumbing)
 	resident := s.login(t, e.Resident)
 	agent := s.login(t, e.user("agent"))

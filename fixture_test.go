@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"testing"
 
 	"github.com/kproperty/onestop/internal/auth"
@@ -19,12 +21,21 @@ type estate struct {
 	usernames map[string]string
 }
 
+// uniqueCode makes a property code from a prefix that no earlier run on the
+// same database has used, so tests can run again (go test -count=N).
+func uniqueCode(prefix string) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s%04X", prefix, b)
+}
+
 // newEstate creates a service-center property with one building, one
 // household with a resident, plumbing and cleaning categories, and the
-// given staff (username suffix -> role). Usernames are prefixed with the
-// code, e.g. "ad.t1".
-func newEstate(t *testing.T, s *testServer, code string, staff map[string]string) *estate {
+// given staff (username suffix -> role). Its code is prefix plus a unique
+// tail; usernames are the code, a dot and the suffix (user gives them).
+func newEstate(t *testing.T, s *testServer, prefix string, staff map[string]string) *estate {
 	t.Helper()
+	code := uniqueCode(prefix)
 	db := s.app.DB
 	hash, err := auth.HashPassword("demo1234", 4)
 	if err != nil {
@@ -59,7 +70,12 @@ func newEstate(t *testing.T, s *testServer, code string, staff map[string]string
 }
 
 // user returns the username of a staff member made for the estate.
-func (e *estate) user(suffix string) string { return e.usernames[suffix] }
+func (e *estate) user(suffix string) string {
+	if u, ok := e.usernames[suffix]; ok {
+		return u
+	}
+	panic("no staff member " + suffix + " in estate " + e.Code)
+}
 
 // exec runs SQL that shapes a test's estate.
 func (s *testServer) exec(t *testing.T, q string, args ...any) {

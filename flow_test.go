@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // The one-stop flow, end to end over HTTP: a resident asks from the app, the
@@ -124,7 +126,7 @@ func TestFirstAskerSurvivesReassignment(t *testing.T) {
 
 	var out struct{ SubmitRequest req }
 	guard.must(`mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { `+requestFields+` } }`, map[string]any{"in": map[string]any{
-		"clientRequestId": "6f1c1c34-5b0e-4a55-9d7e-2a7f9d3b8c01", "categoryId": agent.categoryID("HV", "cleaning"),
+		"clientRequestId": uuid.NewString(), "categoryId": agent.categoryID("HV", "cleaning"),
 		"description": "Mr Lee asked at the gate: corridor spill", "onBehalfOfResidentId": lee.id, "channel": "WALK_IN",
 	}}, &out)
 	r := out.SubmitRequest

@@ -17,9 +17,12 @@ import (
 // other test's requests fall into its figures: a building, one household,
 // two categories, and its resident, agent, technician and manager, whose
 // password is the demo one.
-func kpiProperty(t *testing.T, s *testServer) {
+func kpiProperty(t *testing.T, s *testServer) (code string) {
 	t.Helper()
 	ctx := context.Background()
+	// A code of its own, so the test can run again on the same database.
+	code = uniqueCode("KP")
+	user := strings.ToLower(code) + "."
 	stmts := []string{
 		`INSERT INTO properties (code, name, kind, service_mode, time_zone) VALUES ('KPI', 'KPI Court', 'RESIDENTIAL', 'SERVICE_CENTER', 'Asia/Hong_Kong')
 		 ON CONFLICT (code) DO NOTHING`,
@@ -32,16 +35,19 @@ func kpiProperty(t *testing.T, s *testServer) {
 		 SELECT u, u, (SELECT password_hash FROM people WHERE username = 'resident.lee')
 		 FROM unnest('{kpi.resident,kpi.agent,kpi.tech,kpi.manager}'::text[]) u ON CONFLICT DO NOTHING`,
 		`INSERT INTO residencies (person_id, unit_id, relation) SELECT pe.id, u.id, 'OWNER' FROM people pe, units u
-		 WHERE pe.username = 'kpi.resident' AND u.code = 'K-0101' ON CONFLICT DO NOTHING`,
+		 WHERE pe.username = 'kpi.resident' AND u.code = 'K-0101' AND u.property_id = (SELECT id FROM properties WHERE code = 'KPI')
+		 ON CONFLICT DO NOTHING`,
 		`INSERT INTO staff_roles (person_id, property_id, role) SELECT pe.id, p.id, r.role FROM properties p,
 		 (VALUES ('kpi.agent', 'AGENT'), ('kpi.tech', 'TECHNICIAN'), ('kpi.manager', 'MANAGER')) r (username, role)
 		 JOIN people pe ON pe.username = r.username WHERE p.code = 'KPI' ON CONFLICT DO NOTHING`,
 	}
 	for _, q := range stmts {
+		q = strings.NewReplacer("'KPI'", "'"+code+"'", "kpi.", user).Replace(q)
 		if _, err := s.app.DB.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	return code
 }
 
 type kpiFigures struct {
@@ -155,7 +161,8 @@ func TestServiceStatsHandComputed(t *testing.T) {
 		c.AccessTTL = 60 * 24 * time.Hour
 		c.CallbackDue = time.Hour
 	})
-	kpiProperty(t, s)
+	code := kpiProperty(t, s)
+	user := strings.ToLower(code) + "."
 	at := func(v string) {
 		t.Helper()
 		ts, err := time.Parse(time.RFC3339, v)
@@ -165,11 +172,11 @@ func TestServiceStatsHandComputed(t *testing.T) {
 		s.clock.Set(ts)
 	}
 	at("2027-02-28T15:00:00Z")
-	res := s.login(t, "kpi.resident")
-	agent := s.login(t, "kpi.agent")
-	tech := s.login(t, "kpi.tech")
-	manager := s.login(t, "kpi.manager")
-	catA, catB := res.categoryID("KPI", "kpi-a"), res.categoryID("KPI", "kpi-b")
+	res := s.login(t, user+"resident")
+	agent := s.login(t, user+"agent")
+	tech := s.login(t, user+"tech")
+	manager := s.login(t, user+"manager")
+	catA, catB := res.categoryID(code, "kpi-a"), res.categoryID(code, "kpi-b")
 	promise := func(v string) map[string]any { return map[string]any{"at": v} }
 	with := func(id string, m map[string]any) map[string]any { m["id"] = id; return m }
 
@@ -239,7 +246,7 @@ FROM service_requests, unnest('{BREACHED,ESCALATED}'::text[]) t WHERE id = $1`, 
 	// Read well after the window: backlog figures are taken at its end.
 	at("2027-03-05T00:00:00Z")
 	var propID string
-	if err := s.app.DB.QueryRowContext(context.Background(), `SELECT id FROM properties WHERE code = 'KPI'`).Scan(&propID); err != nil {
+	if err := s.app.DB.QueryRowContext(context.Background(), `SELECT id FROM properties WHERE code = $1`, code).Scan(&propID); err != nil {
 		t.Fatal(err)
 	}
 	vars := map[string]any{"p": propID, "from": "2027-03-01T00:00:00+08:00", "to": "2027-03-03T00:00:00+08:00"}
