@@ -353,6 +353,30 @@ func TestVIPFollowUpBeforeClose(t *testing.T) {
 	director := s.login(t, "director.ng")
 
 	r := completed(t, s, chan_, agent, tech, "plumbing", "Basin tap")
+	// The director finds it in their queue.
+	queue := `{ requests(filter: {followUpPending: true}, first: 100) { edges { node { id followUpPending } } } }`
+	inQueue := func() bool {
+		var out struct {
+			Requests struct {
+				Edges []struct {
+					Node struct {
+						ID              string
+						FollowUpPending bool
+					}
+				}
+			}
+		}
+		director.must(queue, nil, &out)
+		for _, e := range out.Requests.Edges {
+			if e.Node.ID == r.ID && e.Node.FollowUpPending {
+				return true
+			}
+		}
+		return false
+	}
+	if !inQueue() {
+		t.Fatal("the completed VIP request is not in the director's follow-up queue")
+	}
 	chan_.act(confirm, map[string]any{"id": r.ID, "ok": true, "rating": 5})
 	refused := agent.fails("CONFLICT", callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
 	if len(refused.Errors) == 0 || refused.Errors[0].Message == "" {
@@ -365,6 +389,9 @@ func TestVIPFollowUpBeforeClose(t *testing.T) {
 	manager.fails("FORBIDDEN", followUp, map[string]any{"id": r.ID, "note": "on the director's behalf"})
 	director.fails("INVALID_INPUT", followUp, map[string]any{"id": r.ID, "note": " "})
 	r = director.act(followUp, map[string]any{"id": r.ID, "note": "visited Mrs Chan"})
+	if inQueue() {
+		t.Error("still in the director's queue after the follow-up")
+	}
 	if r.Status != "CONFIRMED" {
 		t.Fatalf("the callback is still owed, got %s", r.Status)
 	}

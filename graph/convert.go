@@ -69,7 +69,7 @@ func filterOf(f *model.RequestFilter) request.Filter {
 	if f == nil {
 		return request.Filter{}
 	}
-	return request.Filter{Statuses: f.Status, PropertyID: f.PropertyID, AssigneeID: f.AssigneeID, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, Pooled: f.Pooled}
+	return request.Filter{Statuses: f.Status, PropertyID: f.PropertyID, AssigneeID: f.AssigneeID, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, Pooled: f.Pooled, FollowUpPending: f.FollowUpPending}
 }
 
 // notificationIDs parses notification ids; nil stays nil (all of them).

@@ -268,6 +268,7 @@ type ComplexityRoot struct {
 		DueAt           func(childComplexity int) int
 		EscalationLevel func(childComplexity int) int
 		FirstResponder  func(childComplexity int) int
+		FollowUpPending func(childComplexity int) int
 		HoldReason      func(childComplexity int) int
 		HoldUntil       func(childComplexity int) int
 		ID              func(childComplexity int) int
@@ -447,6 +448,8 @@ type ServiceRequestResolver interface {
 
 	Warned(ctx context.Context, obj *request.Request) (bool, error)
 	Breached(ctx context.Context, obj *request.Request) (bool, error)
+
+	FollowUpPending(ctx context.Context, obj *request.Request) (bool, error)
 
 	Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error)
 }
@@ -1524,6 +1527,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.FirstResponder(childComplexity), true
+	case "ServiceRequest.followUpPending":
+		if e.ComplexityRoot.ServiceRequest.FollowUpPending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.FollowUpPending(childComplexity), true
 	case "ServiceRequest.holdReason":
 		if e.ComplexityRoot.ServiceRequest.HoldReason == nil {
 			break
@@ -2452,6 +2461,8 @@ type ServiceRequest {
   escalationLevel: Int!
   "Waiting in the grab pool."
   pooled: Boolean!
+  "A VIP household's director follow-up is owed; the request cannot close until it is recorded."
+  followUpPending: Boolean!
   "Grows with every change."
   version: Int!
   createdAt: Time!
@@ -2528,6 +2539,8 @@ input RequestFilter {
   createdTo: Time
   "Only requests (not) waiting in the grab pool."
   pooled: Boolean
+  "Only requests that do (not) owe a director's follow-up: the director's queue."
+  followUpPending: Boolean
 }
 
 type ServiceRequestConnection {
@@ -2988,6 +3001,8 @@ func (ec *executionContext) childFields_ServiceRequest(ctx context.Context, fiel
 		return ec.fieldContext_ServiceRequest_escalationLevel(ctx, field)
 	case "pooled":
 		return ec.fieldContext_ServiceRequest_pooled(ctx, field)
+	case "followUpPending":
+		return ec.fieldContext_ServiceRequest_followUpPending(ctx, field)
 	case "version":
 		return ec.fieldContext_ServiceRequest_version(ctx, field)
 	case "createdAt":
@@ -8727,6 +8742,29 @@ func (ec *executionContext) fieldContext_ServiceRequest_pooled(_ context.Context
 	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _ServiceRequest_followUpPending(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_followUpPending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().FollowUpPending(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_followUpPending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _ServiceRequest_version(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11030,7 +11068,7 @@ func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "propertyId", "assigneeId", "createdFrom", "createdTo", "pooled"}
+	fieldsInOrder := [...]string{"status", "propertyId", "assigneeId", "createdFrom", "createdTo", "pooled", "followUpPending"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11079,6 +11117,13 @@ func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.Pooled = data
+		case "followUpPending":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("followUpPending"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FollowUpPending = data
 		}
 	}
 	return it, nil
@@ -12704,6 +12749,12 @@ func (ec *executionContext) _ServiceRequest(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "followUpPending":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_followUpPending(ctx, field, obj)
+				})
 		case "version":
 			out.Values[i] = ec._ServiceRequest_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

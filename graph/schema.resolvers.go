@@ -591,6 +591,11 @@ func (r *serviceRequestResolver) Breached(ctx context.Context, obj *request.Requ
 	return obj.BreachedAt != nil, nil
 }
 
+// FollowUpPending is the resolver for the followUpPending field.
+func (r *serviceRequestResolver) FollowUpPending(ctx context.Context, obj *request.Request) (bool, error) {
+	return r.loaders(ctx).followUps.Load(ctx, obj.ID)
+}
+
 // Timeline is the resolver for the timeline field.
 func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error) {
 	return r.loaders(ctx).timelines.Load(ctx, obj.ID)

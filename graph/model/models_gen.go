@@ -89,6 +89,8 @@ type RequestFilter struct {
 	CreatedTo *time.Time `json:"createdTo,omitempty"`
 	// Only requests (not) waiting in the grab pool.
 	Pooled *bool `json:"pooled,omitempty"`
+	// Only requests that do (not) owe a director's follow-up: the director's queue.
+	FollowUpPending *bool `json:"followUpPending,omitempty"`
 }
 
 type ServiceRequestConnection struct {

@@ -83,7 +83,7 @@ func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter
 	if after != nil {
 		afterAt, afterID = &after.CreatedAt, &after.ID
 	}
-	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled)
+	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending)
 	rows := []*request.Request{}
 	err := sqlx.SelectContext(ctx, s.db, &rows, `
 SELECT `+requestCols+` FROM service_requests r
@@ -95,6 +95,7 @@ WHERE `+visibleSQL+`
   AND ($10::timestamptz IS NULL OR r.created_at < $10::timestamptz)
   AND ($11::timestamptz IS NULL OR (r.created_at, r.id) < ($11::timestamptz, $12::uuid))
   AND ($14::boolean IS NULL OR r.pooled = $14::boolean)
+  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL) = $15::boolean)
 ORDER BY r.created_at DESC, r.id DESC
 LIMIT $13`, args...)
 	return rows, mapErr(err)
@@ -105,6 +106,20 @@ func (s *RequestStore) EventsOf(ctx context.Context, ids []string) ([]request.Ev
 	evs := []request.Event{}
 	err := sqlx.SelectContext(ctx, s.db, &evs, `SELECT `+eventCols+` FROM request_events e WHERE e.request_id = ANY($1::uuid[]) ORDER BY e.id`, pq.Array(ids))
 	return evs, mapErr(err)
+}
+
+// PendingFollowUps returns which of the requests owe a director's follow-up.
+func (s *RequestStore) PendingFollowUps(ctx context.Context, ids []string) (map[string]bool, error) {
+	pending := []string{}
+	err := sqlx.SelectContext(ctx, s.db, &pending, `SELECT request_id FROM follow_ups WHERE request_id = ANY($1::uuid[]) AND done_at IS NULL`, pq.Array(ids))
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = false
+	}
+	for _, id := range pending {
+		out[id] = true
+	}
+	return out, mapErr(err)
 }
 
 // ByClientID finds a submission by submitter and client request id.

@@ -197,6 +197,9 @@ type Filter struct {
 	CreatedTo   *time.Time
 	// Pooled narrows to requests (not) waiting in the grab pool.
 	Pooled *bool
+	// FollowUpPending narrows to requests that do (not) owe a director's
+	// follow-up: the director's queue.
+	FollowUpPending *bool
 }
 
 // Cursor is a position in the newest-first request list.

@@ -45,6 +45,9 @@ type Store interface {
 	// CallbackQueue returns up to limit open callback tasks of the given
 	// properties (all when nil), due first, after the cursor.
 	CallbackQueue(ctx context.Context, propertyIDs []string, limit int, after *TaskCursor) ([]*CallbackTask, error)
+	// PendingFollowUps returns which of the requests owe a director's
+	// follow-up.
+	PendingFollowUps(ctx context.Context, requestIDs []string) (map[string]bool, error)
 }
 
 // Tx is the storage available inside one transaction.
@@ -451,6 +454,12 @@ func validStatus(s Status) bool {
 		return true
 	}
 	return false
+}
+
+// PendingFollowUps reports, for requests already known to be visible, which
+// owe a director's follow-up.
+func (s *Service) PendingFollowUps(ctx context.Context, ids []string) (map[string]bool, error) {
+	return s.store.PendingFollowUps(ctx, ids)
 }
 
 // Timelines returns the events of requests already known to be visible,
