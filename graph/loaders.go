@@ -49,7 +49,7 @@ func newLoaders(d Deps) *loaders {
 		buildings:  dataloadgen.NewMappedLoader(byID(d.Directory.Buildings, func(b property.Building) string { return b.ID }), w),
 		people:     dataloadgen.NewMappedLoader(byID(d.Directory.People, func(p person.Person) string { return p.ID }), w),
 		categories: dataloadgen.NewMappedLoader(byID(d.Directory.Categories, func(c property.Category) string { return c.ID }), w),
-		followUps: dataloadgen.NewMappedLoader(d.RequestService.PendingFollowUps, w),
+		followUps:  dataloadgen.NewMappedLoader(d.RequestService.PendingFollowUps, w),
 		timelines: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]request.Event, error) {
 			m, err := d.RequestService.Timelines(ctx, ids)
 			if err != nil {
