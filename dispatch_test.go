@@ -609,3 +609,52 @@ func TestReopenGivesANewPromise(t *testing.T) {
 		t.Fatalf("the rework was escalated at once: %+v", got)
 	}
 }
+
+// Management tunes the promise clock: here the warning moves to half time.
+func TestPromiseSettings(t *testing.T) {
+	s := startServer(t, longTokens)
+	e := newEstate(t, s, "PS", map[string]string{"agent": "AGENT", "tech": "TECHNICIAN", "boss": "MANAGER"})
+	resident := s.login(t, e.Resident)
+	agent, tech, boss := s.login(t, e.user("agent")), s.login(t, e.user("tech")), s.login(t, e.user("boss"))
+	set := `mutation($p: ID!, $w: Float, $o: String, $d: [Int!]) {
+		setPromiseSettings(propertyId: $p, warnFraction: $w, businessOpen: $o, businessDays: $d) {
+			businessOpen businessClose businessDays warnFraction directorAfterMinutes } }`
+	agent.fails("FORBIDDEN", set, map[string]any{"p": e.ID, "w": 0.5})
+	resident.fails("NOT_FOUND", set, map[string]any{"p": e.ID, "w": 0.5})
+	for _, bad := range []map[string]any{{"w": 1.5}, {"o": "25:00"}, {"o": "19:00"}, {"d": []int{}}, {"d": []int{8}}} {
+		bad["p"] = e.ID
+		boss.fails("INVALID_INPUT", set, bad)
+	}
+	var out struct {
+		SetPromiseSettings struct {
+			BusinessOpen, BusinessClose string
+			BusinessDays                []int
+			WarnFraction                float64
+			DirectorAfterMinutes        int
+		}
+	}
+	boss.must(set, map[string]any{"p": e.ID, "w": 0.5, "o": "08:30", "d": []int{1, 2, 3, 4, 5, 6}}, &out)
+	got := out.SetPromiseSettings
+	if got.WarnFraction != 0.5 || got.BusinessOpen != "08:30" || got.BusinessClose != "18:00" || len(got.BusinessDays) != 6 || got.DirectorAfterMinutes != 120 {
+		t.Fatalf("settings %+v", got)
+	}
+	var prop struct {
+		Request struct {
+			Property struct{ PromiseSettings *struct{ WarnFraction float64 } }
+		}
+	}
+	r := resident.submit(e.Plumbing, "Leak")
+	resident.must(`query($id: ID!) { request(id: $id) { property { promiseSettings { warnFraction } } } }`, map[string]any{"id": r.ID}, &prop)
+	if prop.Request.Property.PromiseSettings != nil {
+		t.Fatal("a resident reads the property's promise settings")
+	}
+	agent.act(accept, map[string]any{"id": r.ID})
+	agent.act(assign, map[string]any{"id": r.ID, "to": tech.id})
+	s.clock.Advance(2*time.Hour + time.Minute) // half of plumbing's four hours
+	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !agent.view(r.ID).Warned {
+		t.Fatal("no warning at half time")
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/postgres"
+	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
 	"github.com/kproperty/onestop/internal/request"
@@ -200,6 +201,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		DispatchService:     dispatch.NewService(postgres.NewDispatchStore(db)),
 		NotificationService: notification.NewService(notifications, clk),
 		StatsService:        app.Stats,
+		SettingsService:     property.NewSettingsService(postgres.NewSettingsStore(db)),
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
 	}

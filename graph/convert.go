@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
 )
@@ -137,4 +139,59 @@ func (r *Resolver) categoryCounts(ctx context.Context, cs []stats.Count) ([]mode
 		out[i] = model.CategoryCount{Category: &cats[i], Count: c.Count}
 	}
 	return out, nil
+}
+
+// clockText writes an offset from midnight as HH:MM.
+func clockText(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+// isoDays writes weekdays as ISO numbers, Monday 1 to Sunday 7.
+func isoDays(days []time.Weekday) []int {
+	out := make([]int, len(days))
+	for i, d := range days {
+		out[i] = int(d)
+		if d == time.Sunday {
+			out[i] = 7
+		}
+	}
+	return out
+}
+
+// settingsChange reads the optional arguments of setPromiseSettings.
+func settingsChange(open, close *string, days []int, warn *float64, directorAfter *int) (property.SettingsChange, error) {
+	var c property.SettingsChange
+	parse := func(field string, v *string) (*time.Duration, error) {
+		if v == nil {
+			return nil, nil
+		}
+		t, err := time.Parse("15:04", *v)
+		if err != nil {
+			return nil, apperr.Invalid(field, "%s must be a local time HH:MM", field)
+		}
+		d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+		return &d, nil
+	}
+	var err error
+	if c.Open, err = parse("businessOpen", open); err != nil {
+		return c, err
+	}
+	if c.Close, err = parse("businessClose", close); err != nil {
+		return c, err
+	}
+	for _, d := range days {
+		if d < 1 || d > 7 {
+			return c, apperr.Invalid("businessDays", "business days are 1 (Monday) to 7 (Sunday)")
+		}
+		c.Days = append(c.Days, time.Weekday(d%7))
+	}
+	if days != nil && len(days) == 0 {
+		c.Days = []time.Weekday{}
+	}
+	c.WarnFraction = warn
+	if directorAfter != nil {
+		d := time.Duration(*directorAfter) * time.Minute
+		c.DirectorAfter = &d
+	}
+	return c, nil
 }

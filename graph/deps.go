@@ -38,6 +38,7 @@ type Deps struct {
 	DispatchService     *dispatch.Service
 	NotificationService *notification.Service
 	StatsService        *stats.Service
+	SettingsService     *property.SettingsService
 	Directory           Directory
 	Events              EventFeed
 }

@@ -44,6 +44,8 @@ type ResolverRoot interface {
 	DispatchRule() DispatchRuleResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
+	PromiseSettings() PromiseSettingsResolver
+	Property() PropertyResolver
 	Query() QueryResolver
 	RequestEvent() RequestEventResolver
 	ServiceCategory() ServiceCategoryResolver
@@ -165,6 +167,7 @@ type ComplexityRoot struct {
 		SendBackRequest       func(childComplexity int, id string, reason string) int
 		SetAvailability       func(childComplexity int, status dispatch.Availability) int
 		SetDispatchRule       func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
+		SetPromiseSettings    func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
 		StartRequest          func(childComplexity int, id string, note *string) int
 		SubmitRequest         func(childComplexity int, input model.SubmitRequestInput) int
 		TransferRequest       func(childComplexity int, id string, assigneeID string, reason string) int
@@ -202,14 +205,23 @@ type ComplexityRoot struct {
 		Name func(childComplexity int) int
 	}
 
+	PromiseSettings struct {
+		BusinessClose        func(childComplexity int) int
+		BusinessDays         func(childComplexity int) int
+		BusinessOpen         func(childComplexity int) int
+		DirectorAfterMinutes func(childComplexity int) int
+		WarnFraction         func(childComplexity int) int
+	}
+
 	Property struct {
-		Code        func(childComplexity int) int
-		Grade       func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		Name        func(childComplexity int) int
-		ServiceMode func(childComplexity int) int
-		TimeZone    func(childComplexity int) int
+		Code            func(childComplexity int) int
+		Grade           func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		Name            func(childComplexity int) int
+		PromiseSettings func(childComplexity int) int
+		ServiceMode     func(childComplexity int) int
+		TimeZone        func(childComplexity int) int
 	}
 
 	Query struct {
@@ -405,6 +417,7 @@ type MutationResolver interface {
 	ResumeRequest(ctx context.Context, id string) (*request.Request, error)
 	UrgeRequest(ctx context.Context, id string) (*request.Request, error)
 	SetDispatchRule(ctx context.Context, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) (*dispatch.Rule, error)
+	SetPromiseSettings(ctx context.Context, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) (*property.PromiseSettings, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
 }
 type NotificationResolver interface {
@@ -413,6 +426,16 @@ type NotificationResolver interface {
 	Request(ctx context.Context, obj *notification.Notification) (*request.Request, error)
 
 	Read(ctx context.Context, obj *notification.Notification) (bool, error)
+}
+type PromiseSettingsResolver interface {
+	BusinessOpen(ctx context.Context, obj *property.PromiseSettings) (string, error)
+	BusinessClose(ctx context.Context, obj *property.PromiseSettings) (string, error)
+	BusinessDays(ctx context.Context, obj *property.PromiseSettings) ([]int, error)
+
+	DirectorAfterMinutes(ctx context.Context, obj *property.PromiseSettings) (int, error)
+}
+type PropertyResolver interface {
+	PromiseSettings(ctx context.Context, obj *property.Property) (*property.PromiseSettings, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*auth.Actor, error)
@@ -1035,6 +1058,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetDispatchRule(childComplexity, args["propertyId"].(string), args["categoryId"].(*string), args["mode"].(dispatch.Mode), args["role"].(*person.Role), args["maxOpenJobs"].(*int)), true
+	case "Mutation.setPromiseSettings":
+		if e.ComplexityRoot.Mutation.SetPromiseSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setPromiseSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetPromiseSettings(childComplexity, args["propertyId"].(string), args["businessOpen"].(*string), args["businessClose"].(*string), args["businessDays"].([]int), args["warnFraction"].(*float64), args["directorAfterMinutes"].(*int)), true
 	case "Mutation.startRequest":
 		if e.ComplexityRoot.Mutation.StartRequest == nil {
 			break
@@ -1181,6 +1215,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Person.Name(childComplexity), true
 
+	case "PromiseSettings.businessClose":
+		if e.ComplexityRoot.PromiseSettings.BusinessClose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromiseSettings.BusinessClose(childComplexity), true
+	case "PromiseSettings.businessDays":
+		if e.ComplexityRoot.PromiseSettings.BusinessDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromiseSettings.BusinessDays(childComplexity), true
+	case "PromiseSettings.businessOpen":
+		if e.ComplexityRoot.PromiseSettings.BusinessOpen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromiseSettings.BusinessOpen(childComplexity), true
+	case "PromiseSettings.directorAfterMinutes":
+		if e.ComplexityRoot.PromiseSettings.DirectorAfterMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromiseSettings.DirectorAfterMinutes(childComplexity), true
+	case "PromiseSettings.warnFraction":
+		if e.ComplexityRoot.PromiseSettings.WarnFraction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromiseSettings.WarnFraction(childComplexity), true
+
 	case "Property.code":
 		if e.ComplexityRoot.Property.Code == nil {
 			break
@@ -1211,6 +1276,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Property.Name(childComplexity), true
+	case "Property.promiseSettings":
+		if e.ComplexityRoot.Property.PromiseSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Property.PromiseSettings(childComplexity), true
 	case "Property.serviceMode":
 		if e.ComplexityRoot.Property.ServiceMode == nil {
 			break
@@ -2127,6 +2198,12 @@ type Mutation {
   all of the property's) reach workers; replaces the rule in place.
   """
   setDispatchRule(propertyId: ID!, categoryId: ID, mode: DispatchMode!, role: Role = TECHNICIAN, maxOpenJobs: Int = 5): DispatchRule!
+  """
+  A manager or director tunes the property's promise clock; omitted fields
+  stay as they are. Times are local "HH:MM"; days ISO 1 (Monday) to 7.
+  """
+  setPromiseSettings(propertyId: ID!, businessOpen: String, businessClose: String, businessDays: [Int!],
+                     warnFraction: Float, directorAfterMinutes: Int): PromiseSettings!
   "Marks notifications read (all of them without ids); answers how many changed."
   markNotificationsRead(ids: [ID!]): Int!
 }
@@ -2292,6 +2369,21 @@ type Property {
   serviceMode: ServiceMode!
   "IANA time zone; local dates (request numbers, daily figures) count in it."
   timeZone: String!
+  "The promise clock's rules; for the property's staff (null for others)."
+  promiseSettings: PromiseSettings
+}
+
+"How a property's promise clock runs."
+type PromiseSettings {
+  "Local opening time, HH:MM, for categories that count business hours only."
+  businessOpen: String!
+  businessClose: String!
+  "ISO weekdays, 1 (Monday) to 7 (Sunday)."
+  businessDays: [Int!]!
+  "The early warning fires when this share of the promised time is used (0-1)."
+  warnFraction: Float!
+  "How long after the manager's escalation the director is called in."
+  directorAfterMinutes: Int!
 }
 
 type Building {
@@ -2867,6 +2959,22 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
 }
 
+func (ec *executionContext) childFields_PromiseSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "businessOpen":
+		return ec.fieldContext_PromiseSettings_businessOpen(ctx, field)
+	case "businessClose":
+		return ec.fieldContext_PromiseSettings_businessClose(ctx, field)
+	case "businessDays":
+		return ec.fieldContext_PromiseSettings_businessDays(ctx, field)
+	case "warnFraction":
+		return ec.fieldContext_PromiseSettings_warnFraction(ctx, field)
+	case "directorAfterMinutes":
+		return ec.fieldContext_PromiseSettings_directorAfterMinutes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PromiseSettings", field.Name)
+}
+
 func (ec *executionContext) childFields_Property(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2883,6 +2991,8 @@ func (ec *executionContext) childFields_Property(ctx context.Context, field grap
 		return ec.fieldContext_Property_serviceMode(ctx, field)
 	case "timeZone":
 		return ec.fieldContext_Property_timeZone(ctx, field)
+	case "promiseSettings":
+		return ec.fieldContext_Property_promiseSettings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Property", field.Name)
 }
@@ -3756,6 +3866,60 @@ func (ec *executionContext) field_Mutation_setDispatchRule_args(ctx context.Cont
 		return nil, err
 	}
 	args["maxOpenJobs"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setPromiseSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "businessOpen",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["businessOpen"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "businessClose",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["businessClose"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "businessDays",
+		func(ctx context.Context, v any) ([]int, error) {
+			return ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["businessDays"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "warnFraction",
+		func(ctx context.Context, v any) (*float64, error) {
+			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warnFraction"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "directorAfterMinutes",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["directorAfterMinutes"] = arg5
 	return args, nil
 }
 
@@ -6484,6 +6648,50 @@ func (ec *executionContext) fieldContext_Mutation_setDispatchRule(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setPromiseSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setPromiseSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetPromiseSettings(ctx, fc.Args["propertyId"].(string), fc.Args["businessOpen"].(*string), fc.Args["businessClose"].(*string), fc.Args["businessDays"].([]int), fc.Args["warnFraction"].(*float64), fc.Args["directorAfterMinutes"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.PromiseSettings) graphql.Marshaler {
+			return ec.marshalNPromiseSettings2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐPromiseSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setPromiseSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PromiseSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setPromiseSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6932,6 +7140,121 @@ func (ec *executionContext) fieldContext_Person_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Person", field, false, false, "String")
 }
 
+func (ec *executionContext) _PromiseSettings_businessOpen(ctx context.Context, field graphql.CollectedField, obj *property.PromiseSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromiseSettings_businessOpen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PromiseSettings().BusinessOpen(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromiseSettings_businessOpen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PromiseSettings", field, true, true, "String")
+}
+
+func (ec *executionContext) _PromiseSettings_businessClose(ctx context.Context, field graphql.CollectedField, obj *property.PromiseSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromiseSettings_businessClose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PromiseSettings().BusinessClose(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromiseSettings_businessClose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PromiseSettings", field, true, true, "String")
+}
+
+func (ec *executionContext) _PromiseSettings_businessDays(ctx context.Context, field graphql.CollectedField, obj *property.PromiseSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromiseSettings_businessDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PromiseSettings().BusinessDays(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromiseSettings_businessDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PromiseSettings", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PromiseSettings_warnFraction(ctx context.Context, field graphql.CollectedField, obj *property.PromiseSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromiseSettings_warnFraction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WarnFraction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromiseSettings_warnFraction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PromiseSettings", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PromiseSettings_directorAfterMinutes(ctx context.Context, field graphql.CollectedField, obj *property.PromiseSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromiseSettings_directorAfterMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PromiseSettings().DirectorAfterMinutes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromiseSettings_directorAfterMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PromiseSettings", field, true, true, "Int")
+}
+
 func (ec *executionContext) _Property_id(ctx context.Context, field graphql.CollectedField, obj *property.Property) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7091,6 +7414,38 @@ func (ec *executionContext) _Property_timeZone(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Property_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Property", field, false, false, "String")
+}
+
+func (ec *executionContext) _Property_promiseSettings(ctx context.Context, field graphql.CollectedField, obj *property.Property) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Property_promiseSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Property().PromiseSettings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.PromiseSettings) graphql.Marshaler {
+			return ec.marshalOPromiseSettings2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐPromiseSettings(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Property_promiseSettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Property",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PromiseSettings(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -11991,6 +12346,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setPromiseSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setPromiseSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "markNotificationsRead":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_markNotificationsRead(ctx, field)
@@ -12238,6 +12600,63 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var promiseSettingsImplementors = []string{"PromiseSettings"}
+
+func (ec *executionContext) _PromiseSettings(ctx context.Context, sel ast.SelectionSet, obj *property.PromiseSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promiseSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PromiseSettings")
+		case "businessOpen":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PromiseSettings_businessOpen(ctx, field, obj)
+				})
+		case "businessClose":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PromiseSettings_businessClose(ctx, field, obj)
+				})
+		case "businessDays":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PromiseSettings_businessDays(ctx, field, obj)
+				})
+		case "warnFraction":
+			out.Values[i] = ec._PromiseSettings_warnFraction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "directorAfterMinutes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PromiseSettings_directorAfterMinutes(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var propertyImplementors = []string{"Property"}
 
 func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet, obj *property.Property) graphql.Marshaler {
@@ -12252,38 +12671,44 @@ func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._Property_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "code":
 			out.Values[i] = ec._Property_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Property_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._Property_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grade":
 			out.Values[i] = ec._Property_grade(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "serviceMode":
 			out.Values[i] = ec._Property_serviceMode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "timeZone":
 			out.Values[i] = ec._Property_timeZone(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "promiseSettings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Property_promiseSettings(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13856,6 +14281,20 @@ func (ec *executionContext) marshalNEventType2githubᚗcomᚋkpropertyᚋonestop
 	return res
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13882,6 +14321,35 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notification.Notification) graphql.Marshaler {
@@ -13949,6 +14417,14 @@ func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestop
 		return graphql.Null
 	}
 	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPromiseSettings2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐPromiseSettings(ctx context.Context, sel ast.SelectionSet, v *property.PromiseSettings) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PromiseSettings!")
+		return graphql.Null
+	}
+	return ec._PromiseSettings(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProperty2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx context.Context, sel ast.SelectionSet, v property.Property) graphql.Marshaler {
@@ -14547,6 +15023,41 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -14577,6 +15088,13 @@ func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestop
 		return graphql.Null
 	}
 	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPromiseSettings2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐPromiseSettings(ctx context.Context, sel ast.SelectionSet, v *property.PromiseSettings) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PromiseSettings(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalORating2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRating(ctx context.Context, sel ast.SelectionSet, v *model.Rating) graphql.Marshaler {

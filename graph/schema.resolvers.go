@@ -312,6 +312,23 @@ func (r *mutationResolver) SetDispatchRule(ctx context.Context, propertyID strin
 	return r.DispatchService.SetRule(ctx, a, rule)
 }
 
+// SetPromiseSettings is the resolver for the setPromiseSettings field.
+func (r *mutationResolver) SetPromiseSettings(ctx context.Context, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) (*property.PromiseSettings, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	change, err := settingsChange(businessOpen, businessClose, businessDays, warnFraction, directorAfterMinutes)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := r.SettingsService.UpdatePromiseSettings(ctx, a, propertyID, change)
+	if err != nil {
+		return nil, err
+	}
+	return &ps, nil
+}
+
 // MarkNotificationsRead is the resolver for the markNotificationsRead field.
 func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []string) (int, error) {
 	a, err := actor(ctx)
@@ -350,6 +367,44 @@ func (r *notificationResolver) Request(ctx context.Context, obj *notification.No
 // Read is the resolver for the read field.
 func (r *notificationResolver) Read(ctx context.Context, obj *notification.Notification) (bool, error) {
 	return obj.ReadAt != nil, nil
+}
+
+// BusinessOpen is the resolver for the businessOpen field.
+func (r *promiseSettingsResolver) BusinessOpen(ctx context.Context, obj *property.PromiseSettings) (string, error) {
+	return clockText(obj.Open), nil
+}
+
+// BusinessClose is the resolver for the businessClose field.
+func (r *promiseSettingsResolver) BusinessClose(ctx context.Context, obj *property.PromiseSettings) (string, error) {
+	return clockText(obj.Close), nil
+}
+
+// BusinessDays is the resolver for the businessDays field.
+func (r *promiseSettingsResolver) BusinessDays(ctx context.Context, obj *property.PromiseSettings) ([]int, error) {
+	return isoDays(obj.Days), nil
+}
+
+// DirectorAfterMinutes is the resolver for the directorAfterMinutes field.
+func (r *promiseSettingsResolver) DirectorAfterMinutes(ctx context.Context, obj *property.PromiseSettings) (int, error) {
+	return int(obj.DirectorAfter / time.Minute), nil
+}
+
+// PromiseSettings is the resolver for the promiseSettings field.
+func (r *propertyResolver) PromiseSettings(ctx context.Context, obj *property.Property) (*property.PromiseSettings, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := r.SettingsService.PromiseSettings(ctx, a, obj.ID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		// Not the viewer's to see: a resident sees the property, not
+		// how its staff are held to account.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ps, nil
 }
 
 // Me is the resolver for the me field.
@@ -698,6 +753,12 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 // Notification returns NotificationResolver implementation.
 func (r *Resolver) Notification() NotificationResolver { return &notificationResolver{r} }
 
+// PromiseSettings returns PromiseSettingsResolver implementation.
+func (r *Resolver) PromiseSettings() PromiseSettingsResolver { return &promiseSettingsResolver{r} }
+
+// Property returns PropertyResolver implementation.
+func (r *Resolver) Property() PropertyResolver { return &propertyResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -733,6 +794,8 @@ type (
 	dispatchRuleResolver     struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
+	promiseSettingsResolver  struct{ *Resolver }
+	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
 	requestEventResolver     struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }

@@ -225,3 +225,32 @@ func (s *DispatchStore) CategoryProperty(ctx context.Context, categoryID string)
 	err := get(ctx, s.db, &id, `SELECT property_id FROM service_categories WHERE id = $1`, categoryID)
 	return id, err
 }
+
+// SettingsStore implements property.SettingsStore.
+type SettingsStore struct{ db *DB }
+
+// NewSettingsStore returns the property settings store.
+func NewSettingsStore(db *DB) *SettingsStore { return &SettingsStore{db: db} }
+
+// PromiseSettings reads a property's promise clock rules.
+func (s *SettingsStore) PromiseSettings(ctx context.Context, propertyID string) (property.PromiseSettings, error) {
+	return requestTx{s.db}.PromiseSettings(ctx, propertyID)
+}
+
+// SavePromiseSettings writes a property's promise clock rules.
+func (s *SettingsStore) SavePromiseSettings(ctx context.Context, propertyID string, ps property.PromiseSettings) error {
+	days := make([]int64, len(ps.Days))
+	for i, d := range ps.Days {
+		days[i] = int64(d)
+		if d == time.Sunday {
+			days[i] = 7 // stored as ISO weekdays
+		}
+	}
+	hhmm := func(d time.Duration) string {
+		return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE properties SET business_open = $2::time, business_close = $3::time,
+	business_days = $4, warn_fraction = $5, director_after_minutes = $6 WHERE id = $1`,
+		propertyID, hhmm(ps.Open), hhmm(ps.Close), pq.Array(days), ps.WarnFraction, int(ps.DirectorAfter/time.Minute))
+	return mapErr(err)
+}

@@ -2,7 +2,16 @@
 // households, and each property's service catalogue.
 package property
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
+)
 
 // Kind is what a property is used for.
 type Kind string
@@ -135,4 +144,88 @@ func (p CallbackPolicy) WantsCallback(rated bool) bool {
 		return !rated
 	}
 	return true
+}
+
+// SettingsStore is the storage property settings need.
+type SettingsStore interface {
+	PromiseSettings(ctx context.Context, propertyID string) (PromiseSettings, error)
+	SavePromiseSettings(ctx context.Context, propertyID string, s PromiseSettings) error
+}
+
+// SettingsService lets a property's management tune its promise clock.
+type SettingsService struct{ store SettingsStore }
+
+// NewSettingsService returns the settings service.
+func NewSettingsService(store SettingsStore) *SettingsService { return &SettingsService{store: store} }
+
+// SettingsChange is a partial update: nil fields stay as they are.
+type SettingsChange struct {
+	Open, Close   *time.Duration
+	Days          []time.Weekday
+	WarnFraction  *float64
+	DirectorAfter *time.Duration
+}
+
+// PromiseSettings returns a property's promise clock rules, for its staff.
+func (s *SettingsService) PromiseSettings(ctx context.Context, a *auth.Actor, propertyID string) (PromiseSettings, error) {
+	if _, err := uuid.Parse(propertyID); err != nil {
+		return PromiseSettings{}, apperr.ErrNotFound
+	}
+	if _, staff := a.RoleAt(propertyID); !staff && !a.Admin {
+		return PromiseSettings{}, apperr.ErrNotFound
+	}
+	return s.store.PromiseSettings(ctx, propertyID)
+}
+
+// UpdatePromiseSettings changes a property's business hours, warning point
+// or director delay. A manager or director of the property, or an admin.
+func (s *SettingsService) UpdatePromiseSettings(ctx context.Context, a *auth.Actor, propertyID string, c SettingsChange) (PromiseSettings, error) {
+	if _, err := uuid.Parse(propertyID); err != nil {
+		return PromiseSettings{}, apperr.ErrNotFound
+	}
+	role, staff := a.RoleAt(propertyID)
+	if !staff && !a.Admin {
+		return PromiseSettings{}, apperr.ErrNotFound
+	}
+	if !a.Admin && role != person.Manager && role != person.Director {
+		return PromiseSettings{}, apperr.New(apperr.Forbidden, "a manager or director of the property sets its promise clock")
+	}
+	cur, err := s.store.PromiseSettings(ctx, propertyID)
+	if err != nil {
+		return PromiseSettings{}, err
+	}
+	if c.Open != nil {
+		cur.Open = *c.Open
+	}
+	if c.Close != nil {
+		cur.Close = *c.Close
+	}
+	if c.Days != nil {
+		cur.Days = c.Days
+	}
+	if c.WarnFraction != nil {
+		cur.WarnFraction = *c.WarnFraction
+	}
+	if c.DirectorAfter != nil {
+		cur.DirectorAfter = *c.DirectorAfter
+	}
+	switch {
+	case cur.Open < 0 || cur.Close > 24*time.Hour || cur.Open >= cur.Close:
+		return PromiseSettings{}, apperr.Invalid("businessHours", "business hours must open before they close, within one day")
+	case len(cur.Days) == 0:
+		return PromiseSettings{}, apperr.Invalid("businessDays", "at least one business day")
+	case cur.WarnFraction <= 0 || cur.WarnFraction >= 1:
+		return PromiseSettings{}, apperr.Invalid("warnFraction", "warnFraction must be between 0 and 1, e.g. 0.8")
+	case cur.DirectorAfter < time.Minute:
+		return PromiseSettings{}, apperr.Invalid("directorAfterMinutes", "directorAfterMinutes must be at least 1")
+	}
+	for _, d := range cur.Days {
+		if d < time.Sunday || d > time.Saturday {
+			return PromiseSettings{}, apperr.Invalid("businessDays", "business days are 1 (Monday) to 7 (Sunday)")
+		}
+	}
+	if err := s.store.SavePromiseSettings(ctx, propertyID, cur); err != nil {
+		return PromiseSettings{}, err
+	}
+	return cur, nil
 }
