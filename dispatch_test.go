@@ -640,7 +640,9 @@ func TestPromiseSettings(t *testing.T) {
 	}
 	var prop struct {
 		Request struct {
-			Property struct{ PromiseSettings *struct{ WarnFraction float64 } }
+			Property struct {
+				PromiseSettings *struct{ WarnFraction float64 }
+			}
 		}
 	}
 	r := resident.submit(e.Plumbing, "Leak")
