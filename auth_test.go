@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -100,4 +101,18 @@ func TestLoginThrottle(t *testing.T) {
 	s.login(t, "agent.siu")
 	s.clock.Advance(time.Minute)
 	s.login(t, "tenant.ko")
+}
+
+// An oversized request is refused without the server buffering it.
+func TestOversizedRequest(t *testing.T) {
+	s := sharedServer(t)
+	c := s.login(t, "resident.lee")
+	huge := strings.Repeat("x", 2<<20)
+	r := c.do(`query($x: String) { me { id } }`, map[string]any{"x": huge})
+	if len(r.Errors) == 0 {
+		t.Fatal("a 2 MB request was accepted")
+	}
+	if code := r.code(); code != "INVALID_INPUT" {
+		t.Fatalf("code %q (%+v)", code, r.Errors)
+	}
 }

@@ -73,7 +73,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
 	})
-	return withRequestID(authenticate(d.AuthService, srv))
+	return withRequestID(limitBody(authenticate(d.AuthService, srv)))
 }
 
 // publicFields are the only operations that work without a token.
@@ -192,5 +192,19 @@ func withRequestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
+	})
+}
+
+// maxBody bounds one HTTP GraphQL request. The largest legitimate one (a
+// submission with a 2,000-character description) is a few kilobytes; the
+// bound keeps a hostile client from making the server buffer megabytes.
+const maxBody = 1 << 20
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		next.ServeHTTP(w, r)
 	})
 }
