@@ -149,8 +149,8 @@ func equalCounts(a, b map[string]int) bool {
 //	   +60m), completed +120m (broken), rated 3, callback satisfaction 2
 //	   -> reopened, completed again -> COMPLETED
 //	R3 created 03-01 16:10Z (2 Mar 00:10 local): accepted +30m (promise
-//	   +2h, passed by the end of the window), assigned, never done; one
-//	   BREACHED and one ESCALATED event -> ASSIGNED
+//	   +2h, passed by the end of the window), assigned, never done; the
+//	   promise clock breaches it and escalates it once -> ASSIGNED
 //	R4 created 03-02 01:00Z (2 Mar local), category kpi-b: cancelled
 //	R6 created 03-02 02:00Z (2 Mar local): accepted +5m (promise +20m),
 //	   completed +30m (broken), rated 4, callback due an hour after
@@ -211,11 +211,10 @@ func TestServiceStatsHandComputed(t *testing.T) {
 	tech.act(complete, map[string]any{"id": r2, "note": "done"})
 	at("2027-03-01T18:00:00Z")
 	res.act(confirm, map[string]any{"id": r2, "ok": true, "rating": 3})
-	// The dispatch work writes these; the figures count them by type.
-	if _, err := s.app.DB.ExecContext(context.Background(), `INSERT INTO request_events
-(request_id, type, from_status, to_status, at, property_id, unit_id, requester_id)
-SELECT id, t, status, status, '2027-03-01T18:10:00Z', property_id, unit_id, requester_id
-FROM service_requests, unnest('{BREACHED,ESCALATED}'::text[]) t WHERE id = $1`, r3); err != nil {
+	// R3's promise (18:10) passes with the work not started: the promise
+	// clock marks the breach and escalates it to the manager.
+	at("2027-03-01T18:11:00Z")
+	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	at("2027-03-01T18:30:00Z")

@@ -32,7 +32,8 @@ const requestCols = `r.id, r.number, r.property_id, r.unit_id, r.category_id, r.
 	r.accepted_at, r.due_at, r.warn_at, r.on_hold, r.hold_reason, r.hold_since, r.hold_until, r.warned_at,
 	r.breached_at, r.escalation_level, r.escalated_at, r.last_urged_at, r.pooled,
 	r.rating_timeliness, r.rating_attitude, r.rating_reply, r.rating_replied_at, r.rating_replied_by, r.completed_at,
-	r.first_completed_at, r.promise_kept`
+	r.first_completed_at, r.promise_kept, r.confirmed_at, r.reopen_count, r.breach_count, r.escalation_count,
+	r.callback_reached, r.callback_satisfaction_sum, r.callback_satisfaction_n`
 
 const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.data, e.at,
 	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled`
@@ -221,6 +222,9 @@ UPDATE service_requests SET status = :status, assignee_id = :assignee_id, first_
 	rating_timeliness = :rating_timeliness, rating_attitude = :rating_attitude, rating_reply = :rating_reply,
 	rating_replied_at = :rating_replied_at, rating_replied_by = :rating_replied_by, completed_at = :completed_at,
 	first_completed_at = :first_completed_at, promise_kept = :promise_kept,
+	confirmed_at = :confirmed_at, reopen_count = :reopen_count, breach_count = :breach_count,
+	escalation_count = :escalation_count, callback_reached = :callback_reached,
+	callback_satisfaction_sum = :callback_satisfaction_sum, callback_satisfaction_n = :callback_satisfaction_n,
 	updated_at = :updated_at, version = version + 1
 WHERE id = :id AND version = :version`, r)
 	if err != nil {

@@ -33,31 +33,14 @@ cohort AS (
 	-- The promise is measured against its running form: the time told to
 	-- the customer plus any time the job spent on hold.
 	SELECT r.id, r.status, r.category_id, r.assignee_id, r.created_at, COALESCE(r.due_at, r.promised_at) AS promised_at, r.rating,
-	       r.first_completed_at, r.promise_kept,
+	       r.first_completed_at, r.promise_kept, r.accepted_at, r.confirmed_at, r.reopen_count,
+	       r.breach_count, r.escalation_count, r.callback_reached, r.callback_satisfaction_sum, r.callback_satisfaction_n,
 	       r.rating_timeliness, r.rating_attitude,
 	       (r.created_at AT TIME ZONE p.time_zone)::date AS day
 	FROM service_requests r JOIN properties p ON p.id = r.property_id
 	WHERE ($1::uuid[] IS NULL OR r.property_id = ANY($1::uuid[]))
 	  AND r.created_at >= $2 AND r.created_at < $3
 )`
-
-// milestonesSQL reads, per cohort request c, the events the figures need.
-// It is a LATERAL subquery so that each request costs one index-only probe
-// of request_events_kpi_idx, however many events other requests and other
-// properties have. The BREACHED and ESCALATED types are counted by name, so
-// they count as soon as the dispatch work writes them.
-const milestonesSQL = `
-CROSS JOIN LATERAL (
-	SELECT min(e.at) FILTER (WHERE e.type = 'ACCEPTED') AS accepted_at,
-	       min(e.at) FILTER (WHERE e.type = 'COMPLETED') AS completed_at,
-	       count(*) FILTER (WHERE e.type = 'BREACHED') AS breaches,
-	       count(*) FILTER (WHERE e.type = 'ESCALATED') AS escalations,
-	       coalesce(bool_or(e.type = 'REOPENED'), false) AS reopened,
-	       coalesce(bool_or(e.type IN ('CONFIRMED', 'AUTO_CONFIRMED')), false) AS confirmed
-	FROM request_events e
-	WHERE e.request_id = c.id
-	  AND e.type IN ('ACCEPTED', 'COMPLETED', 'BREACHED', 'ESCALATED', 'REOPENED', 'CONFIRMED', 'AUTO_CONFIRMED')
-) m`
 
 type figureRow struct {
 	AllDays         bool            `db:"all_days"`
@@ -81,17 +64,17 @@ type figureRow struct {
 
 const figuresSQL = `WITH ` + cohortSQL + `,
 j AS (
-	SELECT c.day, c.promised_at, m.completed_at, c.promise_kept,
-	       extract(epoch FROM m.accepted_at - c.created_at) / 60 AS accept_minutes,
-	       extract(epoch FROM m.completed_at - c.created_at) / 60 AS complete_minutes,
-	       m.breaches, m.escalations, m.reopened, m.confirmed,
-	       k.reached, k.satisfaction_sum, k.satisfaction_n
-	FROM cohort c` + milestonesSQL + `
-	CROSS JOIN LATERAL (
-		SELECT coalesce(bool_or(cb.outcome = 'REACHED'), false) AS reached,
-		       coalesce(sum(cb.satisfaction), 0) AS satisfaction_sum, count(cb.satisfaction) AS satisfaction_n
-		FROM callbacks cb WHERE cb.request_id = c.id
-	) k
+	-- Every figure reads the request's own tally (written with its events),
+	-- so the window costs one range scan of requests, not a probe of the
+	-- event log per request.
+	SELECT c.day, c.promised_at, c.first_completed_at AS completed_at, c.promise_kept,
+	       extract(epoch FROM c.accepted_at - c.created_at) / 60 AS accept_minutes,
+	       extract(epoch FROM c.first_completed_at - c.created_at) / 60 AS complete_minutes,
+	       c.breach_count AS breaches, c.escalation_count AS escalations,
+	       c.reopen_count > 0 AS reopened, c.confirmed_at IS NOT NULL AS confirmed,
+	       c.callback_reached AS reached, c.callback_satisfaction_sum AS satisfaction_sum,
+	       c.callback_satisfaction_n AS satisfaction_n
+	FROM cohort c
 )
 SELECT GROUPING(day) = 1 AS all_days, day, count(*) AS total,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY accept_minutes) AS median_accept,
@@ -285,15 +268,15 @@ func (s *StatsStore) StaffStats(ctx context.Context, q stats.Query) ([]stats.Sta
 
 const exportSQL = `WITH ` + cohortSQL + `
 SELECT r.number, p.code AS property, sc.code AS category, u.code AS unit, r.status, r.channel,
-       r.created_at, m.accepted_at, m.completed_at, r.promised_at,
+       r.created_at, c.accepted_at, c.first_completed_at AS completed_at, r.promised_at,
        CASE WHEN c.promise_kept IS NOT NULL THEN c.promise_kept
             WHEN c.first_completed_at IS NULL AND c.promised_at < $4 THEN false END AS promise_kept,
        a.name AS assignee, f.name AS first_responder,
        r.rating, r.rating_timeliness, r.rating_attitude,
-       m.reopened,
+       c.reopen_count > 0 AS reopened,
        (SELECT cb.satisfaction FROM callbacks cb WHERE cb.request_id = r.id AND cb.satisfaction IS NOT NULL
         ORDER BY cb.at DESC LIMIT 1) AS satisfaction
-FROM cohort c` + milestonesSQL + `
+FROM cohort c
 JOIN service_requests r ON r.id = c.id
 JOIN properties p ON p.id = r.property_id
 JOIN service_categories sc ON sc.id = r.category_id

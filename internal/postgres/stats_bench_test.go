@@ -55,12 +55,14 @@ func benchSeed(b *testing.B, db *postgres.DB, requests int) string {
 			CROSS JOIN LATERAL (SELECT id, code FROM properties WHERE code = CASE WHEN g % 2 = 0 THEN 'BENCH' ELSE 'OTHER' END) p`,
 		`INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
 			first_responder_id, assignee_id, channel, status, description, promised_at, due_at, rating, created_at, updated_at, completed_at,
-			accepted_at, first_completed_at, promise_kept)
+			accepted_at, first_completed_at, promise_kept, confirmed_at, reopen_count, breach_count, escalation_count)
 		SELECT g.code || '-' || g.n, g.property_id, u.id, c.id, r.id, r.id, gen_random_uuid(), t.id, t.id, 'APP',
 		       CASE WHEN g.luck < 0.9 THEN 'CLOSED' WHEN g.luck < 0.95 THEN 'CONFIRMED' ELSE 'COMPLETED' END,
 		       'generated', g.created_at + interval '4 hours', g.created_at + interval '4 hours', 1 + floor(g.luck * 100)::int % 5,
 		       g.created_at, g.created_at + g.complete_min * interval '1 minute', g.created_at + g.complete_min * interval '1 minute',
-		       g.created_at + g.accept_min * interval '1 minute', g.created_at + g.complete_min * interval '1 minute', g.complete_min <= 240
+		       g.created_at + g.accept_min * interval '1 minute', g.created_at + g.complete_min * interval '1 minute', g.complete_min <= 240,
+		       CASE WHEN g.luck < 0.95 THEN g.created_at + (g.complete_min + 120) * interval '1 minute' END,
+		       (g.luck > 0.97)::int, (g.complete_min > 240)::int, (g.complete_min > 300 AND g.luck < 0.3)::int
 		FROM gen g
 		JOIN units u ON u.property_id = g.property_id AND u.code = 'U' || g.unit_n
 		JOIN service_categories c ON c.property_id = g.property_id AND c.code = 'c' || g.cat_n
@@ -93,6 +95,10 @@ func benchSeed(b *testing.B, db *postgres.DB, requests int) string {
 		`INSERT INTO callbacks (request_id, task_id, agent_id, method, outcome, satisfaction, at)
 		SELECT t.request_id, t.id, r.assignee_id, 'PHONE', 'REACHED', 1 + floor(r.luck * 1000)::int % 5, t.closed_at
 		FROM callback_tasks t JOIN genr r ON r.id = t.request_id WHERE t.status = 'DONE'`,
+		// The request's callback tally, as RecordCallback keeps it.
+		`UPDATE service_requests r SET callback_reached = true, callback_satisfaction_sum = c.total, callback_satisfaction_n = c.n
+		FROM (SELECT request_id, sum(satisfaction) AS total, count(satisfaction) AS n FROM callbacks GROUP BY request_id) c
+		WHERE c.request_id = r.id`,
 		// What autovacuum does to settled data in production: statistics
 		// for the planner, and the visibility map that lets the event
 		// probes be index-only.

@@ -62,6 +62,7 @@ func (s *Service) closeIfSettled(ctx context.Context, tx Tx, r *Request, now tim
 // customer is satisfied, and the property's managers are told. The REOPENED
 // event's data records both.
 func (s *Service) reopen(ctx context.Context, tx Tx, r *Request, c *change, data map[string]any) error {
+	r.ReopenCount++
 	if r.DueAt != nil {
 		if err := s.promise(ctx, tx, r, nil, c.ev.At); err != nil {
 			return err
@@ -159,6 +160,11 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 		}
 		cb := Callback{RequestID: r.ID, AgentID: a.PersonID, Method: in.Method, Outcome: in.Outcome,
 			Satisfaction: in.Satisfaction, Note: n, At: ev.At}
+		r.CallbackReached = r.CallbackReached || in.Outcome == Reached
+		if in.Satisfaction != nil {
+			r.CallbackSatisfactionSum += *in.Satisfaction
+			r.CallbackSatisfactionN++
+		}
 		// A callback without an open task (the category wants none, or it
 		// already ran out of attempts) is still recorded: the customer
 		// was spoken to.
@@ -270,6 +276,7 @@ func (s *Service) AutoConfirmDue(ctx context.Context) (int, error) {
 				}
 				days := int(s.cfg.AutoConfirmAfter / (24 * time.Hour))
 				evs, err := s.step(ctx, tx, r, t, nil, now, func(_ Tx, _ *Request, c *change) error {
+					confirmed(r, now)
 					c.ev.Data = mustJSON(map[string]any{"auto": true, "afterDays": days, "completedAt": r.CompletedAt})
 					return nil
 				})
@@ -330,4 +337,12 @@ func (s *Service) CallbackQueue(ctx context.Context, a *auth.Actor, propertyID *
 		return rows[:first], true, nil
 	}
 	return rows, false, nil
+}
+
+// confirmed records the first time the work was accepted by (or for) the
+// customer.
+func confirmed(r *Request, at time.Time) {
+	if r.ConfirmedAt == nil {
+		r.ConfirmedAt = &at
+	}
 }

@@ -101,6 +101,7 @@ func (s *Service) clockStep(ctx context.Context, tx Tx, step ClockStep, r *Reque
 		c.notify(notification.Warning, fmt.Sprintf("%s is due at %s", r.Number, r.DueAt.UTC().Format(time.RFC3339)), owners...)
 	case StepBreach:
 		r.BreachedAt = &now
+		r.BreachCount++
 		c.ev.Type = EvBreached
 		c.ev.Data = mustJSON(map[string]any{"dueAt": r.DueAt})
 		c.notify(notification.Breach, "The promise on "+r.Number+" is broken", owners...)
@@ -116,6 +117,7 @@ func (s *Service) clockStep(ctx context.Context, tx Tx, step ClockStep, r *Reque
 // its director.
 func (s *Service) escalate(ctx context.Context, tx Tx, r *Request, c *change, now time.Time, level int, to person.Role) error {
 	r.EscalationLevel, r.EscalatedAt = level, &now
+	r.EscalationCount++
 	ev := Event{Type: EvEscalated, FromStatus: ptrStatus(r.Status), ToStatus: r.Status,
 		Data: mustJSON(map[string]any{"level": level, "to": to})}
 	if c.ev.Type == EvEscalated {

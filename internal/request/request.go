@@ -99,10 +99,24 @@ type Request struct {
 	UpdatedAt time.Time `db:"updated_at"`
 	Audience
 	Clock
+	Tally
 
 	// ButlerID is the household's butler now, if the property runs in
 	// butler mode; looked up for each change, not stored.
 	ButlerID *string `db:"-"`
+}
+
+// Tally is the running count of what happened to a request that the KPIs
+// chart. Each field changes in the same transaction as the event it counts,
+// so a year of figures reads requests, not the event log.
+type Tally struct {
+	ConfirmedAt             *time.Time `db:"confirmed_at"`
+	ReopenCount             int        `db:"reopen_count"`
+	BreachCount             int        `db:"breach_count"`
+	EscalationCount         int        `db:"escalation_count"`
+	CallbackReached         bool       `db:"callback_reached"`
+	CallbackSatisfactionSum int        `db:"callback_satisfaction_sum"`
+	CallbackSatisfactionN   int        `db:"callback_satisfaction_n"`
 }
 
 // Clock is the promise clock of a request: when it was promised, when it is

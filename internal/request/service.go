@@ -676,6 +676,7 @@ func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfi
 		return nil, err
 	}
 	return s.moveThen(ctx, a, id, Confirm, func(_ Tx, r *Request, ch *change) error {
+		confirmed(r, ch.ev.At)
 		r.Rating, r.RatingComment = rating.Overall, c
 		r.RatingTimeliness, r.RatingAttitude = rating.Timeliness, rating.Attitude
 		ch.ev.Note = c
