@@ -660,3 +660,53 @@ func TestPromiseSettings(t *testing.T) {
 		t.Fatal("no warning at half time")
 	}
 }
+
+// Management keeps the catalogue: a new paid service, then retired.
+func TestSaveServiceCategory(t *testing.T) {
+	s := sharedServer(t)
+	e := newEstate(t, s, "SC", map[string]string{"agent": "AGENT", "boss": "MANAGER"})
+	agent, boss := s.login(t, e.user("agent")), s.login(t, e.user("boss"))
+	resident := s.login(t, e.Resident)
+	save := `mutation($in: ServiceCategoryInput!) { saveServiceCategory(input: $in) {
+		id code kind completionTargetMinutes price { amountCents currency } businessHoursOnly skill callbackPolicy active } }`
+	in := map[string]any{"propertyId": e.ID, "code": "sofa-clean", "kind": "CONTRACTED", "name": "Sofa cleaning", "nameZh": "梳化清洗",
+		"completionTargetMinutes": 2880, "price": map[string]any{"amountCents": 60000, "currency": "HKD"}, "businessHoursOnly": true}
+	agent.fails("FORBIDDEN", save, map[string]any{"in": in})
+	resident.fails("NOT_FOUND", save, map[string]any{"in": in})
+	for field, bad := range map[string]map[string]any{
+		"price": {"price": nil}, "code": {"code": "Sofa Clean"}, "completionTargetMinutes": {"completionTargetMinutes": 0},
+	} {
+		v := map[string]any{}
+		for k, x := range in {
+			v[k] = x
+		}
+		for k, x := range bad {
+			v[k] = x
+		}
+		if r := boss.fails("INVALID_INPUT", save, map[string]any{"in": v}); r.field() != field {
+			t.Errorf("field %q, want %q", r.field(), field)
+		}
+	}
+	var out struct {
+		SaveServiceCategory struct {
+			ID, Code, Kind, CallbackPolicy string
+			CompletionTargetMinutes        int
+			Price                          *struct{ AmountCents int }
+			BusinessHoursOnly, Active      bool
+		}
+	}
+	boss.must(save, map[string]any{"in": in}, &out)
+	first := out.SaveServiceCategory
+	if first.Price == nil || first.Price.AmountCents != 60000 || !first.BusinessHoursOnly || !first.Active || first.CallbackPolicy != "ALWAYS" {
+		t.Fatalf("saved %+v", first)
+	}
+	// The resident can ask for it now.
+	resident.submit(first.ID, "Three-seater, fabric")
+	in["active"] = false
+	boss.must(save, map[string]any{"in": in}, &out)
+	if out.SaveServiceCategory.ID != first.ID || out.SaveServiceCategory.Active {
+		t.Fatalf("retired %+v", out.SaveServiceCategory)
+	}
+	resident.fails("INVALID_INPUT", `mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"clientRequestId": uuid.NewString(), "categoryId": first.ID, "description": "again"}})
+}

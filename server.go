@@ -202,6 +202,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		NotificationService: notification.NewService(notifications, clk),
 		StatsService:        app.Stats,
 		SettingsService:     property.NewSettingsService(postgres.NewSettingsStore(db)),
+		CatalogueService:    property.NewCatalogueService(postgres.NewCatalogueStore(db)),
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
 	}

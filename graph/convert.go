@@ -195,3 +195,25 @@ func settingsChange(open, close *string, days []int, warn *float64, directorAfte
 	}
 	return c, nil
 }
+
+// categoryOf converts a catalogue entry as the console sends it.
+func categoryOf(in model.ServiceCategoryInput) property.Category {
+	c := property.Category{
+		PropertyID: in.PropertyID, Code: in.Code, Kind: in.Kind, Name: in.Name, NameZh: in.NameZh,
+		TargetMinutes: in.CompletionTargetMinutes, Skill: in.Skill, Active: true, CallbackPolicy: property.CallbackAlways,
+	}
+	if in.Price != nil {
+		cents, currency := int64(in.Price.AmountCents), in.Price.Currency
+		c.PriceCents, c.Currency = &cents, &currency
+	}
+	if in.BusinessHoursOnly != nil {
+		c.BusinessHoursOnly = *in.BusinessHoursOnly
+	}
+	if in.CallbackPolicy != nil {
+		c.CallbackPolicy = *in.CallbackPolicy
+	}
+	if in.Active != nil {
+		c.Active = *in.Active
+	}
+	return c
+}

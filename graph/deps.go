@@ -39,6 +39,7 @@ type Deps struct {
 	NotificationService *notification.Service
 	StatsService        *stats.Service
 	SettingsService     *property.SettingsService
+	CatalogueService    *property.CatalogueService
 	Directory           Directory
 	Events              EventFeed
 }

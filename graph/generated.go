@@ -164,6 +164,7 @@ type ComplexityRoot struct {
 		RefreshToken          func(childComplexity int, refreshToken string) int
 		ReplyToRating         func(childComplexity int, id string, reply string) int
 		ResumeRequest         func(childComplexity int, id string) int
+		SaveServiceCategory   func(childComplexity int, input model.ServiceCategoryInput) int
 		SendBackRequest       func(childComplexity int, id string, reason string) int
 		SetAvailability       func(childComplexity int, status dispatch.Availability) int
 		SetDispatchRule       func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
@@ -258,15 +259,18 @@ type ComplexityRoot struct {
 	}
 
 	ServiceCategory struct {
-		CallbackPolicy func(childComplexity int) int
-		Code           func(childComplexity int) int
-		ID             func(childComplexity int) int
-		Kind           func(childComplexity int) int
-		Name           func(childComplexity int) int
-		NameZh         func(childComplexity int) int
-		Price          func(childComplexity int) int
-		Property       func(childComplexity int) int
-		TargetMinutes  func(childComplexity int) int
+		Active            func(childComplexity int) int
+		BusinessHoursOnly func(childComplexity int) int
+		CallbackPolicy    func(childComplexity int) int
+		Code              func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Kind              func(childComplexity int) int
+		Name              func(childComplexity int) int
+		NameZh            func(childComplexity int) int
+		Price             func(childComplexity int) int
+		Property          func(childComplexity int) int
+		Skill             func(childComplexity int) int
+		TargetMinutes     func(childComplexity int) int
 	}
 
 	ServiceRequest struct {
@@ -418,6 +422,7 @@ type MutationResolver interface {
 	UrgeRequest(ctx context.Context, id string) (*request.Request, error)
 	SetDispatchRule(ctx context.Context, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) (*dispatch.Rule, error)
 	SetPromiseSettings(ctx context.Context, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) (*property.PromiseSettings, error)
+	SaveServiceCategory(ctx context.Context, input model.ServiceCategoryInput) (*property.Category, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
 }
 type NotificationResolver interface {
@@ -1025,6 +1030,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeRequest(childComplexity, args["id"].(string)), true
+	case "Mutation.saveServiceCategory":
+		if e.ComplexityRoot.Mutation.SaveServiceCategory == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveServiceCategory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveServiceCategory(childComplexity, args["input"].(model.ServiceCategoryInput)), true
 	case "Mutation.sendBackRequest":
 		if e.ComplexityRoot.Mutation.SendBackRequest == nil {
 			break
@@ -1483,6 +1499,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestEvent.Type(childComplexity), true
 
+	case "ServiceCategory.active":
+		if e.ComplexityRoot.ServiceCategory.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCategory.Active(childComplexity), true
+	case "ServiceCategory.businessHoursOnly":
+		if e.ComplexityRoot.ServiceCategory.BusinessHoursOnly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCategory.BusinessHoursOnly(childComplexity), true
 	case "ServiceCategory.callbackPolicy":
 		if e.ComplexityRoot.ServiceCategory.CallbackPolicy == nil {
 			break
@@ -1531,6 +1559,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceCategory.Property(childComplexity), true
+	case "ServiceCategory.skill":
+		if e.ComplexityRoot.ServiceCategory.Skill == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCategory.Skill(childComplexity), true
 	case "ServiceCategory.completionTargetMinutes":
 		if e.ComplexityRoot.ServiceCategory.TargetMinutes == nil {
 			break
@@ -1987,7 +2021,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("RequestFilter", ec.unmarshalInputRequestFilter),
+			graphql.NewInputUnmarshaler("ServiceCategoryInput", ec.unmarshalInputServiceCategoryInput),
 			graphql.NewInputUnmarshaler("SubmitRequestInput", ec.unmarshalInputSubmitRequestInput),
 		)
 	}
@@ -2204,6 +2240,11 @@ type Mutation {
   """
   setPromiseSettings(propertyId: ID!, businessOpen: String, businessClose: String, businessDays: [Int!],
                      warnFraction: Float, directorAfterMinutes: Int): PromiseSettings!
+  """
+  A manager or director adds a service to the property's catalogue, or
+  changes the one with the same code. active: false retires it.
+  """
+  saveServiceCategory(input: ServiceCategoryInput!): ServiceCategory!
   "Marks notifications read (all of them without ids); answers how many changed."
   markNotificationsRead(ids: [ID!]): Int!
 }
@@ -2433,6 +2474,34 @@ type ServiceCategory {
   property: Property!
   "When the service center calls back after confirmation."
   callbackPolicy: CallbackPolicy!
+  "The target counts business hours only."
+  businessHoursOnly: Boolean!
+  "The skill a worker needs for automatic dispatch (plumbing, electrical)."
+  skill: String
+  "Retired categories take no new requests."
+  active: Boolean!
+}
+
+input MoneyInput {
+  amountCents: Int!
+  "ISO 4217, e.g. HKD."
+  currency: String!
+}
+
+input ServiceCategoryInput {
+  propertyId: ID!
+  "Lowercase, unique at the property, e.g. aircon-wash."
+  code: String!
+  kind: CategoryKind!
+  name: String!
+  nameZh: String!
+  completionTargetMinutes: Int!
+  "Required for CONTRACTED (paid) services."
+  price: MoneyInput
+  businessHoursOnly: Boolean = false
+  skill: String
+  callbackPolicy: CallbackPolicy = ALWAYS
+  active: Boolean = true
 }
 
 enum CallbackPolicy {
@@ -3059,6 +3128,12 @@ func (ec *executionContext) childFields_ServiceCategory(ctx context.Context, fie
 		return ec.fieldContext_ServiceCategory_property(ctx, field)
 	case "callbackPolicy":
 		return ec.fieldContext_ServiceCategory_callbackPolicy(ctx, field)
+	case "businessHoursOnly":
+		return ec.fieldContext_ServiceCategory_businessHoursOnly(ctx, field)
+	case "skill":
+		return ec.fieldContext_ServiceCategory_skill(ctx, field)
+	case "active":
+		return ec.fieldContext_ServiceCategory_active(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceCategory", field.Name)
 }
@@ -3784,6 +3859,20 @@ func (ec *executionContext) field_Mutation_resumeRequest_args(ctx context.Contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_saveServiceCategory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ServiceCategoryInput, error) {
+			return ec.unmarshalNServiceCategoryInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐServiceCategoryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -6692,6 +6781,50 @@ func (ec *executionContext) fieldContext_Mutation_setPromiseSettings(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_saveServiceCategory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveServiceCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveServiceCategory(ctx, fc.Args["input"].(model.ServiceCategoryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Category) graphql.Marshaler {
+			return ec.marshalNServiceCategory2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveServiceCategory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceCategory(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveServiceCategory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8503,6 +8636,75 @@ func (ec *executionContext) _ServiceCategory_callbackPolicy(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_ServiceCategory_callbackPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceCategory", field, false, false, "CallbackPolicy")
+}
+
+func (ec *executionContext) _ServiceCategory_businessHoursOnly(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCategory_businessHoursOnly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessHoursOnly, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCategory_businessHoursOnly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCategory", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ServiceCategory_skill(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCategory_skill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skill, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCategory_skill(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCategory", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceCategory_active(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCategory_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCategory_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCategory", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ServiceRequest_id(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
@@ -11412,6 +11614,55 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (model.MoneyInput, error) {
+	var it model.MoneyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"amountCents", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "amountCents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountCents"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountCents = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMoneyInput unmarshals raw into the MoneyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMoneyInput(ctx context.Context, raw any) (model.MoneyInput, error) {
+	var out model.MoneyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MoneyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj any) (model.RequestFilter, error) {
 	var it model.RequestFilter
 	if obj == nil {
@@ -11493,6 +11744,128 @@ func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj
 func UnmarshalRequestFilter(ctx context.Context, raw any) (model.RequestFilter, error) {
 	var out model.RequestFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServiceCategoryInput(ctx context.Context, obj any) (model.ServiceCategoryInput, error) {
+	var it model.ServiceCategoryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["businessHoursOnly"]; !present {
+		asMap["businessHoursOnly"] = false
+	}
+	if _, present := asMap["callbackPolicy"]; !present {
+		asMap["callbackPolicy"] = "ALWAYS"
+	}
+	if _, present := asMap["active"]; !present {
+		asMap["active"] = true
+	}
+
+	fieldsInOrder := [...]string{"propertyId", "code", "kind", "name", "nameZh", "completionTargetMinutes", "price", "businessHoursOnly", "skill", "callbackPolicy", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "propertyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("propertyId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PropertyID = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNCategoryKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategoryKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameZh":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameZh"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameZh = data
+		case "completionTargetMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completionTargetMinutes"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletionTargetMinutes = data
+		case "price":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("price"))
+			data, err := ec.unmarshalOMoneyInput2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Price = data
+		case "businessHoursOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("businessHoursOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BusinessHoursOnly = data
+		case "skill":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skill"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Skill = data
+		case "callbackPolicy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackPolicy"))
+			data, err := ec.unmarshalOCallbackPolicy2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCallbackPolicy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackPolicy = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServiceCategoryInput unmarshals raw into the ServiceCategoryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServiceCategoryInput(ctx context.Context, raw any) (model.ServiceCategoryInput, error) {
+	var out model.ServiceCategoryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceCategoryInput", raw, &out)
 	return out, err
 }
 
@@ -12353,6 +12726,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "saveServiceCategory":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveServiceCategory(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "markNotificationsRead":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_markNotificationsRead(ctx, field)
@@ -13019,6 +13399,21 @@ func (ec *executionContext) _ServiceCategory(ctx context.Context, sel ast.Select
 				})
 		case "callbackPolicy":
 			out.Values[i] = ec._ServiceCategory_callbackPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "businessHoursOnly":
+			out.Values[i] = ec._ServiceCategory_businessHoursOnly(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "skill":
+			out.Values[i] = ec._ServiceCategory_skill(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._ServiceCategory_active(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14556,6 +14951,11 @@ func (ec *executionContext) marshalNServiceCategory2ᚖgithubᚗcomᚋkproperty�
 	return ec._ServiceCategory(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNServiceCategoryInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐServiceCategoryInput(ctx context.Context, v any) (model.ServiceCategoryInput, error) {
+	res, err := ec.unmarshalInputServiceCategoryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNServiceMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐServiceMode(ctx context.Context, v any) (property.ServiceMode, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := property.ServiceMode(tmp)
@@ -14934,6 +15334,25 @@ func (ec *executionContext) marshalOCallbackOutcome2ᚖgithubᚗcomᚋkproperty�
 	return res
 }
 
+func (ec *executionContext) unmarshalOCallbackPolicy2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCallbackPolicy(ctx context.Context, v any) (*property.CallbackPolicy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := property.CallbackPolicy(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCallbackPolicy2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCallbackPolicy(ctx context.Context, sel ast.SelectionSet, v *property.CallbackPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOChannel2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannel(ctx context.Context, v any) (*request.Channel, error) {
 	if v == nil {
 		return nil, nil
@@ -15081,6 +15500,14 @@ func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋkpropertyᚋonestop�
 		return graphql.Null
 	}
 	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMoneyInput2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (*model.MoneyInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMoneyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx context.Context, sel ast.SelectionSet, v *person.Person) graphql.Marshaler {

@@ -329,6 +329,15 @@ func (r *mutationResolver) SetPromiseSettings(ctx context.Context, propertyID st
 	return &ps, nil
 }
 
+// SaveServiceCategory is the resolver for the saveServiceCategory field.
+func (r *mutationResolver) SaveServiceCategory(ctx context.Context, input model.ServiceCategoryInput) (*property.Category, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.CatalogueService.Save(ctx, a, categoryOf(input))
+}
+
 // MarkNotificationsRead is the resolver for the markNotificationsRead field.
 func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []string) (int, error) {
 	a, err := actor(ctx)

@@ -43,6 +43,12 @@ type Money struct {
 	Currency    string `json:"currency"`
 }
 
+type MoneyInput struct {
+	AmountCents int `json:"amountCents"`
+	// ISO 4217, e.g. HKD.
+	Currency string `json:"currency"`
+}
+
 type Mutation struct {
 }
 
@@ -91,6 +97,22 @@ type RequestFilter struct {
 	Pooled *bool `json:"pooled,omitempty"`
 	// Only requests that do (not) owe a director's follow-up: the director's queue.
 	FollowUpPending *bool `json:"followUpPending,omitempty"`
+}
+
+type ServiceCategoryInput struct {
+	PropertyID string `json:"propertyId"`
+	// Lowercase, unique at the property, e.g. aircon-wash.
+	Code                    string                `json:"code"`
+	Kind                    property.CategoryKind `json:"kind"`
+	Name                    string                `json:"name"`
+	NameZh                  string                `json:"nameZh"`
+	CompletionTargetMinutes int                   `json:"completionTargetMinutes"`
+	// Required for CONTRACTED (paid) services.
+	Price             *MoneyInput              `json:"price,omitempty"`
+	BusinessHoursOnly *bool                    `json:"businessHoursOnly,omitempty"`
+	Skill             *string                  `json:"skill,omitempty"`
+	CallbackPolicy    *property.CallbackPolicy `json:"callbackPolicy,omitempty"`
+	Active            *bool                    `json:"active,omitempty"`
 }
 
 type ServiceRequestConnection struct {

@@ -99,6 +99,8 @@ func mapErr(err error) error {
 		switch pqErr.Code {
 		case "40001", "40P01": // serialization failure, deadlock
 			return apperr.New(apperr.Conflict, "a concurrent change got there first; try again")
+		case "23503": // a referenced row does not exist
+			return apperr.ErrNotFound
 		}
 	}
 	return err

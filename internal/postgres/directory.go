@@ -69,3 +69,23 @@ func (d *Directory) AllPropertyIDs(ctx context.Context) ([]string, error) {
 	err := sqlx.SelectContext(ctx, d.db, &ids, `SELECT id FROM properties ORDER BY code`)
 	return ids, mapErr(err)
 }
+
+// CatalogueStore implements property.CatalogueStore.
+type CatalogueStore struct{ db *DB }
+
+// NewCatalogueStore returns the catalogue store.
+func NewCatalogueStore(db *DB) *CatalogueStore { return &CatalogueStore{db: db} }
+
+// SaveCategory upserts a category by property and code.
+func (s *CatalogueStore) SaveCategory(ctx context.Context, c *property.Category) error {
+	return get(ctx, s.db, &c.ID, `
+INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes, price_cents, currency,
+	active, business_hours_only, skill, callback_policy)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (property_id, code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, name_zh = EXCLUDED.name_zh,
+	target_minutes = EXCLUDED.target_minutes, price_cents = EXCLUDED.price_cents, currency = EXCLUDED.currency,
+	active = EXCLUDED.active, business_hours_only = EXCLUDED.business_hours_only, skill = EXCLUDED.skill,
+	callback_policy = EXCLUDED.callback_policy
+RETURNING id`, c.PropertyID, c.Code, string(c.Kind), c.Name, c.NameZh, c.TargetMinutes, c.PriceCents, c.Currency,
+		c.Active, c.BusinessHoursOnly, c.Skill, string(c.CallbackPolicy))
+}

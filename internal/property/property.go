@@ -4,6 +4,8 @@ package property
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -229,3 +231,87 @@ func (s *SettingsService) UpdatePromiseSettings(ctx context.Context, a *auth.Act
 	}
 	return cur, nil
 }
+
+// CatalogueStore is the storage the catalogue needs.
+type CatalogueStore interface {
+	// SaveCategory creates the category, or replaces the one with the same
+	// property and code, and sets its id.
+	SaveCategory(ctx context.Context, c *Category) error
+}
+
+// CatalogueService lets a property's management keep its service catalogue.
+type CatalogueService struct{ store CatalogueStore }
+
+// NewCatalogueService returns the catalogue service.
+func NewCatalogueService(store CatalogueStore) *CatalogueService {
+	return &CatalogueService{store: store}
+}
+
+// Save creates or updates a category (matched by property and code). A
+// manager or director of the property, or an admin, keeps the catalogue.
+// Retiring a category (Active false) keeps its past requests intact.
+func (s *CatalogueService) Save(ctx context.Context, a *auth.Actor, c Category) (*Category, error) {
+	if _, err := uuid.Parse(c.PropertyID); err != nil {
+		return nil, apperr.ErrNotFound
+	}
+	role, staff := a.RoleAt(c.PropertyID)
+	if !staff && !a.Admin {
+		return nil, apperr.ErrNotFound
+	}
+	if !a.Admin && role != person.Manager && role != person.Director {
+		return nil, apperr.New(apperr.Forbidden, "a manager or director of the property keeps its catalogue")
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.store.SaveCategory(ctx, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Category) validate() error {
+	c.Code, c.Name, c.NameZh = strings.TrimSpace(c.Code), strings.TrimSpace(c.Name), strings.TrimSpace(c.NameZh)
+	switch {
+	case !categoryCode.MatchString(c.Code):
+		return apperr.Invalid("code", "code is 2-40 lowercase letters, digits and dashes, e.g. aircon-wash")
+	case c.Name == "" || c.NameZh == "":
+		return apperr.Invalid("name", "both the English and the Chinese name are needed")
+	case c.TargetMinutes < 1 || c.TargetMinutes > 60*24*90:
+		return apperr.Invalid("completionTargetMinutes", "the completion target is from 1 minute to 90 days")
+	}
+	switch c.Kind {
+	case Repair, Cleaning, Housekeeping, Special, Contracted, Featured, Complaint, Inquiry, GuidedVisit:
+	default:
+		return apperr.Invalid("kind", "unknown kind %q", c.Kind)
+	}
+	switch c.CallbackPolicy {
+	case "":
+		c.CallbackPolicy = CallbackAlways
+	case CallbackAlways, CallbackNever, CallbackOnlyUnrated:
+	default:
+		return apperr.Invalid("callbackPolicy", "unknown callback policy %q", c.CallbackPolicy)
+	}
+	if (c.PriceCents == nil) != (c.Currency == nil) {
+		return apperr.Invalid("price", "a price has both an amount and a currency")
+	}
+	if c.PriceCents != nil && (*c.PriceCents < 0 || !currencyCode.MatchString(*c.Currency)) {
+		return apperr.Invalid("price", "a price is a non-negative amount in a three-letter currency such as HKD")
+	}
+	if c.Kind == Contracted && c.PriceCents == nil {
+		return apperr.Invalid("price", "a contracted (paid) service states its price")
+	}
+	if c.Skill != nil {
+		if sk := strings.TrimSpace(*c.Skill); sk == "" {
+			c.Skill = nil
+		} else {
+			c.Skill = &sk
+		}
+	}
+	return nil
+}
+
+var (
+	categoryCode = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
+	currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+)
