@@ -145,14 +145,27 @@ func TestButlerHandover(t *testing.T) {
 // building, and never goes past the cap.
 func TestAutoDispatch(t *testing.T) {
 	s := sharedServer(t)
-	e := newEstate(t, s, "AD", map[string]string{"agent": "AGENT", "t1": "TECHNICIAN", "t2": "TECHNICIAN", "t3": "TECHNICIAN", "t4": "TECHNICIAN"})
-	s.exec(t, `INSERT INTO staff_skills (person_id, skill) SELECT id, 'plumbing' FROM people WHERE username IN ($1, $2, $3)`, e.user("t1"), e.user("t2"), e.user("t4"))
-	// t2 works in the request's building; t3 lacks the skill; t4 is off duty.
-	s.exec(t, `UPDATE staff_roles SET zone_building_id = $1 WHERE person_id = (SELECT id FROM people WHERE username = $2)`, e.Building, e.user("t2"))
-	s.exec(t, `INSERT INTO dispatch_rules (property_id, category_id, mode, role, max_open_jobs) VALUES ($1, $2, 'AUTO', 'TECHNICIAN', 2)`, e.ID, e.Plumbing)
+	e := newEstate(t, s, "AD", map[string]string{"agent": "AGENT", "boss": "MANAGER", "t1": "TECHNICIAN", "t2": "TECHNICIAN", "t3": "TECHNICIAN", "t4": "TECHNICIAN"})
 	resident := s.login(t, e.Resident)
 	agent := s.login(t, e.user("agent"))
-	t1, t2, t4 := s.login(t, e.user("t1")), s.login(t, e.user("t2")), s.login(t, e.user("t4"))
+	t1, t2, t3, t4 := s.login(t, e.user("t1")), s.login(t, e.user("t2")), s.login(t, e.user("t3")), s.login(t, e.user("t4"))
+	boss := s.login(t, e.user("boss"))
+	// The manager sets up dispatch: t1, t2 and t4 plumb, t2 is based in the
+	// request's building, t3 has no skill; t4 then goes off duty.
+	profile := `mutation($p: ID!, $prop: ID!, $s: [String!]!, $z: ID) {
+		setStaffProfile(personId: $p, propertyId: $prop, skills: $s, zoneBuildingId: $z) { skills zone { id } } }`
+	for _, w := range []*client{t1, t2, t4} {
+		vars := map[string]any{"p": w.id, "prop": e.ID, "s": []string{"Plumbing", "plumbing"}}
+		if w == t2 {
+			vars["z"] = e.Building
+		}
+		boss.must(profile, vars, nil)
+	}
+	agent.fails("FORBIDDEN", profile, map[string]any{"p": t3.id, "prop": e.ID, "s": []string{"plumbing"}})
+	boss.fails("INVALID_INPUT", profile, map[string]any{"p": resident.id, "prop": e.ID, "s": []string{"plumbing"}})
+	boss.fails("INVALID_INPUT", profile, map[string]any{"p": t3.id, "prop": e.ID, "s": []string{}, "z": uuid.NewString()})
+	boss.must(`mutation($p: ID!, $c: ID) { setDispatchRule(propertyId: $p, categoryId: $c, mode: AUTO, role: TECHNICIAN, maxOpenJobs: 2) { mode } }`,
+		map[string]any{"p": e.ID, "c": e.Plumbing}, nil)
 	t4.must(`mutation { setAvailability(status: OFF_DUTY) { availability } }`, nil, nil)
 
 	next := func() clockReq {

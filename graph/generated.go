@@ -51,6 +51,7 @@ type ResolverRoot interface {
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
 	ServiceStats() ServiceStatsResolver
+	StaffProfile() StaffProfileResolver
 	StaffStats() StaffStatsResolver
 	Subscription() SubscriptionResolver
 	Unit() UnitResolver
@@ -169,6 +170,7 @@ type ComplexityRoot struct {
 		SetAvailability       func(childComplexity int, status dispatch.Availability) int
 		SetDispatchRule       func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
 		SetPromiseSettings    func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
+		SetStaffProfile       func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
 		StartRequest          func(childComplexity int, id string, note *string) int
 		SubmitRequest         func(childComplexity int, input model.SubmitRequestInput) int
 		TransferRequest       func(childComplexity int, id string, assigneeID string, reason string) int
@@ -332,6 +334,13 @@ type ComplexityRoot struct {
 		Total                 func(childComplexity int) int
 	}
 
+	StaffProfile struct {
+		Person   func(childComplexity int) int
+		Property func(childComplexity int) int
+		Skills   func(childComplexity int) int
+		Zone     func(childComplexity int) int
+	}
+
 	StaffStats struct {
 		AvgAttitude     func(childComplexity int) int
 		AvgRating       func(childComplexity int) int
@@ -423,6 +432,7 @@ type MutationResolver interface {
 	SetDispatchRule(ctx context.Context, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) (*dispatch.Rule, error)
 	SetPromiseSettings(ctx context.Context, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) (*property.PromiseSettings, error)
 	SaveServiceCategory(ctx context.Context, input model.ServiceCategoryInput) (*property.Category, error)
+	SetStaffProfile(ctx context.Context, personID string, propertyID string, skills []string, zoneBuildingID *string) (*dispatch.Profile, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
 }
 type NotificationResolver interface {
@@ -484,6 +494,12 @@ type ServiceRequestResolver interface {
 type ServiceStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
 	ByCategory(ctx context.Context, obj *stats.ServiceStats) ([]model.CategoryCount, error)
+}
+type StaffProfileResolver interface {
+	Person(ctx context.Context, obj *dispatch.Profile) (*person.Person, error)
+	Property(ctx context.Context, obj *dispatch.Profile) (*property.Property, error)
+
+	Zone(ctx context.Context, obj *dispatch.Profile) (*property.Building, error)
 }
 type StaffStatsResolver interface {
 	Person(ctx context.Context, obj *stats.StaffStats) (*person.Person, error)
@@ -1085,6 +1101,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetPromiseSettings(childComplexity, args["propertyId"].(string), args["businessOpen"].(*string), args["businessClose"].(*string), args["businessDays"].([]int), args["warnFraction"].(*float64), args["directorAfterMinutes"].(*int)), true
+	case "Mutation.setStaffProfile":
+		if e.ComplexityRoot.Mutation.SetStaffProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setStaffProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetStaffProfile(childComplexity, args["personId"].(string), args["propertyId"].(string), args["skills"].([]string), args["zoneBuildingId"].(*string)), true
 	case "Mutation.startRequest":
 		if e.ComplexityRoot.Mutation.StartRequest == nil {
 			break
@@ -1858,6 +1885,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceStats.Total(childComplexity), true
 
+	case "StaffProfile.person":
+		if e.ComplexityRoot.StaffProfile.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffProfile.Person(childComplexity), true
+	case "StaffProfile.property":
+		if e.ComplexityRoot.StaffProfile.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffProfile.Property(childComplexity), true
+	case "StaffProfile.skills":
+		if e.ComplexityRoot.StaffProfile.Skills == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffProfile.Skills(childComplexity), true
+	case "StaffProfile.zone":
+		if e.ComplexityRoot.StaffProfile.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffProfile.Zone(childComplexity), true
+
 	case "StaffStats.avgAttitude":
 		if e.ComplexityRoot.StaffStats.AvgAttitude == nil {
 			break
@@ -2245,6 +2297,12 @@ type Mutation {
   changes the one with the same code. active: false retires it.
   """
   saveServiceCategory(input: ServiceCategoryInput!): ServiceCategory!
+  """
+  A manager or director records a worker's skills (which replace the
+  current ones) and the building they usually work in; automatic dispatch
+  matches them to categories and requests.
+  """
+  setStaffProfile(personId: ID!, propertyId: ID!, skills: [String!]!, zoneBuildingId: ID): StaffProfile!
   "Marks notifications read (all of them without ids); answers how many changed."
   markNotificationsRead(ids: [ID!]): Int!
 }
@@ -2317,6 +2375,14 @@ type DispatchRule {
   role: Role!
   "Automatic dispatch never gives a worker more open jobs than this."
   maxOpenJobs: Int!
+}
+
+"What automatic dispatch knows of a worker at a property."
+type StaffProfile {
+  person: Person!
+  property: Property!
+  skills: [String!]!
+  zone: Building
 }
 
 enum Availability {
@@ -3256,6 +3322,20 @@ func (ec *executionContext) childFields_ServiceStats(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ServiceStats", field.Name)
 }
 
+func (ec *executionContext) childFields_StaffProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "person":
+		return ec.fieldContext_StaffProfile_person(ctx, field)
+	case "property":
+		return ec.fieldContext_StaffProfile_property(ctx, field)
+	case "skills":
+		return ec.fieldContext_StaffProfile_skills(ctx, field)
+	case "zone":
+		return ec.fieldContext_StaffProfile_zone(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffProfile", field.Name)
+}
+
 func (ec *executionContext) childFields_StaffStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "person":
@@ -4009,6 +4089,44 @@ func (ec *executionContext) field_Mutation_setPromiseSettings_args(ctx context.C
 		return nil, err
 	}
 	args["directorAfterMinutes"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setStaffProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "skills",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["skills"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "zoneBuildingId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["zoneBuildingId"] = arg3
 	return args, nil
 }
 
@@ -6819,6 +6937,50 @@ func (ec *executionContext) fieldContext_Mutation_saveServiceCategory(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_saveServiceCategory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setStaffProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setStaffProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetStaffProfile(ctx, fc.Args["personId"].(string), fc.Args["propertyId"].(string), fc.Args["skills"].([]string), fc.Args["zoneBuildingId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *dispatch.Profile) graphql.Marshaler {
+			return ec.marshalNStaffProfile2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐProfile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setStaffProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffProfile(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setStaffProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9914,6 +10076,125 @@ func (ec *executionContext) fieldContext_ServiceStats_daily(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _StaffProfile_person(ctx context.Context, field graphql.CollectedField, obj *dispatch.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffProfile_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffProfile().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffProfile_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffProfile",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffProfile_property(ctx context.Context, field graphql.CollectedField, obj *dispatch.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffProfile_property(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffProfile().Property(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffProfile_property(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffProfile",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffProfile_skills(ctx context.Context, field graphql.CollectedField, obj *dispatch.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffProfile_skills(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skills, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffProfile_skills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _StaffProfile_zone(ctx context.Context, field graphql.CollectedField, obj *dispatch.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffProfile_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffProfile().Zone(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Building) graphql.Marshaler {
+			return ec.marshalOBuilding2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐBuilding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffProfile_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffProfile",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _StaffStats_person(ctx context.Context, field graphql.CollectedField, obj *stats.StaffStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12733,6 +13014,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setStaffProfile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setStaffProfile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "markNotificationsRead":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_markNotificationsRead(ctx, field)
@@ -13777,6 +14065,57 @@ func (ec *executionContext) _ServiceStats(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staffProfileImplementors = []string{"StaffProfile"}
+
+func (ec *executionContext) _StaffProfile(ctx context.Context, sel ast.SelectionSet, obj *dispatch.Profile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffProfileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffProfile")
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffProfile_person(ctx, field, obj)
+				})
+		case "property":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffProfile_property(ctx, field, obj)
+				})
+		case "skills":
+			out.Values[i] = ec._StaffProfile_skills(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "zone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffProfile_zone(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15015,6 +15354,14 @@ func (ec *executionContext) marshalNServiceStats2ᚖgithubᚗcomᚋkpropertyᚋo
 	return ec._ServiceStats(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNStaffProfile2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐProfile(ctx context.Context, sel ast.SelectionSet, v *dispatch.Profile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaffProfile!")
+		return graphql.Null
+	}
+	return ec._StaffProfile(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNStaffStats2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋstatsᚐStaffStats(ctx context.Context, sel ast.SelectionSet, v stats.StaffStats) graphql.Marshaler {
 	return ec._StaffStats(ctx, sel, &v)
 }
@@ -15067,6 +15414,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNSubmitRequestInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐSubmitRequestInput(ctx context.Context, v any) (model.SubmitRequestInput, error) {
@@ -15313,6 +15689,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOBuilding2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐBuilding(ctx context.Context, sel ast.SelectionSet, v *property.Building) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Building(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackOutcome(ctx context.Context, v any) (*request.CallbackOutcome, error) {

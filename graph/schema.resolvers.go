@@ -338,6 +338,15 @@ func (r *mutationResolver) SaveServiceCategory(ctx context.Context, input model.
 	return r.CatalogueService.Save(ctx, a, categoryOf(input))
 }
 
+// SetStaffProfile is the resolver for the setStaffProfile field.
+func (r *mutationResolver) SetStaffProfile(ctx context.Context, personID string, propertyID string, skills []string, zoneBuildingID *string) (*dispatch.Profile, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.DispatchService.SetProfile(ctx, a, dispatch.Profile{PersonID: personID, PropertyID: propertyID, Skills: skills, ZoneBuildingID: zoneBuildingID})
+}
+
 // MarkNotificationsRead is the resolver for the markNotificationsRead field.
 func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []string) (int, error) {
 	a, err := actor(ctx)
@@ -676,6 +685,26 @@ func (r *serviceStatsResolver) ByCategory(ctx context.Context, obj *stats.Servic
 }
 
 // Person is the resolver for the person field.
+func (r *staffProfileResolver) Person(ctx context.Context, obj *dispatch.Profile) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.PersonID)
+}
+
+// Property is the resolver for the property field.
+func (r *staffProfileResolver) Property(ctx context.Context, obj *dispatch.Profile) (*property.Property, error) {
+	p, err := r.loaders(ctx).properties.Load(ctx, obj.PropertyID)
+	return &p, err
+}
+
+// Zone is the resolver for the zone field.
+func (r *staffProfileResolver) Zone(ctx context.Context, obj *dispatch.Profile) (*property.Building, error) {
+	if obj.ZoneBuildingID == nil {
+		return nil, nil
+	}
+	b, err := r.loaders(ctx).buildings.Load(ctx, *obj.ZoneBuildingID)
+	return &b, err
+}
+
+// Person is the resolver for the person field.
 func (r *staffStatsResolver) Person(ctx context.Context, obj *stats.StaffStats) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, &obj.PersonID)
 }
@@ -783,6 +812,9 @@ func (r *Resolver) ServiceRequest() ServiceRequestResolver { return &serviceRequ
 // ServiceStats returns ServiceStatsResolver implementation.
 func (r *Resolver) ServiceStats() ServiceStatsResolver { return &serviceStatsResolver{r} }
 
+// StaffProfile returns StaffProfileResolver implementation.
+func (r *Resolver) StaffProfile() StaffProfileResolver { return &staffProfileResolver{r} }
+
 // StaffStats returns StaffStatsResolver implementation.
 func (r *Resolver) StaffStats() StaffStatsResolver { return &staffStatsResolver{r} }
 
@@ -810,6 +842,7 @@ type (
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
 	serviceStatsResolver     struct{ *Resolver }
+	staffProfileResolver     struct{ *Resolver }
 	staffStatsResolver       struct{ *Resolver }
 	subscriptionResolver     struct{ *Resolver }
 	unitResolver             struct{ *Resolver }

@@ -4,6 +4,7 @@ package dispatch
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -69,6 +70,21 @@ type Store interface {
 	// CategoryProperty returns the property a category belongs to, or
 	// apperr.ErrNotFound.
 	CategoryProperty(ctx context.Context, categoryID string) (string, error)
+	// SaveProfile replaces a staff member's skills and sets their zone at a
+	// property; it reports false when they do not work there, and an
+	// INVALID_INPUT when the zone is not one of its buildings.
+	SaveProfile(ctx context.Context, p Profile) (bool, error)
+}
+
+// Profile is what automatic dispatch knows of a worker at a property.
+type Profile struct {
+	PersonID   string
+	PropertyID string
+	// Skills replace the person's skills (they go with the person, not
+	// the property).
+	Skills []string
+	// ZoneBuildingID is the building they usually work in, if any.
+	ZoneBuildingID *string
 }
 
 // Service lets staff say whether they can take work.
@@ -155,4 +171,46 @@ func (s *Service) Rules(ctx context.Context, a *auth.Actor, propertyID string) (
 		return nil, apperr.ErrNotFound
 	}
 	return s.store.Rules(ctx, propertyID)
+}
+
+// SetProfile records a worker's skills and zone, which automatic dispatch
+// matches against categories and buildings.
+func (s *Service) SetProfile(ctx context.Context, a *auth.Actor, p Profile) (*Profile, error) {
+	for _, id := range []string{p.PersonID, p.PropertyID} {
+		if _, err := uuid.Parse(id); err != nil {
+			return nil, apperr.ErrNotFound
+		}
+	}
+	if _, staff := a.RoleAt(p.PropertyID); !staff && !a.Admin {
+		return nil, apperr.ErrNotFound
+	}
+	if !canConfigure(a, p.PropertyID) {
+		return nil, apperr.New(apperr.Forbidden, "a manager or director of the property sets its staff's skills and zones")
+	}
+	if p.ZoneBuildingID != nil {
+		if _, err := uuid.Parse(*p.ZoneBuildingID); err != nil {
+			return nil, apperr.Invalid("zoneBuildingId", "no such building at this property")
+		}
+	}
+	seen := map[string]bool{}
+	skills := []string{}
+	for _, sk := range p.Skills {
+		sk = strings.ToLower(strings.TrimSpace(sk))
+		if sk == "" || len(sk) > 40 {
+			return nil, apperr.Invalid("skills", "a skill is a short name such as plumbing")
+		}
+		if !seen[sk] {
+			seen[sk] = true
+			skills = append(skills, sk)
+		}
+	}
+	p.Skills = skills
+	ok, err := s.store.SaveProfile(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.Invalid("personId", "not a staff member of this property")
+	}
+	return &p, nil
 }

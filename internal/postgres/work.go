@@ -254,3 +254,34 @@ func (s *SettingsStore) SavePromiseSettings(ctx context.Context, propertyID stri
 		propertyID, hhmm(ps.Open), hhmm(ps.Close), pq.Array(days), ps.WarnFraction, int(ps.DirectorAfter/time.Minute))
 	return mapErr(err)
 }
+
+// SaveProfile sets a worker's zone at a property and replaces their skills.
+func (s *DispatchStore) SaveProfile(ctx context.Context, p dispatch.Profile) (bool, error) {
+	ok := false
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if p.ZoneBuildingID != nil {
+			var n int
+			if err := get(ctx, tx, &n, `SELECT count(*) FROM buildings WHERE id = $1 AND property_id = $2`, *p.ZoneBuildingID, p.PropertyID); err != nil {
+				return err
+			}
+			if n == 0 {
+				return apperr.Invalid("zoneBuildingId", "no such building at this property")
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE staff_roles SET zone_building_id = $3 WHERE person_id = $1 AND property_id = $2`,
+			p.PersonID, p.PropertyID, p.ZoneBuildingID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		ok = true
+		if _, err := tx.ExecContext(ctx, `DELETE FROM staff_skills WHERE person_id = $1`, p.PersonID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO staff_skills (person_id, skill) SELECT $1, unnest($2::text[])`, p.PersonID, pq.Array(p.Skills))
+		return err
+	})
+	return ok, mapErr(err)
+}
