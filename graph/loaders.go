@@ -2,10 +2,12 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
 
+	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
@@ -23,6 +25,8 @@ type loaders struct {
 	categories *dataloadgen.Loader[string, property.Category]
 	timelines  *dataloadgen.Loader[string, []request.Event]
 	followUps  *dataloadgen.Loader[string, bool]
+	// requests are the ones the viewer may see: a response has one viewer.
+	requests *dataloadgen.Loader[string, *request.Request]
 }
 
 const loaderWait = time.Millisecond
@@ -50,6 +54,13 @@ func newLoaders(d Deps) *loaders {
 		people:     dataloadgen.NewMappedLoader(byID(d.Directory.People, func(p person.Person) string { return p.ID }), w),
 		categories: dataloadgen.NewMappedLoader(byID(d.Directory.Categories, func(c property.Category) string { return c.ID }), w),
 		followUps:  dataloadgen.NewMappedLoader(d.RequestService.PendingFollowUps, w),
+		requests: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*request.Request, error) {
+			a, err := actor(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return d.RequestService.GetMany(ctx, a, ids)
+		}, w),
 		timelines: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]request.Event, error) {
 			m, err := d.RequestService.Timelines(ctx, ids)
 			if err != nil {
@@ -78,4 +89,14 @@ func (r *Resolver) loaders(ctx context.Context) *loaders {
 		return l
 	}
 	return newLoaders(r.Deps)
+}
+
+// visibleRequest loads a request the viewer may see through the response's
+// loader; one the viewer may not see (or that does not exist) is NOT_FOUND.
+func (r *Resolver) visibleRequest(ctx context.Context, id string) (*request.Request, error) {
+	req, err := r.loaders(ctx).requests.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, apperr.ErrNotFound
+	}
+	return req, err
 }

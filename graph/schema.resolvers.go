@@ -51,11 +51,7 @@ func (r *butlerVisitResolver) Butler(ctx context.Context, obj *request.ButlerVis
 
 // Request is the resolver for the request field.
 func (r *callbackTaskResolver) Request(ctx context.Context, obj *request.CallbackTask) (*request.Request, error) {
-	a, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return r.RequestService.Get(ctx, a, obj.RequestID)
+	return r.visibleRequest(ctx, obj.RequestID)
 }
 
 // ByStatus is the resolver for the byStatus field.
@@ -370,11 +366,7 @@ func (r *notificationResolver) Request(ctx context.Context, obj *notification.No
 	if obj.RequestID == nil {
 		return nil, nil
 	}
-	a, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	req, err := r.RequestService.Get(ctx, a, *obj.RequestID)
+	req, err := r.visibleRequest(ctx, *obj.RequestID)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		// No longer theirs to see (reassigned, say): the note stays.
 		return nil, nil
@@ -582,11 +574,7 @@ func (r *requestEventResolver) ID(ctx context.Context, obj *request.Event) (stri
 
 // Request is the resolver for the request field.
 func (r *requestEventResolver) Request(ctx context.Context, obj *request.Event) (*request.Request, error) {
-	a, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return r.RequestService.Get(ctx, a, obj.RequestID)
+	return r.visibleRequest(ctx, obj.RequestID)
 }
 
 // Actor is the resolver for the actor field.

@@ -73,6 +73,14 @@ func (s *RequestStore) Visible(ctx context.Context, a *auth.Actor, id string) (*
 	return &r, err
 }
 
+// VisibleMany returns those of the requests the actor may see.
+func (s *RequestStore) VisibleMany(ctx context.Context, a *auth.Actor, ids []string) ([]*request.Request, error) {
+	rows := []*request.Request{}
+	args := append(visibleArgs(a), pq.Array(ids))
+	err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT `+requestCols+` FROM service_requests r WHERE r.id = ANY($6::uuid[]) AND `+visibleSQL, args...)
+	return rows, mapErr(err)
+}
+
 // List returns requests the actor may see, newest first.
 func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter, limit int, after *request.Cursor) ([]*request.Request, error) {
 	statuses := make([]string, len(f.Statuses))

@@ -35,6 +35,8 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Tx) error) error
 	// Visible returns a request the actor may see, or apperr.ErrNotFound.
 	Visible(ctx context.Context, a *auth.Actor, id string) (*Request, error)
+	// VisibleMany returns those of the requests the actor may see.
+	VisibleMany(ctx context.Context, a *auth.Actor, ids []string) ([]*Request, error)
 	// List returns up to limit requests the actor may see, newest first,
 	// after the cursor.
 	List(ctx context.Context, a *auth.Actor, f Filter, limit int, after *Cursor) ([]*Request, error)
@@ -419,6 +421,26 @@ func (s *Service) Get(ctx context.Context, a *auth.Actor, id string) (*Request, 
 		return nil, apperr.ErrNotFound
 	}
 	return s.store.Visible(ctx, a, id)
+}
+
+// GetMany returns, by id, those of the requests the actor may see; the
+// others are simply absent.
+func (s *Service) GetMany(ctx context.Context, a *auth.Actor, ids []string) (map[string]*Request, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err == nil {
+			valid = append(valid, id)
+		}
+	}
+	rows, err := s.store.VisibleMany(ctx, a, valid)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Request, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
 }
 
 // MaxPage is the most items any list answers at once.
