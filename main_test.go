@@ -296,7 +296,6 @@ var (
 	attempt  = mutation(`recordCallback(id: $id, method: $method, outcome: $outcome, satisfaction: $sat, note: $note)`,
 		`($id: ID!, $method: CallbackMethod!, $outcome: CallbackOutcome!, $sat: Int, $note: String)`)
 	followUp = mutation(`recordFollowUp(id: $id, note: $note)`, `($id: ID!, $note: String!)`)
-	reply    = mutation(`replyToRating(id: $id, reply: $reply)`, `($id: ID!, $reply: String!)`)
 )
 
 // later is a promise time an hour after the server's clock.

@@ -85,7 +85,7 @@ func (s *Service) UnreadCount(ctx context.Context, personID string) (int, error)
 // MarkRead marks notifications read; nil ids means all of them. Ids that are
 // not the person's are ignored, so nobody can touch another's inbox.
 func (s *Service) MarkRead(ctx context.Context, personID string, ids []int64) (int, error) {
-	if ids != nil && len(ids) > 1000 {
+	if len(ids) > 1000 {
 		return 0, apperr.Invalid("ids", "at most 1000 ids at once")
 	}
 	return s.store.MarkRead(ctx, personID, ids, s.clock.Now())
