@@ -14,10 +14,12 @@ test:
 	./.ci/services.sh
 	go test -race -count=1 ./...
 
-# Fails when code is unformatted, vet complains, or generated code is stale.
+# Fails when code is unformatted, vet or staticcheck complain, or generated
+# code is stale.
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
 	go vet ./...
+	go tool staticcheck ./...
 	go generate ./...
 	@git diff --exit-code -- graph/ || { echo "generated code is stale: run make generate and commit"; exit 1; }
 
