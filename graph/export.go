@@ -26,7 +26,7 @@ import (
 // never held in memory.
 func NewExportHandler(d Deps, log *slog.Logger) http.Handler {
 	h := &exporter{d: d, log: log}
-	return withRequestID(http.HandlerFunc(h.serve))
+	return withRequestID(authenticate(d.AuthService, http.HandlerFunc(h.serve)))
 }
 
 type exporter struct {
@@ -66,12 +66,16 @@ func (h *exporter) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *exporter) actor(ctx context.Context, r *http.Request) (*auth.Actor, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		return nil, apperr.New(apperr.Unauthenticated, "send Authorization: Bearer <access token>")
+// actor is the caller the authenticate middleware found, or why it found
+// none.
+func (h *exporter) actor(ctx context.Context, _ *http.Request) (*auth.Actor, error) {
+	if a := auth.ActorFrom(ctx); a != nil {
+		return a, nil
 	}
-	return h.d.AuthService.Authenticate(ctx, strings.TrimSpace(token))
+	if e, ok := authErrFrom(ctx); ok {
+		return nil, e
+	}
+	return nil, apperr.New(apperr.Unauthenticated, "send Authorization: Bearer <access token>")
 }
 
 func parseTime(q map[string][]string, field string) (time.Time, error) {

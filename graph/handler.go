@@ -142,10 +142,10 @@ func authenticate(svc *auth.Service, next http.Handler) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		token, ok := strings.CutPrefix(h, "Bearer ")
+		token, ok := bearerToken(h)
 		if !ok {
 			ctx = context.WithValue(ctx, authErrKey{}, apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <token>\""))
-		} else if a, err := svc.Authenticate(ctx, strings.TrimSpace(token)); err != nil {
+		} else if a, err := svc.Authenticate(ctx, token); err != nil {
 			e, isClient := apperr.As(err)
 			if !isClient {
 				e = apperr.New(apperr.Internal, "could not check the access token (request id %s)", RequestID(ctx))
@@ -158,19 +158,26 @@ func authenticate(svc *auth.Service, next http.Handler) http.Handler {
 	})
 }
 
+// bearerToken reads "Bearer <token>", reporting false for anything else.
+func bearerToken(header string) (string, bool) {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	token = strings.TrimSpace(token)
+	return token, ok && token != ""
+}
+
 // wsInit authenticates a websocket from its connection_init payload. A
 // missing or bad token closes the socket with 4403.
 func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		token, _ := strings.CutPrefix(p.Authorization(), "Bearer ")
-		if token == "" {
-			token = p.GetString("token")
+		token, ok := bearerToken(p.Authorization())
+		if !ok {
+			token = strings.TrimSpace(p.GetString("token"))
 		}
 		forbidden := transport.WithWebsocketCloseCode(ctx, 4403)
 		if token == "" {
 			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("connection_init must carry Authorization: Bearer <access token>")
 		}
-		a, err := svc.Authenticate(ctx, strings.TrimSpace(token))
+		a, err := svc.Authenticate(ctx, token)
 		if err != nil {
 			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("access token is invalid or expired")
 		}
