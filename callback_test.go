@@ -341,9 +341,11 @@ func TestLowSatisfactionReopens(t *testing.T) {
 }
 
 // A VIP household's request cannot close until the director has followed
-// up: the closing callback is refused, only the director (or an admin) may
-// record the follow-up, and when nothing else is owed the follow-up closes
-// the request itself.
+// up. A satisfied callback made first is recorded all the same (the call
+// took place: the task is done and its satisfaction counts) and the request
+// waits, CONFIRMED, for the director, who was told when the work was done
+// and whose follow-up then closes it. Only the director (or an admin) may
+// record the follow-up.
 func TestVIPFollowUpBeforeClose(t *testing.T) {
 	s := sharedServer(t)
 	chan_ := s.login(t, "resident.chan")
@@ -353,6 +355,27 @@ func TestVIPFollowUpBeforeClose(t *testing.T) {
 	director := s.login(t, "director.ng")
 
 	r := completed(t, s, chan_, agent, tech, "plumbing", "Basin tap")
+	// The director is told at once that a follow-up is owed.
+	var inbox struct {
+		MyNotifications struct {
+			Edges []struct {
+				Node struct {
+					Kind    string
+					Request struct{ ID string }
+				}
+			}
+		}
+	}
+	director.must(`{ myNotifications(first: 20) { edges { node { kind request { id } } } } }`, nil, &inbox)
+	told := 0
+	for _, e := range inbox.MyNotifications.Edges {
+		if e.Node.Kind == "FOLLOW_UP" && e.Node.Request.ID == r.ID {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Fatalf("the director was told %d times that a follow-up is owed", told)
+	}
 	// The director finds it in their queue.
 	queue := `{ requests(filter: {followUpPending: true}, first: 100) { edges { node { id followUpPending } } } }`
 	inQueue := func() bool {
@@ -378,12 +401,27 @@ func TestVIPFollowUpBeforeClose(t *testing.T) {
 		t.Fatal("the completed VIP request is not in the director's follow-up queue")
 	}
 	chan_.act(confirm, map[string]any{"id": r.ID, "ok": true, "rating": 5})
-	refused := agent.fails("CONFLICT", callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
-	if len(refused.Errors) == 0 || refused.Errors[0].Message == "" {
-		t.Fatal("no reason given")
+	r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
+	if r.Status != "CONFIRMED" || statuses(r.Timeline[len(r.Timeline)-1:]) != "CALLED_BACK" {
+		t.Fatalf("a callback before the follow-up: %s %s", r.Status, statuses(r.Timeline))
 	}
-	if got := agent.get(r.ID); got.Status != "CONFIRMED" || statuses(got.Timeline[len(got.Timeline)-1:]) != "CONFIRMED" {
-		t.Fatalf("the refused callback changed the request: %s %s", got.Status, statuses(got.Timeline))
+	if agent.queued(r.ID) != nil {
+		t.Error("the callback task is still open after the customer was reached")
+	}
+	var reached struct {
+		N, Sum int
+		Done   bool
+	}
+	if err := s.app.DB.QueryRowContext(context.Background(), `SELECT r.callback_satisfaction_n, r.callback_satisfaction_sum,
+	EXISTS (SELECT 1 FROM callback_tasks k WHERE k.request_id = r.id AND k.status = 'DONE')
+FROM service_requests r WHERE r.id = $1`, r.ID).Scan(&reached.N, &reached.Sum, &reached.Done); err != nil {
+		t.Fatal(err)
+	}
+	if reached.N != 1 || reached.Sum != 5 || !reached.Done {
+		t.Fatalf("the callback did not count: %+v", reached)
+	}
+	if !inQueue() {
+		t.Fatal("the follow-up is no longer owed after the callback")
 	}
 	agent.fails("FORBIDDEN", followUp, map[string]any{"id": r.ID, "note": "on the director's behalf"})
 	manager.fails("FORBIDDEN", followUp, map[string]any{"id": r.ID, "note": "on the director's behalf"})
@@ -392,10 +430,18 @@ func TestVIPFollowUpBeforeClose(t *testing.T) {
 	if inQueue() {
 		t.Error("still in the director's queue after the follow-up")
 	}
-	if r.Status != "CONFIRMED" {
-		t.Fatalf("the callback is still owed, got %s", r.Status)
+	if r.Status != "CLOSED" || eventData(t, s, r.ID, "CLOSED")["reason"] != "FOLLOWED_UP" {
+		t.Fatalf("the follow-up after the callback did not close it: %s", r.Status)
 	}
 	director.fails("CONFLICT", followUp, map[string]any{"id": r.ID, "note": "again"})
+
+	// The other order: the follow-up first leaves the callback owed, and
+	// the callback closes it.
+	r = completed(t, s, chan_, agent, tech, "plumbing", "Shower head")
+	chan_.act(confirm, map[string]any{"id": r.ID, "ok": true, "rating": 5})
+	if r = director.act(followUp, map[string]any{"id": r.ID, "note": "visited Mrs Chan"}); r.Status != "CONFIRMED" {
+		t.Fatalf("the callback is still owed, got %s", r.Status)
+	}
 	if r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5}); r.Status != "CLOSED" {
 		t.Fatalf("after follow-up and callback: %s", r.Status)
 	}

@@ -2426,6 +2426,8 @@ enum NotificationKind {
   URGE
   "A job waits in your grab pool."
   POOL
+  "A VIP household's work is done and owes your (the director's) follow-up."
+  FOLLOW_UP
 }
 
 type Notification {
@@ -2725,6 +2727,8 @@ enum EventType {
   AUTO_CONFIRMED
   "A callback that reached nobody, or that the customer declined."
   CALLBACK_ATTEMPTED
+  "A satisfied callback of a VIP household's request that still waits for the director's follow-up; the follow-up closes it."
+  CALLED_BACK
   "The director's follow-up of a VIP household."
   FOLLOWED_UP
   RATING_REPLIED

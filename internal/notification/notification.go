@@ -24,6 +24,8 @@ const (
 	Escalation    Kind = "ESCALATION"
 	Urge          Kind = "URGE"
 	Pool          Kind = "POOL"
+	// FollowUp tells a director a VIP household is owed their follow-up.
+	FollowUp Kind = "FOLLOW_UP"
 )
 
 // Notification is one entry of a person's inbox.

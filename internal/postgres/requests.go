@@ -60,9 +60,21 @@ func visibleArgs(a *auth.Actor) []any {
 	return []any{a.Admin, a.PersonID, pq.Array(units), pq.Array(a.CenterProperties()), pq.Array(a.PropertyIDs())}
 }
 
-// InTx runs fn in one transaction.
-func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) error {
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error { return fn(requestTx{tx}) })
+// InTx runs fn in one transaction. The events and notifications fn stages
+// are written just before commit (see outbox.go) and returned, with their
+// ids, for publishing once the commit is done.
+func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) ([]request.Event, error) {
+	var out outbox
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := fn(requestTx{q: tx, out: &out}); err != nil {
+			return err
+		}
+		return out.flush(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.events, nil
 }
 
 // Visible returns a request the actor may see.
@@ -104,7 +116,7 @@ WHERE `+visibleSQL+`
   AND ($10::timestamptz IS NULL OR r.created_at < $10::timestamptz)
   AND ($11::timestamptz IS NULL OR (r.created_at, r.id) < ($11::timestamptz, $12::uuid))
   AND ($14::boolean IS NULL OR r.pooled = $14::boolean)
-  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL) = $15::boolean)
+  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL AND f.cancelled_at IS NULL) = $15::boolean)
 ORDER BY r.created_at DESC, r.id DESC
 LIMIT $13`, args...)
 	return rows, mapErr(err)
@@ -120,7 +132,7 @@ func (s *RequestStore) EventsOf(ctx context.Context, ids []string) ([]request.Ev
 // PendingFollowUps returns which of the requests owe a director's follow-up.
 func (s *RequestStore) PendingFollowUps(ctx context.Context, ids []string) (map[string]bool, error) {
 	pending := []string{}
-	err := sqlx.SelectContext(ctx, s.db, &pending, `SELECT request_id FROM follow_ups WHERE request_id = ANY($1::uuid[]) AND done_at IS NULL`, pq.Array(ids))
+	err := sqlx.SelectContext(ctx, s.db, &pending, `SELECT request_id FROM follow_ups WHERE request_id = ANY($1::uuid[]) AND done_at IS NULL AND cancelled_at IS NULL`, pq.Array(ids))
 	out := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		out[id] = false
@@ -133,7 +145,7 @@ func (s *RequestStore) PendingFollowUps(ctx context.Context, ids []string) (map[
 
 // ByClientID finds a submission by submitter and client request id.
 func (s *RequestStore) ByClientID(ctx context.Context, submittedBy, clientID string) (*request.Request, error) {
-	return requestTx{s.db}.ByClientID(ctx, submittedBy, clientID)
+	return requestTx{q: s.db}.ByClientID(ctx, submittedBy, clientID)
 }
 
 // requestTx runs the request service's statements inside one transaction
@@ -142,6 +154,8 @@ type requestTx struct {
 	q interface {
 		sqlx.ExtContext
 	}
+	// out collects what the transaction stages; nil outside one.
+	out *outbox
 }
 
 func (t requestTx) Request(ctx context.Context, id string) (*request.Request, error) {
@@ -202,10 +216,10 @@ RETURNING last`, propertyID, day.Format("2006-01-02"))
 
 func (t requestTx) Insert(ctx context.Context, r *request.Request) (bool, error) {
 	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
-INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
+INSERT INTO service_requests (id, number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
 	first_responder_id, assignee_id, channel, status, description, preferred_time, promised_at, version, created_at, updated_at,
 	accepted_at, due_at, warn_at)
-VALUES (:number, :property_id, :unit_id, :category_id, :requester_id, :submitted_by, :client_request_id,
+VALUES (:id, :number, :property_id, :unit_id, :category_id, :requester_id, :submitted_by, :client_request_id,
 	:first_responder_id, :assignee_id, :channel, :status, :description, :preferred_time, :promised_at, :version, :created_at, :updated_at,
 	:accepted_at, :due_at, :warn_at)
 ON CONFLICT (submitted_by, client_request_id) DO NOTHING
@@ -217,7 +231,7 @@ RETURNING id`, r)
 	if !rows.Next() {
 		return false, mapErr(rows.Err())
 	}
-	return true, rows.Scan(&r.ID)
+	return true, nil
 }
 
 func (t requestTx) Update(ctx context.Context, r *request.Request) error {
@@ -247,38 +261,6 @@ WHERE id = :id AND version = :version`, r)
 	}
 	r.Version++
 	return nil
-}
-
-// eventLockKey names the advisory lock that orders event writers.
-const eventLockKey = 727001
-
-func (t requestTx) AppendEvent(ctx context.Context, ev *request.Event) error {
-	// Event ids are the clients' resume cursor, so they must become visible
-	// in id order: a reader that has seen id N must never later find an
-	// id below N. A sequence alone does not promise that across concurrent
-	// transactions, so event writers take this lock, held until commit,
-	// immediately before drawing their id. It is the transaction's last
-	// step, which keeps the serialized part short.
-	if _, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, eventLockKey); err != nil {
-		return mapErr(err)
-	}
-	if ev.Data == nil {
-		ev.Data = []byte(`{}`)
-	}
-	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
-INSERT INTO request_events (request_id, type, from_status, to_status, actor_id, note, data, at,
-	property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled)
-VALUES (:request_id, :type, :from_status, :to_status, :actor_id, :note, :data, :at,
-	:property_id, :unit_id, :requester_id, :assignee_id, :first_responder_id, :pooled)
-RETURNING id`, ev)
-	if err != nil {
-		return mapErr(err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return mapErr(rows.Err())
-	}
-	return rows.Scan(&ev.ID)
 }
 
 func (t requestTx) AddCallback(ctx context.Context, c request.Callback) error {
@@ -316,26 +298,39 @@ func (t requestTx) UpdateTask(ctx context.Context, task *request.CallbackTask) e
 	return mapErr(err)
 }
 
-func (t requestTx) OpenFollowUp(ctx context.Context, requestID string, at time.Time) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO follow_ups (request_id, created_at) VALUES ($1, $2)
-ON CONFLICT (request_id) WHERE done_at IS NULL DO NOTHING`, requestID, at)
-	return mapErr(err)
-}
-
-func (t requestTx) FollowUpPending(ctx context.Context, requestID string) (bool, error) {
-	var pending bool
-	err := get(ctx, t.q, &pending, `SELECT EXISTS (SELECT 1 FROM follow_ups WHERE request_id = $1 AND done_at IS NULL)`, requestID)
-	return pending, err
-}
-
-func (t requestTx) DoFollowUp(ctx context.Context, requestID, directorID string, note *string, at time.Time) (bool, error) {
-	res, err := t.q.ExecContext(ctx, `UPDATE follow_ups SET done_at = $2, done_by = $3, note = $4 WHERE request_id = $1 AND done_at IS NULL`,
-		requestID, at, directorID, note)
+func (t requestTx) OpenFollowUp(ctx context.Context, requestID string, at time.Time) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `INSERT INTO follow_ups (request_id, created_at) VALUES ($1, $2)
+ON CONFLICT (request_id) WHERE done_at IS NULL AND cancelled_at IS NULL DO NOTHING`, requestID, at)
 	if err != nil {
 		return false, mapErr(err)
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+func (t requestTx) FollowUpPending(ctx context.Context, requestID string) (bool, error) {
+	var pending bool
+	err := get(ctx, t.q, &pending, `SELECT EXISTS (SELECT 1 FROM follow_ups WHERE request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL)`, requestID)
+	return pending, err
+}
+
+func (t requestTx) DoFollowUp(ctx context.Context, requestID, directorID string, note *string, at time.Time) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE follow_ups SET done_at = $2, done_by = $3, note = $4
+WHERE request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL`, requestID, at, directorID, note)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (t requestTx) SettleObligations(ctx context.Context, requestID string, at time.Time) error {
+	// One statement: a request that ends owes neither a callback nor a
+	// director's follow-up.
+	_, err := t.q.ExecContext(ctx, `WITH f AS (
+	UPDATE follow_ups SET cancelled_at = $2 WHERE request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL)
+UPDATE callback_tasks SET status = 'CANCELLED', closed_at = $2 WHERE request_id = $1 AND status = 'OPEN'`, requestID, at)
+	return mapErr(err)
 }
 
 func (t requestTx) ClaimUnanswered(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/dispatch"
-	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
@@ -107,23 +106,14 @@ func (t requestTx) SetAvailability(ctx context.Context, personID string, a dispa
 	return mapErr(err)
 }
 
-func (t requestTx) FreeIfIdle(ctx context.Context, personID string) error {
-	_, err := t.q.ExecContext(ctx, `UPDATE staff_roles SET availability = 'AVAILABLE'
-WHERE person_id = $1 AND availability = 'BUSY'
-  AND NOT EXISTS (SELECT 1 FROM service_requests WHERE assignee_id = $1 AND status = 'IN_PROGRESS')`, personID)
-	return mapErr(err)
-}
-
-func (t requestTx) Notify(ctx context.Context, ns []notification.Notification) error {
-	for i := range ns {
-		n := &ns[i]
-		err := get(ctx, t.q, &n.ID, `INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at)
-VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, n.PersonID, string(n.Kind), n.RequestID, n.Title, n.Body, n.CreatedAt)
-		if err != nil {
-			return err
-		}
+func (t requestTx) FreeIfIdle(ctx context.Context, people []string) error {
+	if len(people) == 0 {
+		return nil
 	}
-	return nil
+	_, err := t.q.ExecContext(ctx, `UPDATE staff_roles s SET availability = 'AVAILABLE'
+WHERE s.person_id = ANY($1::uuid[]) AND s.availability = 'BUSY'
+  AND NOT EXISTS (SELECT 1 FROM service_requests r WHERE r.assignee_id = s.person_id AND r.status = 'IN_PROGRESS')`, pq.Array(people))
+	return mapErr(err)
 }
 
 const runningSQL = `NOT r.on_hold AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS')`
@@ -132,7 +122,7 @@ func (t requestTx) Due(ctx context.Context, step request.ClockStep, now time.Tim
 	var where string
 	switch step {
 	case request.StepResume:
-		where = `r.on_hold AND r.hold_until <= $1`
+		where = `r.on_hold AND r.hold_until <= $1 AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS')`
 	case request.StepWarn:
 		where = `r.warned_at IS NULL AND r.warn_at <= $1 AND ` + runningSQL
 	case request.StepBreach:
@@ -234,7 +224,7 @@ func NewSettingsStore(db *DB) *SettingsStore { return &SettingsStore{db: db} }
 
 // PromiseSettings reads a property's promise clock rules.
 func (s *SettingsStore) PromiseSettings(ctx context.Context, propertyID string) (property.PromiseSettings, error) {
-	return requestTx{s.db}.PromiseSettings(ctx, propertyID)
+	return requestTx{q: s.db}.PromiseSettings(ctx, propertyID)
 }
 
 // SavePromiseSettings writes a property's promise clock rules.

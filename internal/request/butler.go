@@ -55,8 +55,7 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 		start = *from
 	}
 	out := &ButlerAssignment{UnitID: unitID, ButlerID: butlerID, From: start}
-	var events []Event
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	events, err := s.store.InTx(ctx, func(tx Tx) error {
 		unit, err := tx.Unit(ctx, unitID)
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return apperr.Invalid("unitId", "no such unit")
@@ -109,15 +108,23 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 			if !moved {
 				continue
 			}
-			from := r.Status
-			c := &change{ev: &Event{Type: EvHandedOver, FromStatus: &from, ToStatus: r.Status, Data: mustJSON(data)}}
-			c.freed = append(c.freed, *prev)
-			c.notify(notification.Assigned, "Handed over to you: "+r.Number, butlerID)
-			evs, err := s.commit(ctx, tx, r, c, &a.PersonID, now)
-			if err != nil {
+			r.ButlerID = &butlerID
+			t, decision := Lookup(HandOver, a, r)
+			if decision != Allowed {
+				continue
+			}
+			w := s.work(tx, r, &a.PersonID, now)
+			if err := w.step(ctx, t, &a.PersonID, func(_ Tx, _ *Request, c *change) error {
+				c.ev.Data = mustJSON(data)
+				c.freed = append(c.freed, *prev)
+				c.notify(notification.Assigned, "Handed over to you: "+r.Number, butlerID)
+				return nil
+			}); err != nil {
 				return err
 			}
-			events = append(events, evs...)
+			if err := w.save(ctx); err != nil {
+				return err
+			}
 			out.Moved++
 		}
 		return nil
@@ -141,7 +148,7 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note stri
 	}
 	now := s.now()
 	v := &ButlerVisit{ID: uuid.NewString(), UnitID: unitID, ButlerID: a.PersonID, Note: *n, At: now}
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	_, err = s.store.InTx(ctx, func(tx Tx) error {
 		cur, err := tx.CurrentButler(ctx, unitID, now)
 		if err != nil {
 			return err

@@ -19,41 +19,43 @@ import (
 // says why.
 
 // afterConfirm opens the callback task a just-confirmed request is owed, or
-// closes the request when its category wants no callback.
-func (s *Service) afterConfirm(ctx context.Context, tx Tx, r *Request, reason EventType, now time.Time) ([]Event, error) {
+// closes the request when its category wants no callback and nothing else
+// is owed.
+func (s *Service) afterConfirm(ctx context.Context, w *work, reason EventType) error {
+	r, tx := w.r, w.tx
 	cat, err := tx.Category(ctx, r.CategoryID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !cat.CallbackPolicy.WantsCallback(r.Rating != nil) {
-		return s.closeIfSettled(ctx, tx, r, now, "NO_CALLBACK_NEEDED")
+		return s.closeIfSettled(ctx, w, "NO_CALLBACK_NEEDED")
 	}
 	if open, err := tx.OpenTask(ctx, r.ID); err != nil || open != nil {
-		return nil, err
+		return err
 	}
 	t := &CallbackTask{RequestID: r.ID, PropertyID: r.PropertyID, Reason: reason, Status: TaskOpen,
-		DueAt: now.Add(s.cfg.CallbackDue), CreatedAt: now}
-	return nil, tx.InsertTask(ctx, t)
+		DueAt: w.now.Add(s.cfg.CallbackDue), CreatedAt: w.now}
+	return tx.InsertTask(ctx, t)
 }
 
 // closeIfSettled closes a confirmed request when no callback task is open
 // and no director follow-up is pending. The system closes it, so the event
 // has no actor.
-func (s *Service) closeIfSettled(ctx context.Context, tx Tx, r *Request, now time.Time, why string) ([]Event, error) {
-	t, decision := LookupSystem(Close, r)
-	if decision != Allowed {
-		return nil, nil
+func (s *Service) closeIfSettled(ctx context.Context, w *work, why string) error {
+	if _, decision := LookupSystem(Close, w.r); decision != Allowed {
+		return nil
 	}
-	if open, err := tx.OpenTask(ctx, r.ID); err != nil || open != nil {
-		return nil, err
+	if open, err := w.tx.OpenTask(ctx, w.r.ID); err != nil || open != nil {
+		return err
 	}
-	if pending, err := tx.FollowUpPending(ctx, r.ID); err != nil || pending {
-		return nil, err
+	if pending, err := w.tx.FollowUpPending(ctx, w.r.ID); err != nil || pending {
+		return err
 	}
-	return s.step(ctx, tx, r, t, nil, now, func(_ Tx, _ *Request, c *change) error {
+	_, err := w.system(ctx, Close, nil, func(_ Tx, _ *Request, c *change) error {
 		c.ev.Data = mustJSON(map[string]any{"reason": why})
 		return nil
 	})
+	return err
 }
 
 // reopen does what reopened work owes: the customer gets a new promise
@@ -103,8 +105,9 @@ type CallbackInput struct {
 const unsatisfied = 2
 
 // RecordCallback records one callback attempt. Reaching a satisfied customer
-// closes the request (a VIP household's only after the director's
-// follow-up: until then it fails with CONFLICT and records nothing);
+// closes the request (a VIP household's once the director's follow-up is
+// recorded too: until then the call is recorded, CALLED_BACK, and the
+// follow-up closes it);
 // reaching an unsatisfied one (1-2) reopens it to the same worker; a missed
 // or declined call is noted, and the last allowed one closes the task as
 // unreachable.
@@ -139,17 +142,22 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 		return nil, err
 	}
 	var task *CallbackTask
-	return s.moveThen(ctx, a, id, action, func(tx Tx, r *Request, c *change) error {
-		ev := c.ev
-		if action == CallBack {
-			pending, err := tx.FollowUpPending(ctx, r.ID)
-			if err != nil {
-				return err
-			}
-			if pending {
-				return apperr.New(apperr.Conflict, "this is a VIP household: the request closes only after the director's follow-up; ask the director to record it, then call back")
-			}
+	// A satisfied customer whose request still owes the director's
+	// follow-up: the call is recorded now (CALLED_BACK), and the
+	// follow-up will close the request.
+	choose := func(ctx context.Context, tx Tx, r *Request) (Action, error) {
+		if action != CallBack {
+			return action, nil
 		}
+		pending, err := tx.FollowUpPending(ctx, r.ID)
+		if err != nil || !pending {
+			return action, err
+		}
+		action = CallBackReached
+		return action, nil
+	}
+	return s.moveChoosing(ctx, a, id, choose, func(tx Tx, r *Request, c *change) error {
+		ev := c.ev
 		var err error
 		if task, err = tx.OpenTask(ctx, r.ID); err != nil {
 			return err
@@ -157,6 +165,9 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 		data := map[string]any{"method": in.Method, "outcome": in.Outcome}
 		if in.Satisfaction != nil {
 			data["satisfaction"] = *in.Satisfaction
+		}
+		if action == CallBackReached {
+			data["awaitingFollowUp"] = true
 		}
 		cb := Callback{RequestID: r.ID, AgentID: a.PersonID, Method: in.Method, Outcome: in.Outcome,
 			Satisfaction: in.Satisfaction, Note: n, At: ev.At}
@@ -195,11 +206,11 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 			ev.Data = mustJSON(data)
 		}
 		return tx.AddCallback(ctx, cb)
-	}, func(tx Tx, r *Request, now time.Time) ([]Event, error) {
+	}, func(ctx context.Context, w *work) error {
 		if task != nil && task.Status == TaskUnreachable {
-			return s.closeIfSettled(ctx, tx, r, now, "CALLBACK_UNREACHABLE")
+			return s.closeIfSettled(ctx, w, "CALLBACK_UNREACHABLE")
 		}
-		return nil, nil
+		return nil
 	})
 }
 
@@ -221,8 +232,8 @@ func (s *Service) RecordFollowUp(ctx context.Context, a *auth.Actor, id, note st
 		}
 		ev.Note = n
 		return nil
-	}, func(tx Tx, r *Request, now time.Time) ([]Event, error) {
-		return s.closeIfSettled(ctx, tx, r, now, "FOLLOWED_UP")
+	}, func(ctx context.Context, w *work) error {
+		return s.closeIfSettled(ctx, w, "FOLLOWED_UP")
 	})
 }
 
@@ -251,15 +262,15 @@ const autoConfirmBatch = 50
 // AutoConfirmDue confirms, for the customer, completed work left unanswered
 // for Config.AutoConfirmAfter, and opens the callbacks they are owed. It is
 // the scheduled job's tick: several instances may run it at once, since each
-// batch locks its requests with SKIP LOCKED and re-checks their status. It
-// returns how many requests it confirmed.
+// batch locks its requests with SKIP LOCKED and the table re-checks their
+// status. It returns how many requests it confirmed.
 func (s *Service) AutoConfirmDue(ctx context.Context) (int, error) {
 	total := 0
+	days := int(s.cfg.AutoConfirmAfter / (24 * time.Hour))
 	for {
 		now := s.now()
-		var events []Event
-		claimed := 0
-		err := s.store.InTx(ctx, func(tx Tx) error {
+		claimed, confirmedN := 0, 0
+		events, err := s.store.InTx(ctx, func(tx Tx) error {
 			ids, err := tx.ClaimUnanswered(ctx, now.Add(-s.cfg.AutoConfirmAfter), autoConfirmBatch)
 			if err != nil {
 				return err
@@ -270,12 +281,8 @@ func (s *Service) AutoConfirmDue(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				t, decision := LookupSystem(AutoConfirm, r)
-				if decision != Allowed {
-					continue
-				}
-				days := int(s.cfg.AutoConfirmAfter / (24 * time.Hour))
-				evs, err := s.step(ctx, tx, r, t, nil, now, func(_ Tx, _ *Request, c *change) error {
+				w := s.work(tx, r, nil, now)
+				done, err := w.system(ctx, AutoConfirm, nil, func(_ Tx, r *Request, c *change) error {
 					confirmed(r, now)
 					c.ev.Data = mustJSON(map[string]any{"auto": true, "afterDays": days, "completedAt": r.CompletedAt})
 					return nil
@@ -283,12 +290,16 @@ func (s *Service) AutoConfirmDue(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				more, err := s.afterConfirm(ctx, tx, r, EvAutoConfirmed, now)
-				if err != nil {
+				if !done {
+					continue
+				}
+				if err := s.afterConfirm(ctx, w, EvAutoConfirmed); err != nil {
 					return err
 				}
-				events = append(events, evs...)
-				events = append(events, more...)
+				if err := w.save(ctx); err != nil {
+					return err
+				}
+				confirmedN++
 			}
 			return nil
 		})
@@ -296,11 +307,7 @@ func (s *Service) AutoConfirmDue(ctx context.Context) (int, error) {
 			return total, err
 		}
 		s.publish(ctx, events)
-		for _, e := range events {
-			if e.Type == EvAutoConfirmed {
-				total++
-			}
-		}
+		total += confirmedN
 		if claimed < autoConfirmBatch {
 			return total, nil
 		}

@@ -49,27 +49,32 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 
 const tickBatch = 100
 
+// clockActions is the table row each step of the clock takes.
+var clockActions = map[ClockStep]Action{StepResume: PlannedResume, StepWarn: Warn, StepBreach: Breach, StepDirector: Escalate}
+
 func (s *Service) tickStep(ctx context.Context, step ClockStep) (int, error) {
 	now := s.now()
-	var events []Event
 	n := 0
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	events, err := s.store.InTx(ctx, func(tx Tx) error {
 		due, err := tx.Due(ctx, step, now, tickBatch)
 		if err != nil {
 			return err
 		}
 		n = len(due)
 		for _, r := range due {
-			from := r.Status
-			c := &change{ev: &Event{FromStatus: &from, ToStatus: r.Status}}
-			if err := s.clockStep(ctx, tx, step, r, c, now); err != nil {
-				return err
-			}
-			evs, err := s.commit(ctx, tx, r, c, nil, now)
+			w := s.work(tx, r, nil, now)
+			done, err := w.system(ctx, clockActions[step], nil, func(tx Tx, r *Request, c *change) error {
+				return s.clockStep(ctx, tx, step, r, c, now)
+			})
 			if err != nil {
 				return err
 			}
-			events = append(events, evs...)
+			if !done {
+				continue
+			}
+			if err := w.save(ctx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -90,24 +95,20 @@ func (s *Service) clockStep(ctx context.Context, tx Tx, step ClockStep, r *Reque
 	}
 	switch step {
 	case StepResume:
-		c.ev.Type = EvResumed
 		note := "resumed at the planned time"
 		c.ev.Note = &note
 		resume(r, c, now)
 	case StepWarn:
 		r.WarnedAt = &now
-		c.ev.Type = EvWarned
 		c.ev.Data = mustJSON(map[string]any{"dueAt": r.DueAt})
 		c.notify(notification.Warning, fmt.Sprintf("%s is due at %s", r.Number, r.DueAt.UTC().Format(time.RFC3339)), owners...)
 	case StepBreach:
 		r.BreachedAt = &now
 		r.BreachCount++
-		c.ev.Type = EvBreached
 		c.ev.Data = mustJSON(map[string]any{"dueAt": r.DueAt})
 		c.notify(notification.Breach, "The promise on "+r.Number+" is broken", owners...)
 		return s.escalate(ctx, tx, r, c, now, 1, person.Manager)
 	case StepDirector:
-		c.ev.Type = EvEscalated
 		return s.escalate(ctx, tx, r, c, now, 2, person.Director)
 	}
 	return nil

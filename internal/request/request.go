@@ -181,6 +181,9 @@ const (
 	// EvCallbackAttempted is a callback that did not reach a satisfied
 	// answer and changed no status (no answer, or declined).
 	EvCallbackAttempted EventType = "CALLBACK_ATTEMPTED"
+	// EvCalledBack is a satisfied callback of a request that still waits
+	// for the director's follow-up.
+	EvCalledBack EventType = "CALLED_BACK"
 	// EvFollowedUp is the director's follow-up of a VIP household.
 	EvFollowedUp EventType = "FOLLOWED_UP"
 	// EvRatingReplied is staff answering the customer's rating.

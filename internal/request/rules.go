@@ -38,6 +38,26 @@ const (
 	// Close is the system closing a confirmed request once nothing more is
 	// owed on it: no callback task open and no follow-up pending.
 	Close Action = "close"
+	// CallBackReached is a satisfied callback of a request that still owes
+	// the director's follow-up: the call is recorded and the follow-up
+	// closes the request.
+	CallBackReached Action = "record the callback of"
+	// HandOver moves a household's open requests to its new butler.
+	HandOver Action = "hand over"
+
+	// The system's own steps.
+
+	// Route accepts a butler-mode household's new request for its butler.
+	Route Action = "route"
+	// AutoAssign sends an accepted request to a worker: the household's
+	// butler, or the best free worker under an AUTO dispatch rule.
+	AutoAssign Action = "auto-assign"
+	// PlannedResume ends a hold at its planned time.
+	PlannedResume Action = "resume at the planned time"
+	// Warn, Breach and Escalate are the promise clock's rungs.
+	Warn     Action = "warn"
+	Breach   Action = "breach"
+	Escalate Action = "escalate"
 )
 
 // Party is a part someone can play towards a request.
@@ -110,6 +130,18 @@ var Transitions = []Transition{
 	{FollowUp, []Status{Assigned, InProgress, Completed, Confirmed}, "", Director, EvFollowedUp},
 	{ReplyRating, []Status{Assigned, InProgress, Completed, Confirmed, Closed}, "", Center | Assignee, EvRatingReplied},
 	{Close, []Status{Confirmed}, Closed, System, EvClosed},
+	{CallBackReached, []Status{Confirmed}, "", Center, EvCalledBack},
+	// A household's new butler takes over its open work.
+	{HandOver, []Status{Submitted, Accepted, Assigned, InProgress, Completed}, "", Center, EvHandedOver},
+
+	// The server's own steps: routing, automatic dispatch and the promise
+	// clock. They obey the table like everyone else's.
+	{Route, []Status{Submitted}, Accepted, System, EvAccepted},
+	{AutoAssign, []Status{Accepted}, Assigned, System, EvAssigned},
+	{PlannedResume, []Status{Accepted, Assigned, InProgress}, "", System, EvResumed},
+	{Warn, []Status{Accepted, Assigned, InProgress}, "", System, EvWarned},
+	{Breach, []Status{Accepted, Assigned, InProgress}, "", System, EvBreached},
+	{Escalate, []Status{Accepted, Assigned, InProgress}, "", System, EvEscalated},
 }
 
 // PartiesOf returns every part the actor plays towards a request. In a

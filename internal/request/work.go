@@ -124,19 +124,10 @@ func (s *Service) Resume(ctx context.Context, a *auth.Actor, id string) (*Reques
 	})
 }
 
-// resume ends a hold, pushing the due and warning times back by the time
-// spent on hold.
+// resume ends a hold by hand or at its planned time: the due and warning
+// times move back by the time spent on hold.
 func resume(r *Request, c *change, now time.Time) {
-	paused := now.Sub(*r.HoldSince)
-	if r.DueAt != nil {
-		due := r.DueAt.Add(paused)
-		r.DueAt = &due
-	}
-	if r.WarnAt != nil {
-		warn := r.WarnAt.Add(paused)
-		r.WarnAt = &warn
-	}
-	r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = false, nil, nil, nil
+	paused := endHold(r, now)
 	c.ev.Data = mustJSON(map[string]any{"pausedSeconds": int(paused.Seconds()), "dueAt": r.DueAt})
 }
 

@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kproperty/onestop/internal/notification"
+	"github.com/kproperty/onestop/internal/request"
+)
+
+// outbox collects the events and notifications of one transaction, so they
+// are written together, in one statement, as its last step.
+//
+// Event ids are the clients' resume cursor and notification ids the
+// inbox's: a reader that has seen id N must never later find a smaller id
+// commit. A sequence alone does not promise that across concurrent
+// transactions, so writers take one advisory lock, draw their ids and
+// insert, and hold the lock only from there to commit: the rest of the
+// transaction (reads, the request row, dispatch, callbacks) runs in
+// parallel with every other writer.
+type outbox struct {
+	events []request.Event
+	notes  []notification.Notification
+}
+
+// Stage queues events and notifications for the flush before commit.
+func (t requestTx) Stage(evs []request.Event, ns []notification.Notification) {
+	t.out.events = append(t.out.events, evs...)
+	t.out.notes = append(t.out.notes, ns...)
+}
+
+// outboxLockKey names the advisory lock that orders event and notification
+// writers.
+const outboxLockKey = 727001
+
+type eventRow struct {
+	ID               int64           `json:"id"`
+	RequestID        string          `json:"request_id"`
+	Type             string          `json:"type"`
+	FromStatus       *request.Status `json:"from_status"`
+	ToStatus         request.Status  `json:"to_status"`
+	ActorID          *string         `json:"actor_id"`
+	Note             *string         `json:"note"`
+	Data             json.RawMessage `json:"data"`
+	At               time.Time       `json:"at"`
+	PropertyID       string          `json:"property_id"`
+	UnitID           string          `json:"unit_id"`
+	RequesterID      string          `json:"requester_id"`
+	AssigneeID       *string         `json:"assignee_id"`
+	FirstResponderID *string         `json:"first_responder_id"`
+	Pooled           bool            `json:"pooled"`
+}
+
+type noteRow struct {
+	PersonID  string    `json:"person_id"`
+	Kind      string    `json:"kind"`
+	RequestID *string   `json:"request_id"`
+	Title     string    `json:"title"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// flush writes what was staged: the lock, the ids, then one INSERT of every
+// event and notification.
+func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
+	if len(o.events) == 0 && len(o.notes) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, outboxLockKey); err != nil {
+		return mapErr(err)
+	}
+	ids := []int64{}
+	if len(o.events) > 0 {
+		if err := sqlx.SelectContext(ctx, tx, &ids, `SELECT nextval(pg_get_serial_sequence('request_events', 'id')) FROM generate_series(1, $1)`, len(o.events)); err != nil {
+			return mapErr(err)
+		}
+		// Events of one transaction keep the order they happened in.
+		slices.Sort(ids)
+	}
+	evs := make([]eventRow, len(o.events))
+	for i := range o.events {
+		e := &o.events[i]
+		e.ID = ids[i]
+		if e.Data == nil {
+			e.Data = json.RawMessage(`{}`)
+		}
+		evs[i] = eventRow{ID: e.ID, RequestID: e.RequestID, Type: string(e.Type), FromStatus: e.FromStatus, ToStatus: e.ToStatus,
+			ActorID: e.ActorID, Note: e.Note, Data: e.Data, At: e.At, PropertyID: e.PropertyID, UnitID: e.UnitID,
+			RequesterID: e.RequesterID, AssigneeID: e.AssigneeID, FirstResponderID: e.FirstResponderID, Pooled: e.Pooled}
+	}
+	ns := make([]noteRow, len(o.notes))
+	for i, n := range o.notes {
+		ns[i] = noteRow{PersonID: n.PersonID, Kind: string(n.Kind), RequestID: n.RequestID, Title: n.Title, Body: n.Body, CreatedAt: n.CreatedAt}
+	}
+	evJSON, err := json.Marshal(evs)
+	if err != nil {
+		return err
+	}
+	nsJSON, err := json.Marshal(ns)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `WITH ev AS (
+	INSERT INTO request_events (id, request_id, type, from_status, to_status, actor_id, note, data, at,
+		property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled)
+	SELECT x.id, x.request_id, x.type, x.from_status, x.to_status, x.actor_id, x.note, x.data, x.at,
+		x.property_id, x.unit_id, x.requester_id, x.assignee_id, x.first_responder_id, x.pooled
+	FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, request_id uuid, type text, from_status text, to_status text,
+		actor_id uuid, note text, data jsonb, at timestamptz, property_id uuid, unit_id uuid, requester_id uuid,
+		assignee_id uuid, first_responder_id uuid, pooled boolean))
+INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at)
+SELECT y.person_id, y.kind, y.request_id, y.title, y.body, y.created_at, y.created_at
+FROM jsonb_to_recordset($2::jsonb) AS y(person_id uuid, kind text, request_id uuid, title text, body text, created_at timestamptz)`, string(evJSON), string(nsJSON))
+	if err != nil {
+		return mapErr(err)
+	}
+	return nil
+}

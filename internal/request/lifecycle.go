@@ -1,0 +1,258 @@
+package request
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/notification"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/promise"
+)
+
+// Accept takes a submitted request into the service center's hands with a
+// promise of when it will be done; without one, the category's completion
+// target sets it. An app submission gets its first-asker here: the
+// accepting agent. The property's dispatch rule then sends it on: to the
+// best free worker (AUTO), into the grab pool (POOL), or nowhere (MANUAL).
+func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promisedAt *time.Time, note *string) (*Request, error) {
+	n, err := optText("note", note)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if promisedAt != nil && !promisedAt.After(now) {
+		return nil, apperr.Invalid("promisedAt", "promisedAt must be in the future")
+	}
+	return s.moveThen(ctx, a, id, Accept, func(tx Tx, r *Request, c *change) error {
+		if r.FirstResponderID == nil {
+			r.FirstResponderID = &a.PersonID
+		}
+		c.ev.Note = n
+		r.AcceptedAt = &now
+		return s.promise(ctx, tx, r, promisedAt, now)
+	}, func(ctx context.Context, w *work) error {
+		return s.dispatch(ctx, w, &a.PersonID)
+	})
+}
+
+// promise starts the promise clock: on acceptance, or again when the
+// customer sends the work back.
+func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *time.Time, now time.Time) error {
+	settings, err := tx.PromiseSettings(ctx, r.PropertyID)
+	if err != nil {
+		return err
+	}
+	if promisedAt == nil {
+		cat, err := tx.Category(ctx, r.CategoryID)
+		if err != nil {
+			return err
+		}
+		prop, err := tx.Property(ctx, r.PropertyID)
+		if err != nil {
+			return err
+		}
+		due := promise.Due(now, cat.TargetMinutes, cat.BusinessHoursOnly, promise.Hours{
+			Open: settings.Open, Close: settings.Close, Days: settings.Days, Loc: prop.Location()})
+		// A promise is told to a person: to the next whole minute.
+		if r := due.Truncate(time.Minute); !r.Equal(due) {
+			due = r.Add(time.Minute)
+		}
+		promisedAt = &due
+	}
+	p := promisedAt.UTC()
+	warn := promise.WarnAt(now, p, settings.WarnFraction)
+	r.PromisedAt, r.DueAt, r.WarnAt = &p, &p, &warn
+	return nil
+}
+
+// dispatch applies the property's rule to a freshly accepted request: to
+// the best free worker (AUTO, a step of the system's in the accepting
+// agent's name), into the grab pool (POOL), or nowhere (MANUAL). The rule is
+// recorded on the ACCEPTED event.
+func (s *Service) dispatch(ctx context.Context, w *work, by *string) error {
+	r, tx := w.r, w.tx
+	rule, err := tx.DispatchRule(ctx, r.PropertyID, r.CategoryID)
+	if err != nil {
+		return err
+	}
+	w.lastEvent().Data = mustJSON(map[string]any{"promisedAt": r.PromisedAt, "dispatch": rule.Mode})
+	switch rule.Mode {
+	case dispatch.Auto:
+		cat, err := tx.Category(ctx, r.CategoryID)
+		if err != nil {
+			return err
+		}
+		worker, err := tx.PickWorker(ctx, r, rule, cat.Skill)
+		if err != nil || worker == nil {
+			// Nobody eligible is free: the center dispatches by hand.
+			return err
+		}
+		_, err = w.system(ctx, AutoAssign, by, func(_ Tx, r *Request, c *change) error {
+			r.AssigneeID = worker
+			c.ev.Data = mustJSON(map[string]any{"assigneeId": *worker, "auto": true})
+			return nil
+		})
+		return err
+	case dispatch.Pool:
+		r.Pooled = true
+		w.lastEvent().Pooled = true
+		eligible, err := tx.StaffWithRole(ctx, r.PropertyID, rule.Role)
+		if err != nil {
+			return err
+		}
+		for _, p := range eligible {
+			w.notes = append(w.notes, notification.Notification{PersonID: p, Kind: notification.Pool, Title: "New job in the pool"})
+		}
+	}
+	return nil
+}
+
+func ptrStatus(s Status) *Status { return &s }
+
+// Assign dispatches a request to a staff member of its property, or
+// reassigns it.
+func (s *Service) Assign(ctx context.Context, a *auth.Actor, id, assigneeID string, note *string) (*Request, error) {
+	n, err := optText("note", note)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := uuid.Parse(assigneeID); err != nil {
+		return nil, apperr.Invalid("assigneeId", "no such staff member")
+	}
+	return s.move(ctx, a, id, Assign, func(tx Tx, r *Request, c *change) error {
+		if err := s.reassign(ctx, tx, r, c, assigneeID, "assigneeId"); err != nil {
+			return err
+		}
+		if *c.ev.FromStatus == Assigned {
+			c.ev.Type = EvReassigned
+		}
+		c.ev.Note = n
+		return nil
+	})
+}
+
+// Start records that the assignee began the work.
+func (s *Service) Start(ctx context.Context, a *auth.Actor, id string, note *string) (*Request, error) {
+	n, err := optText("note", note)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, Start, func(tx Tx, r *Request, c *change) error {
+		if r.OnHold {
+			return apperr.New(apperr.Conflict, "the request is on hold: resume it first")
+		}
+		c.ev.Note = n
+		busy := dispatch.Busy
+		return tx.SetAvailability(ctx, a.PersonID, busy, ptrAvail(dispatch.Available))
+	})
+}
+
+// Complete records that the work is done; the customer is asked to confirm.
+func (s *Service) Complete(ctx context.Context, a *auth.Actor, id, note string) (*Request, error) {
+	n, err := text("note", note, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, Complete, func(tx Tx, r *Request, c *change) error {
+		c.ev.Note = n
+		c.freed = append(c.freed, a.PersonID)
+		r.CompletedAt = &c.ev.At
+		// A special (VIP) household hears from the director after the
+		// work is done; the request cannot close until that is recorded.
+		// The director hears at once that it is owed.
+		unit, err := tx.Unit(ctx, r.UnitID)
+		if err != nil || !unit.VIP {
+			return err
+		}
+		c.ev.Data = mustJSON(map[string]any{"followUpRequired": true})
+		opened, err := tx.OpenFollowUp(ctx, r.ID, c.ev.At)
+		if err != nil || !opened {
+			return err
+		}
+		directors, err := tx.StaffWithRole(ctx, r.PropertyID, person.Director)
+		if err != nil {
+			return err
+		}
+		c.notify(notification.FollowUp, "A VIP household is owed your follow-up: "+r.Number, directors...)
+		return nil
+	})
+}
+
+// Rating is the customer's score of the work: overall (required) and,
+// optionally, timeliness and attitude, each 1-5.
+type Rating struct {
+	Overall    *int
+	Timeliness *int
+	Attitude   *int
+}
+
+// Confirm is the customer's answer to completed work: satisfied with a
+// rating closes the work, not satisfied sends it back to the same worker.
+// Confirmation creates the callback task the category's policy asks for.
+func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfied bool, rating Rating, comment *string) (*Request, error) {
+	if !satisfied {
+		c, err := text("comment", deref(comment), true)
+		if err != nil {
+			return nil, apperr.Invalid("comment", "say what is still wrong so the worker can put it right")
+		}
+		if rating.Overall != nil || rating.Timeliness != nil || rating.Attitude != nil {
+			return nil, apperr.Invalid("rating", "a rating is given when the work is accepted")
+		}
+		return s.move(ctx, a, id, Reopen, func(tx Tx, r *Request, ch *change) error {
+			ch.ev.Note = c
+			return s.reopen(ctx, tx, r, ch, map[string]any{"by": "RESIDENT"})
+		})
+	}
+	if rating.Overall == nil || *rating.Overall < 1 || *rating.Overall > 5 {
+		return nil, apperr.Invalid("rating", "rating must be from 1 to 5")
+	}
+	for field, v := range map[string]*int{"timeliness": rating.Timeliness, "attitude": rating.Attitude} {
+		if v != nil && (*v < 1 || *v > 5) {
+			return nil, apperr.Invalid(field, "%s must be from 1 to 5", field)
+		}
+	}
+	c, err := optText("comment", comment)
+	if err != nil {
+		return nil, err
+	}
+	return s.moveThen(ctx, a, id, Confirm, func(_ Tx, r *Request, ch *change) error {
+		confirmed(r, ch.ev.At)
+		r.Rating, r.RatingComment = rating.Overall, c
+		r.RatingTimeliness, r.RatingAttitude = rating.Timeliness, rating.Attitude
+		ch.ev.Note = c
+		data := map[string]any{"rating": *rating.Overall}
+		if rating.Timeliness != nil {
+			data["timeliness"] = *rating.Timeliness
+		}
+		if rating.Attitude != nil {
+			data["attitude"] = *rating.Attitude
+		}
+		ch.ev.Data = mustJSON(data)
+		return nil
+	}, func(ctx context.Context, w *work) error {
+		return s.afterConfirm(ctx, w, EvConfirmed)
+	})
+}
+
+// Cancel withdraws a request: the customer before work starts, the service
+// center at any point while it is open.
+func (s *Service) Cancel(ctx context.Context, a *auth.Actor, id, reason string) (*Request, error) {
+	why, err := text("reason", reason, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, a, id, Cancel, func(_ Tx, r *Request, c *change) error {
+		r.CancelReason = why
+		c.ev.Note = why
+		if r.AssigneeID != nil {
+			c.freed = append(c.freed, *r.AssigneeID)
+		}
+		return nil
+	})
+}
+
