@@ -255,4 +255,3 @@ func (s *Service) Cancel(ctx context.Context, a *auth.Actor, id, reason string) 
 		return nil
 	})
 }
-

@@ -91,4 +91,3 @@ func (s *Service) Timelines(ctx context.Context, ids []string) (map[string][]Eve
 	}
 	return out, nil
 }
-

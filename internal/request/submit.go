@@ -244,4 +244,3 @@ func pickUnit(ctx context.Context, tx Tx, units []string, want *string) (*proper
 	}
 	return tx.Unit(ctx, id)
 }
-
