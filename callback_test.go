@@ -106,7 +106,7 @@ func TestCallbackTaskOnConfirmation(t *testing.T) {
 	lee.fails("FORBIDDEN", queueQuery, nil)
 	agent.fails("NOT_FOUND", queueQuery, map[string]any{"p": "not-a-uuid"})
 
-	r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 4})
+	r = agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 4})
 	if r.Status != "CLOSED" {
 		t.Fatalf("after a satisfied callback: %s", r.Status)
 	}
@@ -164,7 +164,7 @@ func TestAutoConfirmOpensCallback(t *testing.T) {
 	tech := s.login(t, "tech.lam")
 	r := completed(t, s, lee, agent, tech, "electrical", "Socket sparks")
 
-	jobs := s.app.Requests
+	jobs := s.app.Callbacks
 	ctx := context.Background()
 	s.clock.Advance(72*time.Hour - time.Minute)
 	if _, err := jobs.AutoConfirmDue(ctx); err != nil {
@@ -214,7 +214,7 @@ func TestAutoConfirmConcurrent(t *testing.T) {
 	other.clock.Set(s.clock.Now())
 	errs := make(chan error, 2)
 	for _, srv := range []*testServer{s, other} {
-		go func() { _, err := srv.app.Requests.AutoConfirmDue(context.Background()); errs <- err }()
+		go func() { _, err := srv.app.Callbacks.AutoConfirmDue(context.Background()); errs <- err }()
 	}
 	for range 2 {
 		if err := <-errs; err != nil {
@@ -300,7 +300,7 @@ func TestLowSatisfactionReopens(t *testing.T) {
 	r := completed(t, s, lee, agent, tech, "electrical", "Doorbell dead")
 	lee.act(confirm, map[string]any{"id": r.ID, "ok": true, "rating": 4})
 
-	r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 2, "note": "rings only sometimes"})
+	r = agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 2, "note": "rings only sometimes"})
 	if r.Status != "ASSIGNED" || r.Assignee == nil || r.Assignee.ID != tech.id {
 		t.Fatalf("after an unsatisfied callback: %+v", r)
 	}
@@ -327,7 +327,7 @@ func TestLowSatisfactionReopens(t *testing.T) {
 	if agent.queued(r.ID) == nil {
 		t.Fatal("no callback task after the second confirmation")
 	}
-	if r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5}); r.Status != "CLOSED" {
+	if r = agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5}); r.Status != "CLOSED" {
 		t.Fatalf("after the second callback: %s", r.Status)
 	}
 
@@ -401,7 +401,7 @@ func TestVIPFollowUpBeforeClose(t *testing.T) {
 		t.Fatal("the completed VIP request is not in the director's follow-up queue")
 	}
 	chan_.act(confirm, map[string]any{"id": r.ID, "ok": true, "rating": 5})
-	r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
+	r = agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
 	if r.Status != "CONFIRMED" || statuses(r.Timeline[len(r.Timeline)-1:]) != "CALLED_BACK" {
 		t.Fatalf("a callback before the follow-up: %s %s", r.Status, statuses(r.Timeline))
 	}
@@ -442,7 +442,7 @@ FROM service_requests r WHERE r.id = $1`, r.ID).Scan(&reached.N, &reached.Sum, &
 	if r = director.act(followUp, map[string]any{"id": r.ID, "note": "visited Mrs Chan"}); r.Status != "CONFIRMED" {
 		t.Fatalf("the callback is still owed, got %s", r.Status)
 	}
-	if r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5}); r.Status != "CLOSED" {
+	if r = agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5}); r.Status != "CLOSED" {
 		t.Fatalf("after follow-up and callback: %s", r.Status)
 	}
 
@@ -492,7 +492,7 @@ ON CONFLICT (property_id, code) DO NOTHING`); err != nil {
 	// Unrated (auto-confirmed): a callback is owed.
 	r = completed(t, s, lee, agent, tech, "only-unrated", "Gym rules?")
 	s.clock.Advance(73 * time.Hour)
-	if _, err := s.app.Requests.AutoConfirmDue(context.Background()); err != nil {
+	if _, err := s.app.Callbacks.AutoConfirmDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	agent = s.login(t, "agent.wong")

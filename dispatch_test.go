@@ -319,7 +319,7 @@ func TestPromiseClock(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := srv.app.Requests.Tick(context.Background()); err != nil {
+				if _, err := srv.app.Clock.Tick(context.Background()); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -408,7 +408,7 @@ func TestHoldResumesOnTime(t *testing.T) {
 	tech.must(`mutation($id: ID!, $at: Time) { holdRequest(id: $id, reason: "resident away", resumeAt: $at) { id } }`,
 		map[string]any{"id": r.ID, "at": at.Format(time.RFC3339)}, nil)
 	s.clock.Advance(2*time.Hour + time.Minute)
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	got := agent.view(r.ID)
@@ -615,7 +615,7 @@ func TestReopenGivesANewPromise(t *testing.T) {
 	if want := s.clock.Now().Add(4 * time.Hour); got.DueAt == nil || !got.DueAt.Equal(want) || !got.PromisedAt.Equal(want) {
 		t.Fatalf("after reopening: due %v promised %v, want %v", got.DueAt, got.PromisedAt, want)
 	}
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := agent.view(r.ID); got.Breached || got.EscalationLevel != 0 {
@@ -666,7 +666,7 @@ func TestPromiseSettings(t *testing.T) {
 	agent.act(accept, map[string]any{"id": r.ID})
 	agent.act(assign, map[string]any{"id": r.ID, "to": tech.id})
 	s.clock.Advance(2*time.Hour + time.Minute) // half of plumbing's four hours
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !agent.view(r.ID).Warned {

@@ -41,7 +41,7 @@ func TestCompletingOnHoldCreditsTheHold(t *testing.T) {
 	}
 	// Nothing is left for the clock to do.
 	s.clock.Advance(12 * time.Hour)
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := agent.view(r.ID); got.Breached || statuses(got.Timeline) != "SUBMITTED ACCEPTED ASSIGNED STARTED ON_HOLD COMPLETED" {
@@ -64,7 +64,7 @@ func TestCancellingOnHoldEndsTheHold(t *testing.T) {
 		t.Fatal("a cancelled request is still on hold")
 	}
 	s.clock.Advance(2 * time.Hour)
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := agent.view(r.ID); got.Status != "CANCELLED" || statuses(got.Timeline) != "SUBMITTED ACCEPTED ASSIGNED ON_HOLD CANCELLED" {
@@ -82,7 +82,9 @@ func TestCancellingAReopenedVIPRequestEndsItsFollowUp(t *testing.T) {
 	r := completed(t, s, chan_, agent, tech, "plumbing", "Bath drain")
 	chan_.act(confirm, map[string]any{"id": r.ID, "ok": false, "comment": "still slow"})
 	pending := func() bool {
-		var out struct{ Request struct{ FollowUpPending bool } }
+		var out struct {
+			Request struct{ FollowUpPending bool }
+		}
 		director.must(`query($id: ID!) { request(id: $id) { followUpPending } }`, map[string]any{"id": r.ID}, &out)
 		return out.Request.FollowUpPending
 	}
@@ -94,7 +96,9 @@ func TestCancellingAReopenedVIPRequestEndsItsFollowUp(t *testing.T) {
 		t.Fatal("the cancelled request still owes the director's follow-up")
 	}
 	var out struct {
-		Requests struct{ Edges []struct{ Node struct{ ID string } } }
+		Requests struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	director.must(`{ requests(filter: {followUpPending: true}, first: 100) { edges { node { id } } } }`, nil, &out)
 	for _, e := range out.Requests.Edges {

@@ -50,7 +50,7 @@ func TestWholeFlow(t *testing.T) {
 	if r.Status != "CONFIRMED" || r.Rating == nil || r.Rating.Score != 5 || *r.Rating.Comment != "quick and tidy" {
 		t.Fatalf("confirmed: %+v", r)
 	}
-	r = agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5, "note": "customer happy"})
+	r = agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5, "note": "customer happy"})
 	if r.Status != "CLOSED" {
 		t.Fatalf("after callback: %+v", r)
 	}

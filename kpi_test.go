@@ -194,7 +194,7 @@ func TestServiceStatsHandComputed(t *testing.T) {
 	at("2027-02-28T17:40:00Z")
 	res.must(`mutation($id: ID!) { confirmRequest(id: $id, satisfied: true, rating: 5, timeliness: 4, attitude: 5) { id } }`, map[string]any{"id": r1}, nil)
 	at("2027-02-28T17:50:00Z")
-	agent.act(callback, map[string]any{"id": r1, "method": "PHONE", "sat": 4})
+	agent.act(callBack, map[string]any{"id": r1, "method": "PHONE", "sat": 4})
 
 	at("2027-03-01T15:50:00Z")
 	r2 := res.submit(catA, "R2").ID
@@ -214,11 +214,11 @@ func TestServiceStatsHandComputed(t *testing.T) {
 	// R3's promise (18:10) passes with the work not started: the promise
 	// clock marks the breach and escalates it to the manager.
 	at("2027-03-01T18:11:00Z")
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	at("2027-03-01T18:30:00Z")
-	agent.act(callback, map[string]any{"id": r2, "method": "PHONE", "sat": 2})
+	agent.act(callBack, map[string]any{"id": r2, "method": "PHONE", "sat": 2})
 	at("2027-03-01T18:50:00Z")
 	tech.act(start, map[string]any{"id": r2})
 	at("2027-03-01T19:00:00Z")

@@ -292,7 +292,7 @@ var (
 	complete = mutation(`completeRequest(id: $id, note: $note)`, `($id: ID!, $note: String!)`)
 	confirm  = mutation(`confirmRequest(id: $id, satisfied: $ok, rating: $rating, comment: $comment)`, `($id: ID!, $ok: Boolean!, $rating: Int, $comment: String)`)
 	cancel   = mutation(`cancelRequest(id: $id, reason: $reason)`, `($id: ID!, $reason: String!)`)
-	callback = mutation(`recordCallback(id: $id, method: $method, satisfaction: $sat, note: $note)`, `($id: ID!, $method: CallbackMethod!, $sat: Int!, $note: String)`)
+	callBack = mutation(`recordCallback(id: $id, method: $method, satisfaction: $sat, note: $note)`, `($id: ID!, $method: CallbackMethod!, $sat: Int!, $note: String)`)
 	attempt  = mutation(`recordCallback(id: $id, method: $method, outcome: $outcome, satisfaction: $sat, note: $note)`,
 		`($id: ID!, $method: CallbackMethod!, $outcome: CallbackOutcome!, $sat: Int, $note: String)`)
 	followUp = mutation(`recordFollowUp(id: $id, note: $note)`, `($id: ID!, $note: String!)`)

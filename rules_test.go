@@ -33,7 +33,7 @@ func TestIllegalTransitions(t *testing.T) {
 		"start":    {tech, start, id},
 		"complete": {tech, complete, func(i string) map[string]any { return map[string]any{"id": i, "note": "done"} }},
 		"confirm":  {lee, confirm, func(i string) map[string]any { return map[string]any{"id": i, "ok": true, "rating": 5} }},
-		"callback": {agent, callback, func(i string) map[string]any { return map[string]any{"id": i, "method": "PHONE", "sat": 5} }},
+		"callback": {agent, callBack, func(i string) map[string]any { return map[string]any{"id": i, "method": "PHONE", "sat": 5} }},
 	}
 	order := []string{"accept", "assign", "start", "complete", "confirm", "callback"}
 	// legal[status] lists the actions the table allows from it (for the

@@ -19,11 +19,14 @@ import (
 
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
+	"github.com/kproperty/onestop/internal/portfolio"
 	"github.com/kproperty/onestop/internal/postgres"
+	"github.com/kproperty/onestop/internal/promiseclock"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
@@ -91,14 +94,16 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 
 // App is a wired server: its HTTP handler and what must be closed.
 type App struct {
-	Handler  http.Handler
-	DB       *postgres.DB
-	Redis    *redis.Client
-	Requests *request.Service
-	Pusher   *notification.Pusher
-	Hub      *pubsub.Hub
-	Stats    *stats.Service
-	closers  []func()
+	Handler   http.Handler
+	DB        *postgres.DB
+	Redis     *redis.Client
+	Requests  *request.Service
+	Callbacks *callback.Service
+	Clock     *promiseclock.Clock
+	Pusher    *notification.Pusher
+	Hub       *pubsub.Hub
+	Stats     *stats.Service
+	closers   []func()
 }
 
 // startTicker runs the time-based jobs (the promise clock, phone pushes)
@@ -187,17 +192,21 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		return nil, err
 	}
 	app.closers = append(app.closers, app.Hub.Close)
+	// One engine moves every request; each noun below works through it.
 	app.Requests = request.NewService(postgres.NewRequestStore(db), clk, app.Hub, log)
-	app.Requests.Configure(request.Config{
+	app.Callbacks = callback.NewService(app.Requests, postgres.NewCallbackStore(db), callback.Config{
 		AutoConfirmAfter:    time.Duration(cfg.AutoConfirmDays) * 24 * time.Hour,
 		CallbackDue:         cfg.CallbackDue,
 		MaxCallbackAttempts: cfg.CallbackAttempts,
 	})
+	app.Clock = promiseclock.New(app.Requests, postgres.NewClockStore())
 	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
 	notifications := postgres.NewNotificationStore(db)
 	deps := graph.Deps{
 		AuthService:         authSvc,
 		RequestService:      app.Requests,
+		CallbackService:     app.Callbacks,
+		PortfolioService:    portfolio.NewService(app.Requests, postgres.NewPortfolioStore()),
 		DispatchService:     dispatch.NewService(postgres.NewDispatchStore(db)),
 		NotificationService: notification.NewService(notifications, clk),
 		StatsService:        app.Stats,
@@ -212,7 +221,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	}
 	app.Pusher = &notification.Pusher{Outbox: notifications, Sender: sender, Clock: clk, MaxAttempts: 8, Log: log}
 	if cfg.TickInterval > 0 {
-		stop := startTicker(cfg.TickInterval, log, app.Requests.Tick, app.Requests.AutoConfirmDue, app.Pusher.Tick)
+		stop := startTicker(cfg.TickInterval, log, app.Clock.Tick, app.Callbacks.AutoConfirmDue, app.Pusher.Tick)
 		app.closers = append(app.closers, stop)
 	}
 

@@ -70,7 +70,7 @@ func driveWholeFlow(t *testing.T, s *testServer, resident *client) string {
 	tech.act(start, map[string]any{"id": r.ID})
 	tech.act(complete, map[string]any{"id": r.ID, "note": "washer replaced"})
 	me.act(confirm, map[string]any{"id": r.ID, "ok": true, "rating": 5})
-	agent.act(callback, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
+	agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
 	return r.ID
 }
 

@@ -27,24 +27,24 @@ func TestTallyAgreesWithTheLog(t *testing.T) {
 	}
 	r1 := done("reopened by the callback")
 	resident.act(confirm, map[string]any{"id": r1, "ok": true, "rating": 4})
-	agent.act(callback, map[string]any{"id": r1, "method": "PHONE", "sat": 2})
+	agent.act(callBack, map[string]any{"id": r1, "method": "PHONE", "sat": 2})
 	tech.act(start, map[string]any{"id": r1})
 	tech.act(complete, map[string]any{"id": r1, "note": "again"})
 	resident.act(confirm, map[string]any{"id": r1, "ok": true, "rating": 5})
 	agent.must(`mutation($id: ID!) { recordCallback(id: $id, method: PHONE, outcome: NO_ANSWER) { id } }`, map[string]any{"id": r1}, nil)
-	agent.act(callback, map[string]any{"id": r1, "method": "PHONE", "sat": 5})
+	agent.act(callBack, map[string]any{"id": r1, "method": "PHONE", "sat": 5})
 	late := resident.submit(e.Plumbing, "breached and escalated twice")
 	agent.act(accept, map[string]any{"id": late.ID})
 	done("left for auto-confirmation")
 	s.clock.Advance(4 * 24 * time.Hour)
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	s.clock.Advance(3 * time.Hour) // the director's turn
-	if _, err := s.app.Requests.Tick(context.Background()); err != nil {
+	if _, err := s.app.Clock.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.app.Requests.AutoConfirmDue(context.Background()); err != nil {
+	if _, err := s.app.Callbacks.AutoConfirmDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var rows []struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
@@ -103,16 +104,16 @@ func notificationCursor(after *string) (int64, error) {
 }
 
 // encodeTaskCursor makes an opaque queue cursor from a task's sort key.
-func encodeTaskCursor(t *request.CallbackTask) string {
+func encodeTaskCursor(t *callback.Task) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(t.DueAt.UTC().Format(time.RFC3339Nano) + "|" + t.ID))
 }
 
-func decodeTaskCursor(s *string) (*request.TaskCursor, error) {
+func decodeTaskCursor(s *string) (*callback.TaskCursor, error) {
 	c, err := decodeCursor(s)
 	if err != nil || c == nil {
 		return nil, err
 	}
-	return &request.TaskCursor{DueAt: c.CreatedAt, ID: c.ID}, nil
+	return &callback.TaskCursor{DueAt: c.CreatedAt, ID: c.ID}, nil
 }
 
 func statusCounts(cs []stats.Count) []model.StatusCount {

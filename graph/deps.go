@@ -4,9 +4,11 @@ import (
 	"context"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/portfolio"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/request"
@@ -35,6 +37,8 @@ type EventFeed interface {
 type Deps struct {
 	AuthService         *auth.Service
 	RequestService      *request.Service
+	CallbackService     *callback.Service
+	PortfolioService    *portfolio.Service
 	DispatchService     *dispatch.Service
 	NotificationService *notification.Service
 	StatsService        *stats.Service

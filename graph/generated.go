@@ -17,9 +17,11 @@ import (
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/graph/scalar"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/portfolio"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
@@ -160,7 +162,7 @@ type ComplexityRoot struct {
 		Login                 func(childComplexity int, username string, password string) int
 		Logout                func(childComplexity int, refreshToken string) int
 		MarkNotificationsRead func(childComplexity int, ids []string) int
-		RecordCallback        func(childComplexity int, id string, method request.CallbackMethod, outcome *request.CallbackOutcome, satisfaction *int, note *string) int
+		RecordCallback        func(childComplexity int, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) int
 		RecordFollowUp        func(childComplexity int, id string, note string) int
 		RefreshToken          func(childComplexity int, refreshToken string) int
 		ReplyToRating         func(childComplexity int, id string, reply string) int
@@ -386,17 +388,17 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ButlerAssignmentResolver interface {
-	Unit(ctx context.Context, obj *request.ButlerAssignment) (*property.Unit, error)
-	Butler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error)
+	Unit(ctx context.Context, obj *portfolio.Assignment) (*property.Unit, error)
+	Butler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error)
 
-	PreviousButler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error)
+	PreviousButler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error)
 }
 type ButlerVisitResolver interface {
-	Unit(ctx context.Context, obj *request.ButlerVisit) (*property.Unit, error)
-	Butler(ctx context.Context, obj *request.ButlerVisit) (*person.Person, error)
+	Unit(ctx context.Context, obj *portfolio.Visit) (*property.Unit, error)
+	Butler(ctx context.Context, obj *portfolio.Visit) (*person.Person, error)
 }
 type CallbackTaskResolver interface {
-	Request(ctx context.Context, obj *request.CallbackTask) (*request.Request, error)
+	Request(ctx context.Context, obj *callback.Task) (*request.Request, error)
 }
 type DailyStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.Day) ([]model.StatusCount, error)
@@ -417,11 +419,11 @@ type MutationResolver interface {
 	CompleteRequest(ctx context.Context, id string, note string) (*request.Request, error)
 	ConfirmRequest(ctx context.Context, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) (*request.Request, error)
 	CancelRequest(ctx context.Context, id string, reason string) (*request.Request, error)
-	RecordCallback(ctx context.Context, id string, method request.CallbackMethod, outcome *request.CallbackOutcome, satisfaction *int, note *string) (*request.Request, error)
+	RecordCallback(ctx context.Context, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) (*request.Request, error)
 	RecordFollowUp(ctx context.Context, id string, note string) (*request.Request, error)
 	ReplyToRating(ctx context.Context, id string, reply string) (*request.Request, error)
-	AssignButler(ctx context.Context, unitID string, butlerID string, from *time.Time) (*request.ButlerAssignment, error)
-	LogVisit(ctx context.Context, unitID string, note string) (*request.ButlerVisit, error)
+	AssignButler(ctx context.Context, unitID string, butlerID string, from *time.Time) (*portfolio.Assignment, error)
+	LogVisit(ctx context.Context, unitID string, note string) (*portfolio.Visit, error)
 	SetAvailability(ctx context.Context, status dispatch.Availability) (*auth.Actor, error)
 	ClaimRequest(ctx context.Context, id string) (*request.Request, error)
 	TransferRequest(ctx context.Context, id string, assigneeID string, reason string) (*request.Request, error)
@@ -1001,7 +1003,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordCallback(childComplexity, args["id"].(string), args["method"].(request.CallbackMethod), args["outcome"].(*request.CallbackOutcome), args["satisfaction"].(*int), args["note"].(*string)), true
+		return e.ComplexityRoot.Mutation.RecordCallback(childComplexity, args["id"].(string), args["method"].(callback.Method), args["outcome"].(*callback.Outcome), args["satisfaction"].(*int), args["note"].(*string)), true
 	case "Mutation.recordFollowUp":
 		if e.ComplexityRoot.Mutation.RecordFollowUp == nil {
 			break
@@ -3840,16 +3842,16 @@ func (ec *executionContext) field_Mutation_recordCallback_args(ctx context.Conte
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "method",
-		func(ctx context.Context, v any) (request.CallbackMethod, error) {
-			return ec.unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackMethod(ctx, v)
+		func(ctx context.Context, v any) (callback.Method, error) {
+			return ec.unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐMethod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["method"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "outcome",
-		func(ctx context.Context, v any) (*request.CallbackOutcome, error) {
-			return ec.unmarshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackOutcome(ctx, v)
+		func(ctx context.Context, v any) (*callback.Outcome, error) {
+			return ec.unmarshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐOutcome(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4686,7 +4688,7 @@ func (ec *executionContext) fieldContext_Building_name(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Building", field, false, false, "String")
 }
 
-func (ec *executionContext) _ButlerAssignment_unit(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerAssignment_unit(ctx context.Context, field graphql.CollectedField, obj *portfolio.Assignment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4718,7 +4720,7 @@ func (ec *executionContext) fieldContext_ButlerAssignment_unit(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _ButlerAssignment_butler(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerAssignment_butler(ctx context.Context, field graphql.CollectedField, obj *portfolio.Assignment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4750,7 +4752,7 @@ func (ec *executionContext) fieldContext_ButlerAssignment_butler(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _ButlerAssignment_from(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerAssignment_from(ctx context.Context, field graphql.CollectedField, obj *portfolio.Assignment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4773,7 +4775,7 @@ func (ec *executionContext) fieldContext_ButlerAssignment_from(_ context.Context
 	return graphql.NewScalarFieldContext("ButlerAssignment", field, false, false, "Time")
 }
 
-func (ec *executionContext) _ButlerAssignment_previousButler(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerAssignment_previousButler(ctx context.Context, field graphql.CollectedField, obj *portfolio.Assignment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4805,7 +4807,7 @@ func (ec *executionContext) fieldContext_ButlerAssignment_previousButler(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _ButlerAssignment_movedRequests(ctx context.Context, field graphql.CollectedField, obj *request.ButlerAssignment) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerAssignment_movedRequests(ctx context.Context, field graphql.CollectedField, obj *portfolio.Assignment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4828,7 +4830,7 @@ func (ec *executionContext) fieldContext_ButlerAssignment_movedRequests(_ contex
 	return graphql.NewScalarFieldContext("ButlerAssignment", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ButlerVisit_id(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerVisit_id(ctx context.Context, field graphql.CollectedField, obj *portfolio.Visit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4851,7 +4853,7 @@ func (ec *executionContext) fieldContext_ButlerVisit_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("ButlerVisit", field, false, false, "ID")
 }
 
-func (ec *executionContext) _ButlerVisit_unit(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerVisit_unit(ctx context.Context, field graphql.CollectedField, obj *portfolio.Visit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4883,7 +4885,7 @@ func (ec *executionContext) fieldContext_ButlerVisit_unit(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _ButlerVisit_butler(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerVisit_butler(ctx context.Context, field graphql.CollectedField, obj *portfolio.Visit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4915,7 +4917,7 @@ func (ec *executionContext) fieldContext_ButlerVisit_butler(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _ButlerVisit_note(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerVisit_note(ctx context.Context, field graphql.CollectedField, obj *portfolio.Visit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4938,7 +4940,7 @@ func (ec *executionContext) fieldContext_ButlerVisit_note(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ButlerVisit", field, false, false, "String")
 }
 
-func (ec *executionContext) _ButlerVisit_at(ctx context.Context, field graphql.CollectedField, obj *request.ButlerVisit) (ret graphql.Marshaler) {
+func (ec *executionContext) _ButlerVisit_at(ctx context.Context, field graphql.CollectedField, obj *portfolio.Visit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4961,7 +4963,7 @@ func (ec *executionContext) fieldContext_ButlerVisit_at(_ context.Context, field
 	return graphql.NewScalarFieldContext("ButlerVisit", field, false, false, "Time")
 }
 
-func (ec *executionContext) _CallbackTask_id(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+func (ec *executionContext) _CallbackTask_id(ctx context.Context, field graphql.CollectedField, obj *callback.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4984,7 +4986,7 @@ func (ec *executionContext) fieldContext_CallbackTask_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "ID")
 }
 
-func (ec *executionContext) _CallbackTask_request(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+func (ec *executionContext) _CallbackTask_request(ctx context.Context, field graphql.CollectedField, obj *callback.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5016,7 +5018,7 @@ func (ec *executionContext) fieldContext_CallbackTask_request(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _CallbackTask_reason(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+func (ec *executionContext) _CallbackTask_reason(ctx context.Context, field graphql.CollectedField, obj *callback.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5039,7 +5041,7 @@ func (ec *executionContext) fieldContext_CallbackTask_reason(_ context.Context, 
 	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "EventType")
 }
 
-func (ec *executionContext) _CallbackTask_status(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+func (ec *executionContext) _CallbackTask_status(ctx context.Context, field graphql.CollectedField, obj *callback.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5051,8 +5053,8 @@ func (ec *executionContext) _CallbackTask_status(ctx context.Context, field grap
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v request.TaskStatus) graphql.Marshaler {
-			return ec.marshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐTaskStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v callback.TaskStatus) graphql.Marshaler {
+			return ec.marshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐTaskStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5062,7 +5064,7 @@ func (ec *executionContext) fieldContext_CallbackTask_status(_ context.Context, 
 	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "CallbackTaskStatus")
 }
 
-func (ec *executionContext) _CallbackTask_attempts(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+func (ec *executionContext) _CallbackTask_attempts(ctx context.Context, field graphql.CollectedField, obj *callback.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5085,7 +5087,7 @@ func (ec *executionContext) fieldContext_CallbackTask_attempts(_ context.Context
 	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "Int")
 }
 
-func (ec *executionContext) _CallbackTask_dueAt(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+func (ec *executionContext) _CallbackTask_dueAt(ctx context.Context, field graphql.CollectedField, obj *callback.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5108,7 +5110,7 @@ func (ec *executionContext) fieldContext_CallbackTask_dueAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("CallbackTask", field, false, false, "Time")
 }
 
-func (ec *executionContext) _CallbackTask_createdAt(ctx context.Context, field graphql.CollectedField, obj *request.CallbackTask) (ret graphql.Marshaler) {
+func (ec *executionContext) _CallbackTask_createdAt(ctx context.Context, field graphql.CollectedField, obj *callback.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5230,8 +5232,8 @@ func (ec *executionContext) _CallbackTaskEdge_node(ctx context.Context, field gr
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *request.CallbackTask) graphql.Marshaler {
-			return ec.marshalNCallbackTask2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackTask(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *callback.Task) graphql.Marshaler {
+			return ec.marshalNCallbackTask2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐTask(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6297,7 +6299,7 @@ func (ec *executionContext) _Mutation_recordCallback(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordCallback(ctx, fc.Args["id"].(string), fc.Args["method"].(request.CallbackMethod), fc.Args["outcome"].(*request.CallbackOutcome), fc.Args["satisfaction"].(*int), fc.Args["note"].(*string))
+			return ec.Resolvers.Mutation().RecordCallback(ctx, fc.Args["id"].(string), fc.Args["method"].(callback.Method), fc.Args["outcome"].(*callback.Outcome), fc.Args["satisfaction"].(*int), fc.Args["note"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
@@ -6432,8 +6434,8 @@ func (ec *executionContext) _Mutation_assignButler(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().AssignButler(ctx, fc.Args["unitId"].(string), fc.Args["butlerId"].(string), fc.Args["from"].(*time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *request.ButlerAssignment) graphql.Marshaler {
-			return ec.marshalNButlerAssignment2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerAssignment(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *portfolio.Assignment) graphql.Marshaler {
+			return ec.marshalNButlerAssignment2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋportfolioᚐAssignment(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6476,8 +6478,8 @@ func (ec *executionContext) _Mutation_logVisit(ctx context.Context, field graphq
 			return ec.Resolvers.Mutation().LogVisit(ctx, fc.Args["unitId"].(string), fc.Args["note"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *request.ButlerVisit) graphql.Marshaler {
-			return ec.marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerVisit(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *portfolio.Visit) graphql.Marshaler {
+			return ec.marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋportfolioᚐVisit(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12339,7 +12341,7 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 
 var butlerAssignmentImplementors = []string{"ButlerAssignment"}
 
-func (ec *executionContext) _ButlerAssignment(ctx context.Context, sel ast.SelectionSet, obj *request.ButlerAssignment) graphql.Marshaler {
+func (ec *executionContext) _ButlerAssignment(ctx context.Context, sel ast.SelectionSet, obj *portfolio.Assignment) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, butlerAssignmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12395,7 +12397,7 @@ func (ec *executionContext) _ButlerAssignment(ctx context.Context, sel ast.Selec
 
 var butlerVisitImplementors = []string{"ButlerVisit"}
 
-func (ec *executionContext) _ButlerVisit(ctx context.Context, sel ast.SelectionSet, obj *request.ButlerVisit) graphql.Marshaler {
+func (ec *executionContext) _ButlerVisit(ctx context.Context, sel ast.SelectionSet, obj *portfolio.Visit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, butlerVisitImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12450,7 +12452,7 @@ func (ec *executionContext) _ButlerVisit(ctx context.Context, sel ast.SelectionS
 
 var callbackTaskImplementors = []string{"CallbackTask"}
 
-func (ec *executionContext) _CallbackTask(ctx context.Context, sel ast.SelectionSet, obj *request.CallbackTask) graphql.Marshaler {
+func (ec *executionContext) _CallbackTask(ctx context.Context, sel ast.SelectionSet, obj *callback.Task) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, callbackTaskImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -14794,7 +14796,7 @@ func (ec *executionContext) marshalNBuilding2ᚖgithubᚗcomᚋkpropertyᚋonest
 	return ec._Building(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNButlerAssignment2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerAssignment(ctx context.Context, sel ast.SelectionSet, v *request.ButlerAssignment) graphql.Marshaler {
+func (ec *executionContext) marshalNButlerAssignment2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋportfolioᚐAssignment(ctx context.Context, sel ast.SelectionSet, v *portfolio.Assignment) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ButlerAssignment!")
 		return graphql.Null
@@ -14802,7 +14804,7 @@ func (ec *executionContext) marshalNButlerAssignment2ᚖgithubᚗcomᚋkproperty
 	return ec._ButlerAssignment(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐButlerVisit(ctx context.Context, sel ast.SelectionSet, v *request.ButlerVisit) graphql.Marshaler {
+func (ec *executionContext) marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋportfolioᚐVisit(ctx context.Context, sel ast.SelectionSet, v *portfolio.Visit) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ButlerVisit!")
 		return graphql.Null
@@ -14810,13 +14812,13 @@ func (ec *executionContext) marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋon
 	return ec._ButlerVisit(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackMethod(ctx context.Context, v any) (request.CallbackMethod, error) {
+func (ec *executionContext) unmarshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐMethod(ctx context.Context, v any) (callback.Method, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := request.CallbackMethod(tmp)
+	res := callback.Method(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackMethod(ctx context.Context, sel ast.SelectionSet, v request.CallbackMethod) graphql.Marshaler {
+func (ec *executionContext) marshalNCallbackMethod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐMethod(ctx context.Context, sel ast.SelectionSet, v callback.Method) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
@@ -14840,7 +14842,7 @@ func (ec *executionContext) marshalNCallbackPolicy2githubᚗcomᚋkpropertyᚋon
 	return res
 }
 
-func (ec *executionContext) marshalNCallbackTask2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackTask(ctx context.Context, sel ast.SelectionSet, v *request.CallbackTask) graphql.Marshaler {
+func (ec *executionContext) marshalNCallbackTask2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐTask(ctx context.Context, sel ast.SelectionSet, v *callback.Task) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CallbackTask!")
 		return graphql.Null
@@ -14876,13 +14878,13 @@ func (ec *executionContext) marshalNCallbackTaskEdge2ᚕgithubᚗcomᚋkproperty
 	return ret
 }
 
-func (ec *executionContext) unmarshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐTaskStatus(ctx context.Context, v any) (request.TaskStatus, error) {
+func (ec *executionContext) unmarshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐTaskStatus(ctx context.Context, v any) (callback.TaskStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := request.TaskStatus(tmp)
+	res := callback.TaskStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v request.TaskStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNCallbackTaskStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v callback.TaskStatus) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
@@ -15702,16 +15704,16 @@ func (ec *executionContext) marshalOBuilding2ᚖgithubᚗcomᚋkpropertyᚋonest
 	return ec._Building(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackOutcome(ctx context.Context, v any) (*request.CallbackOutcome, error) {
+func (ec *executionContext) unmarshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐOutcome(ctx context.Context, v any) (*callback.Outcome, error) {
 	if v == nil {
 		return nil, nil
 	}
 	tmp, err := graphql.UnmarshalString(v)
-	res := request.CallbackOutcome(tmp)
+	res := callback.Outcome(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐCallbackOutcome(ctx context.Context, sel ast.SelectionSet, v *request.CallbackOutcome) graphql.Marshaler {
+func (ec *executionContext) marshalOCallbackOutcome2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋcallbackᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *callback.Outcome) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -14,43 +14,45 @@ import (
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/portfolio"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
 )
 
 // Unit is the resolver for the unit field.
-func (r *butlerAssignmentResolver) Unit(ctx context.Context, obj *request.ButlerAssignment) (*property.Unit, error) {
+func (r *butlerAssignmentResolver) Unit(ctx context.Context, obj *portfolio.Assignment) (*property.Unit, error) {
 	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
 	return &u, err
 }
 
 // Butler is the resolver for the butler field.
-func (r *butlerAssignmentResolver) Butler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error) {
+func (r *butlerAssignmentResolver) Butler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, &obj.ButlerID)
 }
 
 // PreviousButler is the resolver for the previousButler field.
-func (r *butlerAssignmentResolver) PreviousButler(ctx context.Context, obj *request.ButlerAssignment) (*person.Person, error) {
+func (r *butlerAssignmentResolver) PreviousButler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, obj.Previous)
 }
 
 // Unit is the resolver for the unit field.
-func (r *butlerVisitResolver) Unit(ctx context.Context, obj *request.ButlerVisit) (*property.Unit, error) {
+func (r *butlerVisitResolver) Unit(ctx context.Context, obj *portfolio.Visit) (*property.Unit, error) {
 	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
 	return &u, err
 }
 
 // Butler is the resolver for the butler field.
-func (r *butlerVisitResolver) Butler(ctx context.Context, obj *request.ButlerVisit) (*person.Person, error) {
+func (r *butlerVisitResolver) Butler(ctx context.Context, obj *portfolio.Visit) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, &obj.ButlerID)
 }
 
 // Request is the resolver for the request field.
-func (r *callbackTaskResolver) Request(ctx context.Context, obj *request.CallbackTask) (*request.Request, error) {
+func (r *callbackTaskResolver) Request(ctx context.Context, obj *callback.Task) (*request.Request, error) {
 	return r.visibleRequest(ctx, obj.RequestID)
 }
 
@@ -178,16 +180,16 @@ func (r *mutationResolver) CancelRequest(ctx context.Context, id string, reason 
 }
 
 // RecordCallback is the resolver for the recordCallback field.
-func (r *mutationResolver) RecordCallback(ctx context.Context, id string, method request.CallbackMethod, outcome *request.CallbackOutcome, satisfaction *int, note *string) (*request.Request, error) {
+func (r *mutationResolver) RecordCallback(ctx context.Context, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) (*request.Request, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	in := request.CallbackInput{Method: method, Satisfaction: satisfaction, Note: note}
+	in := callback.Input{Method: method, Satisfaction: satisfaction, Note: note}
 	if outcome != nil {
 		in.Outcome = *outcome
 	}
-	return r.RequestService.RecordCallback(ctx, a, id, in)
+	return r.CallbackService.RecordCallback(ctx, a, id, in)
 }
 
 // RecordFollowUp is the resolver for the recordFollowUp field.
@@ -196,7 +198,7 @@ func (r *mutationResolver) RecordFollowUp(ctx context.Context, id string, note s
 	if err != nil {
 		return nil, err
 	}
-	return r.RequestService.RecordFollowUp(ctx, a, id, note)
+	return r.CallbackService.RecordFollowUp(ctx, a, id, note)
 }
 
 // ReplyToRating is the resolver for the replyToRating field.
@@ -209,21 +211,21 @@ func (r *mutationResolver) ReplyToRating(ctx context.Context, id string, reply s
 }
 
 // AssignButler is the resolver for the assignButler field.
-func (r *mutationResolver) AssignButler(ctx context.Context, unitID string, butlerID string, from *time.Time) (*request.ButlerAssignment, error) {
+func (r *mutationResolver) AssignButler(ctx context.Context, unitID string, butlerID string, from *time.Time) (*portfolio.Assignment, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.RequestService.AssignButler(ctx, a, unitID, butlerID, from)
+	return r.PortfolioService.AssignButler(ctx, a, unitID, butlerID, from)
 }
 
 // LogVisit is the resolver for the logVisit field.
-func (r *mutationResolver) LogVisit(ctx context.Context, unitID string, note string) (*request.ButlerVisit, error) {
+func (r *mutationResolver) LogVisit(ctx context.Context, unitID string, note string) (*portfolio.Visit, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.RequestService.LogVisit(ctx, a, unitID, note)
+	return r.PortfolioService.LogVisit(ctx, a, unitID, note)
 }
 
 // SetAvailability is the resolver for the setAvailability field.
@@ -534,7 +536,7 @@ func (r *queryResolver) CallbackQueue(ctx context.Context, propertyID *string, f
 	if first != nil {
 		n = *first
 	}
-	rows, more, err := r.RequestService.CallbackQueue(ctx, a, propertyID, n, cursor)
+	rows, more, err := r.CallbackService.CallbackQueue(ctx, a, propertyID, n, cursor)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
@@ -28,8 +29,8 @@ type CallbackTaskConnection struct {
 }
 
 type CallbackTaskEdge struct {
-	Cursor string                `json:"cursor"`
-	Node   *request.CallbackTask `json:"node"`
+	Cursor string         `json:"cursor"`
+	Node   *callback.Task `json:"node"`
 }
 
 type CategoryCount struct {

@@ -11,6 +11,8 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/portfolio"
+	"github.com/kproperty/onestop/internal/promiseclock"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 )
@@ -118,16 +120,16 @@ WHERE s.person_id = ANY($1::uuid[]) AND s.availability = 'BUSY'
 
 const runningSQL = `NOT r.on_hold AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS')`
 
-func (t requestTx) Due(ctx context.Context, step request.ClockStep, now time.Time, limit int) ([]*request.Request, error) {
+func (t requestTx) Due(ctx context.Context, step promiseclock.Step, now time.Time, limit int) ([]*request.Request, error) {
 	var where string
 	switch step {
-	case request.StepResume:
+	case promiseclock.StepResume:
 		where = `r.on_hold AND r.hold_until <= $1 AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS')`
-	case request.StepWarn:
+	case promiseclock.StepWarn:
 		where = `r.warned_at IS NULL AND r.warn_at <= $1 AND ` + runningSQL
-	case request.StepBreach:
+	case promiseclock.StepBreach:
 		where = `r.breached_at IS NULL AND r.due_at <= $1 AND ` + runningSQL
-	case request.StepDirector:
+	case promiseclock.StepDirector:
 		where = `r.escalation_level = 1 AND ` + runningSQL + ` AND r.escalated_at + make_interval(mins => (SELECT director_after_minutes FROM properties p WHERE p.id = r.property_id)) <= $1`
 	default:
 		return nil, fmt.Errorf("unknown clock step %q", step)
@@ -159,7 +161,7 @@ SELECT (SELECT butler_id FROM closed)`, unitID, from)
 	return prev, mapErr(err)
 }
 
-func (t requestTx) AddVisit(ctx context.Context, v request.ButlerVisit) error {
+func (t requestTx) AddVisit(ctx context.Context, v portfolio.Visit) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO butler_visits (id, unit_id, butler_id, note, at) VALUES ($1, $2, $3, $4, $5)`,
 		v.ID, v.UnitID, v.ButlerID, v.Note, v.At)
 	return mapErr(err)

@@ -3,12 +3,14 @@ package request
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 )
@@ -22,11 +24,11 @@ import (
 // store writes the staged events and notifications in one statement just
 // before commit; they are published after it.
 
-// change is what one step does beyond the request row: its main event,
+// Change is what one step does beyond the request row: its main event,
 // any events that follow from it in the same step (an escalation after a
 // breach), the notifications they cause, and the workers it frees.
-type change struct {
-	ev    *Event
+type Change struct {
+	Ev    *Event
 	extra []Event
 	notes []notification.Notification
 	freed []string
@@ -35,23 +37,29 @@ type change struct {
 	quiet bool
 }
 
-func (c *change) also(ev Event) { c.extra = append(c.extra, ev) }
+// Also adds an event that follows from the step's own (an escalation after a
+// breach).
+func (c *Change) Also(ev Event) { c.extra = append(c.extra, ev) }
 
-// notify queues a notification about the request for each person.
-func (c *change) notify(kind notification.Kind, title string, people ...string) {
+// Free names workers the step lets go; they become available once the row
+// is written if nothing of theirs is in progress.
+func (c *Change) Free(people ...string) { c.freed = append(c.freed, people...) }
+
+// Notify queues a notification about the request for each person.
+func (c *Change) Notify(kind notification.Kind, title string, people ...string) {
 	for _, p := range people {
 		c.notes = append(c.notes, notification.Notification{PersonID: p, Kind: kind, Title: title})
 	}
 }
 
-// fill adds a step's details to the request and its change. It must not
+// Fill adds a step's details to the request and its change. It must not
 // move the status: only rows of the table do.
-type fill func(Tx, *Request, *change) error
+type Fill func(Tx, *Request, *Change) error
 
-// work is one transaction's changes to one request, on behalf of actor
+// Work is one transaction's changes to one request, on behalf of actor
 // (nil: the server's own jobs).
-type work struct {
-	s     *Service
+type Work struct {
+	e     *Engine
 	tx    Tx
 	r     *Request
 	now   time.Time
@@ -64,25 +72,44 @@ type work struct {
 	freed  []string
 }
 
-func (s *Service) work(tx Tx, r *Request, actor *string, now time.Time) *work {
-	return &work{s: s, tx: tx, r: r, actor: actor, now: now}
+// Work starts a transaction's changes to a request it has read (and, for
+// the scheduled jobs, locked).
+func (e *Engine) Work(tx Tx, r *Request, actor *string, now time.Time) *Work {
+	return &Work{e: e, tx: tx, r: r, actor: actor, now: now}
 }
 
-// step applies one row of the table: the status moves (if the row moves
+// Request is the request as the steps so far left it.
+func (w *Work) Request() *Request { return w.r }
+
+// Tx is the transaction the work runs in.
+func (w *Work) Tx() Tx { return w.tx }
+
+// Now is the time of every step of the work.
+func (w *Work) Now() time.Time { return w.now }
+
+// Notify queues a notification about the request, sent once the row is
+// written.
+func (w *Work) Notify(kind notification.Kind, title string, people ...string) {
+	for _, p := range people {
+		w.notes = append(w.notes, notification.Notification{PersonID: p, Kind: kind, Title: title})
+	}
+}
+
+// Step applies one row of the table: the status moves (if the row moves
 // it), what the new status leaves behind is settled, f fills in the
 // details, and the events and notifications are staged.
-func (w *work) step(ctx context.Context, t Transition, actorID *string, f fill) error {
+func (w *Work) Step(ctx context.Context, t Transition, actorID *string, f Fill) error {
 	r := w.r
 	from := r.Status
 	if t.To != "" {
 		r.Status = t.To
 	}
-	c := &change{ev: &Event{Type: t.Event, FromStatus: &from, ToStatus: r.Status, At: w.now, ActorID: actorID}}
+	c := &Change{Ev: &Event{Type: t.Event, FromStatus: &from, ToStatus: r.Status, At: w.now, ActorID: actorID}}
 	if f != nil {
 		if err := f(w.tx, r, c); err != nil {
 			return err
 		}
-		if r.Status != c.ev.ToStatus {
+		if r.Status != c.Ev.ToStatus {
 			panic(fmt.Sprintf("request: %s moved the status to %s outside the table", t.Action, r.Status))
 		}
 	}
@@ -90,18 +117,27 @@ func (w *work) step(ctx context.Context, t Transition, actorID *string, f fill) 
 		return err
 	}
 	w.record(r, c)
+	if w.e.after == nil || from == r.Status {
+		return nil
+	}
+	switch r.Status {
+	case Completed:
+		return w.e.after.Completed(ctx, w)
+	case Confirmed:
+		return w.e.after.Confirmed(ctx, w, t.Event)
+	}
 	return nil
 }
 
-// system takes a step the server makes on its own (closing, auto-
+// System takes a step the server makes on its own (closing, auto-
 // confirming, the promise clock), if the table allows it from the current
 // status; it reports whether it did.
-func (w *work) system(ctx context.Context, action Action, actorID *string, f fill) (bool, error) {
+func (w *Work) System(ctx context.Context, action Action, actorID *string, f Fill) (bool, error) {
 	t, decision := LookupSystem(action, w.r)
 	if decision != Allowed {
 		return false, nil
 	}
-	return true, w.step(ctx, t, actorID, f)
+	return true, w.Step(ctx, t, actorID, f)
 }
 
 // clockRuns lists the statuses the promise clock runs in.
@@ -121,10 +157,10 @@ func (s Status) Terminal() bool { return s == Closed || s == Cancelled }
 //     rewrites it;
 //   - only an accepted, unassigned request waits in the grab pool;
 //   - a request that ends owes no callback and no director's follow-up.
-func (w *work) settle(ctx context.Context) error {
+func (w *Work) settle(ctx context.Context) error {
 	r := w.r
 	if r.OnHold && !clockRuns(r.Status) {
-		endHold(r, w.now)
+		r.EndHold(w.now)
 	}
 	if r.Status == Completed && r.FirstCompletedAt == nil {
 		r.FirstCompletedAt = &w.now
@@ -142,9 +178,9 @@ func (w *work) settle(ctx context.Context) error {
 	return nil
 }
 
-// endHold ends a hold, pushing the due and warning times back by the time
+// EndHold ends a hold, pushing the due and warning times back by the time
 // spent on hold, and returns that time.
-func endHold(r *Request, now time.Time) time.Duration {
+func (r *Request) EndHold(now time.Time) time.Duration {
 	paused := now.Sub(*r.HoldSince)
 	if r.DueAt != nil {
 		due := r.DueAt.Add(paused)
@@ -161,13 +197,13 @@ func endHold(r *Request, now time.Time) time.Duration {
 // record stages a change's events in order and keeps the notifications
 // they cause for save. Each event carries the request's audience as it is
 // after the step.
-func (w *work) record(r *Request, c *change) {
-	evs := append([]Event{*c.ev}, c.extra...)
+func (w *Work) record(r *Request, c *Change) {
+	evs := append([]Event{*c.Ev}, c.extra...)
 	for i := range evs {
 		e := &evs[i]
 		e.RequestID, e.At, e.Audience = r.ID, w.now, r.Audience
 		if e.ActorID == nil {
-			e.ActorID = c.ev.ActorID
+			e.ActorID = c.Ev.ActorID
 		}
 		if e.ToStatus == "" {
 			e.ToStatus = r.Status
@@ -183,7 +219,7 @@ func (w *work) record(r *Request, c *change) {
 
 // stage hands the steps' events to the outbox, with their notifications
 // once per person and kind, and none to the person who made the change.
-func (w *work) stage() {
+func (w *Work) stage() {
 	for i := range w.notes {
 		n := &w.notes[i]
 		n.RequestID, n.CreatedAt = &w.r.ID, w.now
@@ -192,10 +228,10 @@ func (w *work) stage() {
 	w.tx.Stage(w.events, dedupe(w.notes, w.actor))
 }
 
-// save writes the request row (refusing a stale one), stages the
+// Save writes the request row (refusing a stale one), stages the
 // notifications, and frees the workers the steps let go who have nothing
 // left in progress.
-func (w *work) save(ctx context.Context) error {
+func (w *Work) Save(ctx context.Context) error {
 	w.r.UpdatedAt = w.now
 	if err := w.tx.Update(ctx, w.r); err != nil {
 		return err
@@ -204,32 +240,32 @@ func (w *work) save(ctx context.Context) error {
 	return w.tx.FreeIfIdle(ctx, w.freed)
 }
 
-// move is the single path by which a person changes a request: it reads the
+// Move is the single path by which a person changes a request: it reads the
 // request, asks the transition table, takes the step, lets then take the
 // steps that follow from it (closing, automatic dispatch), writes the
 // request once, and publishes the events after commit.
-func (s *Service) move(ctx context.Context, a *auth.Actor, id string, action Action, f fill) (*Request, error) {
-	return s.moveThen(ctx, a, id, action, f, nil)
+func (e *Engine) Move(ctx context.Context, a *auth.Actor, id string, action Action, f Fill) (*Request, error) {
+	return e.MoveThen(ctx, a, id, action, f, nil)
 }
 
-// moveThen is move with the steps that follow from it in the same
+// MoveThen is Move with the steps that follow from it in the same
 // transaction.
-func (s *Service) moveThen(ctx context.Context, a *auth.Actor, id string, action Action, f fill,
-	then func(context.Context, *work) error) (*Request, error) {
-	return s.moveChoosing(ctx, a, id, func(context.Context, Tx, *Request) (Action, error) { return action, nil }, f, then)
+func (e *Engine) MoveThen(ctx context.Context, a *auth.Actor, id string, action Action, f Fill,
+	then func(context.Context, *Work) error) (*Request, error) {
+	return e.MoveChoosing(ctx, a, id, func(context.Context, Tx, *Request) (Action, error) { return action, nil }, f, then)
 }
 
-// moveChoosing is moveThen for a step whose action depends on what the
+// MoveChoosing is MoveThen for a step whose action depends on what the
 // transaction reads (a callback that closes, or that waits for the
 // director's follow-up).
-func (s *Service) moveChoosing(ctx context.Context, a *auth.Actor, id string, choose func(context.Context, Tx, *Request) (Action, error), f fill,
-	then func(context.Context, *work) error) (*Request, error) {
+func (e *Engine) MoveChoosing(ctx context.Context, a *auth.Actor, id string, choose func(context.Context, Tx, *Request) (Action, error), f Fill,
+	then func(context.Context, *Work) error) (*Request, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, apperr.ErrNotFound
 	}
-	now := s.now()
+	now := e.Now()
 	var out *Request
-	events, err := s.store.InTx(ctx, func(tx Tx) error {
+	events, err := e.store.InTx(ctx, func(tx Tx) error {
 		r, err := tx.Request(ctx, id)
 		if err != nil {
 			return err
@@ -239,7 +275,7 @@ func (s *Service) moveChoosing(ctx context.Context, a *auth.Actor, id string, ch
 			return err
 		}
 		if !Visible(a, r.Audience) {
-			return s.unseen(ctx, tx, a, r, action)
+			return e.unseen(ctx, tx, a, r, action)
 		}
 		if r.ButlerID, err = tx.CurrentButler(ctx, r.UnitID, now); err != nil {
 			return err
@@ -251,8 +287,8 @@ func (s *Service) moveChoosing(ctx context.Context, a *auth.Actor, id string, ch
 		case WrongStatus:
 			return apperr.New(apperr.Conflict, "cannot %s a request that is %s", action, r.Status)
 		}
-		w := s.work(tx, r, &a.PersonID, now)
-		if err := w.step(ctx, t, &a.PersonID, f); err != nil {
+		w := e.Work(tx, r, &a.PersonID, now)
+		if err := w.Step(ctx, t, &a.PersonID, f); err != nil {
 			return err
 		}
 		if then != nil {
@@ -260,7 +296,7 @@ func (s *Service) moveChoosing(ctx context.Context, a *auth.Actor, id string, ch
 				return err
 			}
 		}
-		if err := w.save(ctx); err != nil {
+		if err := w.Save(ctx); err != nil {
 			return err
 		}
 		out = r
@@ -269,17 +305,17 @@ func (s *Service) moveChoosing(ctx context.Context, a *auth.Actor, id string, ch
 	if err != nil {
 		return nil, err
 	}
-	s.publish(ctx, events)
+	e.publish(ctx, events)
 	return out, nil
 }
 
 // notifyEvent adds the notifications every event of its type causes: the
 // new assignee hears of the job; the requester and the first-asker hear of
 // every status change someone else makes.
-func notifyEvent(r *Request, e *Event, c *change) {
+func notifyEvent(r *Request, e *Event, c *Change) {
 	tell := func(kind notification.Kind, title string, who *string) {
 		if who != nil && (e.ActorID == nil || *who != *e.ActorID) {
-			c.notify(kind, title, *who)
+			c.Notify(kind, title, *who)
 		}
 	}
 	switch e.Type {
@@ -309,21 +345,21 @@ func dedupe(ns []notification.Notification, actorID *string) []notification.Noti
 	return out
 }
 
-func (s *Service) publish(ctx context.Context, events []Event) {
-	if s.pub != nil && len(events) > 0 {
-		s.pub.Publish(context.WithoutCancel(ctx), events)
+func (e *Engine) publish(ctx context.Context, events []Event) {
+	if e.pub != nil && len(events) > 0 {
+		e.pub.Publish(context.WithoutCancel(ctx), events)
 	}
 }
 
-// lastEvent is the event the latest step staged: a step that follows may
+// LastEvent is the event the latest step staged: a step that follows may
 // still add to it (the dispatch rule on ACCEPTED) before the flush.
-func (w *work) lastEvent() *Event { return &w.events[len(w.events)-1] }
+func (w *Work) LastEvent() *Event { return &w.events[len(w.events)-1] }
 
 // unseen is the answer to a step on a request the actor may not see:
 // NOT_FOUND, as for one that does not exist. The one exception is a claim
 // lost to a colleague: staff of the pool's role saw the job in their pool
 // a moment ago, so they hear that it was taken.
-func (s *Service) unseen(ctx context.Context, tx Tx, a *auth.Actor, r *Request, action Action) error {
+func (e *Engine) unseen(ctx context.Context, tx Tx, a *auth.Actor, r *Request, action Action) error {
 	if action != Claim || r.Status == Submitted {
 		return apperr.ErrNotFound
 	}
@@ -339,4 +375,52 @@ func (s *Service) unseen(ctx context.Context, tx Tx, a *auth.Actor, r *Request, 
 		return apperr.New(apperr.Conflict, "the job was already claimed")
 	}
 	return apperr.ErrNotFound
+}
+
+// Aftercare is what finished work still owes, kept by the callback noun: a
+// VIP household's director follow-up once the work is done, the callback
+// (回訪) once the customer confirms it. The engine calls it after any step
+// that reaches those statuses, whoever took it.
+type Aftercare interface {
+	// Completed follows a step that reported the work done.
+	Completed(ctx context.Context, w *Work) error
+	// Confirmed follows a step that confirmed it: how is CONFIRMED (the
+	// customer) or AUTO_CONFIRMED (the server, for them).
+	Confirmed(ctx context.Context, w *Work, how EventType) error
+}
+
+// Engine applies the transition table: the only writer of a request's
+// status, used by every noun that moves a request.
+type Engine struct {
+	store Store
+	clock clock.Clock
+	pub   Publisher
+	log   *slog.Logger
+	after Aftercare
+}
+
+// NewEngine returns the engine over a store. pub may be nil.
+func NewEngine(store Store, clk clock.Clock, pub Publisher, log *slog.Logger) *Engine {
+	return &Engine{store: store, clock: clk, pub: pub, log: log}
+}
+
+// SetPublisher replaces the post-commit publisher.
+func (e *Engine) SetPublisher(p Publisher) { e.pub = p }
+
+// SetAftercare installs what completed and confirmed work owes.
+func (e *Engine) SetAftercare(a Aftercare) { e.after = a }
+
+// Now reads the clock at the precision PostgreSQL keeps, so that what a
+// mutation returns equals what a later read returns.
+func (e *Engine) Now() time.Time { return e.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// Run runs fn in one transaction and publishes the events it staged once
+// the transaction has committed.
+func (e *Engine) Run(ctx context.Context, fn func(Tx) error) error {
+	events, err := e.store.InTx(ctx, fn)
+	if err != nil {
+		return err
+	}
+	e.publish(ctx, events)
+	return nil
 }

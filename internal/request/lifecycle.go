@@ -10,7 +10,6 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
-	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/promise"
 )
 
@@ -20,22 +19,22 @@ import (
 // accepting agent. The property's dispatch rule then sends it on: to the
 // best free worker (AUTO), into the grab pool (POOL), or nowhere (MANUAL).
 func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promisedAt *time.Time, note *string) (*Request, error) {
-	n, err := optText("note", note)
+	n, err := OptText("note", note)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now()
 	if promisedAt != nil && !promisedAt.After(now) {
 		return nil, apperr.Invalid("promisedAt", "promisedAt must be in the future")
 	}
-	return s.moveThen(ctx, a, id, Accept, func(tx Tx, r *Request, c *change) error {
+	return s.MoveThen(ctx, a, id, Accept, func(tx Tx, r *Request, c *Change) error {
 		if r.FirstResponderID == nil {
 			r.FirstResponderID = &a.PersonID
 		}
-		c.ev.Note = n
+		c.Ev.Note = n
 		r.AcceptedAt = &now
 		return s.promise(ctx, tx, r, promisedAt, now)
-	}, func(ctx context.Context, w *work) error {
+	}, func(ctx context.Context, w *Work) error {
 		return s.dispatch(ctx, w, &a.PersonID)
 	})
 }
@@ -74,13 +73,13 @@ func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *ti
 // the best free worker (AUTO, a step of the system's in the accepting
 // agent's name), into the grab pool (POOL), or nowhere (MANUAL). The rule is
 // recorded on the ACCEPTED event.
-func (s *Service) dispatch(ctx context.Context, w *work, by *string) error {
+func (s *Service) dispatch(ctx context.Context, w *Work, by *string) error {
 	r, tx := w.r, w.tx
 	rule, err := tx.DispatchRule(ctx, r.PropertyID, r.CategoryID)
 	if err != nil {
 		return err
 	}
-	w.lastEvent().Data = mustJSON(map[string]any{"promisedAt": r.PromisedAt, "dispatch": rule.Mode})
+	w.LastEvent().Data = mustJSON(map[string]any{"promisedAt": r.PromisedAt, "dispatch": rule.Mode})
 	switch rule.Mode {
 	case dispatch.Auto:
 		cat, err := tx.Category(ctx, r.CategoryID)
@@ -92,15 +91,15 @@ func (s *Service) dispatch(ctx context.Context, w *work, by *string) error {
 			// Nobody eligible is free: the center dispatches by hand.
 			return err
 		}
-		_, err = w.system(ctx, AutoAssign, by, func(_ Tx, r *Request, c *change) error {
+		_, err = w.System(ctx, AutoAssign, by, func(_ Tx, r *Request, c *Change) error {
 			r.AssigneeID = worker
-			c.ev.Data = mustJSON(map[string]any{"assigneeId": *worker, "auto": true})
+			c.Ev.Data = mustJSON(map[string]any{"assigneeId": *worker, "auto": true})
 			return nil
 		})
 		return err
 	case dispatch.Pool:
 		r.Pooled = true
-		w.lastEvent().Pooled = true
+		w.LastEvent().Pooled = true
 		eligible, err := tx.StaffWithRole(ctx, r.PropertyID, rule.Role)
 		if err != nil {
 			return err
@@ -112,41 +111,39 @@ func (s *Service) dispatch(ctx context.Context, w *work, by *string) error {
 	return nil
 }
 
-func ptrStatus(s Status) *Status { return &s }
-
 // Assign dispatches a request to a staff member of its property, or
 // reassigns it.
 func (s *Service) Assign(ctx context.Context, a *auth.Actor, id, assigneeID string, note *string) (*Request, error) {
-	n, err := optText("note", note)
+	n, err := OptText("note", note)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := uuid.Parse(assigneeID); err != nil {
 		return nil, apperr.Invalid("assigneeId", "no such staff member")
 	}
-	return s.move(ctx, a, id, Assign, func(tx Tx, r *Request, c *change) error {
+	return s.Move(ctx, a, id, Assign, func(tx Tx, r *Request, c *Change) error {
 		if err := s.reassign(ctx, tx, r, c, assigneeID, "assigneeId"); err != nil {
 			return err
 		}
-		if *c.ev.FromStatus == Assigned {
-			c.ev.Type = EvReassigned
+		if *c.Ev.FromStatus == Assigned {
+			c.Ev.Type = EvReassigned
 		}
-		c.ev.Note = n
+		c.Ev.Note = n
 		return nil
 	})
 }
 
 // Start records that the assignee began the work.
 func (s *Service) Start(ctx context.Context, a *auth.Actor, id string, note *string) (*Request, error) {
-	n, err := optText("note", note)
+	n, err := OptText("note", note)
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Start, func(tx Tx, r *Request, c *change) error {
+	return s.Move(ctx, a, id, Start, func(tx Tx, r *Request, c *Change) error {
 		if r.OnHold {
 			return apperr.New(apperr.Conflict, "the request is on hold: resume it first")
 		}
-		c.ev.Note = n
+		c.Ev.Note = n
 		busy := dispatch.Busy
 		return tx.SetAvailability(ctx, a.PersonID, busy, ptrAvail(dispatch.Available))
 	})
@@ -154,31 +151,14 @@ func (s *Service) Start(ctx context.Context, a *auth.Actor, id string, note *str
 
 // Complete records that the work is done; the customer is asked to confirm.
 func (s *Service) Complete(ctx context.Context, a *auth.Actor, id, note string) (*Request, error) {
-	n, err := text("note", note, true)
+	n, err := Text("note", note, true)
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Complete, func(tx Tx, r *Request, c *change) error {
-		c.ev.Note = n
+	return s.Move(ctx, a, id, Complete, func(tx Tx, r *Request, c *Change) error {
+		c.Ev.Note = n
 		c.freed = append(c.freed, a.PersonID)
-		r.CompletedAt = &c.ev.At
-		// A special (VIP) household hears from the director after the
-		// work is done; the request cannot close until that is recorded.
-		// The director hears at once that it is owed.
-		unit, err := tx.Unit(ctx, r.UnitID)
-		if err != nil || !unit.VIP {
-			return err
-		}
-		c.ev.Data = mustJSON(map[string]any{"followUpRequired": true})
-		opened, err := tx.OpenFollowUp(ctx, r.ID, c.ev.At)
-		if err != nil || !opened {
-			return err
-		}
-		directors, err := tx.StaffWithRole(ctx, r.PropertyID, person.Director)
-		if err != nil {
-			return err
-		}
-		c.notify(notification.FollowUp, "A VIP household is owed your follow-up: "+r.Number, directors...)
+		r.CompletedAt = &c.Ev.At
 		return nil
 	})
 }
@@ -196,16 +176,16 @@ type Rating struct {
 // Confirmation creates the callback task the category's policy asks for.
 func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfied bool, rating Rating, comment *string) (*Request, error) {
 	if !satisfied {
-		c, err := text("comment", deref(comment), true)
+		c, err := Text("comment", deref(comment), true)
 		if err != nil {
 			return nil, apperr.Invalid("comment", "say what is still wrong so the worker can put it right")
 		}
 		if rating.Overall != nil || rating.Timeliness != nil || rating.Attitude != nil {
 			return nil, apperr.Invalid("rating", "a rating is given when the work is accepted")
 		}
-		return s.move(ctx, a, id, Reopen, func(tx Tx, r *Request, ch *change) error {
-			ch.ev.Note = c
-			return s.reopen(ctx, tx, r, ch, map[string]any{"by": "RESIDENT"})
+		return s.Move(ctx, a, id, Reopen, func(tx Tx, r *Request, ch *Change) error {
+			ch.Ev.Note = c
+			return s.Reopen(ctx, tx, r, ch, map[string]any{"by": "RESIDENT"})
 		})
 	}
 	if rating.Overall == nil || *rating.Overall < 1 || *rating.Overall > 5 {
@@ -216,15 +196,15 @@ func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfi
 			return nil, apperr.Invalid(field, "%s must be from 1 to 5", field)
 		}
 	}
-	c, err := optText("comment", comment)
+	c, err := OptText("comment", comment)
 	if err != nil {
 		return nil, err
 	}
-	return s.moveThen(ctx, a, id, Confirm, func(_ Tx, r *Request, ch *change) error {
-		confirmed(r, ch.ev.At)
+	return s.Move(ctx, a, id, Confirm, func(_ Tx, r *Request, ch *Change) error {
+		r.MarkConfirmed(ch.Ev.At)
 		r.Rating, r.RatingComment = rating.Overall, c
 		r.RatingTimeliness, r.RatingAttitude = rating.Timeliness, rating.Attitude
-		ch.ev.Note = c
+		ch.Ev.Note = c
 		data := map[string]any{"rating": *rating.Overall}
 		if rating.Timeliness != nil {
 			data["timeliness"] = *rating.Timeliness
@@ -232,23 +212,21 @@ func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfi
 		if rating.Attitude != nil {
 			data["attitude"] = *rating.Attitude
 		}
-		ch.ev.Data = mustJSON(data)
+		ch.Ev.Data = mustJSON(data)
 		return nil
-	}, func(ctx context.Context, w *work) error {
-		return s.afterConfirm(ctx, w, EvConfirmed)
 	})
 }
 
 // Cancel withdraws a request: the customer before work starts, the service
 // center at any point while it is open.
 func (s *Service) Cancel(ctx context.Context, a *auth.Actor, id, reason string) (*Request, error) {
-	why, err := text("reason", reason, true)
+	why, err := Text("reason", reason, true)
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Cancel, func(_ Tx, r *Request, c *change) error {
+	return s.Move(ctx, a, id, Cancel, func(_ Tx, r *Request, c *Change) error {
 		r.CancelReason = why
-		c.ev.Note = why
+		c.Ev.Note = why
 		if r.AssigneeID != nil {
 			c.freed = append(c.freed, *r.AssigneeID)
 		}

@@ -50,9 +50,6 @@ type Reader interface {
 	EventsOf(ctx context.Context, requestIDs []string) ([]Event, error)
 	// ByClientID finds a submission by its submitter and phone-made id.
 	ByClientID(ctx context.Context, submittedBy, clientID string) (*Request, error)
-	// CallbackQueue returns up to limit open callback tasks of the given
-	// properties (all when nil), due first, after the cursor.
-	CallbackQueue(ctx context.Context, propertyIDs []string, limit int, after *TaskCursor) ([]*CallbackTask, error)
 	// PendingFollowUps returns which of the requests owe a director's
 	// follow-up.
 	PendingFollowUps(ctx context.Context, requestIDs []string) (map[string]bool, error)
@@ -64,8 +61,6 @@ type Tx interface {
 	Rows
 	Places
 	People
-	Obligations
-	Jobs
 }
 
 // Rows is the request itself and its outbox: what the engine writes.
@@ -118,98 +113,28 @@ type People interface {
 	FreeIfIdle(ctx context.Context, people []string) error
 }
 
-// Obligations are what confirmed work still owes: the callback (回訪) and
-// a VIP household's director follow-up.
-type Obligations interface {
-	AddCallback(ctx context.Context, c Callback) error
-	// OpenTask returns the request's open callback task, or nil.
-	OpenTask(ctx context.Context, requestID string) (*CallbackTask, error)
-	InsertTask(ctx context.Context, t *CallbackTask) error
-	UpdateTask(ctx context.Context, t *CallbackTask) error
-	// OpenFollowUp makes the request's pending director follow-up, unless
-	// one is already pending; it reports whether it made one.
-	OpenFollowUp(ctx context.Context, requestID string, at time.Time) (bool, error)
-	// FollowUpPending reports whether a director follow-up is owed.
-	FollowUpPending(ctx context.Context, requestID string) (bool, error)
-	// DoFollowUp records the pending follow-up as done; false when none
-	// was pending.
-	DoFollowUp(ctx context.Context, requestID, directorID string, note *string, at time.Time) (bool, error)
-}
-
-// Jobs is what the scheduled jobs and portfolio handovers claim.
-type Jobs interface {
-	// Due locks up to limit requests whose promise clock has reached the
-	// given step, skipping rows other instances hold.
-	Due(ctx context.Context, step ClockStep, now time.Time, limit int) ([]*Request, error)
-	// ClaimUnanswered locks up to limit completed requests whose work was
-	// done at or before cutoff, skipping any another instance holds.
-	ClaimUnanswered(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
-	// OpenRequestsOfUnit locks the household's requests that are not done.
-	OpenRequestsOfUnit(ctx context.Context, unitID string) ([]*Request, error)
-	// HandOverPortfolio ends the household's current butler assignment at
-	// from and starts the new butler's, returning the previous butler.
-	HandOverPortfolio(ctx context.Context, unitID, butlerID, by string, from time.Time) (*string, error)
-	AddVisit(ctx context.Context, v ButlerVisit) error
-}
-
 // Publisher hears about events once their transaction has committed.
 type Publisher interface {
 	Publish(ctx context.Context, events []Event)
 }
 
-// Service runs the one-stop flow.
+// Service runs the one-stop flow: a customer's request from submission to
+// confirmation. It moves requests through the Engine, as every other noun
+// does.
 type Service struct {
-	store Store
-	clock clock.Clock
-	pub   Publisher
-	log   *slog.Logger
-	cfg   Config
+	*Engine
 }
 
-// Config holds the callback rules a company may tune.
-type Config struct {
-	// AutoConfirmAfter is how long completed work may wait for the
-	// customer's answer before the system confirms it.
-	AutoConfirmAfter time.Duration
-	// CallbackDue is how soon after confirmation the callback is due.
-	CallbackDue time.Duration
-	// MaxCallbackAttempts is how many failed attempts close a callback
-	// task as unreachable.
-	MaxCallbackAttempts int
-}
-
-// DefaultConfig is three days to answer, a callback within a day, and three
-// tries to reach the customer.
-var DefaultConfig = Config{AutoConfirmAfter: 72 * time.Hour, CallbackDue: 24 * time.Hour, MaxCallbackAttempts: 3}
-
-// NewService returns a request service with DefaultConfig. pub may be nil.
+// NewService returns the request service with its engine. pub may be nil.
 func NewService(store Store, clk clock.Clock, pub Publisher, log *slog.Logger) *Service {
-	return &Service{store: store, clock: clk, pub: pub, log: log, cfg: DefaultConfig}
+	return &Service{Engine: NewEngine(store, clk, pub, log)}
 }
-
-// Configure replaces the callback rules; zero fields keep their defaults.
-func (s *Service) Configure(c Config) {
-	if c.AutoConfirmAfter > 0 {
-		s.cfg.AutoConfirmAfter = c.AutoConfirmAfter
-	}
-	if c.CallbackDue > 0 {
-		s.cfg.CallbackDue = c.CallbackDue
-	}
-	if c.MaxCallbackAttempts > 0 {
-		s.cfg.MaxCallbackAttempts = c.MaxCallbackAttempts
-	}
-}
-
-// now reads the clock at the precision PostgreSQL keeps, so that what a
-// mutation returns equals what a later read returns.
-func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
-
-// SetPublisher replaces the post-commit publisher.
-func (s *Service) SetPublisher(p Publisher) { s.pub = p }
 
 const maxText = 2000
 
-func text(field, v string, required bool) (*string, error) {
+// Text checks a free-text input: trimmed, at most 2,000 characters, and
+// present when required. The error names the field.
+func Text(field, v string, required bool) (*string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		if required {
@@ -223,11 +148,12 @@ func text(field, v string, required bool) (*string, error) {
 	return &v, nil
 }
 
-func optText(field string, v *string) (*string, error) {
+// OptText is Text for an optional input.
+func OptText(field string, v *string) (*string, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return text(field, *v, false)
+	return Text(field, *v, false)
 }
 
 func truncate(s string, n int) string {

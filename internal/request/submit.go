@@ -35,11 +35,11 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 	if err := checkIDs(map[string]*string{"categoryId": &in.CategoryID, "unitId": in.UnitID, "onBehalfOfResidentId": in.OnBehalfOf}); err != nil {
 		return nil, err
 	}
-	desc, err := text("description", in.Description, true)
+	desc, err := Text("description", in.Description, true)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now()
 	// A little slack lets a phone whose clock runs behind still say "now".
 	if in.PreferredTime != nil && in.PreferredTime.Before(now.Add(-5*time.Minute)) {
 		return nil, apperr.Invalid("preferredTime", "preferredTime is in the past")
@@ -96,8 +96,8 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		// The id is made here, so the events staged before the row is
 		// written already name it.
 		r.ID = uuid.NewString()
-		w := s.work(tx, r, &a.PersonID, now)
-		w.record(r, &change{ev: &Event{Type: EvSubmitted, ToStatus: Submitted, ActorID: &a.PersonID,
+		w := s.Work(tx, r, &a.PersonID, now)
+		w.record(r, &Change{Ev: &Event{Type: EvSubmitted, ToStatus: Submitted, ActorID: &a.PersonID,
 			Data: mustJSON(map[string]any{"channel": r.Channel, "number": r.Number})}})
 		if err := s.routeNew(ctx, w, prop); err != nil {
 			return err
@@ -135,7 +135,7 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 // may do it or dispatch it onward. Both are the system's steps, taken in
 // the butler's name. Everyone else's goes to the service center, which
 // hears of it.
-func (s *Service) routeNew(ctx context.Context, w *work, prop *property.Property) error {
+func (s *Service) routeNew(ctx context.Context, w *Work, prop *property.Property) error {
 	r, tx, now := w.r, w.tx, w.now
 	if prop.ServiceMode == property.ButlerMode {
 		butler, err := tx.CurrentButler(ctx, r.UnitID, now)
@@ -146,7 +146,7 @@ func (s *Service) routeNew(ctx context.Context, w *work, prop *property.Property
 			// The events are in the butler's name, so they would not
 			// hear of them: tell them their household asked.
 			w.notes = append(w.notes, notification.Notification{PersonID: *butler, Kind: notification.Assigned, Title: "Your household asked: " + r.Number})
-			if _, err := w.system(ctx, Route, butler, func(tx Tx, r *Request, c *change) error {
+			if _, err := w.System(ctx, Route, butler, func(tx Tx, r *Request, c *Change) error {
 				if r.FirstResponderID == nil {
 					r.FirstResponderID = butler
 				}
@@ -155,15 +155,15 @@ func (s *Service) routeNew(ctx context.Context, w *work, prop *property.Property
 					return err
 				}
 				note := "butler mode: accepted for the household's butler"
-				c.ev.Note, c.quiet = &note, true
-				c.ev.Data = mustJSON(map[string]any{"promisedAt": r.PromisedAt, "butlerMode": true})
+				c.Ev.Note, c.quiet = &note, true
+				c.Ev.Data = mustJSON(map[string]any{"promisedAt": r.PromisedAt, "butlerMode": true})
 				return nil
 			}); err != nil {
 				return err
 			}
-			_, err := w.system(ctx, AutoAssign, butler, func(_ Tx, r *Request, c *change) error {
+			_, err := w.System(ctx, AutoAssign, butler, func(_ Tx, r *Request, c *Change) error {
 				r.AssigneeID, c.quiet = butler, true
-				c.ev.Data = mustJSON(map[string]any{"assigneeId": *butler, "butlerMode": true})
+				c.Ev.Data = mustJSON(map[string]any{"assigneeId": *butler, "butlerMode": true})
 				return nil
 			})
 			return err

@@ -9,11 +9,12 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/notification"
+	"github.com/kproperty/onestop/internal/person"
 )
 
 // reassign puts the request in another worker's hands, checking that they
 // work at the property, and frees the previous worker if they are idle.
-func (s *Service) reassign(ctx context.Context, tx Tx, r *Request, c *change, to, field string) error {
+func (s *Service) reassign(ctx context.Context, tx Tx, r *Request, c *Change, to, field string) error {
 	if _, err := uuid.Parse(to); err != nil {
 		return apperr.Invalid(field, "no such staff member")
 	}
@@ -26,26 +27,26 @@ func (s *Service) reassign(ctx context.Context, tx Tx, r *Request, c *change, to
 	}
 	data := map[string]any{"assigneeId": to}
 	if r.AssigneeID != nil {
-		if *r.AssigneeID == to && *c.ev.FromStatus != Accepted {
+		if *r.AssigneeID == to && *c.Ev.FromStatus != Accepted {
 			return apperr.Invalid(field, "the request is already assigned to this person")
 		}
 		data["previousAssigneeId"] = *r.AssigneeID
 		c.freed = append(c.freed, *r.AssigneeID)
 	}
 	r.AssigneeID, r.Pooled = &to, false
-	c.ev.Data = mustJSON(data)
+	c.Ev.Data = mustJSON(data)
 	return nil
 }
 
 // Transfer hands a job to another worker, with a reason; work in progress
 // goes back to waiting for the new worker to start.
 func (s *Service) Transfer(ctx context.Context, a *auth.Actor, id, assigneeID, reason string) (*Request, error) {
-	why, err := text("reason", reason, true)
+	why, err := Text("reason", reason, true)
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, Transfer, func(tx Tx, r *Request, c *change) error {
-		c.ev.Note = why
+	return s.Move(ctx, a, id, Transfer, func(tx Tx, r *Request, c *Change) error {
+		c.Ev.Note = why
 		return s.reassign(ctx, tx, r, c, assigneeID, "assigneeId")
 	})
 }
@@ -53,19 +54,19 @@ func (s *Service) Transfer(ctx context.Context, a *auth.Actor, id, assigneeID, r
 // SendBack returns a job to the service center, with a reason, for it to
 // dispatch again.
 func (s *Service) SendBack(ctx context.Context, a *auth.Actor, id, reason string) (*Request, error) {
-	why, err := text("reason", reason, true)
+	why, err := Text("reason", reason, true)
 	if err != nil {
 		return nil, err
 	}
-	return s.move(ctx, a, id, SendBack, func(tx Tx, r *Request, c *change) error {
-		c.ev.Note = why
+	return s.Move(ctx, a, id, SendBack, func(tx Tx, r *Request, c *Change) error {
+		c.Ev.Note = why
 		c.freed = append(c.freed, *r.AssigneeID)
 		r.AssigneeID = nil
 		center, err := tx.StaffWithRole(ctx, r.PropertyID, centerRoles...)
 		if err != nil {
 			return err
 		}
-		c.notify(notification.StatusChanged, "Job "+r.Number+" was sent back", center...)
+		c.Notify(notification.StatusChanged, "Job "+r.Number+" was sent back", center...)
 		return nil
 	})
 }
@@ -73,7 +74,7 @@ func (s *Service) SendBack(ctx context.Context, a *auth.Actor, id, reason string
 // Claim takes a job from the grab pool. Only the first claim wins: a
 // second, even a simultaneous one, finds the job taken (CONFLICT).
 func (s *Service) Claim(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
-	return s.move(ctx, a, id, Claim, func(tx Tx, r *Request, c *change) error {
+	return s.Move(ctx, a, id, Claim, func(tx Tx, r *Request, c *Change) error {
 		if !r.Pooled {
 			return apperr.New(apperr.Conflict, "the request is not in the grab pool")
 		}
@@ -91,22 +92,22 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, id string) (*Request
 // Hold pauses a request (waiting for parts, resident not home): the promise
 // clock stops until it is resumed, by hand or at resumeAt.
 func (s *Service) Hold(ctx context.Context, a *auth.Actor, id, reason string, resumeAt *time.Time) (*Request, error) {
-	why, err := text("reason", reason, true)
+	why, err := Text("reason", reason, true)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now()
 	if resumeAt != nil && !resumeAt.After(now) {
 		return nil, apperr.Invalid("resumeAt", "resumeAt must be in the future")
 	}
-	return s.move(ctx, a, id, Hold, func(_ Tx, r *Request, c *change) error {
+	return s.Move(ctx, a, id, Hold, func(_ Tx, r *Request, c *Change) error {
 		if r.OnHold {
 			return apperr.New(apperr.Conflict, "the request is already on hold")
 		}
 		r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = true, why, &now, resumeAt
-		c.ev.Note = why
+		c.Ev.Note = why
 		if resumeAt != nil {
-			c.ev.Data = mustJSON(map[string]any{"resumeAt": resumeAt.UTC()})
+			c.Ev.Data = mustJSON(map[string]any{"resumeAt": resumeAt.UTC()})
 		}
 		return nil
 	})
@@ -114,8 +115,8 @@ func (s *Service) Hold(ctx context.Context, a *auth.Actor, id, reason string, re
 
 // Resume restarts a paused request's clock.
 func (s *Service) Resume(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
-	now := s.now()
-	return s.move(ctx, a, id, Resume, func(_ Tx, r *Request, c *change) error {
+	now := s.Now()
+	return s.Move(ctx, a, id, Resume, func(_ Tx, r *Request, c *Change) error {
 		if !r.OnHold {
 			return apperr.New(apperr.Conflict, "the request is not on hold")
 		}
@@ -126,9 +127,9 @@ func (s *Service) Resume(ctx context.Context, a *auth.Actor, id string) (*Reques
 
 // resume ends a hold by hand or at its planned time: the due and warning
 // times move back by the time spent on hold.
-func resume(r *Request, c *change, now time.Time) {
-	paused := endHold(r, now)
-	c.ev.Data = mustJSON(map[string]any{"pausedSeconds": int(paused.Seconds()), "dueAt": r.DueAt})
+func resume(r *Request, c *Change, now time.Time) {
+	paused := r.EndHold(now)
+	c.Ev.Data = mustJSON(map[string]any{"pausedSeconds": int(paused.Seconds()), "dueAt": r.DueAt})
 }
 
 // UrgeInterval is how often a customer may chase one request.
@@ -137,8 +138,8 @@ const UrgeInterval = time.Hour
 // Urge records a customer chasing an open request (催單); it tells the
 // first-asker and the assignee. Once an hour at most.
 func (s *Service) Urge(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
-	now := s.now()
-	return s.move(ctx, a, id, Urge, func(tx Tx, r *Request, c *change) error {
+	now := s.Now()
+	return s.Move(ctx, a, id, Urge, func(tx Tx, r *Request, c *Change) error {
 		if r.LastUrgedAt != nil && now.Sub(*r.LastUrgedAt) < UrgeInterval {
 			next := r.LastUrgedAt.Add(UrgeInterval)
 			return apperr.New(apperr.RateLimited, "already chased at %s; you can chase again from %s",
@@ -147,10 +148,10 @@ func (s *Service) Urge(ctx context.Context, a *auth.Actor, id string) (*Request,
 		r.LastUrgedAt = &now
 		title := "The customer is chasing " + r.Number
 		if r.FirstResponderID != nil {
-			c.notify(notification.Urge, title, *r.FirstResponderID)
+			c.Notify(notification.Urge, title, *r.FirstResponderID)
 		}
 		if r.AssigneeID != nil {
-			c.notify(notification.Urge, title, *r.AssigneeID)
+			c.Notify(notification.Urge, title, *r.AssigneeID)
 		}
 		if r.FirstResponderID == nil && r.AssigneeID == nil {
 			// Nobody owns it yet: the service center hears instead.
@@ -158,8 +159,12 @@ func (s *Service) Urge(ctx context.Context, a *auth.Actor, id string) (*Request,
 			if err != nil {
 				return err
 			}
-			c.notify(notification.Urge, title, center...)
+			c.Notify(notification.Urge, title, center...)
 		}
 		return nil
 	})
 }
+
+// centerRoles are the service center of a property: who hears of work
+// nobody owns.
+var centerRoles = []person.Role{person.Agent, person.Manager, person.Director}

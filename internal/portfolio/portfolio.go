@@ -1,7 +1,12 @@
-package request
+// Package portfolio is butler mode's portfolios (管家模式): which butler
+// serves which household, handovers between butlers (the household's open
+// work moves with it), and butlers' proactive visits.
+package portfolio
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,10 +16,36 @@ import (
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
+	"github.com/kproperty/onestop/internal/request"
 )
 
-// ButlerAssignment puts a household in a butler's portfolio from a date.
-type ButlerAssignment struct {
+// Store is the storage portfolios need.
+type Store interface {
+	// Tx is the portfolio side of a request transaction.
+	Tx(request.Tx) Tx
+}
+
+// Tx is what a handover or a visit writes inside a transaction.
+type Tx interface {
+	// OpenRequestsOfUnit locks the household's requests that are not done.
+	OpenRequestsOfUnit(ctx context.Context, unitID string) ([]*request.Request, error)
+	// HandOverPortfolio ends the household's current butler assignment at
+	// from and starts the new butler's, returning the previous butler.
+	HandOverPortfolio(ctx context.Context, unitID, butlerID, by string, from time.Time) (*string, error)
+	AddVisit(ctx context.Context, v Visit) error
+}
+
+// Service keeps the portfolios.
+type Service struct {
+	req   *request.Service
+	store Store
+}
+
+// NewService returns the portfolio service.
+func NewService(req *request.Service, store Store) *Service { return &Service{req: req, store: store} }
+
+// Assignment puts a household in a butler's portfolio from a date.
+type Assignment struct {
 	UnitID   string
 	ButlerID string
 	From     time.Time
@@ -24,8 +55,8 @@ type ButlerAssignment struct {
 	Moved int
 }
 
-// ButlerVisit is a butler's proactive visit (上門) to a household.
-type ButlerVisit struct {
+// Visit is a butler's proactive visit (上門) to a household.
+type Visit struct {
 	ID       string    `db:"id"`
 	UnitID   string    `db:"unit_id"`
 	ButlerID string    `db:"butler_id"`
@@ -37,14 +68,14 @@ type ButlerVisit struct {
 // closed, not erased, and the household's open requests that the previous
 // butler owned or first took move to the new one with a HANDED_OVER event.
 // A manager or director of the property (or an admin) decides portfolios.
-func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butlerID string, from *time.Time) (*ButlerAssignment, error) {
-	if err := checkIDs(map[string]*string{"unitId": &unitID}); err != nil {
-		return nil, err
+func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butlerID string, from *time.Time) (*Assignment, error) {
+	if _, err := uuid.Parse(unitID); err != nil {
+		return nil, apperr.Invalid("unitId", "unitId is not a valid id")
 	}
 	if _, err := uuid.Parse(butlerID); err != nil {
 		return nil, apperr.Invalid("butlerId", "no such butler")
 	}
-	now := s.now()
+	now := s.req.Now()
 	start := now
 	if from != nil {
 		// Portfolios change on the day; a past date records a handover
@@ -54,8 +85,8 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 		}
 		start = *from
 	}
-	out := &ButlerAssignment{UnitID: unitID, ButlerID: butlerID, From: start}
-	events, err := s.store.InTx(ctx, func(tx Tx) error {
+	out := &Assignment{UnitID: unitID, ButlerID: butlerID, From: start}
+	err := s.req.Run(ctx, func(tx request.Tx) error {
 		unit, err := tx.Unit(ctx, unitID)
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return apperr.Invalid("unitId", "no such unit")
@@ -82,7 +113,7 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 		} else if cur != nil && *cur == butlerID {
 			return apperr.Invalid("butlerId", "already this household's butler")
 		}
-		prev, err := tx.HandOverPortfolio(ctx, unitID, butlerID, a.PersonID, start)
+		prev, err := s.store.Tx(tx).HandOverPortfolio(ctx, unitID, butlerID, a.PersonID, start)
 		if err != nil {
 			return err
 		}
@@ -90,7 +121,7 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 		if prev == nil {
 			return nil
 		}
-		open, err := tx.OpenRequestsOfUnit(ctx, unitID)
+		open, err := s.store.Tx(tx).OpenRequestsOfUnit(ctx, unitID)
 		if err != nil {
 			return err
 		}
@@ -109,20 +140,20 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 				continue
 			}
 			r.ButlerID = &butlerID
-			t, decision := Lookup(HandOver, a, r)
-			if decision != Allowed {
+			t, decision := request.Lookup(request.HandOver, a, r)
+			if decision != request.Allowed {
 				continue
 			}
-			w := s.work(tx, r, &a.PersonID, now)
-			if err := w.step(ctx, t, &a.PersonID, func(_ Tx, _ *Request, c *change) error {
-				c.ev.Data = mustJSON(data)
-				c.freed = append(c.freed, *prev)
-				c.notify(notification.Assigned, "Handed over to you: "+r.Number, butlerID)
+			w := s.req.Work(tx, r, &a.PersonID, now)
+			if err := w.Step(ctx, t, &a.PersonID, func(_ request.Tx, _ *request.Request, c *request.Change) error {
+				c.Ev.Data = mustJSON(data)
+				c.Free(*prev)
+				c.Notify(notification.Assigned, "Handed over to you: "+r.Number, butlerID)
 				return nil
 			}); err != nil {
 				return err
 			}
-			if err := w.save(ctx); err != nil {
+			if err := w.Save(ctx); err != nil {
 				return err
 			}
 			out.Moved++
@@ -132,23 +163,22 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 	if err != nil {
 		return nil, err
 	}
-	s.publish(ctx, events)
 	return out, nil
 }
 
 // LogVisit records a butler's proactive visit to a household in their
 // portfolio.
-func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note string) (*ButlerVisit, error) {
-	if err := checkIDs(map[string]*string{"unitId": &unitID}); err != nil {
-		return nil, err
+func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note string) (*Visit, error) {
+	if _, err := uuid.Parse(unitID); err != nil {
+		return nil, apperr.Invalid("unitId", "unitId is not a valid id")
 	}
-	n, err := text("note", note, true)
+	n, err := request.Text("note", note, true)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	v := &ButlerVisit{ID: uuid.NewString(), UnitID: unitID, ButlerID: a.PersonID, Note: *n, At: now}
-	_, err = s.store.InTx(ctx, func(tx Tx) error {
+	now := s.req.Now()
+	v := &Visit{ID: uuid.NewString(), UnitID: unitID, ButlerID: a.PersonID, Note: *n, At: now}
+	err = s.req.Run(ctx, func(tx request.Tx) error {
 		cur, err := tx.CurrentButler(ctx, unitID, now)
 		if err != nil {
 			return err
@@ -156,10 +186,18 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note stri
 		if cur == nil || *cur != a.PersonID {
 			return apperr.Invalid("unitId", "this household is not in your portfolio")
 		}
-		return tx.AddVisit(ctx, *v)
+		return s.store.Tx(tx).AddVisit(ctx, *v)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("portfolio: marshal event data: %v", err))
+	}
+	return b
 }
