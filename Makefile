@@ -4,7 +4,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 HTTP_ADDR ?= :8080
 export DATABASE_URL REDIS_URL HTTP_ADDR
 
-.PHONY: run test check generate bench latency
+.PHONY: run test check generate bench bench-submit latency
 
 run:
 	./.ci/services.sh --create-db
@@ -26,9 +26,18 @@ check:
 generate:
 	go generate ./...
 
+# Every benchmark: KPI queries over a year of a large property
+# (docs/kpis.md), commit-to-phone latency, submission throughput.
 bench:
 	./.ci/services.sh
 	go test -run '^$$' -bench . -benchmem ./...
+
+# submitRequest throughput with 16 concurrent residents, next to pgbench
+# running the same statements (bench/submit.pgbench) on the same database
+# (docs/performance.md).
+bench-submit:
+	./.ci/services.sh
+	go test -run '^$$' -bench SubmitRequest16 -benchtime 2000x -count 3 .
 
 # Commit-to-phone latency with 1,000 websocket subscribers, next to raw Redis
 # publish-to-receive latency (docs/latency.md).
