@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +27,14 @@ import (
 var testDBURL string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The lifecycle's property test walks 30 random request lives in an
+	// ordinary run, to keep `make test` quick; -rapid.checks=N asks for more.
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	if f := flag.Lookup("rapid.checks"); f != nil && !set {
+		_ = f.Value.Set("30")
+	}
 	os.Exit(pgtest.Run(m, &testDBURL))
 }
 
