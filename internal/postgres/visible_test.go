@@ -77,12 +77,23 @@ func TestVisibleSQLMatchesGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids = append(ids, r.ID)
+	// One waiting in K Tower's grab pool, seen by its technicians.
+	if _, err := db.Exec(`INSERT INTO dispatch_rules (property_id, category_id, mode, role)
+SELECT property_id, id, 'POOL', 'TECHNICIAN' FROM service_categories WHERE id = $1
+ON CONFLICT (property_id, COALESCE(category_id, '00000000-0000-0000-0000-000000000000')) DO UPDATE SET mode = 'POOL', role = 'TECHNICIAN'`, cat("KT")); err != nil {
+		t.Fatal(err)
+	}
+	pooled := submit(actors["tenant.ko"], "KT", nil)
+	if _, err := svc.Accept(ctx, actors["agent.siu"], pooled.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, pooled.ID)
 
 	checked := 0
 	for name, a := range actors {
 		for _, id := range ids {
 			var raw request.Request
-			if err := db.Get(&raw, `SELECT `+"id, property_id, unit_id, requester_id, assignee_id, first_responder_id"+` FROM service_requests WHERE id = $1`, id); err != nil {
+			if err := db.Get(&raw, `SELECT `+"id, property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled"+` FROM service_requests WHERE id = $1`, id); err != nil {
 				t.Fatal(err)
 			}
 			_, err := store.Visible(ctx, a, id)
@@ -95,6 +106,51 @@ func TestVisibleSQLMatchesGo(t *testing.T) {
 	}
 	if checked < 40 {
 		t.Fatalf("only %d pairs checked", checked)
+	}
+
+	// The list, page by page, shows each person exactly the requests the
+	// rule gives them, newest first.
+	var all []request.Request
+	if err := db.Select(&all, `SELECT id, created_at, property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled FROM service_requests`); err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range actors {
+		want := map[string]bool{}
+		for _, r := range all {
+			if request.Visible(a, r.Audience) {
+				want[r.ID] = true
+			}
+		}
+		got := map[string]bool{}
+		var after *request.Cursor
+		var last *request.Request
+		for page := 0; ; page++ {
+			rows, err := store.List(ctx, a, request.Filter{}, 3, after)
+			if err != nil {
+				t.Fatalf("%s: list: %v", name, err)
+			}
+			for _, r := range rows {
+				if got[r.ID] {
+					t.Fatalf("%s: %s listed twice", name, r.ID)
+				}
+				if last != nil && (r.CreatedAt.After(last.CreatedAt) || (r.CreatedAt.Equal(last.CreatedAt) && r.ID > last.ID)) {
+					t.Fatalf("%s: not newest first at %s", name, r.ID)
+				}
+				got[r.ID], last = true, r
+			}
+			if len(rows) < 3 {
+				break
+			}
+			after = &request.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s lists %d requests, the rule gives %d", name, len(got), len(want))
+		}
+		for id := range want {
+			if !got[id] {
+				t.Errorf("%s does not list %s", name, id)
+			}
+		}
 	}
 }
 
