@@ -77,6 +77,9 @@ func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) ([]r
 	return out.events, nil
 }
 
+// Places reads places on the pool, outside any transaction.
+func (s *RequestStore) Places() request.Places { return requestTx{q: s.db} }
+
 // Visible returns a request the actor may see.
 func (s *RequestStore) Visible(ctx context.Context, a *auth.Actor, id string) (*request.Request, error) {
 	var r request.Request
@@ -243,7 +246,8 @@ func (t requestTx) StaffRoleAt(ctx context.Context, personID, propertyID string)
 func (t requestTx) NextSequence(ctx context.Context, propertyID string, day time.Time) (int, error) {
 	var n int
 	// The row lock this upsert takes serializes numbering per property and
-	// day until commit, so numbers are unique and, barring rollbacks, gapless.
+	// day, so numbers are unique and grow; run on its own (as Submit does),
+	// it holds the lock for this one statement.
 	err := get(ctx, t.q, &n, `
 INSERT INTO request_counters (property_id, day, last) VALUES ($1, $2::date, 1)
 ON CONFLICT (property_id, day) DO UPDATE SET last = request_counters.last + 1

@@ -94,6 +94,8 @@ type memStore struct {
 	tx *memTx
 }
 
+func (s memStore) Places() Places { return s.tx }
+
 func (s memStore) InTx(_ context.Context, fn func(Tx) error) ([]Event, error) {
 	before := len(s.tx.events)
 	if err := fn(s.tx); err != nil {

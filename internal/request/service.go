@@ -34,6 +34,9 @@ type Store interface {
 	// events and notifications fn staged are written just before commit;
 	// the events are returned, with their ids, to be published.
 	InTx(ctx context.Context, fn func(Tx) error) ([]Event, error)
+	// Places reads places outside a transaction; its NextSequence is a
+	// statement of its own.
+	Places() Places
 	Reader
 }
 

@@ -44,55 +44,61 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 	if in.PreferredTime != nil && in.PreferredTime.Before(now.Add(-5*time.Minute)) {
 		return nil, apperr.Invalid("preferredTime", "preferredTime is in the past")
 	}
+	// Who it is for, where, and its number are settled before the write
+	// transaction, on reads that need no lock. The number comes from the
+	// property's daily counter in a statement of its own, so submissions
+	// never queue on that row for a whole transaction; a submission that
+	// then fails leaves a gap in the day's numbers, never a duplicate.
+	if prior, err := s.store.ByClientID(ctx, a.PersonID, in.ClientRequestID); err == nil {
+		return prior, sameSubmission(prior, in, *desc)
+	} else if apperr.CodeOf(err) != apperr.NotFound {
+		return nil, err
+	}
+	pl := s.store.Places()
+	r := &Request{
+		ClientRequestID: in.ClientRequestID,
+		SubmittedBy:     a.PersonID,
+		Description:     *desc,
+		PreferredTime:   in.PreferredTime,
+		CategoryID:      in.CategoryID,
+		Status:          Submitted,
+		Version:         1,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+	}
+	units, err := s.requester(ctx, pl, a, in, r)
+	if err != nil {
+		return nil, err
+	}
+	unit, err := pickUnit(ctx, pl, units, in.UnitID)
+	if err != nil {
+		return nil, err
+	}
+	r.UnitID, r.PropertyID = unit.ID, unit.PropertyID
+	if r.Channel != App && !a.Admin {
+		if _, ok := a.RoleAt(unit.PropertyID); !ok {
+			return nil, apperr.New(apperr.Forbidden, "you do not work at this resident's property")
+		}
+	}
+	cat, err := pl.Category(ctx, in.CategoryID)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && (cat.PropertyID != unit.PropertyID || !cat.Active)) {
+		return nil, apperr.Invalid("categoryId", "no such service category at this property")
+	} else if err != nil {
+		return nil, err
+	}
+	prop, err := pl.Property(ctx, unit.PropertyID)
+	if err != nil {
+		return nil, err
+	}
+	day := now.In(prop.Location())
+	seq, err := pl.NextSequence(ctx, prop.ID, day)
+	if err != nil {
+		return nil, err
+	}
+	r.Number = fmt.Sprintf("%s-%s-%04d", prop.Code, day.Format("20060102"), seq)
+
 	var created *Request
 	events, err := s.store.InTx(ctx, func(tx Tx) error {
-		if prior, err := tx.ByClientID(ctx, a.PersonID, in.ClientRequestID); err == nil {
-			created = prior
-			return sameSubmission(prior, in, *desc)
-		} else if apperr.CodeOf(err) != apperr.NotFound {
-			return err
-		}
-		r := &Request{
-			ClientRequestID: in.ClientRequestID,
-			SubmittedBy:     a.PersonID,
-			Description:     *desc,
-			PreferredTime:   in.PreferredTime,
-			CategoryID:      in.CategoryID,
-			Status:          Submitted,
-			Version:         1,
-			CreatedAt:       now,
-			UpdatedAt:       now,
-		}
-		units, err := s.requester(ctx, tx, a, in, r)
-		if err != nil {
-			return err
-		}
-		unit, err := pickUnit(ctx, tx, units, in.UnitID)
-		if err != nil {
-			return err
-		}
-		r.UnitID, r.PropertyID = unit.ID, unit.PropertyID
-		if r.Channel != App && !a.Admin {
-			if _, ok := a.RoleAt(unit.PropertyID); !ok {
-				return apperr.New(apperr.Forbidden, "you do not work at this resident's property")
-			}
-		}
-		cat, err := tx.Category(ctx, in.CategoryID)
-		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && (cat.PropertyID != unit.PropertyID || !cat.Active)) {
-			return apperr.Invalid("categoryId", "no such service category at this property")
-		} else if err != nil {
-			return err
-		}
-		prop, err := tx.Property(ctx, unit.PropertyID)
-		if err != nil {
-			return err
-		}
-		day := now.In(prop.Location())
-		seq, err := tx.NextSequence(ctx, prop.ID, day)
-		if err != nil {
-			return err
-		}
-		r.Number = fmt.Sprintf("%s-%s-%04d", prop.Code, day.Format("20060102"), seq)
 		// The id is made here, so the events staged before the row is
 		// written already name it.
 		r.ID = uuid.NewString()
@@ -191,7 +197,7 @@ func sameSubmission(prior *Request, in SubmitInput, desc string) error {
 
 // requester settles who the request is for, its channel and its first-asker,
 // and returns the households it may be about.
-func (s *Service) requester(ctx context.Context, tx Tx, a *auth.Actor, in SubmitInput, r *Request) ([]string, error) {
+func (s *Service) requester(ctx context.Context, tx Places, a *auth.Actor, in SubmitInput, r *Request) ([]string, error) {
 	if in.OnBehalfOf == nil {
 		if len(a.Units) == 0 {
 			return nil, apperr.Invalid("onBehalfOfResidentId", "staff submit requests on a resident's behalf: give onBehalfOfResidentId")
@@ -225,7 +231,7 @@ func (s *Service) requester(ctx context.Context, tx Tx, a *auth.Actor, in Submit
 	return units, nil
 }
 
-func pickUnit(ctx context.Context, tx Tx, units []string, want *string) (*property.Unit, error) {
+func pickUnit(ctx context.Context, tx Places, units []string, want *string) (*property.Unit, error) {
 	id := ""
 	switch {
 	case want != nil:
