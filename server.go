@@ -42,7 +42,9 @@ func main() {
 }
 
 // run serves until ctx is cancelled (SIGTERM), then shuts down gracefully:
-// it stops accepting, closes websockets, and waits for calls in flight.
+// it stops accepting, lets the calls in flight finish (for up to
+// SHUTDOWN_TIMEOUT), and ends each subscription with RESUME_REQUIRED before
+// closing its websocket.
 func run(ctx context.Context, getenv func(string) string, log *slog.Logger) error {
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
@@ -54,15 +56,13 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	}
 	defer app.Close()
 
-	// Websockets are hijacked connections that http.Server.Shutdown does not
-	// wait for or close; cancelling their base context ends them.
-	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelBase()
+	// Calls in flight must outlive the signal: their context is detached
+	// from ctx, and Shutdown waits for them.
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
 		Handler:           app.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return base },
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -79,8 +79,21 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	cancelBase()
-	if err := srv.Shutdown(sctx); err != nil {
+	// Websockets are hijacked connections that Shutdown neither waits for
+	// nor closes: end them alongside, subscriptions first so that each
+	// client hears where to resume, then the sockets.
+	socketsDone := make(chan struct{})
+	go func() {
+		defer close(socketsDone)
+		app.Hub.Shutdown()
+		if err := app.Live.WaitStreams(sctx); err != nil {
+			log.Warn("subscriptions still running at the shutdown deadline", "err", err)
+		}
+		app.Live.CloseSockets()
+	}()
+	err = srv.Shutdown(sctx)
+	<-socketsDone
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -98,7 +111,9 @@ type App struct {
 	Pusher   *notification.Pusher
 	Hub      *pubsub.Hub
 	Stats    *stats.Service
-	closers  []func()
+	// Live tracks the websockets and their subscriptions for shutdown.
+	Live    *graph.Live
+	closers []func()
 }
 
 // startTicker runs the time-based jobs (the promise clock, phone pushes)
@@ -217,7 +232,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	}
 
 	mux := http.NewServeMux()
+	app.Live = graph.NewLive()
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
+		Live:           app.Live,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Introspection:  cfg.Dev,
 		PingInterval:   cfg.WSPingInterval,

@@ -707,7 +707,7 @@ func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *str
 	if err != nil {
 		return nil, err
 	}
-	return stream[request.Event](ctx, sub, r.log), nil
+	return stream[request.Event](ctx, sub, r.log, r.live), nil
 }
 
 // Notifications is the resolver for the notifications field.
@@ -720,7 +720,7 @@ func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *notif
 	if err != nil {
 		return nil, err
 	}
-	return stream[notification.Notification](ctx, sub, r.log), nil
+	return stream[notification.Notification](ctx, sub, r.log, r.live), nil
 }
 
 // Building is the resolver for the building field.

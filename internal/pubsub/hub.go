@@ -156,6 +156,14 @@ func (h *Hub) Close() {
 		h.stop()
 	}
 	h.wg.Wait()
+	h.Shutdown()
+}
+
+// Shutdown ends every subscription with a ResumeError naming the last
+// event each one delivered, and refuses new ones, so clients reconnect (to
+// another instance) and resume where they were. The hub keeps publishing
+// the events of calls still in flight.
+func (h *Hub) Shutdown() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
