@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -116,31 +117,32 @@ type App struct {
 	closers []func()
 }
 
-// startTicker runs the time-based jobs (the promise clock, phone pushes)
-// every interval until the returned stop is called. Several instances may
+// startTicker runs each time-based job (the promise clock, auto-confirmation,
+// phone pushes) every interval, in a loop of its own, until the returned
+// stop is called; stop waits for every loop to end. A slow job (a push
+// gateway that does not answer) delays only itself. Several instances may
 // tick at once: each job claims its rows with SKIP LOCKED, so each step
 // fires once.
 func startTicker(every time.Duration, log *slog.Logger, jobs ...func(context.Context) (int, error)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			for _, job := range jobs {
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		wg.Go(func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
 				if _, err := job(ctx); err != nil && ctx.Err() == nil {
 					log.Error("scheduled job failed", "err", err)
 				}
 			}
-		}
-	}()
-	return func() { cancel(); <-done }
+		})
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // Close releases the app's connections and stops its background work.
