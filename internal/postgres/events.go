@@ -19,6 +19,13 @@ func NewEventStore(db *DB) *EventStore { return &EventStore{db: db} }
 
 var _ pubsub.Store = (*EventStore)(nil)
 
+// InstallationID returns the identity the migrations gave this database.
+func (s *EventStore) InstallationID(ctx context.Context) (string, error) {
+	var id string
+	err := get(ctx, s.db, &id, `SELECT id FROM installation`)
+	return id, err
+}
+
 // LastEventID returns the newest committed event id, 0 for an empty log.
 func (s *EventStore) LastEventID(ctx context.Context) (int64, error) {
 	var id int64

@@ -28,6 +28,9 @@ import (
 
 // Store is the event log as the hub reads it.
 type Store interface {
+	// InstallationID identifies the event log: installations that share a
+	// broker channel tell their messages apart by it.
+	InstallationID(ctx context.Context) (string, error)
 	// LastEventID returns the id of the newest committed event, 0 for none.
 	LastEventID(ctx context.Context) (int64, error)
 	// EventsAfter returns up to limit events with id > after, in id order.
@@ -78,6 +81,8 @@ type Hub struct {
 	store  Store
 	broker Broker
 	opts   Options
+	// installation is the event log's identity, carried in every message.
+	installation string
 
 	// inbox holds broker messages for the tailer; a nil message only wakes it.
 	inbox chan []byte
@@ -130,6 +135,11 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 // broker listener and the publisher. Events committed before Start reach a
 // subscriber only through since.
 func (h *Hub) Start(ctx context.Context) error {
+	id, err := h.store.InstallationID(ctx)
+	if err != nil {
+		return fmt.Errorf("installation: %w", err)
+	}
+	h.installation = id
 	last, err := h.store.LastEventID(ctx)
 	if err != nil {
 		return fmt.Errorf("event log position: %w", err)
@@ -199,7 +209,7 @@ func (h *Hub) publishLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-h.outbox:
-			b, err := json.Marshal(e)
+			b, err := json.Marshal(message{Installation: h.installation, Event: e})
 			if err != nil {
 				h.opts.Log.Error("encode event", "event", e.ID, "err", err)
 				continue
@@ -215,6 +225,13 @@ func (h *Hub) publishLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// message is what travels on the broker: an event and the installation
+// whose log it belongs to.
+type message struct {
+	Installation string        `json:"installation"`
+	Event        request.Event `json:"event"`
 }
 
 // notify hands a broker message to the tailer without ever blocking the
@@ -252,20 +269,28 @@ func (h *Hub) tail(ctx context.Context) {
 	}
 }
 
-// onMessage takes the fast path when the message is the very next event:
-// ids become visible in commit order, so nothing can still come before it.
-// Anything else means something was missed, and the log says what.
+// onMessage takes the fast path when the message is this installation's
+// very next event: ids become visible in commit order, so nothing can still
+// come before it. Anything else of this installation means something was
+// missed, and the log says what.
 func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 	if payload == nil {
 		h.catchUp(ctx)
 		return
 	}
-	var e request.Event
-	if err := json.Unmarshal(payload, &e); err != nil || e.ID <= 0 {
+	var m message
+	if err := json.Unmarshal(payload, &m); err != nil || m.Event.ID <= 0 || m.Installation == "" {
 		h.opts.Log.Warn("unreadable event message; reading the log instead", "err", err)
 		h.catchUp(ctx)
 		return
 	}
+	if m.Installation != h.installation {
+		// Another installation's event on a shared channel: its id says
+		// nothing about this log, so it neither moves the cursor nor is
+		// delivered.
+		return
+	}
+	e := m.Event
 	switch {
 	case e.ID <= h.cursor:
 		// Already delivered, by the poll or an earlier copy.

@@ -47,7 +47,12 @@ type eventLog struct {
 
 func openLog(t *testing.T) *eventLog {
 	t.Helper()
-	db := pgtest.Open(t, dbURL)
+	return openLogOn(t, pgtest.Open(t, dbURL))
+}
+
+// openLogOn is openLog on a database of the caller's choice.
+func openLogOn(t *testing.T, db *postgres.DB) *eventLog {
+	t.Helper()
 	l := &eventLog{EventStore: postgres.NewEventStore(db), db: db}
 	code := fmt.Sprintf("H%d", time.Now().UnixNano()%1000000)
 	err := db.Get(&l.requestID, `
@@ -253,5 +258,71 @@ func TestBrokerContract(t *testing.T) {
 				t.Fatal("message not delivered")
 			}
 		})
+	}
+}
+
+func testRedis(t *testing.T) *redis.Options {
+	t.Helper()
+	redisURL := os.Getenv("REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts
+}
+
+// Two installations (two databases) sharing one Redis channel: each hub
+// delivers its own log's events only, and loses none, although the ids of
+// the two logs run side by side.
+func TestInstallationsShareAChannel(t *testing.T) {
+	logs := []*eventLog{openLog(t), openLogOn(t, pgtest.Fresh(t))}
+	// Put both logs at the same id, so that each one's next event is
+	// exactly what the other hub's cursor expects.
+	for logs[0].base != logs[1].base {
+		lower := logs[0]
+		if logs[1].base < lower.base {
+			lower = logs[1]
+		}
+		lower.base = lower.append(t, unitA).ID
+	}
+	opts := testRedis(t)
+	ch := "onestop-test:" + uuid.NewString()
+	admin := &auth.Actor{PersonID: "00000000-0000-4000-8000-0000000000ad", Admin: true}
+	var hubs []*pubsub.Hub
+	var subs []*pubsub.Subscription
+	for _, l := range logs {
+		c := redis.NewClient(opts)
+		t.Cleanup(func() { c.Close() })
+		h := startHub(t, l, redisbroker.New(c, ch), pubsub.Options{PollInterval: time.Hour})
+		s, err := h.Subscribe(context.Background(), admin, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hubs, subs = append(hubs, h), append(subs, s)
+	}
+	probe := redis.NewClient(opts)
+	defer probe.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for probe.PubSubNumSub(context.Background(), ch).Val()[ch] < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hubs never subscribed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The second installation commits first; then the first.
+	b1 := commit(t, hubs[1], logs[1], unitA)
+	a1 := commit(t, hubs[0], logs[0], unitA)
+	b2 := commit(t, hubs[1], logs[1], unitA)
+	a2 := commit(t, hubs[0], logs[0], unitA)
+	for i, want := range [][]request.Event{{a1, a2}, {b1, b2}} {
+		for _, w := range want {
+			got := next(t, subs[i])
+			if got.ID != w.ID || got.RequestID != logs[i].requestID {
+				t.Fatalf("installation %d delivered event %d of request %s, want %d of %s", i, got.ID, got.RequestID, w.ID, logs[i].requestID)
+			}
+		}
 	}
 }
