@@ -711,12 +711,12 @@ func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *str
 }
 
 // Notifications is the resolver for the notifications field.
-func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *notification.Notification, error) {
+func (r *subscriptionResolver) Notifications(ctx context.Context, since *string) (<-chan *notification.Notification, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := r.Events.SubscribeNotifications(a.PersonID)
+	sub, err := r.Events.SubscribeNotifications(ctx, a.PersonID, since)
 	if err != nil {
 		return nil, err
 	}

@@ -80,3 +80,12 @@ func (s *EventStore) NotificationsAfter(ctx context.Context, after int64, limit 
 	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+notificationCols+` FROM notifications WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	return out, mapErr(err)
 }
+
+// PersonNotifications returns up to limit of the person's notifications in
+// (after, upTo], in id order.
+func (s *EventStore) PersonNotifications(ctx context.Context, personID string, after, upTo int64, limit int) ([]notification.Notification, error) {
+	out := []notification.Notification{}
+	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+notificationCols+` FROM notifications
+WHERE person_id = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4`, personID, after, upTo, limit)
+	return out, mapErr(err)
+}

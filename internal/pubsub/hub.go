@@ -45,6 +45,9 @@ type Store interface {
 	// NotificationsAfter returns up to limit notifications with id > after,
 	// in id order.
 	NotificationsAfter(ctx context.Context, after int64, limit int) ([]notification.Notification, error)
+	// PersonNotifications returns up to limit of the person's
+	// notifications with after < id <= upTo, in id order.
+	PersonNotifications(ctx context.Context, personID string, after, upTo int64, limit int) ([]notification.Notification, error)
 }
 
 // Options tune a Hub. Zero values take the defaults.
@@ -453,6 +456,10 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 			s.backlog = page
 			continue
 		}
+		// Every event up to backfillTo that the actor may see has been
+		// handed out, so the cursor moves past the ones it may not: a
+		// resume need not look at them again.
+		s.last = max(s.last, s.backfillTo)
 		select {
 		case <-ctx.Done():
 			return request.Event{}, ctx.Err()
