@@ -38,6 +38,9 @@ type Store interface {
 	// VisibleEvents returns up to limit events with after < id <= upTo that
 	// the actor may see (only requestID's when it is not empty), in id order.
 	VisibleEvents(ctx context.Context, a *auth.Actor, requestID string, after, upTo int64, limit int) ([]request.Event, error)
+	// Actors loads the people's sight (roles, households, portfolio) as it
+	// is now; people who no longer exist are missing from the answer.
+	Actors(ctx context.Context, personIDs []string) (map[string]*auth.Actor, error)
 	// RequestVisible returns apperr.ErrNotFound unless the actor may see the request.
 	RequestVisible(ctx context.Context, a *auth.Actor, id string) error
 	// LastNotificationID returns the id of the newest notification, 0 for none.
@@ -298,8 +301,9 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 	case e.ID <= h.cursor:
 		// Already delivered, by the poll or an earlier copy.
 	case e.ID == h.cursor+1:
-		h.deliver([]request.Event{e})
-		h.catchUpNotifications(ctx)
+		if h.deliver(ctx, []request.Event{e}) {
+			h.catchUpNotifications(ctx)
+		}
 	default:
 		h.catchUp(ctx)
 	}
@@ -315,7 +319,9 @@ func (h *Hub) catchUp(ctx context.Context) {
 			}
 			return
 		}
-		h.deliver(evs)
+		if !h.deliver(ctx, evs) {
+			return
+		}
 		if len(evs) < h.opts.Batch {
 			h.catchUpNotifications(ctx)
 			return
@@ -324,11 +330,59 @@ func (h *Hub) catchUp(ctx context.Context) {
 }
 
 // deliver advances the cursor over evs and queues each event for every
-// subscriber that may see it. It never blocks: a subscriber whose buffer is
-// full is dropped with a ResumeError.
-func (h *Hub) deliver(evs []request.Event) {
+// subscriber that may see it. It never blocks on a subscriber: one whose
+// buffer is full is dropped with a ResumeError.
+//
+// A subscription's actor is the one its websocket authenticated, and sight
+// can be lost while the socket stays open (a household handed to another
+// butler, a role taken away). So before an event goes to a subscriber who
+// would see it only by sight (not as its requester, assignee or
+// first-asker), that person's sight is read afresh: one query per batch for
+// all such subscribers, narrowing each one's actor to what they may still
+// see. If it cannot be read, nothing is delivered and the cursor stays, so
+// the next wake-up tries again; deliver reports whether it delivered.
+func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
+	var people []string
+	h.mu.Lock()
+	seen := map[string]bool{}
+	for s := range h.subs {
+		if seen[s.actor.PersonID] {
+			continue
+		}
+		for _, e := range evs {
+			if e.ID > h.cursor && s.matches(e) && !direct(s.actor, e.Audience) {
+				seen[s.actor.PersonID] = true
+				people = append(people, s.actor.PersonID)
+				break
+			}
+		}
+	}
+	h.mu.Unlock()
+	var fresh map[string]*auth.Actor
+	if len(people) > 0 {
+		var err error
+		if fresh, err = h.store.Actors(ctx, people); err != nil {
+			if ctx.Err() == nil {
+				h.opts.Log.Warn("read subscribers' sight", "err", err)
+			}
+			return false
+		}
+	}
+
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for s := range h.subs {
+		if !seen[s.actor.PersonID] {
+			// Registered since the look-up, with sight read at Subscribe,
+			// or seeing nothing of this batch by sight.
+			continue
+		}
+		now, ok := fresh[s.actor.PersonID]
+		if !ok {
+			now = &auth.Actor{PersonID: s.actor.PersonID} // the person is gone
+		}
+		s.actor = s.actor.Within(now)
+	}
 	for _, e := range evs {
 		if e.ID <= h.cursor {
 			continue
@@ -345,6 +399,16 @@ func (h *Hub) deliver(evs []request.Event) {
 			}
 		}
 	}
+	return true
+}
+
+// direct reports whether the actor sees an event as a party to its request
+// rather than by sight: the event's own snapshot says so, and no later
+// change of roles or portfolios can take it back.
+func direct(a *auth.Actor, e request.Audience) bool {
+	return e.RequesterID == a.PersonID ||
+		(e.AssigneeID != nil && *e.AssigneeID == a.PersonID) ||
+		(e.FirstResponderID != nil && *e.FirstResponderID == a.PersonID)
 }
 
 func (h *Hub) dropLocked(s *Subscription, reason string) {
@@ -364,7 +428,9 @@ func (h *Hub) Subscribers() int {
 // subscribed with since) and then the live ones, each exactly once and in id
 // order. A Subscription is used by one goroutine.
 type Subscription struct {
-	hub       *Hub
+	hub *Hub
+	// actor is who the subscription is for, narrowed whenever the hub finds
+	// that they lost sight of something; guarded by hub.mu.
 	actor     *auth.Actor
 	requestID string
 
@@ -386,6 +452,17 @@ type Subscription struct {
 // or only requestID's when not nil (NOT_FOUND unless visible now). since is
 // the last event id the client saw; nil means from now on.
 func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*Subscription, error) {
+	// The socket's actor may be older than the subscription: start from
+	// what the person may see now.
+	fresh, err := h.store.Actors(ctx, []string{a.PersonID})
+	if err != nil {
+		return nil, err
+	}
+	if now, ok := fresh[a.PersonID]; ok {
+		a = a.Within(now)
+	} else {
+		a = a.Within(&auth.Actor{PersonID: a.PersonID})
+	}
 	s := &Subscription{hub: h, actor: a, live: make(chan request.Event, h.opts.Buffer)}
 	var from int64 = -1
 	if since != nil {
@@ -446,7 +523,10 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 			return e, nil
 		}
 		if !s.backfilled {
-			page, err := s.hub.store.VisibleEvents(ctx, s.actor, s.requestID, s.last, s.backfillTo, s.hub.opts.Batch)
+			s.hub.mu.Lock()
+			a := s.actor
+			s.hub.mu.Unlock()
+			page, err := s.hub.store.VisibleEvents(ctx, a, s.requestID, s.last, s.backfillTo, s.hub.opts.Batch)
 			if err != nil {
 				return request.Event{}, err
 			}
