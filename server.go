@@ -57,19 +57,24 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	}
 	defer app.Close()
 
-	// Calls in flight must outlive the signal: their context is detached
-	// from ctx, and Shutdown waits for them.
-	srv := &http.Server{
-		Addr:              cfg.HTTPAddr,
-		Handler:           app.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "graphql", "/query", "dev", cfg.Dev)
+	return serve(ctx, app, ln, cfg.ShutdownTimeout, log)
+}
+
+// serve serves the app on ln until ctx is cancelled, then shuts down
+// gracefully within shutdownTimeout.
+func serve(ctx context.Context, app *App, ln net.Listener, shutdownTimeout time.Duration, log *slog.Logger) error {
+	// Calls in flight must outlive the signal: their context is detached
+	// from ctx, and Shutdown waits for them.
+	srv := &http.Server{
+		Handler:           app.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -78,7 +83,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	// Websockets are hijacked connections that Shutdown neither waits for
 	// nor closes: end them alongside, subscriptions first so that each
@@ -92,7 +97,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		}
 		app.Live.CloseSockets()
 	}()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	<-socketsDone
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -13,45 +13,45 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/kproperty/onestop/internal/clock"
+	"github.com/kproperty/onestop/internal/config"
 )
 
 // SIGTERM lets a mutation in flight commit and answer, and tells each live
 // subscriber where to resume before its socket closes.
 func TestShutdownFinishesCallsAndResumesSubscribers(t *testing.T) {
+	// The server as run builds it, on the test's clock.
+	cfg := config.Config{
+		DatabaseURL: testDBURL,
+		JWTSecret:   "test-secret-test-secret-test-secret!",
+		DemoData:    true,
+		AccessTTL:   15 * time.Minute,
+		// The lowest cost bcrypt allows: these are throwaway passwords.
+		PasswordCost: 4,
+	}
+	clk := clock.NewManual(testEpoch)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	app, err := newApp(context.Background(), cfg, clk, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	env := map[string]string{
-		"DATABASE_URL":     testDBURL,
-		"HTTP_ADDR":        addr,
-		"JWT_SECRET":       "test-secret-test-secret-test-secret!",
-		"DEMO_DATA":        "1",
-		"SHUTDOWN_TIMEOUT": "30s",
-	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	}()
-	waitFor(t, 30*time.Second, "the server", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	s := &testServer{Server: &httptest.Server{URL: "http://" + addr}}
+	go func() { done <- serve(ctx, app, ln, 30*time.Second, log) }()
+	s := &testServer{Server: &httptest.Server{URL: "http://" + ln.Addr().String()}, app: app, clock: clk}
 	lee, agent := s.login(t, "resident.lee"), s.login(t, "agent.wong")
 	r := lee.submit(lee.categoryID("HV", "plumbing"), "Shower drain blocked")
 	w := lee.ws()
 	w.subscribe("1", &r.ID, nil)
 	w.quiet(100 * time.Millisecond)
-	agent.act(accept, map[string]any{"id": r.ID, "at": time.Now().Add(time.Hour).Format(time.RFC3339)})
+	agent.act(accept, map[string]any{"id": r.ID, "at": s.later()})
 	seen := w.event()
 
 	// Another session holds the request's row, so the cancellation the
