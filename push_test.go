@@ -131,10 +131,16 @@ SELECT $1, 'ASSIGNED', 'job', $2, $2 FROM generate_series(1, 10)`, tech.id, s.cl
 	case <-time.After(10 * time.Second):
 		t.Fatal("the pusher never called the gateway")
 	}
-	// While the push hangs, nothing waits in an open transaction and the
+	// While the push hangs, nothing waits in an open transaction (one that
+	// went idle before the push began and still is) and the
 	// notification's row is free.
+	var hungAt time.Time
+	if err := s.app.DB.Get(&hungAt, `SELECT clock_timestamp()`); err != nil {
+		t.Fatal(err)
+	}
 	var idle int
-	if err := s.app.DB.Get(&idle, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); err != nil {
+	if err := s.app.DB.Get(&idle, `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND state_change < $1`, hungAt); err != nil {
 		t.Fatal(err)
 	}
 	if idle != 0 {
