@@ -148,4 +148,9 @@ func TestNotificationsResume(t *testing.T) {
 	if f.code() != "RESUME_REQUIRED" || f.Errors[0].Extensions["since"] != last {
 		t.Fatalf("ended with %+v, want RESUME_REQUIRED since %s", f.Errors, last)
 	}
+	// Subscribing while the server shuts down is told the same.
+	w.subscribeNotifications("4", &last)
+	if f := w.failure(); f.code() != "RESUME_REQUIRED" || f.Errors[0].Extensions["since"] != last {
+		t.Fatalf("subscribing during shutdown: %+v, want RESUME_REQUIRED since %s", f.Errors, last)
+	}
 }

@@ -61,11 +61,16 @@ func stream[T any](ctx context.Context, sub source[T], log *slog.Logger, live *L
 func subscriptionError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	var resume *pubsub.ResumeError
 	if errors.As(err, &resume) {
-		return &gqlerror.Error{Message: resume.Error(), Extensions: map[string]any{
-			"code": codeResumeRequired, "since": strconv.FormatInt(resume.Since, 10),
-		}}
+		return resumeError(resume)
 	}
 	id := RequestID(ctx)
 	log.ErrorContext(ctx, "subscription failed", "request_id", id, "err", err)
 	return &gqlerror.Error{Message: "internal error (request id " + id + ")", Extensions: map[string]any{"code": "INTERNAL", "requestId": id}}
+}
+
+// resumeError tells the client to subscribe again from resume.Since.
+func resumeError(resume *pubsub.ResumeError) *gqlerror.Error {
+	return &gqlerror.Error{Message: resume.Error(), Extensions: map[string]any{
+		"code": codeResumeRequired, "since": strconv.FormatInt(resume.Since, 10),
+	}}
 }
