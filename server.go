@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,7 +46,9 @@ func main() {
 }
 
 // run serves until ctx is cancelled (SIGTERM), then shuts down gracefully:
-// it stops accepting, closes websockets, and waits for calls in flight.
+// it stops accepting, lets the calls in flight finish (for up to
+// SHUTDOWN_TIMEOUT), and ends each subscription with RESUME_REQUIRED before
+// closing its websocket.
 func run(ctx context.Context, getenv func(string) string, log *slog.Logger) error {
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
@@ -57,21 +60,24 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	}
 	defer app.Close()
 
-	// Websockets are hijacked connections that http.Server.Shutdown does not
-	// wait for or close; cancelling their base context ends them.
-	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelBase()
-	srv := &http.Server{
-		Addr:              cfg.HTTPAddr,
-		Handler:           app.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return base },
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "graphql", "/query", "dev", cfg.Dev)
+	return serve(ctx, app, ln, cfg.ShutdownTimeout, log)
+}
+
+// serve serves the app on ln until ctx is cancelled, then shuts down
+// gracefully within shutdownTimeout.
+func serve(ctx context.Context, app *App, ln net.Listener, shutdownTimeout time.Duration, log *slog.Logger) error {
+	// Calls in flight must outlive the signal: their context is detached
+	// from ctx, and Shutdown waits for them.
+	srv := &http.Server{
+		Handler:           app.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -80,10 +86,23 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	cancelBase()
-	if err := srv.Shutdown(sctx); err != nil {
+	// Websockets are hijacked connections that Shutdown neither waits for
+	// nor closes: end them alongside, subscriptions first so that each
+	// client hears where to resume, then the sockets.
+	socketsDone := make(chan struct{})
+	go func() {
+		defer close(socketsDone)
+		app.Hub.Shutdown()
+		if err := app.Live.WaitStreams(sctx); err != nil {
+			log.Warn("subscriptions still running at the shutdown deadline", "err", err)
+		}
+		app.Live.CloseSockets()
+	}()
+	err := srv.Shutdown(sctx)
+	<-socketsDone
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -103,34 +122,37 @@ type App struct {
 	Pusher    *notification.Pusher
 	Hub       *pubsub.Hub
 	Stats     *stats.Service
-	closers   []func()
+	// Live tracks the websockets and their subscriptions for shutdown.
+	Live    *graph.Live
+	closers []func()
 }
 
-// startTicker runs the time-based jobs (the promise clock, phone pushes)
-// every interval until the returned stop is called. Several instances may
+// startTicker runs each time-based job (the promise clock, auto-confirmation,
+// phone pushes) every interval, in a loop of its own, until the returned
+// stop is called; stop waits for every loop to end. A slow job (a push
+// gateway that does not answer) delays only itself. Several instances may
 // tick at once: each job claims its rows with SKIP LOCKED, so each step
 // fires once.
 func startTicker(every time.Duration, log *slog.Logger, jobs ...func(context.Context) (int, error)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			for _, job := range jobs {
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		wg.Go(func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
 				if _, err := job(ctx); err != nil && ctx.Err() == nil {
 					log.Error("scheduled job failed", "err", err)
 				}
 			}
-		}
-	}()
-	return func() { cancel(); <-done }
+		})
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // Close releases the app's connections and stops its background work.
@@ -226,7 +248,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	}
 
 	mux := http.NewServeMux()
+	app.Live = graph.NewLive()
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
+		Live:           app.Live,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Introspection:  cfg.Dev,
 		PingInterval:   cfg.WSPingInterval,

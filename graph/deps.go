@@ -30,7 +30,7 @@ type Directory interface {
 // EventFeed starts live event subscriptions.
 type EventFeed interface {
 	Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*pubsub.Subscription, error)
-	SubscribeNotifications(personID string) (*pubsub.InboxSubscription, error)
+	SubscribeNotifications(ctx context.Context, personID string, since *string) (*pubsub.InboxSubscription, error)
 }
 
 // Deps are the services behind the API.

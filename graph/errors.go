@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/pubsub"
 )
 
 type requestIDKey struct{}
@@ -49,6 +50,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				gqlErr.Extensions["field"] = field
 			}
 			return gqlErr
+		}
+		var resume *pubsub.ResumeError
+		if errors.As(err, &resume) {
+			// A subscription refused while the server shuts down.
+			return resumeError(resume)
 		}
 		var parsed *gqlerror.Error
 		if errors.As(err, &parsed) && parsed.Extensions != nil {

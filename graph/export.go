@@ -170,9 +170,8 @@ func (h *exporter) requests(ctx context.Context, w http.ResponseWriter, a *auth.
 	if err == nil {
 		err = out.close()
 	}
-	if err != nil && ctx.Err() == nil {
-		// The status line is gone; all that is left is to log and stop.
-		h.log.Error("export requests", "err", err, "requestId", RequestID(ctx))
+	if err != nil {
+		h.abort(ctx, "export requests", err)
 	}
 }
 
@@ -224,9 +223,20 @@ func (h *exporter) stats(ctx context.Context, w http.ResponseWriter, a *auth.Act
 	if err == nil {
 		err = out.close()
 	}
-	if err != nil && ctx.Err() == nil {
-		h.log.Error("export stats", "err", err, "requestId", RequestID(ctx))
+	if err != nil {
+		h.abort(ctx, "export stats", err)
 	}
+}
+
+// abort ends a download that failed after its status line went out. A
+// plain return would end the chunked body properly and the file would look
+// complete; aborting the handler makes net/http drop the connection without
+// the final chunk, so every client reports a truncated download.
+func (h *exporter) abort(ctx context.Context, what string, err error) {
+	if ctx.Err() == nil {
+		h.log.Error(what, "err", err, "requestId", RequestID(ctx))
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func (h *exporter) categoryCodes(ctx context.Context, s *stats.ServiceStats) (map[string]string, error) {

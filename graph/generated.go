@@ -360,7 +360,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		Notifications func(childComplexity int) int
+		Notifications func(childComplexity int, since *string) int
 		RequestEvents func(childComplexity int, requestID *string, since *string) int
 	}
 
@@ -508,7 +508,7 @@ type StaffStatsResolver interface {
 }
 type SubscriptionResolver interface {
 	RequestEvents(ctx context.Context, requestID *string, since *string) (<-chan *request.Event, error)
-	Notifications(ctx context.Context) (<-chan *notification.Notification, error)
+	Notifications(ctx context.Context, since *string) (<-chan *notification.Notification, error)
 }
 type UnitResolver interface {
 	Building(ctx context.Context, obj *property.Unit) (*property.Building, error)
@@ -1979,7 +1979,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Subscription.Notifications(childComplexity), true
+		args, err := ec.field_Subscription_notifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Notifications(childComplexity, args["since"].(*string)), true
 	case "Subscription.requestEvents":
 		if e.ComplexityRoot.Subscription.RequestEvents == nil {
 			break
@@ -2319,8 +2324,12 @@ type Subscription {
   the live ones, with no gap and no duplicate.
   """
   requestEvents(requestId: ID, since: ID): RequestEvent!
-  "The viewer's new notifications, live. Earlier ones: myNotifications."
-  notifications: Notification!
+  """
+  The viewer's new notifications, live. Earlier ones: myNotifications. With
+  since (the id of the last notification the client saw) the missed ones come
+  first, in id order, then the live ones, with no gap and no duplicate.
+  """
+  notifications(since: ID): Notification!
 }
 
 type AuthPayload {
@@ -4419,6 +4428,20 @@ func (ec *executionContext) field_Query_staffStats_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg0
 	return args, nil
 }
 
@@ -10493,7 +10516,8 @@ func (ec *executionContext) _Subscription_notifications(ctx context.Context, fie
 			return ec.fieldContext_Subscription_notifications(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Subscription().Notifications(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Notifications(ctx, fc.Args["since"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *notification.Notification) graphql.Marshaler {
@@ -10503,7 +10527,7 @@ func (ec *executionContext) _Subscription_notifications(ctx context.Context, fie
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Subscription_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Subscription_notifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
@@ -10512,6 +10536,17 @@ func (ec *executionContext) fieldContext_Subscription_notifications(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Notification(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }

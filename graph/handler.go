@@ -32,7 +32,10 @@ type Options struct {
 	PingInterval time.Duration
 	// InitTimeout is how long a websocket may wait before connection_init.
 	InitTimeout time.Duration
-	Log         *slog.Logger
+	// Live tracks the websockets, for a shutdown that ends them in order;
+	// nil makes one of the handler's own.
+	Live *Live
+	Log  *slog.Logger
 }
 
 // complexityLimit bounds how much work one query may ask for; a page of 100
@@ -51,7 +54,10 @@ func NewHandler(d Deps, o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Deps: d, log: o.Log}}))
+	if o.Live == nil {
+		o.Live = NewLive()
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Deps: d, log: o.Log, live: o.Live}}))
 	srv.AddTransport(transport.Websocket{
 		Implementation: initTimeoutCode{transport.CoderWebsocketImplementation{
 			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.AllowedOrigins},
@@ -73,7 +79,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
 	})
-	return withRequestID(limitBody(authenticate(d.AuthService, srv)))
+	return withRequestID(limitBody(o.Live.track(authenticate(d.AuthService, srv))))
 }
 
 // publicFields are the only operations that work without a token.

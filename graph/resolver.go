@@ -17,7 +17,8 @@ import (
 // Resolver carries the services the resolvers call.
 type Resolver struct {
 	Deps
-	log *slog.Logger
+	log  *slog.Logger
+	live *Live
 }
 
 // propertiesOf lists the properties a viewer belongs to: where they work,

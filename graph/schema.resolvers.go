@@ -709,20 +709,20 @@ func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *str
 	if err != nil {
 		return nil, err
 	}
-	return stream[request.Event](ctx, sub, r.log), nil
+	return stream[request.Event](ctx, sub, r.log, r.live), nil
 }
 
 // Notifications is the resolver for the notifications field.
-func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *notification.Notification, error) {
+func (r *subscriptionResolver) Notifications(ctx context.Context, since *string) (<-chan *notification.Notification, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := r.Events.SubscribeNotifications(a.PersonID)
+	sub, err := r.Events.SubscribeNotifications(ctx, a.PersonID, since)
 	if err != nil {
 		return nil, err
 	}
-	return stream[notification.Notification](ctx, sub, r.log), nil
+	return stream[notification.Notification](ctx, sub, r.log, r.live), nil
 }
 
 // Building is the resolver for the building field.

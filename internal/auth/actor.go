@@ -95,6 +95,36 @@ func (a *Actor) PropertyIDs() []string {
 	return ids
 }
 
+// Within returns a copy of a whose sight (admin rights, staff roles,
+// households and butler portfolio) is limited to what now also has: now is
+// the same person loaded afresh. A long-lived connection narrows the actor
+// it authenticated with this way, so that sight lost since (a household
+// handed to another butler, a role taken away) is lost at once, while sight
+// gained waits for the next connection, whose token carries it.
+func (a *Actor) Within(now *Actor) *Actor {
+	out := *a
+	out.Admin = a.Admin && now.Admin
+	out.Staff = map[string]person.Role{}
+	for p, r := range a.Staff {
+		if nr, ok := now.Staff[p]; ok && nr == r {
+			out.Staff[p] = r
+		}
+	}
+	out.Units = intersect(a.Units, now.Units)
+	out.Portfolio = intersect(a.Portfolio, now.Portfolio)
+	return &out
+}
+
+func intersect(a, b []string) []string {
+	out := []string{}
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 type actorKey struct{}
 
 // WithActor returns a context carrying the actor.

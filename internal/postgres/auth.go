@@ -35,30 +35,54 @@ func (s *AuthStore) Actor(ctx context.Context, personID string) (*auth.Actor, er
 	return loadActor(ctx, s.db, personID)
 }
 
-func loadActor(ctx context.Context, q sqlx.QueryerContext, personID string) (*auth.Actor, error) {
-	var row struct {
-		person.Person
-		Roles     pq.StringArray `db:"roles"`
-		Units     pq.StringArray `db:"units"`
-		Portfolio pq.StringArray `db:"portfolio"`
-	}
-	const query = `
+// actorRow is a person with their sight, as actorSQL reads it.
+type actorRow struct {
+	person.Person
+	Roles     pq.StringArray `db:"roles"`
+	Units     pq.StringArray `db:"units"`
+	Portfolio pq.StringArray `db:"portfolio"`
+}
+
+// actorSQL selects people with their staff roles, households and butler
+// portfolio; the caller adds the WHERE clause.
+const actorSQL = `
 SELECT p.id, p.username, p.name, p.is_admin,
        COALESCE((SELECT array_agg(s.property_id::text || ':' || s.role) FROM staff_roles s WHERE s.person_id = p.id), '{}') AS roles,
        COALESCE((SELECT array_agg(r.unit_id::text ORDER BY r.unit_id) FROM residencies r WHERE r.person_id = p.id), '{}') AS units,
        COALESCE((SELECT array_agg(b.unit_id::text ORDER BY b.unit_id) FROM butler_assignments b
                  WHERE b.butler_id = p.id AND b.to_at IS NULL), '{}') AS portfolio
-FROM people p WHERE p.id = $1`
-	if err := get(ctx, q, &row, query, personID); err != nil {
-		return nil, err
-	}
+FROM people p `
+
+func (row *actorRow) actor() *auth.Actor {
 	a := &auth.Actor{PersonID: row.ID, Username: row.Username, Name: row.Name, Admin: row.IsAdmin,
 		Staff: map[string]person.Role{}, Units: []string(row.Units), Portfolio: []string(row.Portfolio)}
 	for _, pr := range row.Roles {
 		// "<uuid>:<ROLE>": a uuid is 36 characters.
 		a.Staff[pr[:36]] = person.Role(pr[37:])
 	}
-	return a, nil
+	return a
+}
+
+func loadActor(ctx context.Context, q sqlx.QueryerContext, personID string) (*auth.Actor, error) {
+	var row actorRow
+	if err := get(ctx, q, &row, actorSQL+`WHERE p.id = $1`, personID); err != nil {
+		return nil, err
+	}
+	return row.actor(), nil
+}
+
+// loadActors loads several people at once; those that do not exist are
+// missing from the answer.
+func loadActors(ctx context.Context, q sqlx.QueryerContext, personIDs []string) (map[string]*auth.Actor, error) {
+	rows := []actorRow{}
+	if err := sqlx.SelectContext(ctx, q, &rows, actorSQL+`WHERE p.id = ANY($1::uuid[])`, pq.Array(personIDs)); err != nil {
+		return nil, mapErr(err)
+	}
+	out := make(map[string]*auth.Actor, len(rows))
+	for i := range rows {
+		out[rows[i].ID] = rows[i].actor()
+	}
+	return out, nil
 }
 
 // SaveRefreshToken stores a new refresh token's hash.

@@ -57,41 +57,32 @@ func nullableInt64s(ids []int64) any {
 	return pq.Array(ids)
 }
 
-// ClaimDue sends due pushes with their rows locked, so that two instances
-// never push the same notification, and records each outcome.
-func (s *NotificationStore) ClaimDue(ctx context.Context, now time.Time, limit int, send func(notification.Notification) error, retry func(int) (time.Duration, bool)) (int, error) {
-	n := 0
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var due []struct {
-			notification.Notification
-			Attempts int `db:"push_attempts"`
-		}
-		if err := sqlx.SelectContext(ctx, tx, &due, `SELECT `+notificationCols+`, push_attempts FROM notifications
-WHERE pushed_at IS NULL AND push_next_at <= $1 ORDER BY push_next_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit); err != nil {
-			return err
-		}
-		n = len(due)
-		for _, d := range due {
-			if err := send(d.Notification); err == nil {
-				if _, err := tx.ExecContext(ctx, `UPDATE notifications SET pushed_at = $2, push_attempts = push_attempts + 1, push_error = NULL WHERE id = $1`, d.ID, now); err != nil {
-					return err
-				}
-				continue
-			} else {
-				attempts := d.Attempts + 1
-				wait, again := retry(attempts)
-				var next *time.Time
-				if again {
-					t := now.Add(wait)
-					next = &t
-				}
-				if _, err := tx.ExecContext(ctx, `UPDATE notifications SET push_attempts = $2, push_next_at = $3, push_error = $4 WHERE id = $1`,
-					d.ID, attempts, next, err.Error()); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return n, mapErr(err)
+// ClaimDue leases the due pushes: it moves their push_next_at to the end
+// of the lease, so neither this nor another instance claims them again
+// while they are sent, and commits at once. SKIP LOCKED keeps two
+// instances claiming at the same moment off each other's rows.
+func (s *NotificationStore) ClaimDue(ctx context.Context, now time.Time, limit int, leaseUntil time.Time) ([]notification.Due, error) {
+	due := []notification.Due{}
+	err := sqlx.SelectContext(ctx, s.db, &due, `
+UPDATE notifications n SET push_next_at = $3
+FROM (SELECT id FROM notifications WHERE pushed_at IS NULL AND push_next_at <= $1
+      ORDER BY push_next_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+WHERE n.id = due.id
+RETURNING n.id, n.person_id, n.kind, n.request_id, n.title, n.body, n.created_at, n.read_at, n.push_attempts`, now, limit, leaseUntil)
+	return due, mapErr(err)
+}
+
+// MarkPushed records a delivered push, unless the lease was lost.
+func (s *NotificationStore) MarkPushed(ctx context.Context, id int64, leaseUntil, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE notifications SET pushed_at = $3, push_attempts = push_attempts + 1, push_error = NULL
+WHERE id = $1 AND push_next_at = $2 AND pushed_at IS NULL`, id, leaseUntil, at)
+	return mapErr(err)
+}
+
+// MarkPushFailed records a failed push and when to retry (NULL: never),
+// unless the lease was lost.
+func (s *NotificationStore) MarkPushFailed(ctx context.Context, id int64, leaseUntil time.Time, attempts int, next *time.Time, reason string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE notifications SET push_attempts = $3, push_next_at = $4, push_error = $5
+WHERE id = $1 AND push_next_at = $2 AND pushed_at IS NULL`, id, leaseUntil, attempts, next, reason)
+	return mapErr(err)
 }

@@ -28,6 +28,9 @@ import (
 
 // Store is the event log as the hub reads it.
 type Store interface {
+	// InstallationID identifies the event log: installations that share a
+	// broker channel tell their messages apart by it.
+	InstallationID(ctx context.Context) (string, error)
 	// LastEventID returns the id of the newest committed event, 0 for none.
 	LastEventID(ctx context.Context) (int64, error)
 	// EventsAfter returns up to limit events with id > after, in id order.
@@ -35,6 +38,9 @@ type Store interface {
 	// VisibleEvents returns up to limit events with after < id <= upTo that
 	// the actor may see (only requestID's when it is not empty), in id order.
 	VisibleEvents(ctx context.Context, a *auth.Actor, requestID string, after, upTo int64, limit int) ([]request.Event, error)
+	// Actors loads the people's sight (roles, households, portfolio) as it
+	// is now; people who no longer exist are missing from the answer.
+	Actors(ctx context.Context, personIDs []string) (map[string]*auth.Actor, error)
 	// RequestVisible returns apperr.ErrNotFound unless the actor may see the request.
 	RequestVisible(ctx context.Context, a *auth.Actor, id string) error
 	// LastNotificationID returns the id of the newest notification, 0 for none.
@@ -42,6 +48,9 @@ type Store interface {
 	// NotificationsAfter returns up to limit notifications with id > after,
 	// in id order.
 	NotificationsAfter(ctx context.Context, after int64, limit int) ([]notification.Notification, error)
+	// PersonNotifications returns up to limit of the person's
+	// notifications with after < id <= upTo, in id order.
+	PersonNotifications(ctx context.Context, personID string, after, upTo int64, limit int) ([]notification.Notification, error)
 }
 
 // Options tune a Hub. Zero values take the defaults.
@@ -78,6 +87,8 @@ type Hub struct {
 	store  Store
 	broker Broker
 	opts   Options
+	// installation is the event log's identity, carried in every message.
+	installation string
 
 	// inbox holds broker messages for the tailer; a nil message only wakes it.
 	inbox chan []byte
@@ -130,6 +141,11 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 // broker listener and the publisher. Events committed before Start reach a
 // subscriber only through since.
 func (h *Hub) Start(ctx context.Context) error {
+	id, err := h.store.InstallationID(ctx)
+	if err != nil {
+		return fmt.Errorf("installation: %w", err)
+	}
+	h.installation = id
 	last, err := h.store.LastEventID(ctx)
 	if err != nil {
 		return fmt.Errorf("event log position: %w", err)
@@ -156,6 +172,14 @@ func (h *Hub) Close() {
 		h.stop()
 	}
 	h.wg.Wait()
+	h.Shutdown()
+}
+
+// Shutdown ends every subscription with a ResumeError naming the last
+// event each one delivered, and refuses new ones, so clients reconnect (to
+// another instance) and resume where they were. The hub keeps publishing
+// the events of calls still in flight.
+func (h *Hub) Shutdown() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -191,7 +215,7 @@ func (h *Hub) publishLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-h.outbox:
-			b, err := json.Marshal(e)
+			b, err := json.Marshal(message{Installation: h.installation, Event: e})
 			if err != nil {
 				h.opts.Log.Error("encode event", "event", e.ID, "err", err)
 				continue
@@ -207,6 +231,13 @@ func (h *Hub) publishLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// message is what travels on the broker: an event and the installation
+// whose log it belongs to.
+type message struct {
+	Installation string        `json:"installation"`
+	Event        request.Event `json:"event"`
 }
 
 // notify hands a broker message to the tailer without ever blocking the
@@ -244,26 +275,35 @@ func (h *Hub) tail(ctx context.Context) {
 	}
 }
 
-// onMessage takes the fast path when the message is the very next event:
-// ids become visible in commit order, so nothing can still come before it.
-// Anything else means something was missed, and the log says what.
+// onMessage takes the fast path when the message is this installation's
+// very next event: ids become visible in commit order, so nothing can still
+// come before it. Anything else of this installation means something was
+// missed, and the log says what.
 func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 	if payload == nil {
 		h.catchUp(ctx)
 		return
 	}
-	var e request.Event
-	if err := json.Unmarshal(payload, &e); err != nil || e.ID <= 0 {
+	var m message
+	if err := json.Unmarshal(payload, &m); err != nil || m.Event.ID <= 0 || m.Installation == "" {
 		h.opts.Log.Warn("unreadable event message; reading the log instead", "err", err)
 		h.catchUp(ctx)
 		return
 	}
+	if m.Installation != h.installation {
+		// Another installation's event on a shared channel: its id says
+		// nothing about this log, so it neither moves the cursor nor is
+		// delivered.
+		return
+	}
+	e := m.Event
 	switch {
 	case e.ID <= h.cursor:
 		// Already delivered, by the poll or an earlier copy.
 	case e.ID == h.cursor+1:
-		h.deliver([]request.Event{e})
-		h.catchUpNotifications(ctx)
+		if h.deliver(ctx, []request.Event{e}) {
+			h.catchUpNotifications(ctx)
+		}
 	default:
 		h.catchUp(ctx)
 	}
@@ -279,7 +319,9 @@ func (h *Hub) catchUp(ctx context.Context) {
 			}
 			return
 		}
-		h.deliver(evs)
+		if !h.deliver(ctx, evs) {
+			return
+		}
 		if len(evs) < h.opts.Batch {
 			h.catchUpNotifications(ctx)
 			return
@@ -288,11 +330,59 @@ func (h *Hub) catchUp(ctx context.Context) {
 }
 
 // deliver advances the cursor over evs and queues each event for every
-// subscriber that may see it. It never blocks: a subscriber whose buffer is
-// full is dropped with a ResumeError.
-func (h *Hub) deliver(evs []request.Event) {
+// subscriber that may see it. It never blocks on a subscriber: one whose
+// buffer is full is dropped with a ResumeError.
+//
+// A subscription's actor is the one its websocket authenticated, and sight
+// can be lost while the socket stays open (a household handed to another
+// butler, a role taken away). So before an event goes to a subscriber who
+// would see it only by sight (not as its requester, assignee or
+// first-asker), that person's sight is read afresh: one query per batch for
+// all such subscribers, narrowing each one's actor to what they may still
+// see. If it cannot be read, nothing is delivered and the cursor stays, so
+// the next wake-up tries again; deliver reports whether it delivered.
+func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
+	var people []string
+	h.mu.Lock()
+	seen := map[string]bool{}
+	for s := range h.subs {
+		if seen[s.actor.PersonID] {
+			continue
+		}
+		for _, e := range evs {
+			if e.ID > h.cursor && s.matches(e) && !direct(s.actor, e.Audience) {
+				seen[s.actor.PersonID] = true
+				people = append(people, s.actor.PersonID)
+				break
+			}
+		}
+	}
+	h.mu.Unlock()
+	var fresh map[string]*auth.Actor
+	if len(people) > 0 {
+		var err error
+		if fresh, err = h.store.Actors(ctx, people); err != nil {
+			if ctx.Err() == nil {
+				h.opts.Log.Warn("read subscribers' sight", "err", err)
+			}
+			return false
+		}
+	}
+
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for s := range h.subs {
+		if !seen[s.actor.PersonID] {
+			// Registered since the look-up, with sight read at Subscribe,
+			// or seeing nothing of this batch by sight.
+			continue
+		}
+		now, ok := fresh[s.actor.PersonID]
+		if !ok {
+			now = &auth.Actor{PersonID: s.actor.PersonID} // the person is gone
+		}
+		s.actor = s.actor.Within(now)
+	}
 	for _, e := range evs {
 		if e.ID <= h.cursor {
 			continue
@@ -309,6 +399,16 @@ func (h *Hub) deliver(evs []request.Event) {
 			}
 		}
 	}
+	return true
+}
+
+// direct reports whether the actor sees an event as a party to its request
+// rather than by sight: the event's own snapshot says so, and no later
+// change of roles or portfolios can take it back.
+func direct(a *auth.Actor, e request.Audience) bool {
+	return e.RequesterID == a.PersonID ||
+		(e.AssigneeID != nil && *e.AssigneeID == a.PersonID) ||
+		(e.FirstResponderID != nil && *e.FirstResponderID == a.PersonID)
 }
 
 func (h *Hub) dropLocked(s *Subscription, reason string) {
@@ -328,7 +428,9 @@ func (h *Hub) Subscribers() int {
 // subscribed with since) and then the live ones, each exactly once and in id
 // order. A Subscription is used by one goroutine.
 type Subscription struct {
-	hub       *Hub
+	hub *Hub
+	// actor is who the subscription is for, narrowed whenever the hub finds
+	// that they lost sight of something; guarded by hub.mu.
 	actor     *auth.Actor
 	requestID string
 
@@ -350,6 +452,17 @@ type Subscription struct {
 // or only requestID's when not nil (NOT_FOUND unless visible now). since is
 // the last event id the client saw; nil means from now on.
 func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*Subscription, error) {
+	// The socket's actor may be older than the subscription: start from
+	// what the person may see now.
+	fresh, err := h.store.Actors(ctx, []string{a.PersonID})
+	if err != nil {
+		return nil, err
+	}
+	if now, ok := fresh[a.PersonID]; ok {
+		a = a.Within(now)
+	} else {
+		a = a.Within(&auth.Actor{PersonID: a.PersonID})
+	}
 	s := &Subscription{hub: h, actor: a, live: make(chan request.Event, h.opts.Buffer)}
 	var from int64 = -1
 	if since != nil {
@@ -410,7 +523,10 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 			return e, nil
 		}
 		if !s.backfilled {
-			page, err := s.hub.store.VisibleEvents(ctx, s.actor, s.requestID, s.last, s.backfillTo, s.hub.opts.Batch)
+			s.hub.mu.Lock()
+			a := s.actor
+			s.hub.mu.Unlock()
+			page, err := s.hub.store.VisibleEvents(ctx, a, s.requestID, s.last, s.backfillTo, s.hub.opts.Batch)
 			if err != nil {
 				return request.Event{}, err
 			}
@@ -420,6 +536,10 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 			s.backlog = page
 			continue
 		}
+		// Every event up to backfillTo that the actor may see has been
+		// handed out, so the cursor moves past the ones it may not: a
+		// resume need not look at them again.
+		s.last = max(s.last, s.backfillTo)
 		select {
 		case <-ctx.Done():
 			return request.Event{}, ctx.Err()

@@ -38,7 +38,9 @@ const (
 // events the way the request service does (under its ordering lock).
 type eventLog struct {
 	*postgres.EventStore
-	db        *postgres.DB
+	db *postgres.DB
+	// requests holds one fixture request per unit; requestID is unit A's.
+	requests  map[string]string
 	requestID string
 	// base is the newest event id when the test began; ids in the tests
 	// are counted from it.
@@ -47,21 +49,50 @@ type eventLog struct {
 
 func openLog(t *testing.T) *eventLog {
 	t.Helper()
-	db := pgtest.Open(t, dbURL)
+	return openLogOn(t, pgtest.Open(t, dbURL))
+}
+
+// openLogOn is openLog on a database of the caller's choice.
+func openLogOn(t *testing.T, db *postgres.DB) *eventLog {
+	t.Helper()
+	// The hub reads each subscriber's sight afresh, so the tests' actors
+	// are real people: the household lives in unit A.
+	if _, err := db.Exec(`
+INSERT INTO properties (id, code, name, kind, service_mode, time_zone)
+VALUES ('00000000-0000-4000-8000-0000000000f1', 'HUBFIX', 'Hub fixture', 'OFFICE', 'SERVICE_CENTER', 'UTC') ON CONFLICT DO NOTHING;
+INSERT INTO buildings (id, property_id, code, name)
+VALUES ('00000000-0000-4000-8000-0000000000f2', '00000000-0000-4000-8000-0000000000f1', 'B', 'B') ON CONFLICT DO NOTHING;
+INSERT INTO units (id, property_id, building_id, code) VALUES
+  ('` + unitA + `', '00000000-0000-4000-8000-0000000000f1', '00000000-0000-4000-8000-0000000000f2', 'A'),
+  ('` + unitB + `', '00000000-0000-4000-8000-0000000000f1', '00000000-0000-4000-8000-0000000000f2', 'B') ON CONFLICT DO NOTHING;
+INSERT INTO people (id, username, name, password_hash, is_admin) VALUES
+  ('` + household.PersonID + `', 'hub.household', 'Household', 'x', false),
+  ('` + admin.PersonID + `', 'hub.admin', 'Admin', 'x', true) ON CONFLICT DO NOTHING;
+INSERT INTO residencies (person_id, unit_id, relation) VALUES ('` + household.PersonID + `', '` + unitA + `', 'OWNER') ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatal(err)
+	}
 	l := &eventLog{EventStore: postgres.NewEventStore(db), db: db}
 	code := fmt.Sprintf("H%d", time.Now().UnixNano()%1000000)
-	err := db.Get(&l.requestID, `
+	var reqs []struct {
+		ID   string `db:"id"`
+		Unit string `db:"unit_id"`
+	}
+	err := db.Select(&reqs, `
 WITH p AS (INSERT INTO properties (code, name, kind, service_mode, time_zone) VALUES ($1, 'Hub test', 'OFFICE', 'SERVICE_CENTER', 'UTC') RETURNING id),
-b AS (INSERT INTO buildings (property_id, code, name) SELECT id, 'B', 'B' FROM p RETURNING id, property_id),
-u AS (INSERT INTO units (property_id, building_id, code) SELECT property_id, id, 'U' FROM b RETURNING id, property_id),
 who AS (INSERT INTO people (username, name, password_hash) VALUES ($1 || '.resident', 'R', 'x') RETURNING id),
-c AS (INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes) SELECT id, 'c', 'INQUIRY', 'c', 'c', 60 FROM p RETURNING id)
+c AS (INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes) SELECT id, 'c', 'INQUIRY', 'c', 'c', 60 FROM p RETURNING id, property_id)
 INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id, channel, status, description, created_at, updated_at)
-SELECT $1 || '-1', u.property_id, u.id, c.id, who.id, who.id, gen_random_uuid(), 'APP', 'SUBMITTED', 'd', now(), now() FROM u, c, who
-RETURNING id`, code)
+SELECT $1 || '-' || u.code, c.property_id, u.id, c.id, who.id, who.id, gen_random_uuid(), 'APP', 'SUBMITTED', 'd', now(), now()
+FROM c, who, units u WHERE u.id IN ($2, $3)
+RETURNING id, unit_id`, code, unitA, unitB)
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.requests = map[string]string{}
+	for _, r := range reqs {
+		l.requests[r.Unit] = r.ID
+	}
+	l.requestID = l.requests[unitA]
 	if l.base, err = l.LastEventID(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +108,9 @@ func (l *eventLog) append(t *testing.T, unitID string) request.Event {
 			return err
 		}
 		return tx.Get(&e, `INSERT INTO request_events (request_id, type, to_status, at, property_id, unit_id, requester_id)
-SELECT id, 'SUBMITTED', 'SUBMITTED', now(), property_id, $2, requester_id FROM service_requests WHERE id = $1
+SELECT id, 'SUBMITTED', 'SUBMITTED', now(), property_id, unit_id, requester_id FROM service_requests WHERE id = $1 AND unit_id = $2
 RETURNING id, request_id, type, from_status, to_status, actor_id, note, data, at, property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled`,
-			l.requestID, unitID)
+			l.requests[unitID], unitID)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +140,10 @@ func startHub(t *testing.T, log *eventLog, b pubsub.Broker, o pubsub.Options) *p
 	return h
 }
 
-var household = &auth.Actor{PersonID: "00000000-0000-4000-8000-0000000000ee", Units: []string{unitA}}
+var (
+	household = &auth.Actor{PersonID: "00000000-0000-4000-8000-0000000000ee", Units: []string{unitA}}
+	admin     = &auth.Actor{PersonID: "00000000-0000-4000-8000-0000000000ad", Admin: true}
+)
 
 func next(t *testing.T, s *pubsub.Subscription) request.Event {
 	t.Helper()
@@ -253,5 +287,70 @@ func TestBrokerContract(t *testing.T) {
 				t.Fatal("message not delivered")
 			}
 		})
+	}
+}
+
+func testRedis(t *testing.T) *redis.Options {
+	t.Helper()
+	redisURL := os.Getenv("REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts
+}
+
+// Two installations (two databases) sharing one Redis channel: each hub
+// delivers its own log's events only, and loses none, although the ids of
+// the two logs run side by side.
+func TestInstallationsShareAChannel(t *testing.T) {
+	logs := []*eventLog{openLog(t), openLogOn(t, pgtest.Fresh(t))}
+	// Put both logs at the same id, so that each one's next event is
+	// exactly what the other hub's cursor expects.
+	for logs[0].base != logs[1].base {
+		lower := logs[0]
+		if logs[1].base < lower.base {
+			lower = logs[1]
+		}
+		lower.base = lower.append(t, unitA).ID
+	}
+	opts := testRedis(t)
+	ch := "onestop-test:" + uuid.NewString()
+	var hubs []*pubsub.Hub
+	var subs []*pubsub.Subscription
+	for _, l := range logs {
+		c := redis.NewClient(opts)
+		t.Cleanup(func() { c.Close() })
+		h := startHub(t, l, redisbroker.New(c, ch), pubsub.Options{PollInterval: time.Hour})
+		s, err := h.Subscribe(context.Background(), admin, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hubs, subs = append(hubs, h), append(subs, s)
+	}
+	probe := redis.NewClient(opts)
+	defer probe.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for probe.PubSubNumSub(context.Background(), ch).Val()[ch] < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hubs never subscribed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The second installation commits first; then the first.
+	b1 := commit(t, hubs[1], logs[1], unitA)
+	a1 := commit(t, hubs[0], logs[0], unitA)
+	b2 := commit(t, hubs[1], logs[1], unitA)
+	a2 := commit(t, hubs[0], logs[0], unitA)
+	for i, want := range [][]request.Event{{a1, a2}, {b1, b2}} {
+		for _, w := range want {
+			got := next(t, subs[i])
+			if got.ID != w.ID || got.RequestID != logs[i].requestID {
+				t.Fatalf("installation %d delivered event %d of request %s, want %d of %s", i, got.ID, got.RequestID, w.ID, logs[i].requestID)
+			}
+		}
 	}
 }
