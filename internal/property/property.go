@@ -151,7 +151,11 @@ func (p CallbackPolicy) WantsCallback(rated bool) bool {
 // SettingsStore is the storage property settings need.
 type SettingsStore interface {
 	PromiseSettings(ctx context.Context, propertyID string) (PromiseSettings, error)
-	SavePromiseSettings(ctx context.Context, propertyID string, s PromiseSettings) error
+	// UpdatePromiseSettings reads a property's settings, passes them to
+	// change and writes what it returns, all in one transaction with the
+	// property locked, so that two managers changing different settings
+	// at once both keep their change. An error from change writes nothing.
+	UpdatePromiseSettings(ctx context.Context, propertyID string, change func(PromiseSettings) (PromiseSettings, error)) (PromiseSettings, error)
 }
 
 // SettingsService lets a property's management tune its promise clock.
@@ -192,10 +196,11 @@ func (s *SettingsService) UpdatePromiseSettings(ctx context.Context, a *auth.Act
 	if !a.Admin && role != person.Manager && role != person.Director {
 		return PromiseSettings{}, apperr.New(apperr.Forbidden, "a manager or director of the property sets its promise clock")
 	}
-	cur, err := s.store.PromiseSettings(ctx, propertyID)
-	if err != nil {
-		return PromiseSettings{}, err
-	}
+	return s.store.UpdatePromiseSettings(ctx, propertyID, c.apply)
+}
+
+// apply applies the change to the current settings and checks the result.
+func (c SettingsChange) apply(cur PromiseSettings) (PromiseSettings, error) {
 	if c.Open != nil {
 		cur.Open = *c.Open
 	}
@@ -225,9 +230,6 @@ func (s *SettingsService) UpdatePromiseSettings(ctx context.Context, a *auth.Act
 		if d < time.Sunday || d > time.Saturday {
 			return PromiseSettings{}, apperr.Invalid("businessDays", "business days are 1 (Monday) to 7 (Sunday)")
 		}
-	}
-	if err := s.store.SavePromiseSettings(ctx, propertyID, cur); err != nil {
-		return PromiseSettings{}, err
 	}
 	return cur, nil
 }
