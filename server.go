@@ -13,6 +13,9 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	// The zone database is built in, so a host without one (a scratch
+	// container) still counts each property's local dates in its own zone.
+	_ "time/tzdata"
 
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/redis/go-redis/v9"
