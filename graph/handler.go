@@ -2,9 +2,11 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +64,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(unsupportedTransport{})
 	srv.Use(extension.FixedComplexityLimit(complexityLimit))
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
@@ -74,6 +77,31 @@ func NewHandler(d Deps, o Options) http.Handler {
 		return next(withLoaders(ctx, d))
 	})
 	return withRequestID(limitBody(authenticate(d.AuthService, srv)))
+}
+
+// unsupportedTransport takes every HTTP request the real transports do not
+// (a GET, a POST that is not JSON) and says what to send instead, with an
+// extensions.code like every other error. It must be added last.
+type unsupportedTransport struct{}
+
+func (unsupportedTransport) Supports(*http.Request) bool { return true }
+
+func (unsupportedTransport) Do(w http.ResponseWriter, r *http.Request, _ graphql.GraphExecutor) {
+	status := http.StatusUnsupportedMediaType
+	msg := "send a POST with Content-Type: application/json and a body {\"query\": ..., \"variables\": {...}}, or subscribe over a websocket (graphql-transport-ws)"
+	if r.Method != http.MethodPost {
+		status = http.StatusMethodNotAllowed
+		w.Header().Set("Allow", "POST, OPTIONS")
+		msg = r.Method + " is not supported: " + msg
+	} else {
+		msg = "Content-Type " + strconv.Quote(r.Header.Get("Content-Type")) + " is not supported: " + msg
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(&graphql.Response{Errors: gqlerror.List{{
+		Message:    msg,
+		Extensions: map[string]any{"code": string(apperr.InvalidInput)},
+	}}})
 }
 
 // publicFields are the only operations that work without a token.
