@@ -193,21 +193,32 @@ func bearerToken(header string) (string, bool) {
 	return token, ok && token != ""
 }
 
-// wsInit authenticates a websocket from its connection_init payload. A
-// missing or bad token closes the socket with 4403.
+// wsInit authenticates a websocket from its connection_init payload: the
+// token as {"Authorization": "Bearer <token>"}, as Apollo-style clients send
+// it, {"headers": {"Authorization": "Bearer <token>"}}, or {"token": "<token>"}.
+// A missing or bad token closes the socket with 4403 and a reason that says
+// what was wrong (graphql-ws hands it to the app's close handler).
 func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		token, ok := bearerToken(p.Authorization())
+		header := initAuthorization(p)
+		token, ok := bearerToken(header)
 		if !ok {
 			token = strings.TrimSpace(p.GetString("token"))
 		}
-		forbidden := transport.WithWebsocketCloseCode(ctx, 4403)
-		if token == "" {
-			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("connection_init must carry Authorization: Bearer <access token>")
+		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
+			// A close reason is at most 123 bytes; these are well within.
+			ctx := transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden: "+reason)
+			return ctx, nil, errors.New(reason)
+		}
+		switch {
+		case token == "" && header != "":
+			return refuse(`Authorization must be "Bearer <access token>"`)
+		case token == "":
+			return refuse(`connection_init needs {"Authorization": "Bearer <access token>"}`)
 		}
 		a, err := svc.Authenticate(ctx, token)
 		if err != nil {
-			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("access token is invalid or expired")
+			return refuse("the access token is invalid or expired; refresh it and reconnect")
 		}
 		// A socket lives no longer than the token that opened it: when
 		// it expires the connection ends, and the app reconnects with a
@@ -217,6 +228,21 @@ func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 		context.AfterFunc(expiring, cancel)
 		return auth.WithActor(expiring, a), nil, nil
 	}
+}
+
+// initAuthorization returns the Authorization value of a connection_init
+// payload, at its top level or under "headers", in either spelling.
+func initAuthorization(p transport.InitPayload) string {
+	if v := p.Authorization(); v != "" {
+		return v
+	}
+	headers, _ := p["headers"].(map[string]any)
+	for _, key := range []string{"Authorization", "authorization"} {
+		if v, ok := headers[key].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func withRequestID(next http.Handler) http.Handler {
