@@ -17,10 +17,10 @@ import (
 	// container) still counts each property's local dates in its own zone.
 	_ "time/tzdata"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kproperty/onestop/graph"
+	"github.com/kproperty/onestop/graph/playground"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
@@ -250,6 +250,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	})
 	if cfg.Dev {
 		mux.Handle("GET /{$}", playground.Handler("OneStop", "/query"))
+		mux.Handle("GET "+playground.AssetPrefix, playground.Assets())
 	}
 	app.Handler = mux
 	return app, nil

@@ -71,7 +71,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	}
 	srv.SetErrorPresenter(errorPresenter(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
-	srv.AroundOperations(requireActor)
+	srv.AroundOperations(requireActor(o.Introspection))
 	srv.AroundOperations(subscriptionsOverWebsocket)
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
@@ -108,8 +108,37 @@ func (unsupportedTransport) Do(w http.ResponseWriter, r *http.Request, _ graphql
 var publicFields = map[string]bool{"login": true, "refreshToken": true}
 
 // requireActor refuses any operation other than login and refreshToken
-// from a caller without a valid token.
-func requireActor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// from a caller without a valid token. Where introspection is on (in
+// development), a query of the schema alone needs no token either, so that
+// GraphiQL shows the schema's documentation before anyone signs in.
+func requireActor(introspection bool) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if auth.ActorFrom(ctx) == nil && introspection && schemaOnly(ctx) {
+			if _, bad := authErrFrom(ctx); !bad {
+				return next(ctx)
+			}
+		}
+		return requireActorFor(ctx, next)
+	}
+}
+
+// schemaOnly reports whether the operation is a query of __schema and
+// __type alone.
+func schemaOnly(ctx context.Context) bool {
+	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation == nil || oc.Operation.Operation != "query" {
+		return false
+	}
+	fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, nil)
+	for _, f := range fields {
+		if f.Name != "__schema" && f.Name != "__type" && f.Name != "__typename" {
+			return false
+		}
+	}
+	return len(fields) > 0
+}
+
+func requireActorFor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if auth.ActorFrom(ctx) != nil {
 		return next(ctx)
 	}
