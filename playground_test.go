@@ -62,7 +62,9 @@ func TestGraphiQLServedFromTheBinary(t *testing.T) {
 // without development mode there is no introspection at all.
 func TestDevIntrospectionWithoutToken(t *testing.T) {
 	dev := startServer(t, func(c *config.Config) { c.Dev = true })
-	var out struct{ Schema struct{ QueryType struct{ Name string } } `json:"__schema"` }
+	var out struct {
+		Schema struct{ QueryType struct{ Name string } } `json:"__schema"`
+	}
 	dev.anon(t).must(`{ __schema { queryType { name } } }`, nil, &out)
 	if out.Schema.QueryType.Name != "Query" {
 		t.Fatalf("introspection answered %+v", out)

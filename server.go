@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 	// The zone database is built in, so a host without one (a scratch
@@ -72,6 +73,9 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "graphql", "/query", "dev", cfg.Dev)
+	if cfg.Dev {
+		announceDev(log, ln.Addr())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -90,6 +94,22 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		return err
 	}
 	return nil
+}
+
+// announceDev says where a development server is (the URL to open) and
+// warns when it is reachable beyond this machine with its built-in secret.
+func announceDev(log *slog.Logger, addr net.Addr) {
+	host, port := "localhost", ""
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+		if !tcp.IP.IsUnspecified() {
+			host = tcp.IP.String()
+		}
+		if !tcp.IP.IsLoopback() {
+			log.Warn("development server reachable from the network: it signs tokens with a built-in secret and may hold demo accounts; set HTTP_ADDR=127.0.0.1:" + port + " to keep it local")
+		}
+	}
+	log.Info("GraphiQL at http://" + net.JoinHostPort(host, port) + "/ (API: POST /query, websocket /query)")
 }
 
 // App is a wired server: its HTTP handler and what must be closed.
@@ -141,6 +161,7 @@ func (a *App) Close() {
 // newApp connects to PostgreSQL (and Redis when configured), migrates,
 // loads demo data if asked, and builds the services and routes.
 func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	log.Info("connecting to PostgreSQL", "url", config.RedactURL(cfg.DatabaseURL))
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err

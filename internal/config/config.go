@@ -5,6 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +36,9 @@ type Config struct {
 	// WSInitTimeout is how long a websocket may take to send
 	// connection_init (WS_INIT_TIMEOUT, default 5s).
 	WSInitTimeout time.Duration
-	// HTTPAddr is where the server listens (HTTP_ADDR, default :8080).
+	// HTTPAddr is where the server listens (HTTP_ADDR, default :8080; with
+	// DEV=1 127.0.0.1:8080, since a development server has a known secret
+	// and known passwords).
 	HTTPAddr string
 	// JWTSecret signs access tokens (JWT_SECRET); required unless DEV=1.
 	JWTSecret string
@@ -80,6 +84,23 @@ const devSecret = "onestop-dev-only-secret-never-use-in-production"
 // DATABASE_URL.
 const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/onestop?sslmode=disable"
 
+// DefaultDevAddr is where a development server listens without HTTP_ADDR:
+// loopback only, since it signs tokens with a built-in secret and may hold
+// demo accounts with published passwords.
+const DefaultDevAddr = "127.0.0.1:8080"
+
+// RedactURL returns a connection string fit for a log line: the password,
+// in URL form (postgres://user:secret@host/db) or key=value form
+// (password=secret), is replaced.
+func RedactURL(conn string) string {
+	if u, err := url.Parse(conn); err == nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	return passwordField.ReplaceAllString(conn, "${1}xxxxx")
+}
+
+var passwordField = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
 // DefaultRedisChannel carries committed events when REDIS_CHANNEL is unset.
 const DefaultRedisChannel = "onestop:request-events"
 
@@ -89,7 +110,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL:    getenv("DATABASE_URL"),
 		RedisURL:       getenv("REDIS_URL"),
 		RedisChannel:   or(getenv("REDIS_CHANNEL"), DefaultRedisChannel),
-		HTTPAddr:       or(getenv("HTTP_ADDR"), ":8080"),
+		HTTPAddr:       getenv("HTTP_ADDR"),
 		JWTSecret:      getenv("JWT_SECRET"),
 		DemoData:       truthy(getenv("DEMO_DATA")),
 		PushWebhookURL: getenv("PUSH_WEBHOOK_URL"),
@@ -133,6 +154,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.CallbackAttempts, err = count(getenv, "CALLBACK_MAX_ATTEMPTS", 3); err != nil {
 		return c, err
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+		if c.Dev {
+			c.HTTPAddr = DefaultDevAddr
+		}
 	}
 	if c.DatabaseURL == "" {
 		if !c.Dev {
