@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/postgres"
 	"github.com/kproperty/onestop/internal/property"
@@ -39,6 +41,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if config.JSONLogs(os.Getenv) {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
 	if err := run(ctx, os.Getenv, log); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
@@ -121,7 +126,13 @@ type App struct {
 	Pusher   *notification.Pusher
 	Hub      *pubsub.Hub
 	Stats    *stats.Service
-	closers  []func()
+	Metrics  *metrics.Metrics
+	// Jobs are the scheduled jobs, counted and timed, as the ticker runs
+	// them.
+	Jobs []func(context.Context) (int, error)
+	// AdminAddr is where the admin listener listens, if ADMIN_ADDR is set.
+	AdminAddr string
+	closers   []func()
 }
 
 // startTicker runs the time-based jobs (the promise clock, phone pushes)
@@ -166,7 +177,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	app := &App{DB: db}
+	app := &App{DB: db, Metrics: metrics.New()}
 	app.closers = append(app.closers, func() { db.Close() })
 	if err := db.Migrate(ctx, log); err != nil {
 		app.Close()
@@ -235,8 +246,13 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		sender = notification.WebhookSender{URL: cfg.PushWebhookURL}
 	}
 	app.Pusher = &notification.Pusher{Outbox: notifications, Sender: sender, Clock: clk, MaxAttempts: 8, Log: log}
+	app.Jobs = []func(context.Context) (int, error){
+		app.Metrics.Job("promise_clock", app.Requests.Tick),
+		app.Metrics.Job("auto_confirm", app.Requests.AutoConfirmDue),
+		app.Metrics.Job("push", app.Pusher.Tick),
+	}
 	if cfg.TickInterval > 0 {
-		stop := startTicker(cfg.TickInterval, log, app.Requests.Tick, app.Requests.AutoConfirmDue, app.Pusher.Tick)
+		stop := startTicker(cfg.TickInterval, log, app.Jobs...)
 		app.closers = append(app.closers, stop)
 	}
 
@@ -247,7 +263,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		PingInterval:   cfg.WSPingInterval,
 		InitTimeout:    cfg.WSInitTimeout,
 		Log:            log,
+		Metrics:        app.Metrics,
 	}))
+	mux.Handle("GET /metrics", app.Metrics.Handler())
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)
 	mux.Handle("GET /export/stats.csv", export)
@@ -274,5 +292,35 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		mux.Handle("GET "+playground.AssetPrefix, playground.Assets())
 	}
 	app.Handler = mux
+	if cfg.AdminAddr != "" {
+		addr, stop, err := startAdmin(cfg.AdminAddr, app.Metrics, log)
+		if err != nil {
+			app.Close()
+			return nil, err
+		}
+		app.AdminAddr = addr
+		app.closers = append(app.closers, stop)
+	}
 	return app, nil
+}
+
+// startAdmin serves the profiler (/debug/pprof/) and the metrics on a
+// listener of their own, which configuration keeps on loopback: an operator
+// reaches it through the host, never through the load balancer.
+func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) (bound string, stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.Handle("GET /metrics", m.Handler())
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("ADMIN_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("admin listener (pprof, metrics)", "addr", ln.Addr().String())
+	return ln.Addr().String(), func() { srv.Close() }, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/metrics"
 )
 
 // Options tune the GraphQL endpoint.
@@ -35,6 +36,8 @@ type Options struct {
 	// InitTimeout is how long a websocket may wait before connection_init.
 	InitTimeout time.Duration
 	Log         *slog.Logger
+	// Metrics, if set, counts and times every operation.
+	Metrics *metrics.Metrics
 }
 
 // complexityLimit bounds how much work one query may ask for; a page of 100
@@ -65,6 +68,8 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(unsupportedTransport{})
+	// First, so that it sees what the middleware below refuses.
+	srv.Use(observe{log: o.Log, metrics: o.Metrics})
 	srv.Use(extension.FixedComplexityLimit(complexityLimit))
 	if o.Introspection {
 		srv.Use(extension.Introspection{})

@@ -41,3 +41,34 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// The admin listener (pprof) only ever listens on loopback.
+func TestAdminAddrIsLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:6060": true, "[::1]:6060": true, "localhost:6060": true,
+		":6060": false, "0.0.0.0:6060": false, "10.0.0.5:6060": false, "6060": false,
+	} {
+		_, err := FromEnv(env(map[string]string{"DEV": "1", "ADMIN_ADDR": addr}))
+		if (err == nil) != ok {
+			t.Errorf("ADMIN_ADDR=%s: err %v", addr, err)
+		}
+	}
+}
+
+// Logs are JSON lines in production and text in development unless told.
+func TestLogFormat(t *testing.T) {
+	prod := map[string]string{"DATABASE_URL": "postgres://db/x", "JWT_SECRET": strings.Repeat("s", 32)}
+	for _, c := range []struct {
+		env  map[string]string
+		json bool
+	}{
+		{prod, true},
+		{map[string]string{"DEV": "1"}, false},
+		{map[string]string{"DEV": "1", "LOG_FORMAT": "json"}, true},
+	} {
+		cfg, err := FromEnv(env(c.env))
+		if err != nil || cfg.LogJSON != c.json {
+			t.Errorf("%v: LogJSON %v, %v", c.env, cfg.LogJSON, err)
+		}
+	}
+}
