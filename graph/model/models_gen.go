@@ -63,9 +63,17 @@ type NotificationEdge struct {
 	Node   *notification.Notification `json:"node"`
 }
 
+// Where a page sits in a list (Relay's cursor connections). Lists page forward:
+// pass endCursor as after to get the next page while hasNextPage is true.
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	// Whether more items follow this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether items come before this page: true when it was asked for with after.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the page's last item, to pass as after for the next page; null for an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 type Query struct {
