@@ -143,6 +143,8 @@ func schemaOnly(ctx context.Context) bool {
 	return len(fields) > 0
 }
 
+// requireActorFor lets an operation run only with a valid token, or when
+// it is login or refreshToken alone.
 func requireActorFor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if auth.ActorFrom(ctx) != nil {
 		return next(ctx)
@@ -228,8 +230,9 @@ func bearerToken(header string) (string, bool) {
 }
 
 // wsInit authenticates a websocket from its connection_init payload: the
-// token as {"Authorization": "Bearer <token>"}, as Apollo-style clients send
-// it, {"headers": {"Authorization": "Bearer <token>"}}, or {"token": "<token>"}.
+// token as {"Authorization": "Bearer <token>"}, as
+// {"headers": {"Authorization": "Bearer <token>"}} (Apollo-style clients'
+// connectionParams), or as {"token": "<token>"}.
 // A missing or bad token closes the socket with 4403 and a reason that says
 // what was wrong (graphql-ws hands it to the app's close handler).
 func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
