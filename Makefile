@@ -1,14 +1,17 @@
 # OneStop. `make run` serves the API with demo data; `make test` runs every test.
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onestop?sslmode=disable
 REDIS_URL ?= redis://127.0.0.1:6379/0
-HTTP_ADDR ?= :8080
-export DATABASE_URL REDIS_URL HTTP_ADDR
+export DATABASE_URL REDIS_URL
 
 .PHONY: run test check generate bench bench-submit latency
 
+# Serves on 127.0.0.1:8080 (HTTP_ADDR=:8080 to be reachable from elsewhere)
+# and logs the GraphiQL URL.
 run:
 	./.ci/services.sh --create-db
-	DEV=1 DEMO_DATA=1 go run .
+	@echo "building… (the first build downloads and compiles the dependencies: a few minutes)"
+	go build -o onestop .
+	DEV=1 DEMO_DATA=1 ./onestop
 
 test:
 	./.ci/services.sh

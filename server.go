@@ -9,21 +9,27 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
+	// The zone database is built in, so a host without one (a scratch
+	// container) still counts each property's local dates in its own zone.
+	_ "time/tzdata"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kproperty/onestop/graph"
+	"github.com/kproperty/onestop/graph/playground"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/portfolio"
 	"github.com/kproperty/onestop/internal/postgres"
@@ -39,6 +45,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if config.JSONLogs(os.Getenv) {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
 	if err := run(ctx, os.Getenv, log); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
@@ -65,6 +74,9 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "graphql", "/query", "dev", cfg.Dev)
+	if cfg.Dev {
+		announceDev(log, ln.Addr())
+	}
 	return serve(ctx, app, ln, cfg.ShutdownTimeout, log)
 }
 
@@ -111,6 +123,22 @@ func serve(ctx context.Context, app *App, ln net.Listener, shutdownTimeout time.
 	return nil
 }
 
+// announceDev says where a development server is (the URL to open) and
+// warns when it is reachable beyond this machine with its built-in secret.
+func announceDev(log *slog.Logger, addr net.Addr) {
+	host, port := "localhost", ""
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+		if !tcp.IP.IsUnspecified() {
+			host = tcp.IP.String()
+		}
+		if !tcp.IP.IsLoopback() {
+			log.Warn("development server reachable from the network: it signs tokens with a built-in secret and may hold demo accounts; set HTTP_ADDR=127.0.0.1:" + port + " to keep it local")
+		}
+	}
+	log.Info("GraphiQL at http://" + net.JoinHostPort(host, port) + "/ (API: POST /query, websocket /query)")
+}
+
 // App is a wired server: its HTTP handler and what must be closed.
 type App struct {
 	Handler   http.Handler
@@ -122,6 +150,12 @@ type App struct {
 	Pusher    *notification.Pusher
 	Hub       *pubsub.Hub
 	Stats     *stats.Service
+	Metrics   *metrics.Metrics
+	// Jobs are the scheduled jobs, counted and timed, as the ticker runs
+	// them.
+	Jobs []func(context.Context) (int, error)
+	// AdminAddr is where the admin listener listens, if ADMIN_ADDR is set.
+	AdminAddr string
 	// Live tracks the websockets and their subscriptions for shutdown.
 	Live    *graph.Live
 	closers []func()
@@ -165,11 +199,12 @@ func (a *App) Close() {
 // newApp connects to PostgreSQL (and Redis when configured), migrates,
 // loads demo data if asked, and builds the services and routes.
 func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	log.Info("connecting to PostgreSQL", "url", config.RedactURL(cfg.DatabaseURL))
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	app := &App{DB: db}
+	app := &App{DB: db, Metrics: metrics.New()}
 	app.closers = append(app.closers, func() { db.Close() })
 	if err := db.Migrate(ctx, log); err != nil {
 		app.Close()
@@ -242,8 +277,13 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		sender = notification.WebhookSender{URL: cfg.PushWebhookURL}
 	}
 	app.Pusher = &notification.Pusher{Outbox: notifications, Sender: sender, Clock: clk, MaxAttempts: 8, Log: log}
+	app.Jobs = []func(context.Context) (int, error){
+		app.Metrics.Job("promise_clock", app.Clock.Tick),
+		app.Metrics.Job("auto_confirm", app.Callbacks.AutoConfirmDue),
+		app.Metrics.Job("push", app.Pusher.Tick),
+	}
 	if cfg.TickInterval > 0 {
-		stop := startTicker(cfg.TickInterval, log, app.Clock.Tick, app.Callbacks.AutoConfirmDue, app.Pusher.Tick)
+		stop := startTicker(cfg.TickInterval, log, app.Jobs...)
 		app.closers = append(app.closers, stop)
 	}
 
@@ -256,7 +296,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		PingInterval:   cfg.WSPingInterval,
 		InitTimeout:    cfg.WSInitTimeout,
 		Log:            log,
+		Metrics:        app.Metrics,
 	}))
+	mux.Handle("GET /metrics", app.Metrics.Handler())
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)
 	mux.Handle("GET /export/stats.csv", export)
@@ -280,7 +322,38 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	})
 	if cfg.Dev {
 		mux.Handle("GET /{$}", playground.Handler("OneStop", "/query"))
+		mux.Handle("GET "+playground.AssetPrefix, playground.Assets())
 	}
 	app.Handler = mux
+	if cfg.AdminAddr != "" {
+		addr, stop, err := startAdmin(cfg.AdminAddr, app.Metrics, log)
+		if err != nil {
+			app.Close()
+			return nil, err
+		}
+		app.AdminAddr = addr
+		app.closers = append(app.closers, stop)
+	}
 	return app, nil
+}
+
+// startAdmin serves the profiler (/debug/pprof/) and the metrics on a
+// listener of their own, which configuration keeps on loopback: an operator
+// reaches it through the host, never through the load balancer.
+func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) (bound string, stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.Handle("GET /metrics", m.Handler())
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("ADMIN_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("admin listener (pprof, metrics)", "addr", ln.Addr().String())
+	return ln.Addr().String(), func() { srv.Close() }, nil
 }

@@ -33,13 +33,27 @@ if [ "$want_redis" = 1 ] && ! (command -v redis-cli >/dev/null 2>&1 && redis-cli
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
-# `make run` works in its own database, created on first use.
-if [ "${1:-}" = "--create-db" ] && [ "$want_pg" = 1 ]; then
-  # The database named in DATABASE_URL (postgres://user@host:port/NAME?...).
-  db=$(printf '%s' "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onestop}" | sed -E 's#^[^/]*//[^/]*/([^?]*).*#\1#')
+# `make run` works in its own database, created on first use, on the server
+# and as the user DATABASE_URL names. A server that asks for a password gets
+# the one in DATABASE_URL (postgres://user:PASSWORD@host/db) or PGPASSWORD.
+if [ "${1:-}" = "--create-db" ]; then
+  url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onestop?sslmode=disable}"
+  case "$url" in
+    postgres://*|postgresql://*) ;;
+    *) echo "DATABASE_URL must be a postgres:// URL for --create-db (e.g. postgres://user:password@host:5432/onestop)" >&2; exit 1 ;;
+  esac
+  # The database name: the URL's path, without its query.
+  db=$(printf '%s' "$url" | sed -E 's#^[^/]*//[^/]*/?##; s#\?.*##')
   db="${db:-onestop}"
-  if ! psql -h "$PGHOST_LOCAL" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-    echo "creating database $db" >&2
-    createdb -h "$PGHOST_LOCAL" -U postgres "$db"
+  # The same server and user, connected to the maintenance database.
+  admin_url=$(printf '%s' "$url" | sed -E 's#^([^/]*//[^/?]*)(/[^?]*)?#\1/postgres#')
+  redacted=$(printf '%s' "$url" | sed -E 's#^([^/]*//[^:/@]*):[^@/]*@#\1:xxxxx@#')
+  if ! exists=$(psql -w "$admin_url" -v ON_ERROR_STOP=1 -tAc "SELECT 1 FROM pg_database WHERE datname = '$(printf '%s' "$db" | sed "s/'/''/g")'"); then
+    echo "cannot reach PostgreSQL at $redacted (if it asks for a password, put it in DATABASE_URL or PGPASSWORD)" >&2
+    exit 1
+  fi
+  if [ "$exists" != 1 ]; then
+    echo "creating database $db at $redacted" >&2
+    psql -w "$admin_url" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE \"$(printf '%s' "$db" | sed 's/"/""/g')\""
   fi
 fi

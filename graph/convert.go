@@ -218,3 +218,15 @@ func categoryOf(in model.ServiceCategoryInput) property.Category {
 	}
 	return c
 }
+
+// pageInfo describes a forward page of edges. A page asked for with after
+// has items before it (at least the one after names), which is all Relay
+// asks of hasPreviousPage when paging forward.
+func pageInfo[E any](edges []E, cursor func(E) string, more bool, after *string) *model.PageInfo {
+	p := &model.PageInfo{HasNextPage: more, HasPreviousPage: after != nil && *after != ""}
+	if len(edges) > 0 {
+		start, end := cursor(edges[0]), cursor(edges[len(edges)-1])
+		p.StartCursor, p.EndCursor = &start, &end
+	}
+	return p
+}

@@ -201,8 +201,10 @@ type ComplexityRoot struct {
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Person struct {
@@ -1246,6 +1248,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Person.id":
 		if e.ComplexityRoot.Person.ID == nil {
@@ -2191,6 +2205,7 @@ var sources = []*ast.Source{
 "An RFC 3339 date-time, e.g. 2026-11-27T14:30:00+08:00."
 scalar Time
 
+"Everything an app reads. Every field needs a signed-in viewer."
 type Query {
   "The signed-in person."
   me: Viewer!
@@ -2222,7 +2237,9 @@ type Query {
   staffStats(propertyId: ID, from: Time!, to: Time!): [StaffStats!]!
 }
 
+"Everything an app changes. Every field but login and refreshToken needs a signed-in viewer."
 type Mutation {
+  "Signs in with a username and password and answers an access token and a refresh token. Repeated wrong passwords for an account answer RATE_LIMITED."
   login(username: String!, password: String!): AuthPayload!
   "Trades a refresh token for a new pair; the old refresh token stops working."
   refreshToken(refreshToken: String!): AuthPayload!
@@ -2314,6 +2331,7 @@ type Mutation {
   markNotificationsRead(ids: [ID!]): Int!
 }
 
+"Live streams, over a websocket speaking graphql-transport-ws; the access token goes in the connection_init payload."
 type Subscription {
   """
   Live request events, over websocket (graphql-transport-ws). With requestId,
@@ -2332,6 +2350,7 @@ type Subscription {
   notifications(since: ID): Notification!
 }
 
+"A signed-in session: the tokens and who they belong to."
 type AuthPayload {
   "A short-lived JWT for the Authorization header."
   accessToken: String!
@@ -2339,26 +2358,41 @@ type AuthPayload {
   refreshToken: String!
   "When accessToken expires."
   expiresAt: Time!
+  "The person signed in."
   viewer: Viewer!
 }
 
+"A person's role. Staff roles are held at a property; ADMIN is company-wide."
 enum Role {
+  "Lives or works in a unit; sees their household's requests."
   RESIDENT
+  "Service-center agent: accepts, dispatches and calls back."
   AGENT
+  "Looks after the households of their portfolio in a butler-mode property."
   BUTLER
+  "Does repairs."
   TECHNICIAN
+  "Does cleaning and housekeeping."
   CLEANER
+  "Security guard."
   GUARD
+  "Runs the service center: dispatch rules, catalogue, escalations."
   MANAGER
+  "The management office's director (管理處主任): the last escalation step and VIP follow-ups."
   DIRECTOR
+  "Company-wide administrator: every property."
   ADMIN
 }
 
 "The signed-in person. id is usable as assigneeId and onBehalfOfResidentId."
 type Viewer {
+  "The person's id."
   id: ID!
+  "What they sign in with."
   username: String!
+  "Their name as shown to others."
   name: String!
+  "The one role the apps show: ADMIN, else their staff role (the first in the manual's order if they hold several), else RESIDENT."
   role: Role!
   "The properties the viewer works at or lives in (every property for ADMIN)."
   properties: [Property!]!
@@ -2368,6 +2402,7 @@ type Viewer {
   availability: Availability
 }
 
+"How jobs reach workers."
 enum DispatchMode {
   "The service center assigns by hand."
   MANUAL
@@ -2379,8 +2414,11 @@ enum DispatchMode {
 
 "How a property's jobs of one category (or all, without category) reach workers."
 type DispatchRule {
+  "The property the rule belongs to."
   property: Property!
+  "The category it applies to; null for the property's default rule."
   category: ServiceCategory
+  "Assigned by hand, automatically, or through the grab pool."
   mode: DispatchMode!
   "Who does the work."
   role: Role!
@@ -2390,22 +2428,33 @@ type DispatchRule {
 
 "What automatic dispatch knows of a worker at a property."
 type StaffProfile {
+  "The worker."
   person: Person!
+  "The property the profile is for."
   property: Property!
+  "What they can do, matched against a category's skill (plumbing, electrical)."
   skills: [String!]!
+  "The building they usually work in."
   zone: Building
 }
 
+"Whether a worker can take work."
 enum Availability {
+  "Can take work now."
   AVAILABLE
+  "On a job: starting one sets this, finishing it frees them."
   BUSY
+  "Not working."
   OFF_DUTY
 }
 
 "A household in a butler's portfolio."
 type ButlerAssignment {
+  "The household."
   unit: Unit!
+  "The butler who has it now."
   butler: Person!
+  "Since when."
   from: Time!
   "Who had the household before."
   previousButler: Person
@@ -2415,13 +2464,19 @@ type ButlerAssignment {
 
 "A butler's proactive visit (上門)."
 type ButlerVisit {
+  "The visit's id."
   id: ID!
+  "The household visited."
   unit: Unit!
+  "The butler who visited."
   butler: Person!
+  "What happened."
   note: String!
+  "When it was recorded."
   at: Time!
 }
 
+"Why a notification was sent."
 enum NotificationKind {
   "A job is yours."
   ASSIGNED
@@ -2441,51 +2496,81 @@ enum NotificationKind {
   FOLLOW_UP
 }
 
+"A message in a person's inbox, also pushed to their phone."
 type Notification {
+  "Grows with each notification: the inbox's cursor."
   id: ID!
+  "Why it was sent."
   kind: NotificationKind!
+  "One line, for the phone's lock screen."
   title: String!
+  "The message."
   body: String!
   "The request it is about, while it is yours to see."
   request: ServiceRequest
+  "When it was sent."
   createdAt: Time!
+  "Whether markNotificationsRead has marked it."
   read: Boolean!
 }
 
+"A page of the inbox."
 type NotificationConnection {
+  "The notifications, newest first."
   edges: [NotificationEdge!]!
+  "Where the page sits; pass endCursor as after for the next."
   pageInfo: PageInfo!
+  "How many of all the viewer's notifications are unread."
   unreadCount: Int!
 }
 
+"One notification of a page."
 type NotificationEdge {
+  "Pass as after to start the next page after it."
   cursor: String!
+  "The notification."
   node: Notification!
 }
 
 "Anyone named on a request: requester, first-asker, assignee, actor."
 type Person {
+  "The person's id."
   id: ID!
+  "Their name as shown to others."
   name: String!
 }
 
+"What a property is used for."
 enum PropertyKind {
+  "An office building."
   OFFICE
+  "A residential estate."
   RESIDENTIAL
+  "Both homes and offices."
   MIXED
 }
 
+"How a property serves its customers (服務模式)."
 enum ServiceMode {
+  "Requests go to the service center, which dispatches them."
   SERVICE_CENTER
+  "A household's requests go straight to its butler, already accepted; households without one go to the service center."
   BUTLER
 }
 
+"An estate (小區) or building (大廈) with its own management office."
 type Property {
+  "The property's id."
   id: ID!
+  "Short code, the prefix of its request numbers (HV)."
   code: String!
+  "Its name."
   name: String!
+  "Residential, office or mixed."
   kind: PropertyKind!
+  "The company's grading of the property (LUXURY, GRADE_A)."
   grade: String!
+  "Service center or butler mode."
   serviceMode: ServiceMode!
   "IANA time zone; local dates (request numbers, daily figures) count in it."
   timeZone: String!
@@ -2497,6 +2582,7 @@ type Property {
 type PromiseSettings {
   "Local opening time, HH:MM, for categories that count business hours only."
   businessOpen: String!
+  "Local closing time, HH:MM."
   businessClose: String!
   "ISO weekdays, 1 (Monday) to 7 (Sunday)."
   businessDays: [Int!]!
@@ -2506,50 +2592,77 @@ type PromiseSettings {
   directorAfterMinutes: Int!
 }
 
+"A block of a property."
 type Building {
+  "The building's id."
   id: ID!
+  "Short code within the property (A, T)."
   code: String!
+  "Its name (Tower A)."
   name: String!
 }
 
 "A household."
 type Unit {
+  "The unit's id."
   id: ID!
+  "Its code within the property (A-1201)."
   code: String!
+  "A VIP household: its completed work owes the director's follow-up."
   vip: Boolean!
+  "The building it is in."
   building: Building!
+  "The property it belongs to."
   property: Property!
 }
 
+"The kinds of service the manual lists."
 enum CategoryKind {
+  "Repairs (維修)."
   REPAIR
+  "Cleaning."
   CLEANING
+  "Housekeeping (家政)."
   HOUSEKEEPING
+  "Special services (專項服務): pest control, bookings."
   SPECIAL
   "Paid, on-demand services (特約服務)."
   CONTRACTED
+  "Featured services (特色服務): parcel keeping, community events."
   FEATURED
+  "Complaints (投訴)."
   COMPLAINT
+  "Questions (諮詢)."
   INQUIRY
+  "Guided visits (引導參觀)."
   GUIDED_VISIT
 }
 
+"An amount of money."
 type Money {
   "In the currency's minor unit (cents)."
   amountCents: Int!
+  "ISO 4217, e.g. HKD."
   currency: String!
 }
 
+"One kind of request a customer can make at a property, from its catalogue."
 type ServiceCategory {
+  "The category's id."
   id: ID!
+  "Lowercase code, unique at the property (plumbing)."
   code: String!
+  "Which part of the catalogue it belongs to."
   kind: CategoryKind!
+  "English name."
   name: String!
+  "Traditional Chinese name."
   nameZh: String!
   "The default completion target, in minutes."
   completionTargetMinutes: Int!
   "Set for paid (CONTRACTED) services."
   price: Money
+  "The property whose catalogue it is in."
   property: Property!
   "When the service center calls back after confirmation."
   callbackPolicy: CallbackPolicy!
@@ -2561,99 +2674,151 @@ type ServiceCategory {
   active: Boolean!
 }
 
+"An amount of money."
 input MoneyInput {
+  "In the currency's minor unit (cents); not negative."
   amountCents: Int!
   "ISO 4217, e.g. HKD."
   currency: String!
 }
 
+"A category as saveServiceCategory stores it."
 input ServiceCategoryInput {
+  "The property whose catalogue it belongs to."
   propertyId: ID!
   "Lowercase, unique at the property, e.g. aircon-wash."
   code: String!
+  "Which part of the catalogue it belongs to."
   kind: CategoryKind!
+  "English name."
   name: String!
+  "Traditional Chinese name."
   nameZh: String!
+  "The default promise, from 1 minute to 90 days."
   completionTargetMinutes: Int!
   "Required for CONTRACTED (paid) services."
   price: MoneyInput
+  "Count the target in the property's business hours only."
   businessHoursOnly: Boolean = false
+  "The skill a worker needs for automatic dispatch (plumbing)."
   skill: String
+  "When the service center calls back after confirmation."
   callbackPolicy: CallbackPolicy = ALWAYS
+  "false retires the category: no new requests, past ones stay."
   active: Boolean = true
 }
 
+"When the service center calls back (回訪) after the customer confirms."
 enum CallbackPolicy {
+  "After every confirmation."
   ALWAYS
+  "Never: the request closes at confirmation (unless a VIP follow-up is owed)."
   NEVER
   "Only when the customer left no rating."
   ONLY_UNRATED
 }
 
+"Where a request is in the one-stop flow (the README's lifecycle table)."
 enum RequestStatus {
+  "Made, waiting for the service center."
   SUBMITTED
+  "Taken with a promise time, not yet with a worker."
   ACCEPTED
+  "With a worker who has not started."
   ASSIGNED
+  "Being worked on."
   IN_PROGRESS
+  "Done by the worker, waiting for the customer to confirm."
   COMPLETED
+  "The customer (or the server) confirmed; waiting for the callback or the VIP follow-up."
   CONFIRMED
+  "Finished."
   CLOSED
+  "Withdrawn or cancelled; final."
   CANCELLED
 }
 
+"How a request reached the company."
 enum Channel {
   "The resident's own app."
   APP
+  "A call to the service center."
   PHONE
+  "At the service counter."
   WALK_IN
+  "Raised during a staff visit."
   VISIT
   "Raised by staff on the resident's behalf."
   STAFF
 }
 
+"How a callback was made."
 enum CallbackMethod {
+  "By phone."
   PHONE
+  "In person."
   VISIT
+  "Through the app."
   APP
 }
 
+"What came of a callback attempt."
 enum CallbackOutcome {
+  "The customer answered: give their satisfaction."
   REACHED
+  "Nobody answered."
   NO_ANSWER
+  "The customer did not want to talk."
   DECLINED
 }
 
+"Where a callback task stands."
 enum CallbackTaskStatus {
+  "Still to be made."
   OPEN
   "The customer was reached."
   DONE
   "The attempts ran out."
   UNREACHABLE
+  "No longer owed: the request does not need it any more."
   CANCELLED
 }
 
 "A callback the service center owes a customer after confirmation."
 type CallbackTask {
+  "The task's id."
   id: ID!
+  "The confirmed request."
   request: ServiceRequest!
   "CONFIRMED by the customer, or AUTO_CONFIRMED after days without an answer."
   reason: EventType!
+  "Open, done, unreachable or cancelled."
   status: CallbackTaskStatus!
+  "Attempts so far."
   attempts: Int!
+  "When the callback is due."
   dueAt: Time!
+  "When the request was confirmed."
   createdAt: Time!
 }
 
+"A page of the callback queue."
 type CallbackTaskConnection {
+  "The tasks, due first."
   edges: [CallbackTaskEdge!]!
+  "Where the page sits; pass endCursor as after for the next."
   pageInfo: PageInfo!
 }
 
+"One task of a page."
 type CallbackTaskEdge {
+  "Pass as after to start the next page after it."
   cursor: String!
+  "The task."
   node: CallbackTask!
 }
 
+"The customer's rating of completed work."
 type Rating {
   "The overall score, 1-5."
   score: Int!
@@ -2661,35 +2826,53 @@ type Rating {
   timeliness: Int
   "1-5, if the customer said."
   attitude: Int
+  "The customer's words."
   comment: String
   "Staff's answer to the rating."
   reply: String
+  "When the reply was last written."
   repliedAt: Time
+  "Who wrote the reply."
   repliedBy: Person
 }
 
+"A customer's request, from submission to closing, with its timeline."
 type ServiceRequest {
+  "The request's id."
   id: ID!
   "Readable on the phone: property code, local date, daily sequence (HV-20261127-0042)."
   number: String!
+  "Where it is in the flow."
   status: RequestStatus!
+  "What kind of service it asks for."
   category: ServiceCategory!
+  "What the customer wrote."
   description: String!
+  "The property it belongs to."
   property: Property!
+  "The household it is for."
   unit: Unit!
+  "The resident it is for (who made it, unless staff made it for them)."
   requester: Person!
   "The first-asker (首問責任人): owns following the request until the customer is satisfied."
   firstResponder: Person
+  "The worker who has it now."
   assignee: Person
+  "How it reached the company."
   channel: Channel!
   "The promise time given to the customer."
   promisedAt: Time
+  "When the customer would like the work done."
   preferredTime: Time
+  "The customer's rating, once confirmed satisfied."
   rating: Rating
+  "Why it was cancelled."
   cancelReason: String
   "The running promise: promisedAt plus the time spent on hold."
   dueAt: Time
+  "Paused: the promise clock is stopped."
   onHold: Boolean!
+  "Why it is paused."
   holdReason: String
   "When a hold ends by itself."
   holdUntil: Time
@@ -2705,34 +2888,55 @@ type ServiceRequest {
   followUpPending: Boolean!
   "Grows with every change."
   version: Int!
+  "When it was made."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
   "Every change, oldest first."
   timeline: [RequestEvent!]!
 }
 
+"What happened to a request: one per timeline entry."
 enum EventType {
+  "Made."
   SUBMITTED
+  "Taken by the service center with a promise time."
   ACCEPTED
+  "Given to a worker."
   ASSIGNED
+  "Given to another worker by the service center."
   REASSIGNED
+  "Work began."
   STARTED
+  "Work finished."
   COMPLETED
+  "The customer confirmed the work."
   CONFIRMED
+  "Sent back to the same worker: the customer rejected the work, or a callback found them unsatisfied."
   REOPENED
+  "Withdrawn or cancelled."
   CANCELLED
+  "Finished."
   CLOSED
+  "The worker handed it to a colleague."
   TRANSFERRED
+  "The worker returned it to the service center."
   SENT_BACK
+  "A worker took it from the grab pool."
   CLAIMED
   "A household's butler changed and the request moved with it."
   HANDED_OVER
+  "Paused; the promise clock stopped."
   ON_HOLD
+  "Restarted; the promise clock runs again."
   RESUMED
+  "The customer chased it."
   URGED
   "The early warning before the promise breaks."
   WARNED
+  "The promise time passed with the work not done."
   BREACHED
+  "A broken promise went up the ladder: the manager, then the director."
   ESCALATED
   "The system confirmed work the customer left unanswered."
   AUTO_CONFIRMED
@@ -2742,28 +2946,41 @@ enum EventType {
   CALLED_BACK
   "The director's follow-up of a VIP household."
   FOLLOWED_UP
+  "Staff answered the customer's rating."
   RATING_REPLIED
 }
 
+"One entry of a request's timeline; the same events stream live through requestEvents."
 type RequestEvent {
   "Grows in commit order: the resume cursor for subscriptions."
   id: ID!
+  "The request it happened to."
   request: ServiceRequest!
+  "What happened."
   type: EventType!
+  "The status before; null for SUBMITTED."
   fromStatus: RequestStatus
+  "The status after (the same as before for events that change none)."
   toStatus: RequestStatus!
+  "Who did it; null for the server's own steps (WARNED, BREACHED, AUTO_CONFIRMED)."
   actor: Person
+  "What the actor wrote, if anything."
   note: String
+  "When it happened."
   at: Time!
 }
 
+"A new request."
 input SubmitRequestInput {
   "A UUID made by the phone; a retry with the same one returns the original."
   clientRequestId: ID!
+  "An active category of the unit's property."
   categoryId: ID!
+  "What is needed, 1 to 2,000 characters."
   description: String!
   "Required when the requester belongs to several households."
   unitId: ID
+  "When the customer would like the work done."
   preferredTime: Time
   "Staff only: the resident the request is for. The staff member becomes its first-asker."
   onBehalfOfResidentId: ID
@@ -2771,9 +2988,13 @@ input SubmitRequestInput {
   channel: Channel
 }
 
+"Narrows requests; every given condition must hold."
 input RequestFilter {
+  "Any of these statuses."
   status: [RequestStatus!]
+  "At this property."
   propertyId: ID
+  "With this worker."
   assigneeId: ID
   "Created at or after."
   createdFrom: Time
@@ -2785,28 +3006,50 @@ input RequestFilter {
   followUpPending: Boolean
 }
 
+"A page of requests."
 type ServiceRequestConnection {
+  "The requests, newest first."
   edges: [ServiceRequestEdge!]!
+  "Where the page sits; pass endCursor as after for the next."
   pageInfo: PageInfo!
 }
 
+"One request of a page."
 type ServiceRequestEdge {
+  "Pass as after to start the next page after it."
   cursor: String!
+  "The request."
   node: ServiceRequest!
 }
 
+"""
+Where a page sits in a list (Relay's cursor connections). Lists page forward:
+pass endCursor as after to get the next page while hasNextPage is true.
+"""
 type PageInfo {
+  "Whether more items follow this page."
   hasNextPage: Boolean!
+  "Whether items come before this page: true when it was asked for with after."
+  hasPreviousPage: Boolean!
+  "The cursor of the page's first item; null for an empty page."
+  startCursor: String
+  "The cursor of the page's last item, to pass as after for the next page; null for an empty page."
   endCursor: String
 }
 
+"How many requests have a status."
 type StatusCount {
+  "The status."
   status: RequestStatus!
+  "How many."
   count: Int!
 }
 
+"How many requests are of a category."
 type CategoryCount {
+  "The category."
   category: ServiceCategory!
+  "How many."
   count: Int!
 }
 
@@ -2816,19 +3059,31 @@ Times are minutes; rates are fractions 0-1; both are null where nothing was
 counted.
 """
 type ServiceStats {
+  "Requests created in the window."
   total: Int!
+  "Those requests by their status now."
   byStatus: [StatusCount!]!
+  "Those requests by category."
   byCategory: [CategoryCount!]!
+  "Median minutes from creation to the first ACCEPTED event."
   medianAcceptMinutes: Float
+  "90th percentile of the minutes to accept."
   p90AcceptMinutes: Float
+  "Median minutes from creation to the first COMPLETED event."
   medianCompleteMinutes: Float
+  "90th percentile of the minutes to complete."
   p90CompleteMinutes: Float
+  "Promises kept / promises due, judged at the first completion."
   promiseKeptRate: Float
+  "BREACHED events."
   breaches: Int!
+  "ESCALATED events (the manager's and the director's steps each count)."
   escalations: Int!
+  "Reopened at least once / completed at least once."
   reopenRate: Float
   "回訪率: confirmed requests whose customer a callback reached."
   callbackRate: Float
+  "Callback tasks that fell due in the window and were still open at its end (or now)."
   callbacksOverdue: Int!
   "Mean callback satisfaction, 1-5."
   avgSatisfaction: Float
@@ -2840,31 +3095,51 @@ type ServiceStats {
 type DailyStats {
   "The local date, YYYY-MM-DD, in the property's time zone."
   date: String!
+  "Requests created in the window."
   total: Int!
+  "Those requests by their status now."
   byStatus: [StatusCount!]!
+  "Those requests by category."
   byCategory: [CategoryCount!]!
+  "Median minutes from creation to the first ACCEPTED event."
   medianAcceptMinutes: Float
+  "90th percentile of the minutes to accept."
   p90AcceptMinutes: Float
+  "Median minutes from creation to the first COMPLETED event."
   medianCompleteMinutes: Float
+  "90th percentile of the minutes to complete."
   p90CompleteMinutes: Float
+  "Promises kept / promises due, judged at the first completion."
   promiseKeptRate: Float
+  "BREACHED events."
   breaches: Int!
+  "ESCALATED events (the manager's and the director's steps each count)."
   escalations: Int!
+  "Reopened at least once / completed at least once."
   reopenRate: Float
+  "回訪率: confirmed requests whose customer a callback reached."
   callbackRate: Float
+  "Callback tasks that fell due in the window and were still open at its end (or now)."
   callbacksOverdue: Int!
+  "Mean callback satisfaction, 1-5."
   avgSatisfaction: Float
 }
 
 "One worker's figures over a window, for the jobs assigned to them."
 type StaffStats {
+  "The worker."
   person: Person!
+  "Their requests of the window completed at least once."
   jobsDone: Int!
+  "Promises kept / due over their requests of the window."
   promiseKeptRate: Float
   "How many of the window's jobs were rated."
   ratings: Int!
+  "Mean overall rating of their rated requests of the window."
   avgRating: Float
+  "Mean timeliness rating, where given."
   avgTimeliness: Float
+  "Mean attitude rating, where given."
   avgAttitude: Float
   "The running score: the average overall rating of every rated job of theirs."
   score: Float
@@ -3093,6 +3368,10 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	switch field.Name {
 	case "hasNextPage":
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
@@ -7393,6 +7672,52 @@ func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasPreviousPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_startCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -13247,6 +13572,16 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "hasNextPage":
 			out.Values[i] = ec._PageInfo_hasNextPage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasPreviousPage":
+			out.Values[i] = ec._PageInfo_hasPreviousPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startCursor":
+			out.Values[i] = ec._PageInfo_startCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "endCursor":

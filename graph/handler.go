@@ -2,9 +2,11 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/metrics"
 )
 
 // Options tune the GraphQL endpoint.
@@ -36,6 +39,8 @@ type Options struct {
 	// nil makes one of the handler's own.
 	Live *Live
 	Log  *slog.Logger
+	// Metrics, if set, counts and times every operation.
+	Metrics *metrics.Metrics
 }
 
 // complexityLimit bounds how much work one query may ask for; a page of 100
@@ -68,13 +73,16 @@ func NewHandler(d Deps, o Options) http.Handler {
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(unsupportedTransport{})
+	// First, so that it sees what the middleware below refuses.
+	srv.Use(observe{log: o.Log, metrics: o.Metrics})
 	srv.Use(extension.FixedComplexityLimit(complexityLimit))
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.SetErrorPresenter(errorPresenter(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
-	srv.AroundOperations(requireActor)
+	srv.AroundOperations(requireActor(o.Introspection))
 	srv.AroundOperations(subscriptionsOverWebsocket)
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
@@ -82,12 +90,68 @@ func NewHandler(d Deps, o Options) http.Handler {
 	return withRequestID(limitBody(o.Live.track(authenticate(d.AuthService, srv))))
 }
 
+// unsupportedTransport takes every HTTP request the real transports do not
+// (a GET, a POST that is not JSON) and says what to send instead, with an
+// extensions.code like every other error. It must be added last.
+type unsupportedTransport struct{}
+
+func (unsupportedTransport) Supports(*http.Request) bool { return true }
+
+func (unsupportedTransport) Do(w http.ResponseWriter, r *http.Request, _ graphql.GraphExecutor) {
+	status := http.StatusUnsupportedMediaType
+	msg := "send a POST with Content-Type: application/json and a body {\"query\": ..., \"variables\": {...}}, or subscribe over a websocket (graphql-transport-ws)"
+	if r.Method != http.MethodPost {
+		status = http.StatusMethodNotAllowed
+		w.Header().Set("Allow", "POST, OPTIONS")
+		msg = r.Method + " is not supported: " + msg
+	} else {
+		msg = "Content-Type " + strconv.Quote(r.Header.Get("Content-Type")) + " is not supported: " + msg
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(&graphql.Response{Errors: gqlerror.List{{
+		Message:    msg,
+		Extensions: map[string]any{"code": string(apperr.InvalidInput)},
+	}}})
+}
+
 // publicFields are the only operations that work without a token.
 var publicFields = map[string]bool{"login": true, "refreshToken": true}
 
 // requireActor refuses any operation other than login and refreshToken
-// from a caller without a valid token.
-func requireActor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// from a caller without a valid token. Where introspection is on (in
+// development), a query of the schema alone needs no token either, so that
+// GraphiQL shows the schema's documentation before anyone signs in.
+func requireActor(introspection bool) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if auth.ActorFrom(ctx) == nil && introspection && schemaOnly(ctx) {
+			if _, bad := authErrFrom(ctx); !bad {
+				return next(ctx)
+			}
+		}
+		return requireActorFor(ctx, next)
+	}
+}
+
+// schemaOnly reports whether the operation is a query of __schema and
+// __type alone.
+func schemaOnly(ctx context.Context) bool {
+	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation == nil || oc.Operation.Operation != "query" {
+		return false
+	}
+	fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, nil)
+	for _, f := range fields {
+		if f.Name != "__schema" && f.Name != "__type" && f.Name != "__typename" {
+			return false
+		}
+	}
+	return len(fields) > 0
+}
+
+// requireActorFor lets an operation run only with a valid token, or when
+// it is login or refreshToken alone.
+func requireActorFor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if auth.ActorFrom(ctx) != nil {
 		return next(ctx)
 	}
@@ -171,21 +235,33 @@ func bearerToken(header string) (string, bool) {
 	return token, ok && token != ""
 }
 
-// wsInit authenticates a websocket from its connection_init payload. A
-// missing or bad token closes the socket with 4403.
+// wsInit authenticates a websocket from its connection_init payload: the
+// token as {"Authorization": "Bearer <token>"}, as
+// {"headers": {"Authorization": "Bearer <token>"}} (Apollo-style clients'
+// connectionParams), or as {"token": "<token>"}.
+// A missing or bad token closes the socket with 4403 and a reason that says
+// what was wrong (graphql-ws hands it to the app's close handler).
 func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		token, ok := bearerToken(p.Authorization())
+		header := initAuthorization(p)
+		token, ok := bearerToken(header)
 		if !ok {
 			token = strings.TrimSpace(p.GetString("token"))
 		}
-		forbidden := transport.WithWebsocketCloseCode(ctx, 4403)
-		if token == "" {
-			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("connection_init must carry Authorization: Bearer <access token>")
+		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
+			// A close reason is at most 123 bytes; these are well within.
+			ctx := transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden: "+reason)
+			return ctx, nil, errors.New(reason)
+		}
+		switch {
+		case token == "" && header != "":
+			return refuse(`Authorization must be "Bearer <access token>"`)
+		case token == "":
+			return refuse(`connection_init needs {"Authorization": "Bearer <access token>"}`)
 		}
 		a, err := svc.Authenticate(ctx, token)
 		if err != nil {
-			return transport.AppendCloseReason(forbidden, "Forbidden"), nil, errors.New("access token is invalid or expired")
+			return refuse("the access token is invalid or expired; refresh it and reconnect")
 		}
 		// A socket lives no longer than the token that opened it: when
 		// it expires the connection ends, and the app reconnects with a
@@ -195,6 +271,21 @@ func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 		context.AfterFunc(expiring, cancel)
 		return auth.WithActor(expiring, a), nil, nil
 	}
+}
+
+// initAuthorization returns the Authorization value of a connection_init
+// payload, at its top level or under "headers", in either spelling.
+func initAuthorization(p transport.InitPayload) string {
+	if v := p.Authorization(); v != "" {
+		return v
+	}
+	headers, _ := p["headers"].(map[string]any)
+	for _, key := range []string{"Authorization", "authorization"} {
+		if v, ok := headers[key].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func withRequestID(next http.Handler) http.Handler {

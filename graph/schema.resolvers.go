@@ -451,14 +451,11 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.ServiceRequestConnection{Edges: make([]model.ServiceRequestEdge, len(rows)), PageInfo: &model.PageInfo{HasNextPage: more}}
+	conn := &model.ServiceRequestConnection{Edges: make([]model.ServiceRequestEdge, len(rows))}
 	for i, row := range rows {
 		conn.Edges[i] = model.ServiceRequestEdge{Cursor: encodeCursor(row), Node: row}
 	}
-	if len(rows) > 0 {
-		end := conn.Edges[len(rows)-1].Cursor
-		conn.PageInfo.EndCursor = &end
-	}
+	conn.PageInfo = pageInfo(conn.Edges, func(e model.ServiceRequestEdge) string { return e.Cursor }, more, after)
 	return conn, nil
 }
 
@@ -512,13 +509,11 @@ func (r *queryResolver) MyNotifications(ctx context.Context, first *int, after *
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.NotificationConnection{Edges: make([]model.NotificationEdge, len(rows)), PageInfo: &model.PageInfo{HasNextPage: more}, UnreadCount: unread}
+	conn := &model.NotificationConnection{Edges: make([]model.NotificationEdge, len(rows)), UnreadCount: unread}
 	for i := range rows {
 		conn.Edges[i] = model.NotificationEdge{Cursor: strconv.FormatInt(rows[i].ID, 10), Node: &rows[i]}
 	}
-	if len(rows) > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[len(rows)-1].Cursor
-	}
+	conn.PageInfo = pageInfo(conn.Edges, func(e model.NotificationEdge) string { return e.Cursor }, more, after)
 	return conn, nil
 }
 
@@ -540,14 +535,11 @@ func (r *queryResolver) CallbackQueue(ctx context.Context, propertyID *string, f
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.CallbackTaskConnection{Edges: make([]model.CallbackTaskEdge, len(rows)), PageInfo: &model.PageInfo{HasNextPage: more}}
+	conn := &model.CallbackTaskConnection{Edges: make([]model.CallbackTaskEdge, len(rows))}
 	for i, row := range rows {
 		conn.Edges[i] = model.CallbackTaskEdge{Cursor: encodeTaskCursor(row), Node: row}
 	}
-	if len(rows) > 0 {
-		end := conn.Edges[len(rows)-1].Cursor
-		conn.PageInfo.EndCursor = &end
-	}
+	conn.PageInfo = pageInfo(conn.Edges, func(e model.CallbackTaskEdge) string { return e.Cursor }, more, after)
 	return conn, nil
 }
 

@@ -13,83 +13,123 @@ import (
 	"github.com/kproperty/onestop/internal/request"
 )
 
+// A signed-in session: the tokens and who they belong to.
 type AuthPayload struct {
 	// A short-lived JWT for the Authorization header.
 	AccessToken string `json:"accessToken"`
 	// Single use: trade it with refreshToken for a new pair.
 	RefreshToken string `json:"refreshToken"`
 	// When accessToken expires.
-	ExpiresAt time.Time   `json:"expiresAt"`
-	Viewer    *auth.Actor `json:"viewer"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// The person signed in.
+	Viewer *auth.Actor `json:"viewer"`
 }
 
+// A page of the callback queue.
 type CallbackTaskConnection struct {
-	Edges    []CallbackTaskEdge `json:"edges"`
-	PageInfo *PageInfo          `json:"pageInfo"`
+	// The tasks, due first.
+	Edges []CallbackTaskEdge `json:"edges"`
+	// Where the page sits; pass endCursor as after for the next.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One task of a page.
 type CallbackTaskEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *callback.Task `json:"node"`
+	// Pass as after to start the next page after it.
+	Cursor string `json:"cursor"`
+	// The task.
+	Node *callback.Task `json:"node"`
 }
 
+// How many requests are of a category.
 type CategoryCount struct {
+	// The category.
 	Category *property.Category `json:"category"`
-	Count    int                `json:"count"`
+	// How many.
+	Count int `json:"count"`
 }
 
+// An amount of money.
 type Money struct {
 	// In the currency's minor unit (cents).
-	AmountCents int    `json:"amountCents"`
-	Currency    string `json:"currency"`
-}
-
-type MoneyInput struct {
 	AmountCents int `json:"amountCents"`
 	// ISO 4217, e.g. HKD.
 	Currency string `json:"currency"`
 }
 
+// An amount of money.
+type MoneyInput struct {
+	// In the currency's minor unit (cents); not negative.
+	AmountCents int `json:"amountCents"`
+	// ISO 4217, e.g. HKD.
+	Currency string `json:"currency"`
+}
+
+// Everything an app changes. Every field but login and refreshToken needs a signed-in viewer.
 type Mutation struct {
 }
 
+// A page of the inbox.
 type NotificationConnection struct {
-	Edges       []NotificationEdge `json:"edges"`
-	PageInfo    *PageInfo          `json:"pageInfo"`
-	UnreadCount int                `json:"unreadCount"`
+	// The notifications, newest first.
+	Edges []NotificationEdge `json:"edges"`
+	// Where the page sits; pass endCursor as after for the next.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many of all the viewer's notifications are unread.
+	UnreadCount int `json:"unreadCount"`
 }
 
+// One notification of a page.
 type NotificationEdge struct {
-	Cursor string                     `json:"cursor"`
-	Node   *notification.Notification `json:"node"`
+	// Pass as after to start the next page after it.
+	Cursor string `json:"cursor"`
+	// The notification.
+	Node *notification.Notification `json:"node"`
 }
 
+// Where a page sits in a list (Relay's cursor connections). Lists page forward:
+// pass endCursor as after to get the next page while hasNextPage is true.
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	// Whether more items follow this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether items come before this page: true when it was asked for with after.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the page's last item, to pass as after for the next page; null for an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// Everything an app reads. Every field needs a signed-in viewer.
 type Query struct {
 }
 
+// The customer's rating of completed work.
 type Rating struct {
 	// The overall score, 1-5.
 	Score int `json:"score"`
 	// 1-5, if the customer said.
 	Timeliness *int `json:"timeliness,omitempty"`
 	// 1-5, if the customer said.
-	Attitude *int    `json:"attitude,omitempty"`
-	Comment  *string `json:"comment,omitempty"`
+	Attitude *int `json:"attitude,omitempty"`
+	// The customer's words.
+	Comment *string `json:"comment,omitempty"`
 	// Staff's answer to the rating.
-	Reply     *string        `json:"reply,omitempty"`
-	RepliedAt *time.Time     `json:"repliedAt,omitempty"`
+	Reply *string `json:"reply,omitempty"`
+	// When the reply was last written.
+	RepliedAt *time.Time `json:"repliedAt,omitempty"`
+	// Who wrote the reply.
 	RepliedBy *person.Person `json:"repliedBy,omitempty"`
 }
 
+// Narrows requests; every given condition must hold.
 type RequestFilter struct {
-	Status     []request.Status `json:"status,omitempty"`
-	PropertyID *string          `json:"propertyId,omitempty"`
-	AssigneeID *string          `json:"assigneeId,omitempty"`
+	// Any of these statuses.
+	Status []request.Status `json:"status,omitempty"`
+	// At this property.
+	PropertyID *string `json:"propertyId,omitempty"`
+	// With this worker.
+	AssigneeID *string `json:"assigneeId,omitempty"`
 	// Created at or after.
 	CreatedFrom *time.Time `json:"createdFrom,omitempty"`
 	// Created before.
@@ -100,44 +140,67 @@ type RequestFilter struct {
 	FollowUpPending *bool `json:"followUpPending,omitempty"`
 }
 
+// A category as saveServiceCategory stores it.
 type ServiceCategoryInput struct {
+	// The property whose catalogue it belongs to.
 	PropertyID string `json:"propertyId"`
 	// Lowercase, unique at the property, e.g. aircon-wash.
-	Code                    string                `json:"code"`
-	Kind                    property.CategoryKind `json:"kind"`
-	Name                    string                `json:"name"`
-	NameZh                  string                `json:"nameZh"`
-	CompletionTargetMinutes int                   `json:"completionTargetMinutes"`
+	Code string `json:"code"`
+	// Which part of the catalogue it belongs to.
+	Kind property.CategoryKind `json:"kind"`
+	// English name.
+	Name string `json:"name"`
+	// Traditional Chinese name.
+	NameZh string `json:"nameZh"`
+	// The default promise, from 1 minute to 90 days.
+	CompletionTargetMinutes int `json:"completionTargetMinutes"`
 	// Required for CONTRACTED (paid) services.
-	Price             *MoneyInput              `json:"price,omitempty"`
-	BusinessHoursOnly *bool                    `json:"businessHoursOnly,omitempty"`
-	Skill             *string                  `json:"skill,omitempty"`
-	CallbackPolicy    *property.CallbackPolicy `json:"callbackPolicy,omitempty"`
-	Active            *bool                    `json:"active,omitempty"`
+	Price *MoneyInput `json:"price,omitempty"`
+	// Count the target in the property's business hours only.
+	BusinessHoursOnly *bool `json:"businessHoursOnly,omitempty"`
+	// The skill a worker needs for automatic dispatch (plumbing).
+	Skill *string `json:"skill,omitempty"`
+	// When the service center calls back after confirmation.
+	CallbackPolicy *property.CallbackPolicy `json:"callbackPolicy,omitempty"`
+	// false retires the category: no new requests, past ones stay.
+	Active *bool `json:"active,omitempty"`
 }
 
+// A page of requests.
 type ServiceRequestConnection struct {
-	Edges    []ServiceRequestEdge `json:"edges"`
-	PageInfo *PageInfo            `json:"pageInfo"`
+	// The requests, newest first.
+	Edges []ServiceRequestEdge `json:"edges"`
+	// Where the page sits; pass endCursor as after for the next.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One request of a page.
 type ServiceRequestEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *request.Request `json:"node"`
+	// Pass as after to start the next page after it.
+	Cursor string `json:"cursor"`
+	// The request.
+	Node *request.Request `json:"node"`
 }
 
+// How many requests have a status.
 type StatusCount struct {
+	// The status.
 	Status request.Status `json:"status"`
-	Count  int            `json:"count"`
+	// How many.
+	Count int `json:"count"`
 }
 
+// A new request.
 type SubmitRequestInput struct {
 	// A UUID made by the phone; a retry with the same one returns the original.
 	ClientRequestID string `json:"clientRequestId"`
-	CategoryID      string `json:"categoryId"`
-	Description     string `json:"description"`
+	// An active category of the unit's property.
+	CategoryID string `json:"categoryId"`
+	// What is needed, 1 to 2,000 characters.
+	Description string `json:"description"`
 	// Required when the requester belongs to several households.
-	UnitID        *string    `json:"unitId,omitempty"`
+	UnitID *string `json:"unitId,omitempty"`
+	// When the customer would like the work done.
 	PreferredTime *time.Time `json:"preferredTime,omitempty"`
 	// Staff only: the resident the request is for. The staff member becomes its first-asker.
 	OnBehalfOfResidentID *string `json:"onBehalfOfResidentId,omitempty"`
@@ -145,5 +208,6 @@ type SubmitRequestInput struct {
 	Channel *request.Channel `json:"channel,omitempty"`
 }
 
+// Live streams, over a websocket speaking graphql-transport-ws; the access token goes in the connection_init payload.
 type Subscription struct {
 }

@@ -5,6 +5,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +37,18 @@ type Config struct {
 	// WSInitTimeout is how long a websocket may take to send
 	// connection_init (WS_INIT_TIMEOUT, default 5s).
 	WSInitTimeout time.Duration
-	// HTTPAddr is where the server listens (HTTP_ADDR, default :8080).
+	// HTTPAddr is where the server listens (HTTP_ADDR, default :8080; with
+	// DEV=1 127.0.0.1:8080, since a development server has a known secret
+	// and known passwords).
 	HTTPAddr string
+	// AdminAddr is where the admin listener (pprof) listens (ADMIN_ADDR,
+	// e.g. 127.0.0.1:6060); unset, there is none. Loopback addresses only:
+	// profiles show the server's internals.
+	AdminAddr string
+	// LogJSON writes logs as JSON lines (LOG_FORMAT=json, the default
+	// outside development) rather than text (LOG_FORMAT=text, the default
+	// with DEV=1).
+	LogJSON bool
 	// JWTSecret signs access tokens (JWT_SECRET); required unless DEV=1.
 	JWTSecret string
 	// DemoData loads the demo estate and accounts at start-up (DEMO_DATA=1).
@@ -80,6 +93,36 @@ const devSecret = "onestop-dev-only-secret-never-use-in-production"
 // DATABASE_URL.
 const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/onestop?sslmode=disable"
 
+// JSONLogs reports whether logs are to be JSON lines: LOG_FORMAT=json, or
+// LOG_FORMAT unset outside development. It is read before the rest of the
+// configuration, so that configuration errors are logged in that format.
+func JSONLogs(getenv func(string) string) bool {
+	switch getenv("LOG_FORMAT") {
+	case "json":
+		return true
+	case "":
+		return !truthy(getenv("DEV"))
+	}
+	return false
+}
+
+// DefaultDevAddr is where a development server listens without HTTP_ADDR:
+// loopback only, since it signs tokens with a built-in secret and may hold
+// demo accounts with published passwords.
+const DefaultDevAddr = "127.0.0.1:8080"
+
+// RedactURL returns a connection string fit for a log line: the password,
+// in URL form (postgres://user:secret@host/db) or key=value form
+// (password=secret), is replaced.
+func RedactURL(conn string) string {
+	if u, err := url.Parse(conn); err == nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	return passwordField.ReplaceAllString(conn, "${1}xxxxx")
+}
+
+var passwordField = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
 // DefaultRedisChannel carries committed events when REDIS_CHANNEL is unset.
 const DefaultRedisChannel = "onestop:request-events"
 
@@ -89,7 +132,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL:    getenv("DATABASE_URL"),
 		RedisURL:       getenv("REDIS_URL"),
 		RedisChannel:   or(getenv("REDIS_CHANNEL"), DefaultRedisChannel),
-		HTTPAddr:       or(getenv("HTTP_ADDR"), ":8080"),
+		HTTPAddr:       getenv("HTTP_ADDR"),
+		AdminAddr:      getenv("ADMIN_ADDR"),
 		JWTSecret:      getenv("JWT_SECRET"),
 		DemoData:       truthy(getenv("DEMO_DATA")),
 		PushWebhookURL: getenv("PUSH_WEBHOOK_URL"),
@@ -133,6 +177,23 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.CallbackAttempts, err = count(getenv, "CALLBACK_MAX_ATTEMPTS", 3); err != nil {
 		return c, err
+	}
+	c.LogJSON = JSONLogs(getenv)
+	if f := getenv("LOG_FORMAT"); f != "" && f != "json" && f != "text" {
+		return c, fmt.Errorf("LOG_FORMAT: %q is neither json nor text", f)
+	}
+	if c.AdminAddr != "" {
+		host, _, err := net.SplitHostPort(c.AdminAddr)
+		ip := net.ParseIP(host)
+		if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return c, fmt.Errorf("ADMIN_ADDR: %q is not a loopback address such as 127.0.0.1:6060 (profiles are not for the network)", c.AdminAddr)
+		}
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+		if c.Dev {
+			c.HTTPAddr = DefaultDevAddr
+		}
 	}
 	if c.DatabaseURL == "" {
 		if !c.Dev {

@@ -101,6 +101,8 @@ func mapErr(err error) error {
 			return apperr.New(apperr.Conflict, "a concurrent change got there first; try again")
 		case "23503": // a referenced row does not exist
 			return apperr.ErrNotFound
+		case "23505": // unique violation: a concurrent change took the slot first
+			return apperr.New(apperr.Conflict, "a concurrent change got there first; try again")
 		}
 	}
 	return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/kproperty/onestop/internal/property"
 )
 
 // DemoPassword is every demo account's password.
@@ -92,6 +94,9 @@ func (db *DB) SeedDemo(ctx context.Context, hash func(string) (string, error)) (
 	var accounts []DemoAccount
 	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
 		for _, p := range demoProperties {
+			if _, err := property.LoadTimeZone(p.tz); err != nil {
+				return fmt.Errorf("demo property %s: %w", p.code, err)
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO properties (code, name, kind, grade, service_mode, time_zone)
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`, p.code, p.name, p.kind, p.grade, p.mode, p.tz); err != nil {
 				return err

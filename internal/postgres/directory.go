@@ -29,7 +29,24 @@ func selectIn[T any](ctx context.Context, db *DB, query string, ids []string) ([
 
 // Properties returns the properties with the given ids.
 func (d *Directory) Properties(ctx context.Context, ids []string) ([]property.Property, error) {
-	return selectIn[property.Property](ctx, d.db, `SELECT `+propertyCols+` FROM properties WHERE id = ANY($1::uuid[])`, ids)
+	ps, err := selectIn[property.Property](ctx, d.db, `SELECT `+propertyCols+` FROM properties WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if err := checkZone(p); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
+// checkZone makes sure a property read from the database has a time zone
+// this binary can load. Every local date depends on it, so a zone that does
+// not load is an error here rather than UTC later.
+func checkZone(p property.Property) error {
+	_, err := p.LoadLocation()
+	return err
 }
 
 // Units returns the units with the given ids.

@@ -218,8 +218,10 @@ func (t requestTx) Unit(ctx context.Context, id string) (*property.Unit, error) 
 
 func (t requestTx) Property(ctx context.Context, id string) (*property.Property, error) {
 	var p property.Property
-	err := get(ctx, t.q, &p, `SELECT `+propertyCols+` FROM properties WHERE id = $1`, id)
-	return &p, err
+	if err := get(ctx, t.q, &p, `SELECT `+propertyCols+` FROM properties WHERE id = $1`, id); err != nil {
+		return nil, err
+	}
+	return &p, checkZone(p)
 }
 
 func (t requestTx) Category(ctx context.Context, id string) (*property.Category, error) {

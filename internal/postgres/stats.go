@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/stats"
 )
 
@@ -214,11 +215,13 @@ func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.Se
 		return nil, mapErr(err)
 	}
 	if len(zones) == 1 {
-		if loc, err := time.LoadLocation(zones[0]); err == nil {
-			last := q.To.Add(-time.Nanosecond).In(loc)
-			for d := q.From.In(loc); !d.After(last) || d.Format(dayLayout) == last.Format(dayLayout); d = d.AddDate(0, 0, 1) {
-				at(sql.NullTime{Time: d, Valid: true})
-			}
+		loc, err := property.LoadTimeZone(zones[0])
+		if err != nil {
+			return nil, err
+		}
+		last := q.To.Add(-time.Nanosecond).In(loc)
+		for d := q.From.In(loc); !d.After(last) || d.Format(dayLayout) == last.Format(dayLayout); d = d.AddDate(0, 0, 1) {
+			at(sql.NullTime{Time: d, Valid: true})
 		}
 	}
 	keys := make([]string, 0, len(days))

@@ -39,6 +39,12 @@ func (t requestTx) StaffWithRole(ctx context.Context, propertyID string, roles .
 }
 
 func (t requestTx) PromiseSettings(ctx context.Context, propertyID string) (property.PromiseSettings, error) {
+	return readPromiseSettings(ctx, t.q, propertyID, "")
+}
+
+// readPromiseSettings reads a property's promise clock rules; lock is
+// appended to the query (e.g. FOR UPDATE).
+func readPromiseSettings(ctx context.Context, q sqlx.QueryerContext, propertyID, lock string) (property.PromiseSettings, error) {
 	var row struct {
 		Open          string        `db:"open"`
 		Close         string        `db:"close"`
@@ -46,8 +52,8 @@ func (t requestTx) PromiseSettings(ctx context.Context, propertyID string) (prop
 		WarnFraction  float64       `db:"warn_fraction"`
 		DirectorAfter int           `db:"director_after_minutes"`
 	}
-	err := get(ctx, t.q, &row, `SELECT to_char(business_open, 'HH24:MI') AS open, to_char(business_close, 'HH24:MI') AS close,
-	business_days AS days, warn_fraction, director_after_minutes FROM properties WHERE id = $1`, propertyID)
+	err := get(ctx, q, &row, `SELECT to_char(business_open, 'HH24:MI') AS open, to_char(business_close, 'HH24:MI') AS close,
+	business_days AS days, warn_fraction, director_after_minutes FROM properties WHERE id = $1 `+lock, propertyID)
 	if err != nil {
 		return property.PromiseSettings{}, err
 	}
@@ -229,22 +235,39 @@ func (s *SettingsStore) PromiseSettings(ctx context.Context, propertyID string) 
 	return requestTx{q: s.db}.PromiseSettings(ctx, propertyID)
 }
 
-// SavePromiseSettings writes a property's promise clock rules.
-func (s *SettingsStore) SavePromiseSettings(ctx context.Context, propertyID string, ps property.PromiseSettings) error {
-	days := make([]int64, len(ps.Days))
-	for i, d := range ps.Days {
-		days[i] = int64(d)
-		if d == time.Sunday {
-			days[i] = 7 // stored as ISO weekdays
+// UpdatePromiseSettings reads a property's promise clock rules with its
+// row locked, lets change edit them, and writes the result before the lock
+// is released: a concurrent update waits and then reads this one's result,
+// so neither loses the other's change.
+func (s *SettingsStore) UpdatePromiseSettings(ctx context.Context, propertyID string, change func(property.PromiseSettings) (property.PromiseSettings, error)) (property.PromiseSettings, error) {
+	var out property.PromiseSettings
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := readPromiseSettings(ctx, tx, propertyID, "FOR UPDATE")
+		if err != nil {
+			return err
 		}
-	}
-	hhmm := func(d time.Duration) string {
-		return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	_, err := s.db.ExecContext(ctx, `UPDATE properties SET business_open = $2::time, business_close = $3::time,
+		if out, err = change(cur); err != nil {
+			return err
+		}
+		days := make([]int64, len(out.Days))
+		for i, d := range out.Days {
+			days[i] = int64(d)
+			if d == time.Sunday {
+				days[i] = 7 // stored as ISO weekdays
+			}
+		}
+		hhmm := func(d time.Duration) string {
+			return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE properties SET business_open = $2::time, business_close = $3::time,
 	business_days = $4, warn_fraction = $5, director_after_minutes = $6 WHERE id = $1`,
-		propertyID, hhmm(ps.Open), hhmm(ps.Close), pq.Array(days), ps.WarnFraction, int(ps.DirectorAfter/time.Minute))
-	return mapErr(err)
+			propertyID, hhmm(out.Open), hhmm(out.Close), pq.Array(days), out.WarnFraction, int(out.DirectorAfter/time.Minute))
+		return mapErr(err)
+	})
+	if err != nil {
+		return property.PromiseSettings{}, err
+	}
+	return out, nil
 }
 
 // SaveProfile sets a worker's zone at a property and replaces their skills.

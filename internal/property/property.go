@@ -4,6 +4,7 @@ package property
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -47,15 +48,40 @@ type Property struct {
 }
 
 // Location returns the property's time zone; local dates (request numbers,
-// daily figures) are counted in it.
+// daily figures) are counted in it. The stores hand out only properties
+// whose zone loads (see LoadTimeZone), so a zone that does not load here is
+// a property built by hand: that is a bug, and it panics rather than count
+// local dates in UTC.
 func (p Property) Location() *time.Location {
-	loc, err := time.LoadLocation(p.TimeZone)
+	loc, err := p.LoadLocation()
 	if err != nil {
-		// The zone is validated when a property is stored, so this only
-		// guards against a host without zone data.
-		return time.UTC
+		panic(err)
 	}
 	return loc
+}
+
+// LoadLocation returns the property's time zone, or an error naming the
+// property and the zone when it cannot be loaded.
+func (p Property) LoadLocation() (*time.Location, error) {
+	loc, err := LoadTimeZone(p.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("property %s: %w", p.Code, err)
+	}
+	return loc, nil
+}
+
+// LoadTimeZone loads an IANA time zone such as Asia/Hong_Kong. Unlike
+// time.LoadLocation it refuses the empty name and "Local", which would mean
+// UTC or the host's zone rather than the property's.
+func LoadTimeZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("time zone %q is not an IANA zone name such as Asia/Hong_Kong", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q cannot be loaded: %w", name, err)
+	}
+	return loc, nil
 }
 
 // Building is a block of a property.
@@ -151,7 +177,11 @@ func (p CallbackPolicy) WantsCallback(rated bool) bool {
 // SettingsStore is the storage property settings need.
 type SettingsStore interface {
 	PromiseSettings(ctx context.Context, propertyID string) (PromiseSettings, error)
-	SavePromiseSettings(ctx context.Context, propertyID string, s PromiseSettings) error
+	// UpdatePromiseSettings reads a property's settings, passes them to
+	// change and writes what it returns, all in one transaction with the
+	// property locked, so that two managers changing different settings
+	// at once both keep their change. An error from change writes nothing.
+	UpdatePromiseSettings(ctx context.Context, propertyID string, change func(PromiseSettings) (PromiseSettings, error)) (PromiseSettings, error)
 }
 
 // SettingsService lets a property's management tune its promise clock.
@@ -192,10 +222,11 @@ func (s *SettingsService) UpdatePromiseSettings(ctx context.Context, a *auth.Act
 	if !a.Admin && role != person.Manager && role != person.Director {
 		return PromiseSettings{}, apperr.New(apperr.Forbidden, "a manager or director of the property sets its promise clock")
 	}
-	cur, err := s.store.PromiseSettings(ctx, propertyID)
-	if err != nil {
-		return PromiseSettings{}, err
-	}
+	return s.store.UpdatePromiseSettings(ctx, propertyID, c.apply)
+}
+
+// apply applies the change to the current settings and checks the result.
+func (c SettingsChange) apply(cur PromiseSettings) (PromiseSettings, error) {
 	if c.Open != nil {
 		cur.Open = *c.Open
 	}
@@ -225,9 +256,6 @@ func (s *SettingsService) UpdatePromiseSettings(ctx context.Context, a *auth.Act
 		if d < time.Sunday || d > time.Saturday {
 			return PromiseSettings{}, apperr.Invalid("businessDays", "business days are 1 (Monday) to 7 (Sunday)")
 		}
-	}
-	if err := s.store.SavePromiseSettings(ctx, propertyID, cur); err != nil {
-		return PromiseSettings{}, err
 	}
 	return cur, nil
 }

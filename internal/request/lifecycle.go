@@ -55,8 +55,12 @@ func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *ti
 		if err != nil {
 			return err
 		}
+		loc, err := prop.LoadLocation()
+		if err != nil {
+			return err
+		}
 		due := promise.Due(now, cat.TargetMinutes, cat.BusinessHoursOnly, promise.Hours{
-			Open: settings.Open, Close: settings.Close, Days: settings.Days, Loc: prop.Location()})
+			Open: settings.Open, Close: settings.Close, Days: settings.Days, Loc: loc})
 		// A promise is told to a person: to the next whole minute.
 		if r := due.Truncate(time.Minute); !r.Equal(due) {
 			due = r.Add(time.Minute)

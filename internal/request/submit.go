@@ -90,7 +90,11 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 	if err != nil {
 		return nil, err
 	}
-	day := now.In(prop.Location())
+	loc, err := prop.LoadLocation()
+	if err != nil {
+		return nil, err
+	}
+	day := now.In(loc)
 	seq, err := pl.NextSequence(ctx, prop.ID, day)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,141 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/metrics"
+)
+
+// observe logs every GraphQL operation (request id, operation name, root
+// field, viewer, outcome, duration) and counts it in the metrics. It is
+// installed before the other operation middleware so that it also sees the
+// operations they refuse.
+type observe struct {
+	log     *slog.Logger
+	metrics *metrics.Metrics // nil: log only
+}
+
+var (
+	_ graphql.HandlerExtension     = observe{}
+	_ graphql.OperationInterceptor = observe{}
+	_ graphql.ResponseInterceptor  = observe{}
+)
+
+func (observe) ExtensionName() string                   { return "Observe" }
+func (observe) Validate(graphql.ExecutableSchema) error { return nil }
+func (o observe) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	start := time.Now()
+	oc := graphql.GetOperationContext(ctx)
+	kind, field := operationKind(oc), rootField(oc)
+	respond := next(ctx)
+	if kind != string(ast.Subscription) {
+		return func(ctx context.Context) *graphql.Response {
+			resp := respond(ctx)
+			o.done(ctx, oc, kind, field, responseCode(resp), start)
+			return resp
+		}
+	}
+	// A subscription answers many times; it is counted when it ends, and
+	// held open meanwhile.
+	if o.metrics != nil {
+		o.metrics.Subscriptions.Inc()
+	}
+	var (
+		once sync.Once
+		code = "OK"
+	)
+	return func(ctx context.Context) *graphql.Response {
+		resp := respond(ctx)
+		if resp != nil && len(resp.Errors) > 0 {
+			code = responseCode(resp)
+		}
+		// It ends with no answer, or with an error and no data (refused,
+		// or ended by the server with RESUME_REQUIRED).
+		ended := resp == nil || ctx.Err() != nil ||
+			(len(resp.Errors) > 0 && (len(resp.Data) == 0 || string(resp.Data) == "null"))
+		if ended {
+			once.Do(func() {
+				if o.metrics != nil {
+					o.metrics.Subscriptions.Dec()
+				}
+				o.done(ctx, oc, kind, field, code, start)
+			})
+		}
+		return resp
+	}
+}
+
+// InterceptResponse counts the answers given without an operation (a
+// query that did not parse or validate), which operation middleware never
+// sees.
+func (o observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if !graphql.HasOperationContext(ctx) || graphql.GetOperationContext(ctx).Operation == nil {
+		o.done(ctx, nil, "invalid", "", responseCode(resp), time.Now())
+	}
+	return resp
+}
+
+func (o observe) done(ctx context.Context, oc *graphql.OperationContext, kind, field, code string, start time.Time) {
+	took := time.Since(start)
+	label := field
+	if label == "" {
+		label = "(none)"
+	}
+	if o.metrics != nil {
+		o.metrics.Operations.WithLabelValues(label, kind, code).Inc()
+		if kind != "invalid" {
+			o.metrics.Duration.WithLabelValues(label, kind).Observe(took.Seconds())
+		}
+	}
+	attrs := []any{"request_id", RequestID(ctx), "type", kind, "field", field, "code", code,
+		"duration_ms", float64(took.Microseconds()) / 1000}
+	if oc != nil {
+		name := oc.OperationName
+		if name == "" && oc.Operation != nil {
+			name = oc.Operation.Name
+		}
+		attrs = append(attrs, "operation", name)
+	}
+	if a := auth.ActorFrom(ctx); a != nil {
+		attrs = append(attrs, "viewer", a.PersonID)
+	}
+	o.log.Info("graphql", attrs...)
+}
+
+func operationKind(oc *graphql.OperationContext) string {
+	if oc == nil || oc.Operation == nil {
+		return "invalid"
+	}
+	return string(oc.Operation.Operation)
+}
+
+// rootField is the operation's first root field: a name from the schema,
+// so a label made of it stays bounded.
+func rootField(oc *graphql.OperationContext) string {
+	if oc == nil || oc.Operation == nil {
+		return ""
+	}
+	for _, f := range graphql.CollectFields(oc, oc.Operation.SelectionSet, nil) {
+		return f.Name
+	}
+	return ""
+}
+
+// responseCode is OK, or the first error's extensions.code.
+func responseCode(resp *graphql.Response) string {
+	if resp == nil || len(resp.Errors) == 0 {
+		return "OK"
+	}
+	if c, ok := resp.Errors[0].Extensions["code"].(string); ok && c != "" {
+		return c
+	}
+	return "UNKNOWN"
+}
