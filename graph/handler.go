@@ -33,11 +33,9 @@ type Options struct {
 	// InitTimeout is how long a websocket may wait before connection_init.
 	InitTimeout time.Duration
 	Log         *slog.Logger
+	// Limits bound each operation before it runs; zero means DefaultLimits.
+	Limits *Limits
 }
-
-// complexityLimit bounds how much work one query may ask for; a page of 100
-// requests with their timelines and names fits well within it.
-const complexityLimit = 5000
 
 // NewHandler returns the /query endpoint: POST for queries and mutations,
 // websocket (graphql-transport-ws) for subscriptions.
@@ -62,7 +60,11 @@ func NewHandler(d Deps, o Options) http.Handler {
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
-	srv.Use(extension.FixedComplexityLimit(complexityLimit))
+	limits := DefaultLimits
+	if o.Limits != nil {
+		limits = *o.Limits
+	}
+	srv.Use(limitsExtension{limits: limits, introspection: o.Introspection})
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -120,7 +122,7 @@ func subscriptionsOverWebsocket(ctx context.Context, next graphql.OperationHandl
 func refuse(e *apperr.Error) graphql.ResponseHandler {
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    e.Message,
-		Extensions: map[string]any{"code": string(e.Code)},
+		Extensions: extensionsOf(e),
 	}}})
 }
 

@@ -1,0 +1,85 @@
+package graph
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/kproperty/onestop/internal/apperr"
+)
+
+var schema = NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema()
+
+// Every list field has a bound, so the cost of an answer can be known
+// before it is made. A new list field fails here until it gets one.
+func TestEveryListFieldIsBounded(t *testing.T) {
+	for _, typ := range schema.Types {
+		if typ.Kind != ast.Object || strings.HasPrefix(typ.Name, "__") || typ.Name == "Subscription" {
+			continue
+		}
+		for _, f := range typ.Fields {
+			if f.Type.Elem == nil || strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			if f.Arguments.ForName("first") != nil {
+				continue
+			}
+			if _, ok := listBounds[typ.Name+"."+f.Name]; !ok {
+				t.Errorf("%s.%s is a list without a bound in listBounds", typ.Name, f.Name)
+			}
+		}
+	}
+}
+
+func check(t *testing.T, query string, vars map[string]any) *apperr.Error {
+	t.Helper()
+	doc, errs := gqlparser.LoadQuery(schema, query)
+	if errs != nil {
+		t.Fatalf("%s: %v", query, errs)
+	}
+	return DefaultLimits.Check(doc.Operations[0], vars, false)
+}
+
+func TestLimits(t *testing.T) {
+	ok := []string{
+		`{ me { id properties { promiseSettings { businessDays } } } }`,
+		`{ requests(first: 100) { edges { node { id status assignee { name } timeline(last: 10) { type actor { name } } } } } }`,
+		`{ serviceStats(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { total daily { date total byStatus { status count } } } }`,
+		`{ __typename }`,
+	}
+	for _, q := range ok {
+		if e := check(t, q, nil); e != nil {
+			t.Errorf("%s: %v", q, e)
+		}
+	}
+	// Fragments that spread each other twice at every level name 2^20
+	// fields in a few hundred bytes; the walk gives up early.
+	var b strings.Builder
+	b.WriteString(`{ me { ...F0 } }`)
+	for i := 0; i < 20; i++ {
+		b.WriteString(` fragment F` + strconv.Itoa(i) + ` on Viewer { ...F` + strconv.Itoa(i+1) + ` ...F` + strconv.Itoa(i+1) + ` }`)
+	}
+	b.WriteString(` fragment F20 on Viewer { id }`)
+	tooComplex := []string{
+		b.String(),
+		`{ r: request(id: "1") { timeline { request { timeline { request { timeline { request { timeline { request { timeline { id } } } } } } } } } } }`,
+		`{ __schema { types { name } } }`,
+	}
+	for _, q := range tooComplex {
+		if e := check(t, q, nil); e == nil {
+			t.Errorf("%.80s... was allowed", q)
+		}
+	}
+	if e := check(t, `{ __type(name: "Query") { name } }`, nil); e == nil || e.Code != apperr.Forbidden {
+		t.Errorf("introspection while off: %v", e)
+	}
+	doc, _ := gqlparser.LoadQuery(schema, `mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { id } }`)
+	e := DefaultLimits.Check(doc.Operations[0], map[string]any{"in": map[string]any{"description": "tap\x00leak"}}, false)
+	if e == nil || e.Code != apperr.InvalidInput || e.Field != "input.description" {
+		t.Errorf("NUL in a text input: %+v", e)
+	}
+}
+
