@@ -27,6 +27,8 @@ import (
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
+	"github.com/kproperty/onestop/internal/ratelimit"
+	"github.com/kproperty/onestop/internal/ratelimit/redislimit"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
 )
@@ -63,6 +65,11 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		Handler:           app.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return base },
+
+		// The body's read deadline and the write deadline are set per
+		// request (withDeadlines), since websockets must have neither.
+		IdleTimeout:    cfg.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -128,6 +135,15 @@ func startTicker(every time.Duration, log *slog.Logger, jobs ...func(context.Con
 	return func() { cancel(); <-done }
 }
 
+// operationLimiter is the limiter of per-person and per-address
+// allowances, or nil when they are off.
+func operationLimiter(cfg config.Config, l ratelimit.Limiter) ratelimit.Limiter {
+	if !cfg.RateLimit {
+		return nil
+	}
+	return l
+}
+
 // Close releases the app's connections and stops its background work.
 func (a *App) Close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
@@ -158,7 +174,11 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		app.closers = append(app.closers, func() { app.Redis.Close() })
 	}
 
-	authSvc := auth.NewService(postgres.NewAuthStore(db), clk, auth.Config{Secret: []byte(cfg.JWTSecret), AccessTTL: cfg.AccessTTL})
+	var limiter ratelimit.Limiter = ratelimit.NewLocal(clk)
+	if app.Redis != nil {
+		limiter = redislimit.New(app.Redis, limiter, log)
+	}
+	authSvc := auth.NewService(postgres.NewAuthStore(db), clk, auth.Config{Secret: []byte(cfg.JWTSecret), AccessTTL: cfg.AccessTTL, Limiter: limiter})
 	if cfg.DemoData {
 		accounts, err := db.SeedDemo(ctx, func(pw string) (string, error) { return auth.HashPassword(pw, cfg.PasswordCost) })
 		if err != nil {
@@ -223,6 +243,8 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		PingInterval:   cfg.WSPingInterval,
 		InitTimeout:    cfg.WSInitTimeout,
 		Log:            log,
+		Limiter:        operationLimiter(cfg, limiter),
+		TrustedProxies: cfg.TrustedProxies,
 	}))
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)

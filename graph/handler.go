@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/ratelimit"
 )
 
 // Options tune the GraphQL endpoint.
@@ -35,6 +37,11 @@ type Options struct {
 	Log         *slog.Logger
 	// Limits bound each operation before it runs; zero means DefaultLimits.
 	Limits *Limits
+	// Limiter keeps the per-person and per-address allowances.
+	Limiter ratelimit.Limiter
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// when working out a caller's address.
+	TrustedProxies []netip.Prefix
 }
 
 // NewHandler returns the /query endpoint: POST for queries and mutations,
@@ -72,10 +79,13 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.SetRecoverFunc(recoverFunc(o.Log))
 	srv.AroundOperations(requireActor)
 	srv.AroundOperations(subscriptionsOverWebsocket)
+	if o.Limiter != nil {
+		srv.AroundOperations(rateLimit(o.Limiter))
+	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
 	})
-	return withRequestID(limitBody(authenticate(d.AuthService, srv)))
+	return withRequestID(withClientIP(o.TrustedProxies, limitBody(authenticate(d.AuthService, srv))))
 }
 
 // publicFields are the only operations that work without a token.

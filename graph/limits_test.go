@@ -82,4 +82,3 @@ func TestLimits(t *testing.T) {
 		t.Errorf("NUL in a text input: %+v", e)
 	}
 }
-

@@ -81,7 +81,7 @@ func (r *dispatchRuleResolver) Category(ctx context.Context, obj *dispatch.Rule)
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, username string, password string) (*model.AuthPayload, error) {
-	s, err := r.AuthService.Login(ctx, username, password)
+	s, err := r.AuthService.Login(ctx, username, password, ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/ratelimit"
 )
 
 // ErrRefreshInvalid is returned by a Store when a refresh token is unknown,
@@ -57,6 +58,8 @@ type Config struct {
 	RefreshTTL time.Duration
 	// BcryptCost is lowered only by tests and the demo loader's benchmarks.
 	BcryptCost int
+	// Limiter keeps the login allowances; nil keeps them in process.
+	Limiter ratelimit.Limiter
 }
 
 // Service issues and checks credentials.
@@ -67,7 +70,7 @@ type Service struct {
 	// dummyHash makes a login for an unknown user cost the same as one with
 	// a wrong password, so usernames cannot be discovered by timing.
 	dummyHash []byte
-	throttle  *throttle
+	limiter   ratelimit.Limiter
 }
 
 // Session is what a successful login or refresh hands to the app.
@@ -90,8 +93,10 @@ func NewService(store Store, clk clock.Clock, cfg Config) *Service {
 		cfg.BcryptCost = bcrypt.DefaultCost
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), cfg.BcryptCost)
-	// Ten wrong passwords in a row, then one more a minute.
-	return &Service{store: store, clock: clk, cfg: cfg, dummyHash: dummy, throttle: newThrottle(time.Minute, 10)}
+	if cfg.Limiter == nil {
+		cfg.Limiter = ratelimit.NewLocal(clk)
+	}
+	return &Service{store: store, clock: clk, cfg: cfg, dummyHash: dummy, limiter: cfg.Limiter}
 }
 
 // HashPassword hashes a password with bcrypt at the given cost.
@@ -105,31 +110,35 @@ func HashPassword(password string, cost int) (string, error) {
 
 var errBadLogin = apperr.New(apperr.Unauthenticated, "invalid username or password")
 
-// Login checks a username and password and opens a session.
-func (s *Service) Login(ctx context.Context, username, password string) (*Session, error) {
-	if username == "" {
-		return nil, apperr.Invalid("username", "username is required")
+// maxPasswordLen bounds what is hashed: bcrypt reads only 72 bytes, and a
+// longer password is someone testing the server rather than signing in.
+const maxPasswordLen = 200
+
+// Login checks a username and password, from the source address the call
+// came from, and opens a session. Attempts are limited per account and
+// address before anything is hashed (throttle.go).
+func (s *Service) Login(ctx context.Context, username, password, source string) (*Session, error) {
+	if username == "" || len(username) > 100 {
+		return nil, apperr.Invalid("username", "username is required (at most 100 characters)")
 	}
-	if password == "" {
-		return nil, apperr.Invalid("password", "password is required")
+	if password == "" || len(password) > maxPasswordLen {
+		return nil, apperr.Invalid("password", "password is required (at most %d characters)", maxPasswordLen)
 	}
-	now := s.clock.Now()
-	if blocked, until := s.throttle.blocked(username, now); blocked {
-		return nil, apperr.New(apperr.RateLimited, "too many wrong passwords for this account; try again after %s", until.UTC().Format(time.RFC3339))
+	if err := s.reserveAttempt(ctx, username, source); err != nil {
+		return nil, err
 	}
 	p, hash, err := s.store.Credentials(ctx, username)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		s.throttle.failed(username, now)
 		return nil, errBadLogin
 	}
 	if err != nil {
 		return nil, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		s.throttle.failed(username, now)
 		return nil, errBadLogin
 	}
+	s.signedIn(ctx, username, source)
 	familyID := newID()
 	return s.open(ctx, p.ID, familyID, func(next RefreshToken) (string, error) {
 		return p.ID, s.store.SaveRefreshToken(ctx, next)
