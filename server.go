@@ -238,13 +238,14 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
-		AllowedOrigins: cfg.AllowedOrigins,
-		Introspection:  cfg.Dev,
-		PingInterval:   cfg.WSPingInterval,
-		InitTimeout:    cfg.WSInitTimeout,
-		Log:            log,
-		Limiter:        operationLimiter(cfg, limiter),
-		TrustedProxies: cfg.TrustedProxies,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		Introspection:    cfg.Dev,
+		PingInterval:     cfg.WSPingInterval,
+		InitTimeout:      cfg.WSInitTimeout,
+		Log:              log,
+		Limiter:          operationLimiter(cfg, limiter),
+		TrustedProxies:   cfg.TrustedProxies,
+		OperationTimeout: cfg.OperationTimeout,
 	}))
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)
@@ -270,6 +271,6 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	if cfg.Dev {
 		mux.Handle("GET /{$}", playground.Handler("OneStop", "/query"))
 	}
-	app.Handler = mux
+	app.Handler = withDeadlines(cfg, mux)
 	return app, nil
 }

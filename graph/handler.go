@@ -42,6 +42,9 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed
 	// when working out a caller's address.
 	TrustedProxies []netip.Prefix
+	// OperationTimeout bounds one query or mutation; its SQL is cancelled
+	// with it. Zero means no bound. Subscriptions are not bounded.
+	OperationTimeout time.Duration
 }
 
 // NewHandler returns the /query endpoint: POST for queries and mutations,
@@ -85,7 +88,24 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
 	})
+	if o.OperationTimeout > 0 {
+		srv.AroundResponses(operationDeadline(o.OperationTimeout))
+	}
 	return withRequestID(withClientIP(o.TrustedProxies, limitBody(authenticate(d.AuthService, srv))))
+}
+
+// operationDeadline cancels a query or mutation, and the SQL it is
+// running, when it outlasts the timeout; the client gets TIMEOUT.
+func operationDeadline(timeout time.Duration) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation != nil && oc.Operation.Operation == "subscription" {
+			return next(ctx)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return next(ctx)
+	}
 }
 
 // publicFields are the only operations that work without a token.
