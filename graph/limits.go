@@ -213,7 +213,10 @@ func (w *walker) field(f *ast.Field, depth int) int {
 	args := f.ArgumentMap(w.vars)
 	for name, v := range args {
 		if path, ok := nulIn(v); ok {
-			w.fail(apperr.Invalid(joinPath(name, path), "text may not contain a NUL character"))
+			if path == "" {
+				path = name
+			}
+			w.fail(apperr.Invalid(path, "text may not contain a NUL character"))
 			return 0
 		}
 	}
@@ -309,7 +312,8 @@ func saturate(n int) int {
 }
 
 // nulIn finds a string holding a NUL character anywhere in an argument
-// value, reporting the path to it inside the value.
+// value, reporting the innermost input field that holds it ("" when the
+// argument itself is the string).
 func nulIn(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
@@ -329,18 +333,14 @@ func nulIn(v any) (string, bool) {
 	case map[string]any:
 		for k, e := range x {
 			if p, ok := nulIn(e); ok {
-				return joinPath(k, p), true
+				if p == "" {
+					p = k
+				}
+				return p, true
 			}
 		}
 	}
 	return "", false
-}
-
-func joinPath(a, b string) string {
-	if b == "" {
-		return a
-	}
-	return a + "." + b
 }
 
 // windowDays is how many days [from, to) touches, for the cost of a daily

@@ -78,7 +78,40 @@ func TestLimits(t *testing.T) {
 	}
 	doc, _ := gqlparser.LoadQuery(schema, `mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { id } }`)
 	e := DefaultLimits.Check(doc.Operations[0], map[string]any{"in": map[string]any{"description": "tap\x00leak"}}, false)
-	if e == nil || e.Code != apperr.InvalidInput || e.Field != "input.description" {
+	if e == nil || e.Code != apperr.InvalidInput || e.Field != "description" {
 		t.Errorf("NUL in a text input: %+v", e)
 	}
+}
+
+// Any text a client sends is either let through to the resolvers or refused
+// as INVALID_INPUT naming the field; a NUL character, which PostgreSQL
+// cannot store, is always refused.
+func FuzzTextInput(f *testing.F) {
+	doc, errs := gqlparser.LoadQuery(schema, `mutation($in: SubmitRequestInput!, $id: ID!, $r: String!) {
+		submitRequest(input: $in) { id } cancelRequest(id: $id, reason: $r) { id } }`)
+	if errs != nil {
+		f.Fatal(errs)
+	}
+	for _, seed := range []string{"Kitchen tap is leaking", "", "\x00", "廚房水龍頭漏水", "a\x00b", "\xff\xfe", strings.Repeat("x", 3000), "'; DROP TABLE requests; --"} {
+		f.Add(seed, "description")
+		f.Add(seed, "reason")
+	}
+	f.Fuzz(func(t *testing.T, text, where string) {
+		vars := map[string]any{"in": map[string]any{"clientRequestId": "x", "categoryId": "y", "description": "ok"}, "id": "1", "r": "ok"}
+		field := "description"
+		if where == "reason" {
+			vars["r"] = text
+			field = "reason"
+		} else {
+			vars["in"].(map[string]any)["description"] = text
+		}
+		e := DefaultLimits.Check(doc.Operations[0], vars, false)
+		if strings.ContainsRune(text, 0) {
+			if e == nil || e.Code != apperr.InvalidInput || e.Field != field {
+				t.Fatalf("%q in %s: %+v", text, field, e)
+			}
+		} else if e != nil {
+			t.Fatalf("%q in %s refused: %+v", text, field, e)
+		}
+	})
 }
