@@ -262,7 +262,10 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		}
 		if app.Redis != nil {
 			if err := app.Redis.Ping(ctx).Err(); err != nil {
-				http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+				// Still ready: live events fall back to reading the event
+				// log every EVENT_POLL_INTERVAL, rate limits to each
+				// instance's own, and no mutation needs Redis.
+				fmt.Fprintln(w, "ready, degraded: redis unreachable (live events by polling)")
 				return
 			}
 		}

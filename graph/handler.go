@@ -179,7 +179,11 @@ func authenticate(svc *auth.Service, next http.Handler) http.Handler {
 			ctx = context.WithValue(ctx, authErrKey{}, apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <token>\""))
 		} else if a, err := svc.Authenticate(ctx, token); err != nil {
 			e, isClient := apperr.As(err)
-			if !isClient {
+			switch {
+			case isClient:
+			case unavailable(err):
+				e = apperr.New(apperr.Unavailable, "the service is briefly unavailable; try again shortly (request id %s)", RequestID(ctx))
+			default:
 				e = apperr.New(apperr.Internal, "could not check the access token (request id %s)", RequestID(ctx))
 			}
 			ctx = context.WithValue(ctx, authErrKey{}, e)
