@@ -18,47 +18,50 @@ const submitOp = `mutation($in: SubmitRequestInput!) { submitRequest(input: $in)
 // Bad input is the client's INVALID_INPUT naming the field, never INTERNAL.
 func TestEdgeInput(t *testing.T) {
 	s := sharedServer(t)
-	lee := s.login(t, "resident.lee")
-	cat := lee.categoryID("HV", "plumbing")
-	r := lee.fails("INVALID_INPUT", submitOp, map[string]any{"in": map[string]any{
-		"clientRequestId": uuid.NewString(), "categoryId": cat, "description": "tap\x00leak"}})
-	if r.field() != "description" {
-		t.Errorf("NUL: field %q", r.field())
-	}
-	lee.fails("INVALID_INPUT", `query($id: ID!) { request(id: $id) { id } }`, map[string]any{"id": "\x00"})
-
-	// A promise in the year 9999 is a mistake.
-	req := lee.submit(cat, "Shower drain")
-	agent := s.login(t, "agent.wong")
-	if r := agent.fails("INVALID_INPUT", accept, map[string]any{"id": req.ID, "at": "9999-12-31T00:00:00Z"}); r.field() != "at" && r.field() != "promisedAt" {
-		t.Errorf("year 9999: field %q", r.field())
-	}
-
-	// A price past what a JavaScript client reads exactly is refused.
-	manager := s.login(t, "manager.cheung")
-	var me struct {
-		Me struct{ Properties []struct{ ID, Code string } }
-	}
-	manager.must(`{ me { properties { id code } } }`, nil, &me)
-	var hv string
-	for _, p := range me.Me.Properties {
-		if p.Code == "HV" {
-			hv = p.ID
+	t.Run("NUL in text", func(t *testing.T) {
+		lee := s.login(t, "resident.lee")
+		r := lee.fails("INVALID_INPUT", submitOp, map[string]any{"in": map[string]any{
+			"clientRequestId": uuid.NewString(), "categoryId": lee.categoryID("HV", "plumbing"), "description": "tap\x00leak"}})
+		if r.field() != "description" {
+			t.Errorf("NUL: field %q", r.field())
 		}
-	}
-	save := `mutation($in: ServiceCategoryInput!) { saveServiceCategory(input: $in) { id } }`
-	in := map[string]any{"propertyId": hv, "code": "gold-plating", "kind": "CONTRACTED", "name": "Gold plating", "nameZh": "鍍金",
-		"completionTargetMinutes": 600, "price": map[string]any{"amountCents": int64(1<<53 + 1), "currency": "HKD"}}
-	if r := manager.fails("INVALID_INPUT", save, map[string]any{"in": in}); r.field() != "price" {
-		t.Errorf("huge price: field %q", r.field())
-	}
-
-	// Introspection is off outside development, and says so.
-	r = lee.fails("FORBIDDEN", `{ __schema { types { name } } }`, nil)
-	if !strings.Contains(r.Errors[0].Message, "introspection") {
-		t.Errorf("message %q", r.Errors[0].Message)
-	}
-	lee.must(`{ __typename }`, nil, nil)
+		lee.fails("INVALID_INPUT", `query($id: ID!) { request(id: $id) { id } }`, map[string]any{"id": "\x00"})
+	})
+	t.Run("promise in the year 9999", func(t *testing.T) {
+		lee := s.login(t, "resident.lee")
+		req := lee.submit(lee.categoryID("HV", "plumbing"), "Shower drain")
+		agent := s.login(t, "agent.wong")
+		if r := agent.fails("INVALID_INPUT", accept, map[string]any{"id": req.ID, "at": "9999-12-31T00:00:00Z"}); r.field() != "at" && r.field() != "promisedAt" {
+			t.Errorf("year 9999: field %q", r.field())
+		}
+	})
+	t.Run("price past 2^53", func(t *testing.T) {
+		manager := s.login(t, "manager.cheung")
+		var me struct {
+			Me struct{ Properties []struct{ ID, Code string } }
+		}
+		manager.must(`{ me { properties { id code } } }`, nil, &me)
+		var hv string
+		for _, p := range me.Me.Properties {
+			if p.Code == "HV" {
+				hv = p.ID
+			}
+		}
+		save := `mutation($in: ServiceCategoryInput!) { saveServiceCategory(input: $in) { id } }`
+		in := map[string]any{"propertyId": hv, "code": "gold-plating", "kind": "CONTRACTED", "name": "Gold plating", "nameZh": "鍍金",
+			"completionTargetMinutes": 600, "price": map[string]any{"amountCents": int64(1<<53 + 1), "currency": "HKD"}}
+		if r := manager.fails("INVALID_INPUT", save, map[string]any{"in": in}); r.field() != "price" {
+			t.Errorf("huge price: field %q", r.field())
+		}
+	})
+	t.Run("introspection off", func(t *testing.T) {
+		lee := s.login(t, "resident.lee")
+		r := lee.fails("FORBIDDEN", `{ __schema { types { name } } }`, nil)
+		if !strings.Contains(r.Errors[0].Message, "introspection") {
+			t.Errorf("message %q", r.Errors[0].Message)
+		}
+		lee.must(`{ __typename }`, nil, nil)
+	})
 }
 
 // A clientRequestId retried for a different resident is not the same
