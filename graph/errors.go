@@ -43,6 +43,10 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if e, ok := apperr.As(err); ok {
 			gqlErr.Message = e.Message
 			gqlErr.Extensions = extensionsOf(e)
+			if e.Code == apperr.RateLimited {
+				log.WarnContext(ctx, "rate limited", "request_id", RequestID(ctx), "client_ip", ClientIP(ctx),
+					"person", personID(ctx), "path", gqlErr.Path.String(), "reason", e.Message)
+			}
 			field := e.Field
 			if field == "" && e.Code == apperr.InvalidInput && len(gqlErr.Path) > 1 {
 				// A scalar that failed to parse knows no field name, but

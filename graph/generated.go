@@ -2181,7 +2181,9 @@ var sources = []*ast.Source{
 # connection_init payload {"Authorization": "Bearer <token>"}).
 #
 # Errors carry extensions.code: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND,
-# INVALID_INPUT (with extensions.field), CONFLICT, RATE_LIMITED or INTERNAL.
+# INVALID_INPUT (with extensions.field), CONFLICT, RATE_LIMITED (with
+# extensions.retryAfter), QUERY_TOO_COMPLEX, TIMEOUT, UNAVAILABLE (retry) or
+# INTERNAL.
 # A subscription the server has to end (the client could not keep up, or the
 # server is shutting down) ends with RESUME_REQUIRED and extensions.since:
 # subscribe again with that since to continue without a gap.

@@ -74,7 +74,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	if o.Limits != nil {
 		limits = *o.Limits
 	}
-	srv.Use(limitsExtension{limits: limits, introspection: o.Introspection})
+	srv.Use(limitsExtension{limits: limits, introspection: o.Introspection, log: o.Log})
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -83,7 +83,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AroundOperations(requireActor)
 	srv.AroundOperations(subscriptionsOverWebsocket)
 	if o.Limiter != nil {
-		srv.AroundOperations(rateLimit(o.Limiter))
+		srv.AroundOperations(rateLimit(o.Limiter, o.Log))
 	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))

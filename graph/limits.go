@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -91,6 +92,7 @@ const (
 type limitsExtension struct {
 	limits        Limits
 	introspection bool
+	log           *slog.Logger
 }
 
 var _ interface {
@@ -101,11 +103,15 @@ var _ interface {
 func (limitsExtension) ExtensionName() string                   { return "OperationLimits" }
 func (limitsExtension) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (l limitsExtension) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+func (l limitsExtension) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if oc.Operation == nil {
 		return nil
 	}
 	if e := l.limits.Check(oc.Operation, oc.Variables, l.introspection); e != nil {
+		if e.Code == apperr.QueryTooComplex {
+			l.log.WarnContext(ctx, "operation refused", "request_id", RequestID(ctx), "client_ip", ClientIP(ctx),
+				"person", personID(ctx), "operation", oc.OperationName, "reason", e.Message)
+		}
 		return &gqlerror.Error{Message: e.Message, Err: e, Extensions: extensionsOf(e)}
 	}
 	return nil

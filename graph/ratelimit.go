@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -33,7 +34,7 @@ var (
 
 // rateLimit refuses an operation whose person or address has spent its
 // allowance, with RATE_LIMITED and extensions.retryAfter in seconds.
-func rateLimit(l ratelimit.Limiter) graphql.OperationMiddleware {
+func rateLimit(l ratelimit.Limiter, log *slog.Logger) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		if oc.Operation == nil {
@@ -68,6 +69,8 @@ func rateLimit(l ratelimit.Limiter) graphql.OperationMiddleware {
 				return next(ctx) // the limiter falls back in process; an error here is a bug, not a reason to refuse
 			}
 			if !res.Allowed {
+				log.WarnContext(ctx, "rate limited", "request_id", RequestID(ctx), "client_ip", ClientIP(ctx),
+					"person", personID(ctx), "key", s.key, "retry_after", res.RetryAfter)
 				return refuse(apperr.Limited(res.RetryAfter, "too many requests; try again in %d seconds", retrySeconds(res)))
 			}
 		}
@@ -81,6 +84,14 @@ func retrySeconds(r ratelimit.Result) int {
 		s++
 	}
 	return s
+}
+
+// personID is the caller's id for log lines, "" without a token.
+func personID(ctx context.Context) string {
+	if a := auth.ActorFrom(ctx); a != nil {
+		return a.PersonID
+	}
+	return ""
 }
 
 type clientIPKey struct{}
