@@ -350,12 +350,16 @@ func nulIn(v any) (string, bool) {
 }
 
 // windowDays is how many days [from, to) touches, for the cost of a daily
-// series; unreadable times count as the longest window.
+// series; unreadable times count as the longest window (they come from
+// variables the walk reads as given, and the Time scalar refuses them).
 func windowDays(from, to any) int {
 	f, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(from))
 	t, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(to))
-	if err1 != nil || err2 != nil || !t.After(f) {
+	if err1 != nil || err2 != nil {
 		return listBounds["ServiceStats.daily"]
+	}
+	if !t.After(f) {
+		return 1 // an empty window, which the resolver refuses
 	}
 	return min(int(t.Sub(f)/(24*time.Hour))+2, listBounds["ServiceStats.daily"])
 }
