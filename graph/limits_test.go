@@ -36,7 +36,7 @@ func TestEveryListFieldIsBounded(t *testing.T) {
 
 func check(t *testing.T, query string, vars map[string]any) *apperr.Error {
 	t.Helper()
-	doc, errs := gqlparser.LoadQuery(schema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil)
 	if errs != nil {
 		t.Fatalf("%s: %v", query, errs)
 	}
@@ -76,7 +76,7 @@ func TestLimits(t *testing.T) {
 	if e := check(t, `{ __type(name: "Query") { name } }`, nil); e == nil || e.Code != apperr.Forbidden {
 		t.Errorf("introspection while off: %v", e)
 	}
-	doc, _ := gqlparser.LoadQuery(schema, `mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { id } }`)
+	doc, _ := gqlparser.LoadQueryWithRules(schema, `mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { id } }`, nil)
 	e := DefaultLimits.Check(doc.Operations[0], map[string]any{"in": map[string]any{"description": "tap\x00leak"}}, false)
 	if e == nil || e.Code != apperr.InvalidInput || e.Field != "description" {
 		t.Errorf("NUL in a text input: %+v", e)
@@ -87,8 +87,8 @@ func TestLimits(t *testing.T) {
 // as INVALID_INPUT naming the field; a NUL character, which PostgreSQL
 // cannot store, is always refused.
 func FuzzTextInput(f *testing.F) {
-	doc, errs := gqlparser.LoadQuery(schema, `mutation($in: SubmitRequestInput!, $id: ID!, $r: String!) {
-		submitRequest(input: $in) { id } cancelRequest(id: $id, reason: $r) { id } }`)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, `mutation($in: SubmitRequestInput!, $id: ID!, $r: String!) {
+		submitRequest(input: $in) { id } cancelRequest(id: $id, reason: $r) { id } }`, nil)
 	if errs != nil {
 		f.Fatal(errs)
 	}
