@@ -35,6 +35,10 @@ type Limits struct {
 	// themselves (password hashing, a KPI scan): each may appear at most
 	// that many times, however it is aliased.
 	Expensive map[string]int
+	// MaxQueryBytes bounds the query text (variables apart) before it is
+	// parsed: validation compares same-named fields pairwise, so a query of
+	// thousands of aliases costs milliseconds to refuse even once parsed.
+	MaxQueryBytes int
 }
 
 // DefaultLimits are the limits the server runs with.
@@ -44,6 +48,7 @@ var DefaultLimits = Limits{
 	MaxRootFields: 20,
 	MaxAliases:    10,
 	Expensive:     map[string]int{"login": 1, "refreshToken": 1, "serviceStats": 2, "staffStats": 2},
+	MaxQueryBytes: 16 << 10,
 }
 
 // maxVisits bounds the walk itself: fragments spread inside fragments can
@@ -97,11 +102,22 @@ type limitsExtension struct {
 
 var _ interface {
 	graphql.HandlerExtension
+	graphql.OperationParameterMutator
 	graphql.OperationContextMutator
 } = limitsExtension{}
 
 func (limitsExtension) ExtensionName() string                   { return "OperationLimits" }
 func (limitsExtension) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l limitsExtension) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if l.limits.MaxQueryBytes > 0 && len(p.Query) > l.limits.MaxQueryBytes {
+		e := tooComplex("the query text is %d bytes; at most %d are allowed", len(p.Query), l.limits.MaxQueryBytes)
+		l.log.WarnContext(ctx, "operation refused", "request_id", RequestID(ctx), "client_ip", ClientIP(ctx),
+			"person", personID(ctx), "reason", e.Message)
+		return &gqlerror.Error{Message: e.Message, Err: e, Extensions: extensionsOf(e)}
+	}
+	return nil
+}
 
 func (l limitsExtension) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if oc.Operation == nil {

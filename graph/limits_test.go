@@ -115,3 +115,38 @@ func FuzzTextInput(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRefusal measures what refusing the worst requests that fit in
+// MaxQueryBytes costs: parse, validate and the limits walk, as the server
+// does before any resolver. (Longer query text is refused unparsed.)
+func BenchmarkRefusal(b *testing.B) {
+	var aliases strings.Builder
+	aliases.WriteString("{")
+	for i := 0; i < 300; i++ {
+		aliases.WriteString(" a" + strconv.Itoa(i) + `: serviceStats(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { total }`)
+	}
+	aliases.WriteString(" }")
+	nested := "id"
+	for i := 0; i < 7; i++ {
+		nested = "id timeline { id type request { " + nested + " } }"
+	}
+	var short strings.Builder
+	short.WriteString("{")
+	for i := 0; short.Len() < DefaultLimits.MaxQueryBytes-20; i++ {
+		short.WriteString(" a" + strconv.Itoa(i) + ":me{id}")
+	}
+	short.WriteString(" }")
+	for name, q := range map[string]string{"300 aliases": aliases.String(), "16 KiB of short aliases": short.String(), "nested timelines": `{ request(id: "x") { ` + nested + ` } }`} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				doc, errs := gqlparser.LoadQueryWithRules(schema, q, nil)
+				if errs != nil {
+					b.Fatal(errs)
+				}
+				if DefaultLimits.Check(doc.Operations[0], nil, false) == nil {
+					b.Fatal("allowed")
+				}
+			}
+		})
+	}
+}
