@@ -138,6 +138,9 @@ type client struct {
 	id    string
 	// refresh is the refresh token from login.
 	refresh string
+	// from, when set, is sent as X-Forwarded-For: the caller's address
+	// behind a trusted proxy.
+	from string
 }
 
 func (s *testServer) anon(t testing.TB) *client { return &client{t: t, srv: s} }
@@ -167,6 +170,9 @@ func (c *client) do(query string, vars map[string]any) gqlResponse {
 	req.Header.Set("Content-Type", "application/json")
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.from != "" {
+		req.Header.Set("X-Forwarded-For", c.from)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -37,6 +37,8 @@ import (
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
+	"github.com/kproperty/onestop/internal/ratelimit"
+	"github.com/kproperty/onestop/internal/ratelimit/redislimit"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
 )
@@ -89,6 +91,10 @@ func serve(ctx context.Context, app *App, ln net.Listener, shutdownTimeout time.
 		Handler:           app.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// The body's read deadline and the write deadline are set per
+		// request (withDeadlines), since websockets must have neither.
+		IdleTimeout:    app.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -156,6 +162,8 @@ type App struct {
 	Jobs []func(context.Context) (int, error)
 	// AdminAddr is where the admin listener listens, if ADMIN_ADDR is set.
 	AdminAddr string
+	// IdleTimeout is how long an idle keep-alive connection stays open.
+	IdleTimeout time.Duration
 	// Live tracks the websockets and their subscriptions for shutdown.
 	Live    *graph.Live
 	closers []func()
@@ -189,6 +197,15 @@ func startTicker(every time.Duration, log *slog.Logger, jobs ...func(context.Con
 	return func() { cancel(); wg.Wait() }
 }
 
+// operationLimiter is the limiter of per-person and per-address
+// allowances, or nil when they are off.
+func operationLimiter(cfg config.Config, l ratelimit.Limiter) ratelimit.Limiter {
+	if !cfg.RateLimit {
+		return nil
+	}
+	return l
+}
+
 // Close releases the app's connections and stops its background work.
 func (a *App) Close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
@@ -220,7 +237,11 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		app.closers = append(app.closers, func() { app.Redis.Close() })
 	}
 
-	authSvc := auth.NewService(postgres.NewAuthStore(db), clk, auth.Config{Secret: []byte(cfg.JWTSecret), AccessTTL: cfg.AccessTTL})
+	var limiter ratelimit.Limiter = ratelimit.NewLocal(clk)
+	if app.Redis != nil {
+		limiter = redislimit.New(app.Redis, limiter, log)
+	}
+	authSvc := auth.NewService(postgres.NewAuthStore(db), clk, auth.Config{Secret: []byte(cfg.JWTSecret), AccessTTL: cfg.AccessTTL, Limiter: limiter})
 	if cfg.DemoData {
 		accounts, err := db.SeedDemo(ctx, func(pw string) (string, error) { return auth.HashPassword(pw, cfg.PasswordCost) })
 		if err != nil {
@@ -290,13 +311,16 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	mux := http.NewServeMux()
 	app.Live = graph.NewLive()
 	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
-		Live:           app.Live,
-		AllowedOrigins: cfg.AllowedOrigins,
-		Introspection:  cfg.Dev,
-		PingInterval:   cfg.WSPingInterval,
-		InitTimeout:    cfg.WSInitTimeout,
-		Log:            log,
-		Metrics:        app.Metrics,
+		Live:             app.Live,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		Introspection:    cfg.Dev,
+		PingInterval:     cfg.WSPingInterval,
+		InitTimeout:      cfg.WSInitTimeout,
+		Log:              log,
+		Metrics:          app.Metrics,
+		Limiter:          operationLimiter(cfg, limiter),
+		TrustedProxies:   cfg.TrustedProxies,
+		OperationTimeout: cfg.OperationTimeout,
 	}))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
 	export := graph.NewExportHandler(deps, log)
@@ -314,7 +338,10 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		}
 		if app.Redis != nil {
 			if err := app.Redis.Ping(ctx).Err(); err != nil {
-				http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+				// Still ready: live events fall back to reading the event
+				// log every EVENT_POLL_INTERVAL, rate limits to each
+				// instance's own, and no mutation needs Redis.
+				fmt.Fprintln(w, "ready, degraded: redis unreachable (live events by polling)")
 				return
 			}
 		}
@@ -324,7 +351,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		mux.Handle("GET /{$}", playground.Handler("OneStop", "/query"))
 		mux.Handle("GET "+playground.AssetPrefix, playground.Assets())
 	}
-	app.Handler = mux
+	app.Handler = withDeadlines(cfg, mux)
 	if cfg.AdminAddr != "" {
 		addr, stop, err := startAdmin(cfg.AdminAddr, app.Metrics, log)
 		if err != nil {

@@ -2,10 +2,16 @@ package graph
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
+	"net"
 	"runtime/debug"
+	"strings"
+	"syscall"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -37,7 +43,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		if e, ok := apperr.As(err); ok {
 			gqlErr.Message = e.Message
-			gqlErr.Extensions = map[string]any{"code": string(e.Code)}
+			gqlErr.Extensions = extensionsOf(e)
+			if e.Code == apperr.RateLimited {
+				log.WarnContext(ctx, "rate limited", "request_id", RequestID(ctx), "client_ip", ClientIP(ctx),
+					"person", personID(ctx), "path", gqlErr.Path.String(), "reason", e.Message)
+			}
 			field := e.Field
 			if field == "" && e.Code == apperr.InvalidInput && len(gqlErr.Path) > 1 {
 				// A scalar that failed to parse knows no field name, but
@@ -72,6 +82,22 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return parsed
 		}
 		id := RequestID(ctx)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			log.WarnContext(ctx, "operation timed out", "request_id", id, "path", gqlErr.Path.String(), "err", err)
+			return &gqlerror.Error{
+				Message:    fmt.Sprintf("the operation took too long and was stopped (request id %s)", id),
+				Path:       gqlErr.Path,
+				Extensions: map[string]any{"code": string(apperr.Timeout), "requestId": id},
+			}
+		}
+		if unavailable(err) {
+			log.ErrorContext(ctx, "database unavailable", "request_id", id, "path", gqlErr.Path.String(), "err", err)
+			return &gqlerror.Error{
+				Message:    fmt.Sprintf("the service is briefly unavailable; try again shortly (request id %s)", id),
+				Path:       gqlErr.Path,
+				Extensions: map[string]any{"code": string(apperr.Unavailable), "requestId": id},
+			}
+		}
 		log.ErrorContext(ctx, "internal error", "request_id", id, "path", gqlErr.Path.String(), "err", err)
 		return &gqlerror.Error{
 			Message:    fmt.Sprintf("internal error (request id %s)", id),
@@ -79,6 +105,38 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			Extensions: map[string]any{"code": string(apperr.Internal), "requestId": id},
 		}
 	}
+}
+
+// extensionsOf is the extensions object of a client error: its code, and
+// for RATE_LIMITED the whole seconds to wait (retryAfter).
+func extensionsOf(e *apperr.Error) map[string]any {
+	ext := map[string]any{"code": string(e.Code)}
+	if e.RetryAfter > 0 {
+		ext["retryAfter"] = int(math.Ceil(e.RetryAfter.Seconds()))
+	}
+	return ext
+}
+
+// unavailable reports whether err is a failure to reach PostgreSQL (a
+// refused or dropped connection, or a server shutting down or starting up)
+// rather than a fault in the call itself, so a client may retry it.
+func unavailable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return true
+	}
+	// SQLSTATE class 08 is a connection exception; 57P01-57P03 a server
+	// shutting down or not yet accepting connections.
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		code := st.SQLState()
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+	}
+	return false
 }
 
 // recoverFunc turns a resolver panic into an INTERNAL error instead of a

@@ -303,7 +303,7 @@ type ComplexityRoot struct {
 		Rating          func(childComplexity int) int
 		Requester       func(childComplexity int) int
 		Status          func(childComplexity int) int
-		Timeline        func(childComplexity int) int
+		Timeline        func(childComplexity int, last *int) int
 		Unit            func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
 		Version         func(childComplexity int) int
@@ -493,7 +493,7 @@ type ServiceRequestResolver interface {
 
 	FollowUpPending(ctx context.Context, obj *request.Request) (bool, error)
 
-	Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error)
+	Timeline(ctx context.Context, obj *request.Request, last *int) ([]request.Event, error)
 }
 type ServiceStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
@@ -1758,7 +1758,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.ServiceRequest.Timeline(childComplexity), true
+		args, err := ec.field_ServiceRequest_timeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Timeline(childComplexity, args["last"].(*int)), true
 	case "ServiceRequest.unit":
 		if e.ComplexityRoot.ServiceRequest.Unit == nil {
 			break
@@ -2197,7 +2202,9 @@ var sources = []*ast.Source{
 # connection_init payload {"Authorization": "Bearer <token>"}).
 #
 # Errors carry extensions.code: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND,
-# INVALID_INPUT (with extensions.field), CONFLICT, RATE_LIMITED or INTERNAL.
+# INVALID_INPUT (with extensions.field), CONFLICT, RATE_LIMITED (with
+# extensions.retryAfter), QUERY_TOO_COMPLEX, TIMEOUT, UNAVAILABLE (retry) or
+# INTERNAL.
 # A subscription the server has to end (the client could not keep up, or the
 # server is shutting down) ends with RESUME_REQUIRED and extensions.since:
 # subscribe again with that since to continue without a gap.
@@ -2892,8 +2899,11 @@ type ServiceRequest {
   createdAt: Time!
   "When it last changed."
   updatedAt: Time!
-  "Every change, oldest first."
-  timeline: [RequestEvent!]!
+  """
+  The latest changes, oldest first: the last ` + "`" + `last` + "`" + ` of them (default 100,
+  at most 200). A request's history rarely runs past a few dozen events.
+  """
+  timeline(last: Int = 100): [RequestEvent!]!
 }
 
 "What happened to a request: one per timeline entry."
@@ -4707,6 +4717,20 @@ func (ec *executionContext) field_Query_staffStats_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_ServiceRequest_timeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg0
 	return args, nil
 }
 
@@ -9916,7 +9940,8 @@ func (ec *executionContext) _ServiceRequest_timeline(ctx context.Context, field 
 			return ec.fieldContext_ServiceRequest_timeline(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ServiceRequest().Timeline(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ServiceRequest().Timeline(ctx, obj, fc.Args["last"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []request.Event) graphql.Marshaler {
@@ -9926,7 +9951,7 @@ func (ec *executionContext) _ServiceRequest_timeline(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ServiceRequest_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ServiceRequest_timeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ServiceRequest",
 		Field:      field,
@@ -9935,6 +9960,17 @@ func (ec *executionContext) fieldContext_ServiceRequest_timeline(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RequestEvent(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ServiceRequest_timeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/metrics"
+	"github.com/kproperty/onestop/internal/ratelimit"
 )
 
 // Options tune the GraphQL endpoint.
@@ -41,11 +43,17 @@ type Options struct {
 	Log  *slog.Logger
 	// Metrics, if set, counts and times every operation.
 	Metrics *metrics.Metrics
+	// Limits bound each operation before it runs; zero means DefaultLimits.
+	Limits *Limits
+	// Limiter keeps the per-person and per-address allowances.
+	Limiter ratelimit.Limiter
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// when working out a caller's address.
+	TrustedProxies []netip.Prefix
+	// OperationTimeout bounds one query or mutation; its SQL is cancelled
+	// with it. Zero means no bound. Subscriptions are not bounded.
+	OperationTimeout time.Duration
 }
-
-// complexityLimit bounds how much work one query may ask for; a page of 100
-// requests with their timelines and names fits well within it.
-const complexityLimit = 5000
 
 // NewHandler returns the /query endpoint: POST for queries and mutations,
 // websocket (graphql-transport-ws) for subscriptions.
@@ -76,7 +84,11 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AddTransport(unsupportedTransport{})
 	// First, so that it sees what the middleware below refuses.
 	srv.Use(observe{log: o.Log, metrics: o.Metrics})
-	srv.Use(extension.FixedComplexityLimit(complexityLimit))
+	limits := DefaultLimits
+	if o.Limits != nil {
+		limits = *o.Limits
+	}
+	srv.Use(limitsExtension{limits: limits, introspection: o.Introspection, log: o.Log})
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -84,10 +96,16 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.SetRecoverFunc(recoverFunc(o.Log))
 	srv.AroundOperations(requireActor(o.Introspection))
 	srv.AroundOperations(subscriptionsOverWebsocket)
+	if o.Limiter != nil {
+		srv.AroundOperations(rateLimit(o.Limiter, o.Log))
+	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(withLoaders(ctx, d))
 	})
-	return withRequestID(limitBody(o.Live.track(authenticate(d.AuthService, srv))))
+	if o.OperationTimeout > 0 {
+		srv.AroundResponses(operationDeadline(o.OperationTimeout))
+	}
+	return withRequestID(withClientIP(o.TrustedProxies, limitBody(o.Live.track(authenticate(d.AuthService, srv)))))
 }
 
 // unsupportedTransport takes every HTTP request the real transports do not
@@ -113,6 +131,20 @@ func (unsupportedTransport) Do(w http.ResponseWriter, r *http.Request, _ graphql
 		Message:    msg,
 		Extensions: map[string]any{"code": string(apperr.InvalidInput)},
 	}}})
+}
+
+// operationDeadline cancels a query or mutation, and the SQL it is
+// running, when it outlasts the timeout; the client gets TIMEOUT.
+func operationDeadline(timeout time.Duration) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation != nil && oc.Operation.Operation == "subscription" {
+			return next(ctx)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return next(ctx)
+	}
 }
 
 // publicFields are the only operations that work without a token.
@@ -190,7 +222,7 @@ func subscriptionsOverWebsocket(ctx context.Context, next graphql.OperationHandl
 func refuse(e *apperr.Error) graphql.ResponseHandler {
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    e.Message,
-		Extensions: map[string]any{"code": string(e.Code)},
+		Extensions: extensionsOf(e),
 	}}})
 }
 
@@ -217,7 +249,11 @@ func authenticate(svc *auth.Service, next http.Handler) http.Handler {
 			ctx = context.WithValue(ctx, authErrKey{}, apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <token>\""))
 		} else if a, err := svc.Authenticate(ctx, token); err != nil {
 			e, isClient := apperr.As(err)
-			if !isClient {
+			switch {
+			case isClient:
+			case unavailable(err):
+				e = apperr.New(apperr.Unavailable, "the service is briefly unavailable; try again shortly (request id %s)", RequestID(ctx))
+			default:
 				e = apperr.New(apperr.Internal, "could not check the access token (request id %s)", RequestID(ctx))
 			}
 			ctx = context.WithValue(ctx, authErrKey{}, e)

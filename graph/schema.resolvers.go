@@ -83,7 +83,7 @@ func (r *dispatchRuleResolver) Category(ctx context.Context, obj *dispatch.Rule)
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, username string, password string) (*model.AuthPayload, error) {
-	s, err := r.AuthService.Login(ctx, username, password)
+	s, err := r.AuthService.Login(ctx, username, password, ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -652,8 +652,19 @@ func (r *serviceRequestResolver) FollowUpPending(ctx context.Context, obj *reque
 }
 
 // Timeline is the resolver for the timeline field.
-func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Request) ([]request.Event, error) {
-	return r.loaders(ctx).timelines.Load(ctx, obj.ID)
+func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Request, last *int) ([]request.Event, error) {
+	n := defaultTimeline
+	if last != nil {
+		n = *last
+	}
+	if n < 1 || n > maxTimeline {
+		return nil, apperr.Invalid("last", "last is between 1 and %d", maxTimeline)
+	}
+	events, err := r.loaders(ctx).timelines.Load(ctx, obj.ID)
+	if len(events) > n {
+		events = events[len(events)-n:]
+	}
+	return events, err
 }
 
 // ByStatus is the resolver for the byStatus field.

@@ -38,8 +38,19 @@ func UnmarshalTime(v any) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, invalidTime()
 	}
+	if t.Before(MinTime) || !t.Before(MaxTime) {
+		return time.Time{}, apperr.Invalid("", "a date-time must fall between %d and %d", MinTime.Year(), MaxTime.Year()-1)
+	}
 	return t, nil
 }
+
+// MinTime and MaxTime bound every date-time the API accepts: nothing in a
+// property's service history or plans lies outside them, and a year 9999
+// promise or a year 1 filter is a mistake (or a probe), not a request.
+var (
+	MinTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 func invalidTime() error {
 	return apperr.Invalid("", "expected an RFC 3339 date-time such as 2026-11-27T14:30:00+08:00")

@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable, machine-readable error class that apps switch on.
@@ -20,6 +21,15 @@ const (
 	Conflict        Code = "CONFLICT"
 	RateLimited     Code = "RATE_LIMITED"
 	Internal        Code = "INTERNAL"
+	// QueryTooComplex refuses an operation before it runs: too deep, too
+	// costly, too many aliases or root fields (docs/security.md).
+	QueryTooComplex Code = "QUERY_TOO_COMPLEX"
+	// Timeout is an operation that ran past its deadline and was cancelled;
+	// nothing it was writing was kept.
+	Timeout Code = "TIMEOUT"
+	// Unavailable means a backing service (PostgreSQL) could not be reached;
+	// the same call may succeed if retried a little later.
+	Unavailable Code = "UNAVAILABLE"
 )
 
 // Error is a client-facing error: a code, a human message and, for
@@ -28,6 +38,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Field   string
+	// RetryAfter, for RATE_LIMITED, is how long the client should wait
+	// before trying again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -45,6 +58,11 @@ func New(code Code, format string, args ...any) *Error {
 // Invalid returns an INVALID_INPUT error naming the offending field.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: InvalidInput, Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+// Limited returns a RATE_LIMITED error telling the client when to retry.
+func Limited(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Code: RateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
 }
 
 // ErrNotFound is the one answer for a missing record and for one the viewer

@@ -14,15 +14,22 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/ratelimit"
 )
 
 // ErrRefreshInvalid is returned by a Store when a refresh token is unknown,
 // expired or already used.
 var ErrRefreshInvalid = errors.New("refresh token invalid")
+
+// ErrRefreshJustUsed is returned by a Store when a refresh token was traded
+// within the grace period and its session is still open: a retry, not a
+// stolen copy, so nothing is revoked.
+var ErrRefreshJustUsed = errors.New("refresh token just used")
 
 // RefreshToken is the stored form of a refresh token: only its hash is kept.
 type RefreshToken struct {
@@ -42,9 +49,14 @@ type Store interface {
 	Actor(ctx context.Context, personID string) (*Actor, error)
 	SaveRefreshToken(ctx context.Context, t RefreshToken) error
 	// RotateRefreshToken atomically revokes the token with oldHash and saves
-	// next in its family. If oldHash was already revoked it revokes the whole
-	// family (a stolen token was replayed) and returns ErrRefreshInvalid.
-	RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, next RefreshToken) (personID string, err error)
+	// next in its family. If oldHash was revoked less than grace ago and
+	// its family is still open it returns ErrRefreshJustUsed; if it was
+	// revoked earlier it revokes the whole family (a stolen token was
+	// replayed) and returns ErrRefreshInvalid.
+	RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace time.Duration, next RefreshToken) (personID string, err error)
+	// SessionOpen reports whether a refresh token family still has a live
+	// token: false once it is logged out or revoked for a replay.
+	SessionOpen(ctx context.Context, familyID string, now time.Time) (bool, error)
 	// RevokeRefreshToken revokes an active token of the person, reporting
 	// whether there was one.
 	RevokeRefreshToken(ctx context.Context, personID string, hash []byte, now time.Time) (bool, error)
@@ -57,6 +69,8 @@ type Config struct {
 	RefreshTTL time.Duration
 	// BcryptCost is lowered only by tests and the demo loader's benchmarks.
 	BcryptCost int
+	// Limiter keeps the login allowances; nil keeps them in process.
+	Limiter ratelimit.Limiter
 }
 
 // Service issues and checks credentials.
@@ -67,7 +81,10 @@ type Service struct {
 	// dummyHash makes a login for an unknown user cost the same as one with
 	// a wrong password, so usernames cannot be discovered by timing.
 	dummyHash []byte
-	throttle  *throttle
+	limiter   ratelimit.Limiter
+	sessions  sessionCache
+	refreshed refreshCache
+	flight    singleflight.Group
 }
 
 // Session is what a successful login or refresh hands to the app.
@@ -90,8 +107,10 @@ func NewService(store Store, clk clock.Clock, cfg Config) *Service {
 		cfg.BcryptCost = bcrypt.DefaultCost
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), cfg.BcryptCost)
-	// Ten wrong passwords in a row, then one more a minute.
-	return &Service{store: store, clock: clk, cfg: cfg, dummyHash: dummy, throttle: newThrottle(time.Minute, 10)}
+	if cfg.Limiter == nil {
+		cfg.Limiter = ratelimit.NewLocal(clk)
+	}
+	return &Service{store: store, clock: clk, cfg: cfg, dummyHash: dummy, limiter: cfg.Limiter}
 }
 
 // HashPassword hashes a password with bcrypt at the given cost.
@@ -105,31 +124,35 @@ func HashPassword(password string, cost int) (string, error) {
 
 var errBadLogin = apperr.New(apperr.Unauthenticated, "invalid username or password")
 
-// Login checks a username and password and opens a session.
-func (s *Service) Login(ctx context.Context, username, password string) (*Session, error) {
-	if username == "" {
-		return nil, apperr.Invalid("username", "username is required")
+// maxPasswordLen bounds what is hashed: bcrypt reads only 72 bytes, and a
+// longer password is someone testing the server rather than signing in.
+const maxPasswordLen = 200
+
+// Login checks a username and password, from the source address the call
+// came from, and opens a session. Attempts are limited per account and
+// address before anything is hashed (throttle.go).
+func (s *Service) Login(ctx context.Context, username, password, source string) (*Session, error) {
+	if username == "" || len(username) > 100 {
+		return nil, apperr.Invalid("username", "username is required (at most 100 characters)")
 	}
-	if password == "" {
-		return nil, apperr.Invalid("password", "password is required")
+	if password == "" || len(password) > maxPasswordLen {
+		return nil, apperr.Invalid("password", "password is required (at most %d characters)", maxPasswordLen)
 	}
-	now := s.clock.Now()
-	if blocked, until := s.throttle.blocked(username, now); blocked {
-		return nil, apperr.New(apperr.RateLimited, "too many wrong passwords for this account; try again after %s", until.UTC().Format(time.RFC3339))
+	if err := s.reserveAttempt(ctx, username, source); err != nil {
+		return nil, err
 	}
 	p, hash, err := s.store.Credentials(ctx, username)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		s.throttle.failed(username, now)
 		return nil, errBadLogin
 	}
 	if err != nil {
 		return nil, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		s.throttle.failed(username, now)
 		return nil, errBadLogin
 	}
+	s.signedIn(ctx, username, source)
 	familyID := newID()
 	return s.open(ctx, p.ID, familyID, func(next RefreshToken) (string, error) {
 		return p.ID, s.store.SaveRefreshToken(ctx, next)
@@ -137,24 +160,73 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 }
 
 // Refresh trades a refresh token for a new session; the old token stops
-// working at once.
+// working at once, except that presenting it again within refreshGrace
+// returns the same new pair (concurrent calls of a phone that woke up).
+// Presented later, it is a stolen copy, and the whole session ends.
 func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	old, ok := decodeRefresh(token)
 	if !ok {
 		return nil, apperr.New(apperr.Unauthenticated, "refresh token is invalid or expired")
 	}
-	return s.open(ctx, "", old.family, func(next RefreshToken) (string, error) {
-		id, err := s.store.RotateRefreshToken(ctx, hashToken(token), s.clock.Now(), next)
-		if errors.Is(err, ErrRefreshInvalid) {
-			return "", apperr.New(apperr.Unauthenticated, "refresh token is invalid or expired")
+	key := string(hashToken(token))
+	if sess := s.refreshed.get(key, s.clock.Now()); sess != nil {
+		return sess, nil
+	}
+	v, err, _ := s.flight.Do(key, func() (any, error) {
+		if sess := s.refreshed.get(key, s.clock.Now()); sess != nil {
+			return sess, nil
 		}
-		return id, err
+		sess, err := s.open(ctx, "", old.family, func(next RefreshToken) (string, error) {
+			id, err := s.store.RotateRefreshToken(ctx, hashToken(token), s.clock.Now(), refreshGrace, next)
+			switch {
+			case errors.Is(err, ErrRefreshJustUsed):
+				// Traded moments ago through another instance: its pair
+				// is not known here. The session stays open.
+				return "", apperr.New(apperr.Unauthenticated, "refresh token was just used; use the pair it was traded for")
+			case errors.Is(err, ErrRefreshInvalid):
+				s.sessions.put(old.family, false, s.clock.Now())
+				return "", apperr.New(apperr.Unauthenticated, "refresh token is invalid or expired")
+			}
+			return id, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.refreshed.put(key, sess, s.clock.Now())
+		return sess, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Session), nil
 }
 
-// Logout revokes one refresh token of the actor.
+// Logout revokes one refresh token of the actor, and with it the session:
+// its access tokens stop working here at once and on other instances
+// within sessionCheckTTL.
 func (s *Service) Logout(ctx context.Context, actor *Actor, token string) (bool, error) {
-	return s.store.RevokeRefreshToken(ctx, actor.PersonID, hashToken(token), s.clock.Now())
+	ok, err := s.store.RevokeRefreshToken(ctx, actor.PersonID, hashToken(token), s.clock.Now())
+	if ok {
+		if parts, valid := decodeRefresh(token); valid {
+			s.sessions.put(parts.family, false, s.clock.Now())
+		}
+	}
+	return ok, err
+}
+
+// sessionOpen asks whether a session is still open, at most once per
+// sessionCheckTTL.
+func (s *Service) sessionOpen(ctx context.Context, familyID string) (bool, error) {
+	now := s.clock.Now()
+	if open, ok := s.sessions.get(familyID, now); ok {
+		return open, nil
+	}
+	open, err := s.store.SessionOpen(ctx, familyID, now)
+	if err != nil {
+		return false, err
+	}
+	s.sessions.put(familyID, open, now)
+	return open, nil
 }
 
 // open makes a refresh token in the family, lets save persist it (and say
@@ -172,12 +244,12 @@ func (s *Service) open(ctx context.Context, personID, familyID string, save func
 		return nil, err
 	}
 	exp := now.Add(s.cfg.AccessTTL)
-	claims := jwt.RegisteredClaims{
+	claims := accessClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   owner,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(exp),
 		Issuer:    issuer,
-	}
+	}, Session: familyID}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.cfg.Secret)
 	if err != nil {
 		return nil, fmt.Errorf("sign access token: %w", err)
@@ -187,9 +259,18 @@ func (s *Service) open(ctx context.Context, personID, familyID string, save func
 
 const issuer = "onestop"
 
-// Authenticate verifies an access token and loads its actor.
+// accessClaims are an access token's claims: whose it is, until when, and
+// the session (refresh token family) it belongs to, so that logging out
+// ends it before it expires.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	Session string `json:"sid,omitempty"`
+}
+
+// Authenticate verifies an access token, checks that its session is still
+// open, and loads its actor.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error) {
-	var claims jwt.RegisteredClaims
+	var claims accessClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return s.cfg.Secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
@@ -201,6 +282,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 	}
 	if err != nil || claims.Subject == "" {
 		return nil, apperr.New(apperr.Unauthenticated, "access token is invalid")
+	}
+	if claims.Session != "" {
+		open, err := s.sessionOpen(ctx, claims.Session)
+		if err != nil {
+			return nil, err
+		}
+		if !open {
+			return nil, apperr.New(apperr.Unauthenticated, "the session has ended; sign in again")
+		}
 	}
 	a, err := s.store.Actor(ctx, claims.Subject)
 	if apperr.CodeOf(err) == apperr.NotFound {

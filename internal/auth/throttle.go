@@ -1,60 +1,77 @@
 package auth
 
 import (
+	"context"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/ratelimit"
 )
 
-// throttle limits wrong passwords per username, so that a password cannot
-// be guessed by trying many. Only failures spend the allowance: a person
-// who signs in correctly, however often, is never held up. It is kept per
-// process; with several instances an attacker gets that many times the
-// allowance, which still makes guessing hopeless.
-type throttle struct {
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
-	every    time.Duration
-	burst    int
+// Password guessing is slowed per account and source address, so that an
+// attacker at one address is held to about one guess a minute while the
+// owner signing in from anywhere else is not held up at all:
+//
+//   - an account at one address: 10 attempts at once, then one a minute;
+//   - and 20 an hour, so a patient attacker backs off to one in three minutes;
+//   - an account from every address it has never signed in from, together:
+//     100 an hour, which bounds guessing from many addresses; addresses the
+//     account signed in from in the last 30 days (its known devices) do not
+//     count against it and are not limited by it.
+//
+// An attempt is spent before the password is hashed, atomically, so
+// concurrent guesses cannot all slip past a check made before any of them
+// was counted. A correct password gives the account's allowance at that
+// address back.
+var (
+	loginPerSource       = ratelimit.PerMinute(1, 10)
+	loginPerSourceHourly = ratelimit.PerHour(20, 20)
+	loginUnknownSources  = ratelimit.PerHour(100, 100)
+)
+
+// knownSourceTTL is how long an address stays known after a sign-in.
+const knownSourceTTL = 30 * 24 * time.Hour
+
+func sourceKey(username, source string) string {
+	return "login:" + strings.ToLower(username) + "|" + source
 }
 
-// maxTracked bounds the memory the throttle holds; past it, the oldest
-// state is simply forgotten (a fresh allowance, no worse than a restart).
-const maxTracked = 10000
-
-func newThrottle(every time.Duration, burst int) *throttle {
-	return &throttle{limiters: map[string]*rate.Limiter{}, every: every, burst: burst}
-}
-
-func (t *throttle) limiter(username string) *rate.Limiter {
-	key := strings.ToLower(username)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	l, ok := t.limiters[key]
-	if !ok {
-		if len(t.limiters) >= maxTracked {
-			t.limiters = map[string]*rate.Limiter{}
+// reserveAttempt spends one login attempt of the username at source, or
+// answers RATE_LIMITED with when to try again.
+func (s *Service) reserveAttempt(ctx context.Context, username, source string) error {
+	key := sourceKey(username, source)
+	known, err := s.limiter.Marked(ctx, "known-"+key)
+	if err != nil {
+		return err
+	}
+	limits := []struct {
+		key string
+		lim ratelimit.Limit
+	}{{key, loginPerSource}, {key, loginPerSourceHourly}}
+	if !known {
+		limits = append(limits, struct {
+			key string
+			lim ratelimit.Limit
+		}{"login:" + strings.ToLower(username), loginUnknownSources})
+	}
+	for _, l := range limits {
+		res, err := s.limiter.Allow(ctx, l.key, l.lim)
+		if err != nil {
+			return err
 		}
-		l = rate.NewLimiter(rate.Every(t.every), t.burst)
-		t.limiters[key] = l
+		if !res.Allowed {
+			return apperr.Limited(res.RetryAfter, "too many sign-in attempts for this account; try again after %s",
+				s.clock.Now().Add(res.RetryAfter).UTC().Format(time.RFC3339))
+		}
 	}
-	return l
+	return nil
 }
 
-// blocked reports whether the username has no failed attempts left, and
-// when the next one is allowed.
-func (t *throttle) blocked(username string, now time.Time) (bool, time.Time) {
-	l := t.limiter(username)
-	if l.TokensAt(now) >= 1 {
-		return false, time.Time{}
-	}
-	wait := time.Duration((1 - l.TokensAt(now)) * float64(t.every))
-	return true, now.Add(wait)
-}
-
-// failed spends one attempt.
-func (t *throttle) failed(username string, now time.Time) {
-	t.limiter(username).AllowN(now, 1)
+// signedIn gives the account's allowance at source back and remembers the
+// address as one of its known devices.
+func (s *Service) signedIn(ctx context.Context, username, source string) {
+	key := sourceKey(username, source)
+	_ = s.limiter.Reset(ctx, key)
+	_ = s.limiter.Mark(ctx, "known-"+key, knownSourceTTL)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -83,6 +84,24 @@ type Config struct {
 	// PasswordCost is the bcrypt cost for demo passwords; zero means
 	// bcrypt's default. Tests lower it: the race detector makes bcrypt slow.
 	PasswordCost int
+	// TrustedProxies are the load balancers (CIDRs) whose X-Forwarded-For
+	// names the caller's address for rate limits (TRUSTED_PROXIES,
+	// comma-separated; default none: the peer address counts).
+	TrustedProxies []netip.Prefix
+	// OperationTimeout bounds one query or mutation, SQL included
+	// (OPERATION_TIMEOUT, default 15s); subscriptions are not bounded.
+	OperationTimeout time.Duration
+	// BodyReadTimeout bounds reading one HTTP request, body included
+	// (BODY_READ_TIMEOUT, default 30s), so a trickled body cannot hold a
+	// connection open.
+	BodyReadTimeout time.Duration
+	// RateLimit turns the per-person and per-address allowances on
+	// (RATE_LIMIT, default on; "off" only for load tests on loopback). The
+	// per-account login limit is always on.
+	RateLimit bool
+	// IdleTimeout is how long a keep-alive connection may sit idle
+	// (IDLE_TIMEOUT, default 2m).
+	IdleTimeout time.Duration
 }
 
 // devSecret signs tokens in development only, so that a restarted dev
@@ -138,6 +157,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DemoData:       truthy(getenv("DEMO_DATA")),
 		PushWebhookURL: getenv("PUSH_WEBHOOK_URL"),
 		Dev:            truthy(getenv("DEV")),
+		RateLimit:      strings.ToLower(strings.TrimSpace(getenv("RATE_LIMIT"))) != "off",
 	}
 	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -162,6 +182,30 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.WSInitTimeout, err = duration(getenv, "WS_INIT_TIMEOUT", 5*time.Second); err != nil {
 		return c, err
+	}
+	if c.OperationTimeout, err = duration(getenv, "OPERATION_TIMEOUT", 15*time.Second); err != nil {
+		return c, err
+	}
+	if c.BodyReadTimeout, err = duration(getenv, "BODY_READ_TIMEOUT", 30*time.Second); err != nil {
+		return c, err
+	}
+	if c.IdleTimeout, err = duration(getenv, "IDLE_TIMEOUT", 2*time.Minute); err != nil {
+		return c, err
+	}
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(p); aerr == nil {
+				prefix, err = a.Prefix(a.BitLen())
+			}
+		}
+		if err != nil {
+			return c, fmt.Errorf("TRUSTED_PROXIES: %q is not an address or CIDR such as 10.0.0.0/8", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
 	}
 	c.SubscriberBuffer = 256
 	if v := getenv("SUBSCRIBER_BUFFER"); v != "" {

@@ -93,9 +93,9 @@ func (s *AuthStore) SaveRefreshToken(ctx context.Context, t auth.RefreshToken) e
 }
 
 // RotateRefreshToken spends a refresh token and stores its successor.
-func (s *AuthStore) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, next auth.RefreshToken) (string, error) {
+func (s *AuthStore) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace time.Duration, next auth.RefreshToken) (string, error) {
 	var personID string
-	reused := false
+	reused, justUsed := false, false
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var old struct {
 			PersonID  string     `db:"person_id"`
@@ -111,6 +111,18 @@ func (s *AuthStore) RotateRefreshToken(ctx context.Context, oldHash []byte, now 
 			return err
 		}
 		if old.RevokedAt != nil {
+			if now.Sub(*old.RevokedAt) < grace {
+				// Traded moments ago and the session is still open: the
+				// same phone asking twice, not a copy.
+				var open bool
+				if err := get(ctx, tx, &open, `SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NULL)`, old.FamilyID); err != nil {
+					return err
+				}
+				if open {
+					justUsed = true
+					return nil
+				}
+			}
 			// A spent token came back: someone kept a copy. End the
 			// whole session family so neither copy works.
 			reused = true
@@ -132,7 +144,17 @@ func (s *AuthStore) RotateRefreshToken(ctx context.Context, oldHash []byte, now 
 	if err == nil && reused {
 		return "", auth.ErrRefreshInvalid
 	}
+	if err == nil && justUsed {
+		return "", auth.ErrRefreshJustUsed
+	}
 	return personID, mapErr(err)
+}
+
+// SessionOpen reports whether the family still has a live refresh token.
+func (s *AuthStore) SessionOpen(ctx context.Context, familyID string, now time.Time) (bool, error) {
+	var open bool
+	err := get(ctx, s.db, &open, `SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NULL AND expires_at > $2)`, familyID, now)
+	return open, err
 }
 
 // RevokeRefreshToken ends the session family of one of the person's tokens.

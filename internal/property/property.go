@@ -118,6 +118,11 @@ const (
 )
 
 // Category is one kind of request a customer can make at a property.
+// MaxPriceCents bounds a catalogue price: ten million in the currency
+// (a thousand times the dearest contracted service), well inside the
+// integers a JavaScript client reads exactly (2^53).
+const MaxPriceCents = 1_000_000_000
+
 type Category struct {
 	ID            string       `db:"id"`
 	PropertyID    string       `db:"property_id"`
@@ -325,6 +330,9 @@ func (c *Category) validate() error {
 	}
 	if c.PriceCents != nil && (*c.PriceCents < 0 || !currencyCode.MatchString(*c.Currency)) {
 		return apperr.Invalid("price", "a price is a non-negative amount in a three-letter currency such as HKD")
+	}
+	if c.PriceCents != nil && *c.PriceCents > MaxPriceCents {
+		return apperr.Invalid("price", "a price is at most %d.%02d in the currency", MaxPriceCents/100, MaxPriceCents%100)
 	}
 	if c.Kind == Contracted && c.PriceCents == nil {
 		return apperr.Invalid("price", "a contracted (paid) service states its price")
