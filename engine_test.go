@@ -108,3 +108,23 @@ func TestCancellingAReopenedVIPRequestEndsItsFollowUp(t *testing.T) {
 	}
 	director.fails("CONFLICT", followUp, map[string]any{"id": r.ID, "note": "called"})
 }
+
+// A promise or a planned resume years ahead is a typing error, not a
+// promise: refused, naming the field, with nothing written.
+func TestPromiseWithinAYear(t *testing.T) {
+	s := sharedServer(t)
+	e := newEstate(t, s, "PY", map[string]string{"agent": "AGENT", "tech": "TECHNICIAN"})
+	resident, agent := s.login(t, e.Resident), s.login(t, e.user("agent"))
+	r := resident.submit(e.Plumbing, "Tap")
+	far := s.clock.Now().AddDate(2, 0, 0).Format(time.RFC3339)
+	if res := agent.fails("INVALID_INPUT", accept, map[string]any{"id": r.ID, "at": far}); res.field() != "promisedAt" {
+		t.Fatalf("field %q", res.field())
+	}
+	if got := agent.get(r.ID); got.Status != "SUBMITTED" {
+		t.Fatalf("a refused promise changed the request: %s", got.Status)
+	}
+	agent.act(accept, map[string]any{"id": r.ID})
+	if res := agent.fails("INVALID_INPUT", hold, map[string]any{"id": r.ID, "at": far}); res.field() != "resumeAt" {
+		t.Fatalf("field %q", res.field())
+	}
+}

@@ -13,6 +13,24 @@ import (
 	"github.com/kproperty/onestop/internal/promise"
 )
 
+// MaxAhead is how far ahead a promise or a planned resume may be set.
+const MaxAhead = 366 * 24 * time.Hour
+
+// checkFuture accepts an optional time that must lie ahead of now, within
+// MaxAhead: a promise in the past is no promise, and one years away is a
+// typing error.
+func checkFuture(field string, t *time.Time, now time.Time) error {
+	switch {
+	case t == nil:
+		return nil
+	case !t.After(now):
+		return apperr.Invalid(field, "%s must be in the future", field)
+	case t.After(now.Add(MaxAhead)):
+		return apperr.Invalid(field, "%s must be within a year", field)
+	}
+	return nil
+}
+
 // Accept takes a submitted request into the service center's hands with a
 // promise of when it will be done; without one, the category's completion
 // target sets it. An app submission gets its first-asker here: the
@@ -23,17 +41,16 @@ func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promised
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
-	if promisedAt != nil && !promisedAt.After(now) {
-		return nil, apperr.Invalid("promisedAt", "promisedAt must be in the future")
+	if err := checkFuture("promisedAt", promisedAt, s.Now()); err != nil {
+		return nil, err
 	}
 	return s.MoveThen(ctx, a, id, Accept, func(tx Tx, r *Request, c *Change) error {
 		if r.FirstResponderID == nil {
 			r.FirstResponderID = &a.PersonID
 		}
 		c.Ev.Note = n
-		r.AcceptedAt = &now
-		return s.promise(ctx, tx, r, promisedAt, now)
+		r.AcceptedAt = &c.Ev.At
+		return s.promise(ctx, tx, r, promisedAt, c.Ev.At)
 	}, func(ctx context.Context, w *Work) error {
 		return s.dispatch(ctx, w, &a.PersonID)
 	})

@@ -96,15 +96,14 @@ func (s *Service) Hold(ctx context.Context, a *auth.Actor, id, reason string, re
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
-	if resumeAt != nil && !resumeAt.After(now) {
-		return nil, apperr.Invalid("resumeAt", "resumeAt must be in the future")
+	if err := checkFuture("resumeAt", resumeAt, s.Now()); err != nil {
+		return nil, err
 	}
 	return s.Move(ctx, a, id, Hold, func(_ Tx, r *Request, c *Change) error {
 		if r.OnHold {
 			return apperr.New(apperr.Conflict, "the request is already on hold")
 		}
-		r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = true, why, &now, resumeAt
+		r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = true, why, &c.Ev.At, resumeAt
 		c.Ev.Note = why
 		if resumeAt != nil {
 			c.Ev.Data = mustJSON(map[string]any{"resumeAt": resumeAt.UTC()})
@@ -115,12 +114,11 @@ func (s *Service) Hold(ctx context.Context, a *auth.Actor, id, reason string, re
 
 // Resume restarts a paused request's clock.
 func (s *Service) Resume(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
-	now := s.Now()
 	return s.Move(ctx, a, id, Resume, func(_ Tx, r *Request, c *Change) error {
 		if !r.OnHold {
 			return apperr.New(apperr.Conflict, "the request is not on hold")
 		}
-		resume(r, c, now)
+		resume(r, c, c.Ev.At)
 		return nil
 	})
 }
@@ -138,8 +136,8 @@ const UrgeInterval = time.Hour
 // Urge records a customer chasing an open request (催單); it tells the
 // first-asker and the assignee. Once an hour at most.
 func (s *Service) Urge(ctx context.Context, a *auth.Actor, id string) (*Request, error) {
-	now := s.Now()
 	return s.Move(ctx, a, id, Urge, func(tx Tx, r *Request, c *Change) error {
+		now := c.Ev.At
 		if r.LastUrgedAt != nil && now.Sub(*r.LastUrgedAt) < UrgeInterval {
 			next := r.LastUrgedAt.Add(UrgeInterval)
 			return apperr.New(apperr.RateLimited, "already chased at %s; you can chase again from %s",
