@@ -20,6 +20,7 @@ import (
 	// container) still counts each property's local dates in its own zone.
 	_ "time/tzdata"
 
+	gql "github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kproperty/onestop/graph"
@@ -37,6 +38,7 @@ import (
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/pubsub/redisbroker"
+	"github.com/kproperty/onestop/internal/querycache"
 	"github.com/kproperty/onestop/internal/ratelimit"
 	"github.com/kproperty/onestop/internal/ratelimit/redislimit"
 	"github.com/kproperty/onestop/internal/request"
@@ -217,11 +219,11 @@ func (a *App) Close() {
 // loads demo data if asked, and builds the services and routes.
 func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
 	log.Info("connecting to PostgreSQL", "url", config.RedactURL(cfg.DatabaseURL))
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, err := postgres.OpenPool(ctx, cfg.DatabaseURL, or(cfg.DBPoolSize, postgres.DefaultPoolSize))
 	if err != nil {
 		return nil, err
 	}
-	app := &App{DB: db, Metrics: metrics.New()}
+	app := &App{DB: db, Metrics: metrics.New(), IdleTimeout: cfg.IdleTimeout}
 	app.closers = append(app.closers, func() { db.Close() })
 	if err := db.Migrate(ctx, log); err != nil {
 		app.Close()
@@ -260,7 +262,15 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	if app.Redis != nil {
 		broker = redisbroker.New(app.Redis, cfg.RedisChannel)
 	}
-	app.Hub = pubsub.NewHub(postgres.NewEventStore(db), broker, pubsub.Options{
+	// The live path reads the log through a pool of its own, so delivery
+	// to phones never waits for a connection behind the API's calls.
+	liveDB, err := postgres.OpenPool(ctx, cfg.DatabaseURL, or(cfg.LiveDBPoolSize, 4))
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.closers = append(app.closers, func() { liveDB.Close() })
+	app.Hub = pubsub.NewHub(postgres.NewEventStore(liveDB), broker, pubsub.Options{
 		PollInterval: cfg.EventPollInterval,
 		Buffer:       cfg.SubscriberBuffer,
 		Log:          log,
@@ -321,6 +331,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		Limiter:          operationLimiter(cfg, limiter),
 		TrustedProxies:   cfg.TrustedProxies,
 		OperationTimeout: cfg.OperationTimeout,
+		PersistedQueries: persistedQueries(app.Redis, cfg.RedisChannel),
 	}))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
 	export := graph.NewExportHandler(deps, log)
@@ -383,4 +394,21 @@ func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) (bound string
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("admin listener (pprof, metrics)", "addr", ln.Addr().String())
 	return ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// or returns n, or def when n is zero (a setting left unset).
+func or(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
+}
+
+// persistedQueries is where the apps' persisted queries are kept: in Redis,
+// shared by every instance, when there is one.
+func persistedQueries(r *redis.Client, channel string) gql.Cache[string] {
+	if r == nil {
+		return nil
+	}
+	return querycache.Redis{Client: r, Prefix: channel + ":apq:"}
 }

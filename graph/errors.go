@@ -21,6 +21,10 @@ import (
 	"github.com/kproperty/onestop/internal/pubsub"
 )
 
+// errcodePersistedQueryNotFound is the code the persisted-query protocol
+// answers an unknown hash with; Apollo and urql clients react to it.
+const errcodePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
+
 type requestIDKey struct{}
 
 // WithRequestID tags a context with the id that log lines and internal
@@ -71,6 +75,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// Errors gqlgen raises itself: parse and validation failures
 			// and bad variables are the client's input.
 			if code, ok := parsed.Extensions["code"].(string); ok && code != "" {
+				if code == errcodePersistedQueryNotFound {
+					// The persisted-query protocol's own signal: the app
+					// sends the query's text once and carries on.
+					return parsed
+				}
 				parsed.Extensions["code"] = string(apperr.InvalidInput)
 				parsed.Extensions["reason"] = code
 				return parsed

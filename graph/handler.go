@@ -14,9 +14,11 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/kproperty/onestop/internal/apperr"
@@ -50,6 +52,10 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed
 	// when working out a caller's address.
 	TrustedProxies []netip.Prefix
+	// PersistedQueries keeps the texts of the apps' persisted queries by
+	// hash, shared by every instance when it is Redis; nil keeps them in
+	// this process.
+	PersistedQueries graphql.Cache[string]
 	// OperationTimeout bounds one query or mutation; its SQL is cancelled
 	// with it. Zero means no bound. Subscriptions are not bounded.
 	OperationTimeout time.Duration
@@ -84,6 +90,16 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AddTransport(unsupportedTransport{})
 	// First, so that it sees what the middleware below refuses.
 	srv.Use(observe{log: o.Log, metrics: o.Metrics})
+	// The apps send a query's hash instead of its text (automatic persisted
+	// queries); the text comes from the cache, before the limits read it.
+	apq := o.PersistedQueries
+	if apq == nil {
+		apq = lru.New[string](1000)
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
+	// Parsed and validated operations are kept: the same few queries from
+	// thousands of phones are parsed once.
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	limits := DefaultLimits
 	if o.Limits != nil {
 		limits = *o.Limits

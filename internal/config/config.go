@@ -29,6 +29,11 @@ type Config struct {
 	// without being woken (EVENT_POLL_INTERVAL, default 1s): the longest an
 	// event whose publish was lost waits.
 	EventPollInterval time.Duration
+	// DBPoolSize is how many PostgreSQL connections the API's calls share
+	// (DB_POOL_SIZE, default 20); LiveDBPoolSize is the live path's own
+	// (LIVE_DB_POOL_SIZE, default 4), so delivery never queues behind
+	// the calls.
+	DBPoolSize, LiveDBPoolSize int
 	// SubscriberBuffer is how many events may queue for one subscriber
 	// before it is closed as too slow (SUBSCRIBER_BUFFER, default 256).
 	SubscriberBuffer int
@@ -206,6 +211,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("TRUSTED_PROXIES: %q is not an address or CIDR such as 10.0.0.0/8", p)
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
+	if c.DBPoolSize, err = count(getenv, "DB_POOL_SIZE", 20); err != nil {
+		return c, err
+	}
+	if c.LiveDBPoolSize, err = count(getenv, "LIVE_DB_POOL_SIZE", 4); err != nil {
+		return c, err
 	}
 	c.SubscriberBuffer = 256
 	if v := getenv("SUBSCRIBER_BUFFER"); v != "" {

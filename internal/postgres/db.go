@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -27,14 +28,26 @@ type DB struct {
 	*sqlx.DB
 }
 
-// Open connects to PostgreSQL and checks the connection.
+// DefaultPoolSize is how many connections a pool opens at most.
+const DefaultPoolSize = 20
+
+// Open connects to PostgreSQL with a pool of DefaultPoolSize connections
+// and checks the connection.
 func Open(ctx context.Context, url string) (*DB, error) {
+	return OpenPool(ctx, url, DefaultPoolSize)
+}
+
+// OpenPool connects with a pool of at most size connections, all of which
+// it keeps open once made: a burst of parallel calls reuses sessions
+// instead of opening (and closing) PostgreSQL sessions one per call.
+func OpenPool(ctx context.Context, url string, size int) (*DB, error) {
 	db, err := sqlx.Open("postgres", url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("reach postgres: %w", err)
