@@ -104,7 +104,9 @@ type Hub struct {
 	subs   map[*Subscription]struct{}
 	// ncursor and inboxes are the same for notifications.
 	ncursor int64
-	inboxes map[*InboxSubscription]struct{}
+	// inboxes are keyed by person, so a notification reaches its person's
+	// phones without a look at anyone else's.
+	inboxes map[string]map[*InboxSubscription]struct{}
 	closed  bool
 
 	stop context.CancelFunc
@@ -133,7 +135,7 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 		wake:    make(chan struct{}, 1),
 		outbox:  make(chan request.Event, 4096),
 		subs:    map[*Subscription]struct{}{},
-		inboxes: map[*InboxSubscription]struct{}{},
+		inboxes: map[string]map[*InboxSubscription]struct{}{},
 	}
 }
 
@@ -186,10 +188,12 @@ func (h *Hub) Shutdown() {
 	for s := range h.subs {
 		h.dropLocked(s, "server shutting down")
 	}
-	for s := range h.inboxes {
-		delete(h.inboxes, s)
-		s.reason = "server shutting down"
-		close(s.live)
+	for person, set := range h.inboxes {
+		for s := range set {
+			s.reason = "server shutting down"
+			close(s.live)
+		}
+		delete(h.inboxes, person)
 	}
 }
 
@@ -383,13 +387,14 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 		}
 		s.actor = s.actor.Within(now)
 	}
-	for _, e := range evs {
+	for i := range evs {
+		e := &evs[i]
 		if e.ID <= h.cursor {
 			continue
 		}
 		h.cursor = e.ID
 		for s := range h.subs {
-			if !s.matches(e) {
+			if !s.matches(*e) {
 				continue
 			}
 			select {
@@ -435,8 +440,10 @@ type Subscription struct {
 	requestID string
 
 	// live is fed by the hub and closed by it (with reason set) when it
-	// drops the subscription.
-	live   chan request.Event
+	// drops the subscription. It carries pointers to the hub's one copy of
+	// each event: a slot costs a word, so an idle subscription's buffer is
+	// small, and fanning an event out to thousands copies nothing.
+	live   chan *request.Event
 	reason string
 
 	// last is the id of the last event handed out (or the starting point).
@@ -463,7 +470,7 @@ func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *st
 	} else {
 		a = a.Within(&auth.Actor{PersonID: a.PersonID})
 	}
-	s := &Subscription{hub: h, actor: a, live: make(chan request.Event, h.opts.Buffer)}
+	s := &Subscription{hub: h, actor: a, live: make(chan *request.Event, h.opts.Buffer)}
 	var from int64 = -1
 	if since != nil {
 		n, err := strconv.ParseInt(*since, 10, 64)
@@ -551,7 +558,7 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 				continue
 			}
 			s.last = e.ID
-			return e, nil
+			return *e, nil
 		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 type InboxSubscription struct {
 	hub      *Hub
 	personID string
-	live     chan notification.Notification
+	live     chan *notification.Notification
 	reason   string
 	// last is the id of the last notification handed out (or the starting
 	// point): the resume cursor.
@@ -59,13 +59,18 @@ func (h *Hub) SubscribeNotifications(ctx context.Context, personID string, since
 	if h.closed {
 		return nil, &ResumeError{Reason: "server shutting down", Since: max(from, 0)}
 	}
-	s := &InboxSubscription{hub: h, personID: personID, live: make(chan notification.Notification, h.opts.Buffer), backfillTo: h.ncursor}
+	s := &InboxSubscription{hub: h, personID: personID, live: make(chan *notification.Notification, h.opts.Buffer), backfillTo: h.ncursor}
 	if from < 0 || from >= h.ncursor {
 		s.last, s.backfilled = max(from, h.ncursor), true
 	} else {
 		s.last = from
 	}
-	h.inboxes[s] = struct{}{}
+	set := h.inboxes[personID]
+	if set == nil {
+		set = map[*InboxSubscription]struct{}{}
+		h.inboxes[personID] = set
+	}
+	set[s] = struct{}{}
 	return s, nil
 }
 
@@ -90,19 +95,17 @@ func (h *Hub) catchUpNotifications(ctx context.Context) {
 func (h *Hub) deliverNotifications(ns []notification.Notification) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, n := range ns {
+	for i := range ns {
+		n := &ns[i]
 		if n.ID <= h.ncursor {
 			continue
 		}
 		h.ncursor = n.ID
-		for s := range h.inboxes {
-			if s.personID != n.PersonID {
-				continue
-			}
+		for s := range h.inboxes[n.PersonID] {
 			select {
 			case s.live <- n:
 			default:
-				delete(h.inboxes, s)
+				s.unregisterLocked()
 				s.reason = "subscriber too slow"
 				close(s.live)
 			}
@@ -146,7 +149,7 @@ func (s *InboxSubscription) Next(ctx context.Context) (notification.Notification
 				continue
 			}
 			s.last = n.ID
-			return n, nil
+			return *n, nil
 		}
 	}
 }
@@ -155,5 +158,13 @@ func (s *InboxSubscription) Next(ctx context.Context) (notification.Notification
 func (s *InboxSubscription) Close() {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
-	delete(s.hub.inboxes, s)
+	s.unregisterLocked()
+}
+
+func (s *InboxSubscription) unregisterLocked() {
+	set := s.hub.inboxes[s.personID]
+	delete(set, s)
+	if len(set) == 0 {
+		delete(s.hub.inboxes, s.personID)
+	}
 }
