@@ -216,7 +216,16 @@ func (r *mutationResolver) AssignButler(ctx context.Context, unitID string, butl
 	if err != nil {
 		return nil, err
 	}
-	return r.PortfolioService.AssignButler(ctx, a, unitID, butlerID, from)
+	out, err := r.PortfolioService.AssignButler(ctx, a, unitID, butlerID, from)
+	if err != nil {
+		return nil, err
+	}
+	// Both butlers' sight changed: their next calls read it afresh.
+	r.AuthService.Forget(butlerID)
+	if out.Previous != nil {
+		r.AuthService.Forget(*out.Previous)
+	}
+	return out, nil
 }
 
 // LogVisit is the resolver for the logVisit field.

@@ -83,6 +83,7 @@ type Service struct {
 	dummyHash []byte
 	limiter   ratelimit.Limiter
 	sessions  sessionCache
+	actors    actorCache
 	refreshed refreshCache
 	flight    singleflight.Group
 }
@@ -292,14 +293,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 			return nil, apperr.New(apperr.Unauthenticated, "the session has ended; sign in again")
 		}
 	}
-	a, err := s.store.Actor(ctx, claims.Subject)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return nil, apperr.New(apperr.Unauthenticated, "access token is invalid")
+	now := s.clock.Now()
+	a, ok := s.actors.get(claims.Subject, now)
+	if !ok {
+		a, err = s.store.Actor(ctx, claims.Subject)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return nil, apperr.New(apperr.Unauthenticated, "access token is invalid")
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.actors.put(a, now)
 	}
-	if err != nil {
-		return nil, err
-	}
-	a.TokenLeft = claims.ExpiresAt.Sub(s.clock.Now())
+	a.TokenLeft = claims.ExpiresAt.Sub(now)
 	return a, nil
 }
 
