@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/stats"
@@ -150,16 +151,17 @@ const dayLayout = "2006-01-02"
 // ServiceStats answers a window in four statements.
 func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
 	args := statsArgs(q)
+	// The three statements read different things and need no common
+	// snapshot beyond what each has: they run side by side, each on a
+	// connection of its own, so a window costs the slowest, not the sum.
 	var figs []figureRow
-	if err := sqlx.SelectContext(ctx, s.db, &figs, figuresSQL, args...); err != nil {
-		return nil, mapErr(err)
-	}
 	var counts []countRow
-	if err := sqlx.SelectContext(ctx, s.db, &counts, countsSQL, args[:3]...); err != nil {
-		return nil, mapErr(err)
-	}
 	var overdue []overdueRow
-	if err := sqlx.SelectContext(ctx, s.db, &overdue, overdueSQL, args[0], args[1], args[3]); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &figs, figuresSQL, args...) })
+	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &counts, countsSQL, args[:3]...) })
+	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &overdue, overdueSQL, args[0], args[1], args[3]) })
+	if err := g.Wait(); err != nil {
 		return nil, mapErr(err)
 	}
 
