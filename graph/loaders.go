@@ -62,7 +62,9 @@ func newLoaders(d Deps) *loaders {
 			return d.RequestService.GetMany(ctx, a, ids)
 		}, w),
 		timelines: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]request.Event, error) {
-			m, err := d.RequestService.Timelines(ctx, ids)
+			// The longest timeline any field may ask for; each field cuts
+			// its own.
+			m, err := d.RequestService.Timelines(ctx, ids, maxTimeline)
 			if err != nil {
 				return nil, err
 			}

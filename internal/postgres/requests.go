@@ -162,10 +162,14 @@ func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter
 	return rows, mapErr(err)
 }
 
-// EventsOf returns the events of the given requests, in id order.
-func (s *RequestStore) EventsOf(ctx context.Context, ids []string) ([]request.Event, error) {
+// EventsOf returns the latest (at most last) events of each of the given
+// requests, in id order: one index walk per request, newest first, cut at
+// last, however long a timeline has grown.
+func (s *RequestStore) EventsOf(ctx context.Context, ids []string, last int) ([]request.Event, error) {
 	evs := []request.Event{}
-	err := sqlx.SelectContext(ctx, s.db, &evs, `SELECT `+eventCols+` FROM request_events e WHERE e.request_id = ANY($1::uuid[]) ORDER BY e.id`, pq.Array(ids))
+	err := sqlx.SelectContext(ctx, s.db, &evs, `SELECT e.* FROM unnest($1::uuid[]) AS r(id)
+CROSS JOIN LATERAL (SELECT `+eventCols+` FROM request_events e WHERE e.request_id = r.id ORDER BY e.id DESC LIMIT $2) e
+ORDER BY e.id`, pq.Array(ids), last)
 	return evs, mapErr(err)
 }
 

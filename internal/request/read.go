@@ -78,10 +78,10 @@ func (s *Service) PendingFollowUps(ctx context.Context, ids []string) (map[strin
 	return s.store.PendingFollowUps(ctx, ids)
 }
 
-// Timelines returns the events of requests already known to be visible,
-// grouped by request id.
-func (s *Service) Timelines(ctx context.Context, ids []string) (map[string][]Event, error) {
-	evs, err := s.store.EventsOf(ctx, ids)
+// Timelines returns the latest (at most last) events of requests already
+// known to be visible, grouped by request id.
+func (s *Service) Timelines(ctx context.Context, ids []string, last int) (map[string][]Event, error) {
+	evs, err := s.store.EventsOf(ctx, ids, last)
 	if err != nil {
 		return nil, err
 	}

@@ -49,8 +49,9 @@ type Reader interface {
 	// List returns up to limit requests the actor may see, newest first,
 	// after the cursor.
 	List(ctx context.Context, a *auth.Actor, f Filter, limit int, after *Cursor) ([]*Request, error)
-	// EventsOf returns the events of the given requests in id order.
-	EventsOf(ctx context.Context, requestIDs []string) ([]Event, error)
+	// EventsOf returns the latest (at most last) events of each of the
+	// given requests, in id order.
+	EventsOf(ctx context.Context, requestIDs []string, last int) ([]Event, error)
 	// ByClientID finds a submission by its submitter and phone-made id.
 	ByClientID(ctx context.Context, submittedBy, clientID string) (*Request, error)
 	// PendingFollowUps returns which of the requests owe a director's
