@@ -8,8 +8,6 @@ package callback
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,7 +101,7 @@ func (s *Service) Completed(ctx context.Context, w *request.Work) error {
 	if err != nil || !unit.VIP {
 		return err
 	}
-	w.LastEvent().Data = mustJSON(map[string]any{"followUpRequired": true})
+	w.LastEvent().Data = request.EventData(map[string]any{"followUpRequired": true})
 	opened, err := s.store.Tx(tx).OpenFollowUp(ctx, r.ID, w.Now())
 	if err != nil || !opened {
 		return err
@@ -151,7 +149,7 @@ func (s *Service) closeIfSettled(ctx context.Context, w *request.Work, why strin
 		return err
 	}
 	_, err := w.System(ctx, request.Close, nil, func(_ request.Tx, _ *request.Request, c *request.Change) error {
-		c.Ev.Data = mustJSON(map[string]any{"reason": why})
+		c.Ev.Data = request.EventData(map[string]any{"reason": why})
 		return nil
 	})
 	return err
@@ -269,7 +267,7 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 				return err
 			}
 		} else {
-			ev.Data = mustJSON(data)
+			ev.Data = request.EventData(data)
 		}
 		return tx.AddAttempt(ctx, cb)
 	}, func(ctx context.Context, w *request.Work) error {
@@ -333,7 +331,7 @@ func (s *Service) AutoConfirmDue(ctx context.Context) (int, error) {
 				w := s.req.Work(tx, r, nil, now)
 				done, err := w.System(ctx, request.AutoConfirm, nil, func(_ request.Tx, r *request.Request, c *request.Change) error {
 					r.MarkConfirmed(now)
-					c.Ev.Data = mustJSON(map[string]any{"auto": true, "afterDays": days, "completedAt": r.CompletedAt})
+					c.Ev.Data = request.EventData(map[string]any{"auto": true, "afterDays": days, "completedAt": r.CompletedAt})
 					return nil
 				})
 				if err != nil {
@@ -389,12 +387,4 @@ func (s *Service) CallbackQueue(ctx context.Context, a *auth.Actor, propertyID *
 		return rows[:first], true, nil
 	}
 	return rows, false, nil
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("callback: marshal event data: %v", err))
-	}
-	return b
 }

@@ -5,8 +5,6 @@ package portfolio
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -146,7 +144,7 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 			}
 			w := s.req.Work(tx, r, &a.PersonID, now)
 			if err := w.Step(ctx, t, &a.PersonID, func(_ request.Tx, _ *request.Request, c *request.Change) error {
-				c.Ev.Data = mustJSON(data)
+				c.Ev.Data = request.EventData(data)
 				c.Free(*prev)
 				c.Notify(notification.Assigned, "Handed over to you: "+r.Number, butlerID)
 				return nil
@@ -192,12 +190,4 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note stri
 		return nil, err
 	}
 	return v, nil
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("portfolio: marshal event data: %v", err))
-	}
-	return b
 }

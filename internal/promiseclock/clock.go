@@ -6,7 +6,6 @@ package promiseclock
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -123,15 +122,15 @@ func (s *Clock) clockStep(ctx context.Context, tx request.Tx, step Step, r *requ
 		note := "resumed at the planned time"
 		c.Ev.Note = &note
 		paused := r.EndHold(now)
-		c.Ev.Data = mustJSON(map[string]any{"pausedSeconds": int(paused.Seconds()), "dueAt": r.DueAt})
+		c.Ev.Data = request.EventData(map[string]any{"pausedSeconds": int(paused.Seconds()), "dueAt": r.DueAt})
 	case StepWarn:
 		r.WarnedAt = &now
-		c.Ev.Data = mustJSON(map[string]any{"dueAt": r.DueAt})
+		c.Ev.Data = request.EventData(map[string]any{"dueAt": r.DueAt})
 		c.Notify(notification.Warning, fmt.Sprintf("%s is due at %s", r.Number, r.DueAt.UTC().Format(time.RFC3339)), owners...)
 	case StepBreach:
 		r.BreachedAt = &now
 		r.BreachCount++
-		c.Ev.Data = mustJSON(map[string]any{"dueAt": r.DueAt})
+		c.Ev.Data = request.EventData(map[string]any{"dueAt": r.DueAt})
 		c.Notify(notification.Breach, "The promise on "+r.Number+" is broken", owners...)
 		return s.escalate(ctx, tx, r, c, now, 1, person.Manager)
 	case StepDirector:
@@ -147,7 +146,7 @@ func (s *Clock) escalate(ctx context.Context, tx request.Tx, r *request.Request,
 	r.EscalationCount++
 	from := r.Status
 	ev := request.Event{Type: request.EvEscalated, FromStatus: &from, ToStatus: r.Status,
-		Data: mustJSON(map[string]any{"level": level, "to": to})}
+		Data: request.EventData(map[string]any{"level": level, "to": to})}
 	if c.Ev.Type == request.EvEscalated {
 		*c.Ev = ev
 	} else {
@@ -159,12 +158,4 @@ func (s *Clock) escalate(ctx context.Context, tx request.Tx, r *request.Request,
 	}
 	c.Notify(notification.Escalation, fmt.Sprintf("%s escalated to the %s", r.Number, map[person.Role]string{person.Manager: "manager", person.Director: "director"}[to]), people...)
 	return nil
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("promiseclock: marshal event data: %v", err))
-	}
-	return b
 }

@@ -100,7 +100,7 @@ func (s *Service) dispatch(ctx context.Context, w *Work, by *string) error {
 	if err != nil {
 		return err
 	}
-	w.LastEvent().Data = mustJSON(map[string]any{"promisedAt": r.PromisedAt, "dispatch": rule.Mode})
+	w.LastEvent().Data = EventData(map[string]any{"promisedAt": r.PromisedAt, "dispatch": rule.Mode})
 	switch rule.Mode {
 	case dispatch.Auto:
 		cat, err := tx.Category(ctx, r.CategoryID)
@@ -114,7 +114,7 @@ func (s *Service) dispatch(ctx context.Context, w *Work, by *string) error {
 		}
 		_, err = w.System(ctx, AutoAssign, by, func(_ Tx, r *Request, c *Change) error {
 			r.AssigneeID = worker
-			c.Ev.Data = mustJSON(map[string]any{"assigneeId": *worker, "auto": true})
+			c.Ev.Data = EventData(map[string]any{"assigneeId": *worker, "auto": true})
 			return nil
 		})
 		return err
@@ -233,7 +233,7 @@ func (s *Service) Confirm(ctx context.Context, a *auth.Actor, id string, satisfi
 		if rating.Attitude != nil {
 			data["attitude"] = *rating.Attitude
 		}
-		ch.Ev.Data = mustJSON(data)
+		ch.Ev.Data = EventData(data)
 		return nil
 	})
 }

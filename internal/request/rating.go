@@ -38,7 +38,7 @@ func (s *Service) Reopen(ctx context.Context, tx Tx, r *Request, c *Change, data
 		}
 	}
 	data["notify"] = notify
-	c.Ev.Data = mustJSON(data)
+	c.Ev.Data = EventData(data)
 	c.Notify(notification.StatusChanged, "The customer is not satisfied: "+r.Number+" is reopened", notify...)
 	return nil
 }
@@ -55,7 +55,7 @@ func (s *Service) ReplyToRating(ctx context.Context, a *auth.Actor, id, reply st
 		if r.Rating == nil {
 			return apperr.New(apperr.Conflict, "the customer has not rated this request")
 		}
-		ev.Data = mustJSON(map[string]any{"edited": r.RatingReply != nil})
+		ev.Data = EventData(map[string]any{"edited": r.RatingReply != nil})
 		r.RatingReply, r.RatingRepliedAt, r.RatingRepliedBy = txt, &ev.At, &a.PersonID
 		ev.Note = txt
 		return nil

@@ -192,7 +192,9 @@ func deref(p *string) string {
 	return *p
 }
 
-func mustJSON(v any) json.RawMessage {
+// EventData encodes an event's data. The data are the server's own maps of
+// plain values, so a failure is a programming error.
+func EventData(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("request: marshal event data: %v", err))

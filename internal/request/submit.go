@@ -108,7 +108,7 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		r.ID = uuid.NewString()
 		w := s.Work(tx, r, &a.PersonID, now)
 		w.record(r, &Change{Ev: &Event{Type: EvSubmitted, ToStatus: Submitted, ActorID: &a.PersonID,
-			Data: mustJSON(map[string]any{"channel": r.Channel, "number": r.Number})}})
+			Data: EventData(map[string]any{"channel": r.Channel, "number": r.Number})}})
 		if err := s.routeNew(ctx, w, prop); err != nil {
 			return err
 		}
@@ -166,14 +166,14 @@ func (s *Service) routeNew(ctx context.Context, w *Work, prop *property.Property
 				}
 				note := "butler mode: accepted for the household's butler"
 				c.Ev.Note, c.quiet = &note, true
-				c.Ev.Data = mustJSON(map[string]any{"promisedAt": r.PromisedAt, "butlerMode": true})
+				c.Ev.Data = EventData(map[string]any{"promisedAt": r.PromisedAt, "butlerMode": true})
 				return nil
 			}); err != nil {
 				return err
 			}
 			_, err := w.System(ctx, AutoAssign, butler, func(_ Tx, r *Request, c *Change) error {
 				r.AssigneeID, c.quiet = butler, true
-				c.Ev.Data = mustJSON(map[string]any{"assigneeId": *butler, "butlerMode": true})
+				c.Ev.Data = EventData(map[string]any{"assigneeId": *butler, "butlerMode": true})
 				return nil
 			})
 			return err

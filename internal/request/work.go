@@ -34,7 +34,7 @@ func (s *Service) reassign(ctx context.Context, tx Tx, r *Request, c *Change, to
 		c.freed = append(c.freed, *r.AssigneeID)
 	}
 	r.AssigneeID, r.Pooled = &to, false
-	c.Ev.Data = mustJSON(data)
+	c.Ev.Data = EventData(data)
 	return nil
 }
 
@@ -106,7 +106,7 @@ func (s *Service) Hold(ctx context.Context, a *auth.Actor, id, reason string, re
 		r.OnHold, r.HoldReason, r.HoldSince, r.HoldUntil = true, why, &c.Ev.At, resumeAt
 		c.Ev.Note = why
 		if resumeAt != nil {
-			c.Ev.Data = mustJSON(map[string]any{"resumeAt": resumeAt.UTC()})
+			c.Ev.Data = EventData(map[string]any{"resumeAt": resumeAt.UTC()})
 		}
 		return nil
 	})
@@ -127,7 +127,7 @@ func (s *Service) Resume(ctx context.Context, a *auth.Actor, id string) (*Reques
 // times move back by the time spent on hold.
 func resume(r *Request, c *Change, now time.Time) {
 	paused := r.EndHold(now)
-	c.Ev.Data = mustJSON(map[string]any{"pausedSeconds": int(paused.Seconds()), "dueAt": r.DueAt})
+	c.Ev.Data = EventData(map[string]any{"pausedSeconds": int(paused.Seconds()), "dueAt": r.DueAt})
 }
 
 // UrgeInterval is how often a customer may chase one request.
