@@ -150,7 +150,7 @@ func (s *VisitorStore) Purge(ctx context.Context, now time.Time) (int, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE visits v SET visitor_name = NULL, car_plate = NULL, purpose = NULL, id_last4 = NULL, purged_at = $1
 FROM properties p LEFT JOIN front_desk_settings fs ON fs.property_id = p.id
 WHERE v.property_id = p.id AND v.purged_at IS NULL
-  AND v.arrived_at < $1 - make_interval(days => COALESCE(fs.retention_days, 90))`, now)
+  AND v.arrived_at < $1::timestamptz - make_interval(days => COALESCE(fs.retention_days, 90))`, now)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -158,7 +158,7 @@ WHERE v.property_id = p.id AND v.purged_at IS NULL
 		res, err = tx.ExecContext(ctx, `UPDATE visitor_passes vp SET visitor_name = NULL, phone = NULL, car_plate = NULL, purpose = NULL, purged_at = $1
 FROM properties p LEFT JOIN front_desk_settings fs ON fs.property_id = p.id
 WHERE vp.property_id = p.id AND vp.purged_at IS NULL
-  AND vp.expected_to < $1 - make_interval(days => COALESCE(fs.retention_days, 90))`, now)
+  AND vp.expected_to < $1::timestamptz - make_interval(days => COALESCE(fs.retention_days, 90))`, now)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -502,7 +502,7 @@ func (t *deskTx) Managers(ctx context.Context, propertyID string) ([]string, err
 func (t *deskTx) DueReminders(ctx context.Context, now time.Time, before time.Duration, limit int) ([]duty.Duty, error) {
 	out := []duty.Duty{}
 	err := sqlx.SelectContext(ctx, t.tx, &out, `UPDATE greeting_duties d SET reminded_at = $1
-FROM (SELECT id FROM greeting_duties WHERE reminded_at IS NULL AND checked_in_at IS NULL AND starts_at > $1 AND starts_at <= $1 + make_interval(secs => $2)
+FROM (SELECT id FROM greeting_duties WHERE reminded_at IS NULL AND checked_in_at IS NULL AND starts_at > $1 AND starts_at <= $1::timestamptz + make_interval(secs => $2::float8)
       ORDER BY starts_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
 WHERE d.id = due.id RETURNING d.id, d.property_id, d.day, d.starts_at, d.ends_at, d.person_id, d.checked_in_at`, now, before.Seconds(), limit)
 	return out, mapErr(err)
@@ -514,7 +514,7 @@ func (t *deskTx) DueMissed(ctx context.Context, now time.Time, limit int) ([]dut
 	err := sqlx.SelectContext(ctx, t.tx, &out, `UPDATE greeting_duties d SET missed_notified_at = $1
 FROM (SELECT id FROM greeting_duties WHERE missed_notified_at IS NULL AND checked_in_at IS NULL AND ends_at <= $1
         -- A window missed more than a day ago is no longer news.
-        AND ends_at > $1 - interval '1 day'
+        AND ends_at > $1::timestamptz - interval '1 day'
       ORDER BY ends_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
 WHERE d.id = due.id RETURNING d.id, d.property_id, d.day, d.starts_at, d.ends_at, d.person_id, d.checked_in_at`, now, limit)
 	return out, mapErr(err)
