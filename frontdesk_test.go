@@ -513,3 +513,66 @@ var hk = func() *time.Location {
 	}
 	return loc
 }()
+
+// The demo gives the console numbers: a week of Harbour View visitors,
+// both posts covered, this month's rota at both properties (K Tower's at
+// 08:30 on working days), and loading it again adds nothing.
+func TestFrontDeskDemo(t *testing.T) {
+	s := sharedServer(t)
+	boss, siu := s.login(t, "manager.cheung"), s.login(t, "agent.siu")
+	var props struct {
+		Me struct{ Properties []struct{ ID, Code string } }
+	}
+	boss.must(`{ me { properties { id code } } }`, nil, &props)
+	hv := props.Me.Properties[0].ID
+	query := `query($p: ID!, $f: Time!, $t: Time!) { frontDeskStats(propertyId: $p, from: $f, to: $t) {
+		visitors preRegisteredShare byDay { date visitors } idHandBack { returned withinTargetShare } walkInAnswers { walkIns admitted }
+		greeting { windows staffed } postCoverage { windows covered } } }`
+	vars := map[string]any{"p": hv, "f": s.clock.Now().AddDate(0, 0, -8).Format(time.RFC3339), "t": s.clock.Now().Format(time.RFC3339)}
+	var st struct {
+		FrontDeskStats struct {
+			Visitors           int
+			PreRegisteredShare *float64
+			ByDay              []struct{ Visitors int }
+			IDHandBack         struct {
+				Returned          int
+				WithinTargetShare *float64
+			} `json:"idHandBack"`
+			WalkInAnswers struct{ WalkIns, Admitted int }
+			PostCoverage  []struct{ Windows, Covered int }
+		}
+	}
+	boss.must(query, vars, &st)
+	f := st.FrontDeskStats
+	if f.Visitors < 28 || len(f.ByDay) != 7 || f.PreRegisteredShare == nil || f.IDHandBack.Returned != f.Visitors || f.IDHandBack.WithinTargetShare == nil ||
+		f.WalkInAnswers.Admitted == 0 || len(f.PostCoverage) != 2 || f.PostCoverage[0].Covered == 0 {
+		t.Fatalf("demo figures %+v", f)
+	}
+	before := f.Visitors
+	if _, err := s.app.DB.SeedFrontDeskDemo(context.Background(), s.clock.Now(), func(string) (string, error) { return "x", nil }); err != nil {
+		t.Fatal(err)
+	}
+	boss.must(query, vars, &st)
+	if st.FrontDeskStats.Visitors != before {
+		t.Fatalf("seeding again added visitors: %d then %d", before, st.FrontDeskStats.Visitors)
+	}
+	var kt struct {
+		Me struct{ Properties []struct{ ID string } }
+	}
+	siu.must(`{ me { properties { id } } }`, nil, &kt)
+	var rota struct{ GreetingRota []dutyOut }
+	siu.must(`query($p: ID!) { greetingRota(propertyId: $p, month: "2026-11") { `+dutyFields+` } }`, map[string]any{"p": kt.Me.Properties[0].ID}, &rota)
+	if len(rota.GreetingRota) != 21 {
+		t.Fatalf("K Tower's November has %d windows", len(rota.GreetingRota))
+	}
+	for _, d := range rota.GreetingRota {
+		if l := d.StartsAt.In(hk); l.Hour() != 8 || l.Minute() != 30 || l.Weekday() == time.Saturday || l.Weekday() == time.Sunday {
+			t.Fatalf("K Tower window at %s", l)
+		}
+	}
+	var hvRota struct{ GreetingRota []dutyOut }
+	boss.must(`query($p: ID!) { greetingRota(propertyId: $p, month: "2026-11") { `+dutyFields+` } }`, map[string]any{"p": hv}, &hvRota)
+	if len(hvRota.GreetingRota) != 30 {
+		t.Fatalf("Harbour View's November has %d windows", len(hvRota.GreetingRota))
+	}
+}

@@ -251,6 +251,12 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 			app.Close()
 			return nil, fmt.Errorf("demo data: %w", err)
 		}
+		desk, err := db.SeedFrontDeskDemo(ctx, clk.Now(), func(pw string) (string, error) { return auth.HashPassword(pw, cfg.PasswordCost) })
+		if err != nil {
+			app.Close()
+			return nil, fmt.Errorf("front desk demo data: %w", err)
+		}
+		accounts = append(accounts, desk...)
 		if cfg.Dev {
 			for _, a := range accounts {
 				log.Info("demo account", "username", a.Username, "password", postgres.DemoPassword, "role", a.Role, "at", a.Where)

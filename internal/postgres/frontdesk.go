@@ -347,6 +347,10 @@ WHERE property_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at
 // days only, and a residential estate in the evening return peak from
 // 18:30, every day.
 func (s *DutyStore) Window(ctx context.Context, propertyID string) (duty.Window, error) {
+	return s.windowTx(ctx, s.db, propertyID)
+}
+
+func (s *DutyStore) windowTx(ctx context.Context, q sqlx.QueryerContext, propertyID string) (duty.Window, error) {
 	var r struct {
 		TZ       string         `db:"time_zone"`
 		Weekday  sql.NullString `db:"weekday_start"`
@@ -355,7 +359,7 @@ func (s *DutyStore) Window(ctx context.Context, propertyID string) (duty.Window,
 		Point    string         `db:"point"`
 		Holidays pq.StringArray `db:"holidays"`
 	}
-	err := get(ctx, s.db, &r, `SELECT p.time_zone,
+	err := get(ctx, q, &r, `SELECT p.time_zone,
 CASE WHEN fs.greeting_set THEN to_char(fs.greeting_weekday_start, 'HH24:MI')
      WHEN p.kind = 'OFFICE' THEN '08:30' ELSE '18:30' END AS weekday_start,
 CASE WHEN fs.greeting_set THEN to_char(fs.greeting_holiday_start, 'HH24:MI')
