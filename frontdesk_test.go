@@ -345,7 +345,7 @@ func TestArrivalToldToItsHouseholdOnly(t *testing.T) {
 	neighbour, farRes, farNeighbour := s.login(t, d.Neighbour), s.login(t, far.Resident), s.login(t, far.Neighbour)
 	p := res.preRegister(d.Unit, "Aunt", s.clock.Now(), s.clock.Now().Add(time.Hour))
 	a := guard.arrive(map[string]any{"propertyId": d.ID, "code": p.Code})
-	w := guard.arrive(map[string]any{"propertyId": d.ID, "unitId": d.Unit, "visitorName": "Plumber"})
+	w := guard.arrive(map[string]any{"propertyId": d.ID, "unitCode": "a-0101", "visitorName": "Plumber"})
 	ns := res.inbox()
 	if !hasNote(ns, "VISITOR_ARRIVED", a.Visit.ID) || !hasNote(ns, "VISITOR_WAITING", w.Visit.ID) {
 		t.Fatalf("host inbox %+v", ns)

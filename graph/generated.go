@@ -4429,6 +4429,8 @@ input VisitorArrivalInput {
   code: String
   "A walk-in's household."
   unitId: ID
+  "A walk-in's household by its door number (B-0805), instead of unitId."
+  unitCode: String
   "The visitor's name (a walk-in must give one)."
   visitorName: String
   "How many people."
@@ -18469,7 +18471,7 @@ func (ec *executionContext) unmarshalInputVisitorArrivalInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"propertyId", "code", "unitId", "visitorName", "partySize", "carPlate", "purpose", "postId", "idType", "idLast4", "idTakenAt"}
+	fieldsInOrder := [...]string{"propertyId", "code", "unitId", "unitCode", "visitorName", "partySize", "carPlate", "purpose", "postId", "idType", "idLast4", "idTakenAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18497,6 +18499,13 @@ func (ec *executionContext) unmarshalInputVisitorArrivalInput(ctx context.Contex
 				return it, err
 			}
 			it.UnitID = data
+		case "unitCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitCode = data
 		case "visitorName":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visitorName"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)

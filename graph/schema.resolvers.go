@@ -432,7 +432,7 @@ func (r *mutationResolver) RegisterVisitorArrival(ctx context.Context, input mod
 	if err != nil {
 		return nil, err
 	}
-	return orNil(r.VisitorService.Register(ctx, a, visitor.ArrivalInput{PropertyID: input.PropertyID, Code: input.Code, UnitID: input.UnitID,
+	return orNil(r.VisitorService.Register(ctx, a, visitor.ArrivalInput{PropertyID: input.PropertyID, Code: input.Code, UnitID: input.UnitID, UnitCode: input.UnitCode,
 		VisitorName: input.VisitorName, PartySize: input.PartySize, CarPlate: input.CarPlate, Purpose: input.Purpose, PostID: input.PostID,
 		IDType: input.IDType, IDLast4: input.IDLast4, IDTakenAt: input.IDTakenAt}))
 }

@@ -241,6 +241,8 @@ type VisitorArrivalInput struct {
 	Code *string `json:"code,omitempty"`
 	// A walk-in's household.
 	UnitID *string `json:"unitId,omitempty"`
+	// A walk-in's household by its door number (B-0805), instead of unitId.
+	UnitCode *string `json:"unitCode,omitempty"`
 	// The visitor's name (a walk-in must give one).
 	VisitorName *string `json:"visitorName,omitempty"`
 	// How many people.

@@ -179,6 +179,13 @@ func (t *deskTx) UnitProperty(ctx context.Context, unitID string) (string, strin
 	return r.P, r.C, err
 }
 
+// UnitByCode finds a property's unit by its door number.
+func (t *deskTx) UnitByCode(ctx context.Context, propertyID, code string) (string, error) {
+	var id string
+	err := get(ctx, t.tx, &id, `SELECT id FROM units WHERE property_id = $1 AND upper(code) = $2`, propertyID, code)
+	return id, err
+}
+
 // CodeTaken reports whether a pass code is in use at the property.
 func (t *deskTx) CodeTaken(ctx context.Context, propertyID, code string) (bool, error) {
 	var n int

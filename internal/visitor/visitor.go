@@ -184,6 +184,8 @@ type Store interface {
 // Tx is what one front-desk change reads and writes.
 type Tx interface {
 	UnitProperty(ctx context.Context, unitID string) (propertyID, unitCode string, err error)
+	// UnitByCode finds a property's unit by its door number (A-1201).
+	UnitByCode(ctx context.Context, propertyID, code string) (string, error)
 	CodeTaken(ctx context.Context, propertyID, code string) (bool, error)
 	InsertPass(ctx context.Context, p *Pass) error
 	// PassForUpdate reads a pass by id, or by code within a property when
@@ -359,9 +361,12 @@ func (s *Service) CancelPass(ctx context.Context, a *auth.Actor, id string) (Pas
 // ArrivalInput is what the guard's app sends for an arrival: a pass code
 // (typed or scanned), or a walk-in's name and the household visited.
 type ArrivalInput struct {
-	PropertyID  string
-	Code        *string
-	UnitID      *string
+	PropertyID string
+	Code       *string
+	UnitID     *string
+	// UnitCode names the walk-in's household by its door number, as the
+	// guard hears it, instead of UnitID.
+	UnitCode    *string
 	VisitorName *string
 	PartySize   *int
 	CarPlate    *string
@@ -416,10 +421,17 @@ func (s *Service) Register(ctx context.Context, a *auth.Actor, in ArrivalInput) 
 	if in.Code != nil {
 		code = strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(*in.Code), QRPrefix)))
 	}
+	unitCode := ""
+	if in.UnitCode != nil {
+		unitCode = strings.ToUpper(strings.TrimSpace(*in.UnitCode))
+	}
+	walkIn := in.UnitID != nil || unitCode != ""
 	switch {
-	case code != "" && in.UnitID != nil:
+	case in.UnitID != nil && unitCode != "":
+		return Arrival{}, apperr.Invalid("unitCode", "send unitId or unitCode, not both")
+	case code != "" && walkIn:
 		return Arrival{}, apperr.Invalid("code", "send a pass code or a unit, not both")
-	case code == "" && in.UnitID == nil:
+	case code == "" && !walkIn:
 		return Arrival{}, apperr.Invalid("code", "send a pass code, or the unit a walk-in visits")
 	case code == "" && name == nil:
 		return Arrival{}, apperr.Invalid("visitorName", "a walk-in gives a name")
@@ -456,7 +468,12 @@ func (s *Service) Register(ctx context.Context, a *auth.Actor, in ArrivalInput) 
 				return err
 			}
 		} else {
-			v.UnitID, v.WalkIn, v.Answer = *in.UnitID, true, Pending
+			v.WalkIn, v.Answer = true, Pending
+			if in.UnitID != nil {
+				v.UnitID = *in.UnitID
+			} else if v.UnitID, err = tx.UnitByCode(ctx, in.PropertyID, unitCode); err != nil {
+				return err
+			}
 		}
 		prop, unitCode, err := tx.UnitProperty(ctx, v.UnitID)
 		if err != nil {
