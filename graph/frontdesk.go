@@ -109,4 +109,6 @@ func init() {
 	} {
 		listBounds[field] = n
 	}
+	// Each frontDeskStats scans the window's visits and check-ins.
+	DefaultLimits.Expensive["frontDeskStats"] = 2
 }
