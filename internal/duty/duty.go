@@ -533,7 +533,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 		}
 		for _, d := range due {
 			tx.Notify(notification.Notification{PersonID: d.PersonID, Kind: KindReminder, CreatedAt: now,
-				Title: "Greeting duty in " + d.StartsAt.Sub(now).Round(time.Minute).String(), Body: "Check in at the greeting point in the app."})
+				Title: fmt.Sprintf("Greeting duty in %d minutes", int(d.StartsAt.Sub(now).Round(time.Minute).Minutes())), Body: "Check in at the greeting point in the app."})
 		}
 		missed, err := tx.DueMissed(ctx, now, 100)
 		if err != nil {
