@@ -31,6 +31,8 @@ import (
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/duty"
+	"github.com/kproperty/onestop/internal/frontdesk"
 	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/portfolio"
@@ -44,6 +46,7 @@ import (
 	"github.com/kproperty/onestop/internal/ratelimit/redislimit"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
+	"github.com/kproperty/onestop/internal/visitor"
 )
 
 func main() {
@@ -251,6 +254,12 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 			app.Close()
 			return nil, fmt.Errorf("demo data: %w", err)
 		}
+		desk, err := db.SeedFrontDeskDemo(ctx, clk.Now(), func(pw string) (string, error) { return auth.HashPassword(pw, cfg.PasswordCost) })
+		if err != nil {
+			app.Close()
+			return nil, fmt.Errorf("front desk demo data: %w", err)
+		}
+		accounts = append(accounts, desk...)
 		if cfg.Dev {
 			for _, a := range accounts {
 				log.Info("demo account", "username", a.Username, "password", postgres.DemoPassword, "role", a.Role, "at", a.Where)
@@ -291,6 +300,8 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	app.Clock = promiseclock.New(app.Requests, postgres.NewClockStore())
 	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
 	notifications := postgres.NewNotificationStore(db)
+	visitors := visitor.NewService(postgres.NewVisitorStore(db), clk)
+	duties := duty.NewService(postgres.NewDutyStore(db), clk)
 	deps := graph.Deps{
 		AuthService:         authSvc,
 		RequestService:      app.Requests,
@@ -303,6 +314,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		CatalogueService:    property.NewCatalogueService(postgres.NewCatalogueStore(db)),
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
+		VisitorService:      visitors,
+		DutyService:         duties,
+		FrontDeskService:    frontdesk.NewService(postgres.NewFrontDeskStatsStore(db), clk, visitor.IDTarget),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {
@@ -313,6 +327,9 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		app.Metrics.Job("promise_clock", app.Clock.Tick),
 		app.Metrics.Job("auto_confirm", app.Callbacks.AutoConfirmDue),
 		app.Metrics.Job("push", app.Pusher.Tick),
+		app.Metrics.Job("visitor_unanswered", visitors.TellUnanswered),
+		app.Metrics.Job("visitor_purge", visitors.Purge),
+		app.Metrics.Job("greeting_duty", duties.Remind),
 	}
 	if cfg.TickInterval > 0 {
 		stop := startTicker(cfg.TickInterval, log, app.Jobs...)
@@ -338,6 +355,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)
 	mux.Handle("GET /export/stats.csv", export)
+	mux.Handle("GET /export/frontdesk.csv", export)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

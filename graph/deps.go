@@ -6,6 +6,8 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/duty"
+	"github.com/kproperty/onestop/internal/frontdesk"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/portfolio"
@@ -13,6 +15,7 @@ import (
 	"github.com/kproperty/onestop/internal/pubsub"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
+	"github.com/kproperty/onestop/internal/visitor"
 )
 
 // Directory looks up the nouns a request refers to, in batches.
@@ -46,4 +49,8 @@ type Deps struct {
 	CatalogueService    *property.CatalogueService
 	Directory           Directory
 	Events              EventFeed
+	// The front desk: visitors, posts and greeting duty, and its figures.
+	VisitorService   *visitor.Service
+	DutyService      *duty.Service
+	FrontDeskService *frontdesk.Service
 }

@@ -61,6 +61,8 @@ func (h *exporter) serve(w http.ResponseWriter, r *http.Request) {
 		h.requests(ctx, w, a, propertyID, from, to)
 	case strings.HasSuffix(r.URL.Path, "/stats.csv"):
 		h.stats(ctx, w, a, propertyID, from, to)
+	case strings.HasSuffix(r.URL.Path, "/frontdesk.csv"):
+		h.frontDesk(ctx, w, a, propertyID, from, to)
 	default:
 		http.NotFound(w, r)
 	}

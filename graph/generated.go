@@ -19,12 +19,15 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/duty"
+	"github.com/kproperty/onestop/internal/frontdesk"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/portfolio"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
+	"github.com/kproperty/onestop/internal/visitor"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -44,6 +47,9 @@ type ResolverRoot interface {
 	CallbackTask() CallbackTaskResolver
 	DailyStats() DailyStatsResolver
 	DispatchRule() DispatchRuleResolver
+	GreetingDuty() GreetingDutyResolver
+	GuardPost() GuardPostResolver
+	IdHandBack() IdHandBackResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	PromiseSettings() PromiseSettingsResolver
@@ -58,6 +64,8 @@ type ResolverRoot interface {
 	Subscription() SubscriptionResolver
 	Unit() UnitResolver
 	Viewer() ViewerResolver
+	Visit() VisitResolver
+	VisitorPass() VisitorPassResolver
 }
 
 type DirectiveRoot struct {
@@ -144,39 +152,129 @@ type ComplexityRoot struct {
 		Role        func(childComplexity int) int
 	}
 
+	DoNotAdmitEntry struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Note      func(childComplexity int) int
+	}
+
+	FrontDeskDay struct {
+		Date          func(childComplexity int) int
+		PreRegistered func(childComplexity int) int
+		Visitors      func(childComplexity int) int
+		WalkIns       func(childComplexity int) int
+	}
+
+	FrontDeskSettings struct {
+		AnswerTimeoutSeconds func(childComplexity int) int
+		RetentionDays        func(childComplexity int) int
+	}
+
+	FrontDeskStats struct {
+		Answers            func(childComplexity int) int
+		ByGuard            func(childComplexity int) int
+		ByPost             func(childComplexity int) int
+		Days               func(childComplexity int) int
+		Greeting           func(childComplexity int) int
+		HandBack           func(childComplexity int) int
+		Posts              func(childComplexity int) int
+		PreRegisteredShare func(childComplexity int) int
+		Visitors           func(childComplexity int) int
+	}
+
+	GreetingCoverageStats struct {
+		Late     func(childComplexity int) int
+		Missed   func(childComplexity int) int
+		Staffed  func(childComplexity int) int
+		Upcoming func(childComplexity int) int
+		Windows  func(childComplexity int) int
+	}
+
+	GreetingDuty struct {
+		CheckedInAt func(childComplexity int) int
+		Coverage    func(childComplexity int) int
+		Day         func(childComplexity int) int
+		EndsAt      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Person      func(childComplexity int) int
+		StartsAt    func(childComplexity int) int
+	}
+
+	GreetingSwap struct {
+		DutyID     func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Status     func(childComplexity int) int
+		WithDutyID func(childComplexity int) int
+	}
+
+	GuardPost struct {
+		Code     func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Name     func(childComplexity int) int
+		OnDuty   func(childComplexity int) int
+		Shifts   func(childComplexity int) int
+		Standing func(childComplexity int) int
+	}
+
+	IdHandBack struct {
+		Key           func(childComplexity int) int
+		MedianSeconds func(childComplexity int) int
+		P90Seconds    func(childComplexity int) int
+		Returned      func(childComplexity int) int
+		Taken         func(childComplexity int) int
+		WithinShare   func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountCents func(childComplexity int) int
 		Currency    func(childComplexity int) int
 	}
 
 	Mutation struct {
-		AcceptRequest         func(childComplexity int, id string, promisedAt *time.Time, note *string) int
-		AssignButler          func(childComplexity int, unitID string, butlerID string, from *time.Time) int
-		AssignRequest         func(childComplexity int, id string, assigneeID string, note *string) int
-		CancelRequest         func(childComplexity int, id string, reason string) int
-		ClaimRequest          func(childComplexity int, id string) int
-		CompleteRequest       func(childComplexity int, id string, note string) int
-		ConfirmRequest        func(childComplexity int, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) int
-		HoldRequest           func(childComplexity int, id string, reason string, resumeAt *time.Time) int
-		LogVisit              func(childComplexity int, unitID string, note string) int
-		Login                 func(childComplexity int, username string, password string) int
-		Logout                func(childComplexity int, refreshToken string) int
-		MarkNotificationsRead func(childComplexity int, ids []string) int
-		RecordCallback        func(childComplexity int, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) int
-		RecordFollowUp        func(childComplexity int, id string, note string) int
-		RefreshToken          func(childComplexity int, refreshToken string) int
-		ReplyToRating         func(childComplexity int, id string, reply string) int
-		ResumeRequest         func(childComplexity int, id string) int
-		SaveServiceCategory   func(childComplexity int, input model.ServiceCategoryInput) int
-		SendBackRequest       func(childComplexity int, id string, reason string) int
-		SetAvailability       func(childComplexity int, status dispatch.Availability) int
-		SetDispatchRule       func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
-		SetPromiseSettings    func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
-		SetStaffProfile       func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
-		StartRequest          func(childComplexity int, id string, note *string) int
-		SubmitRequest         func(childComplexity int, input model.SubmitRequestInput) int
-		TransferRequest       func(childComplexity int, id string, assigneeID string, reason string) int
-		UrgeRequest           func(childComplexity int, id string) int
+		AcceptRequest          func(childComplexity int, id string, promisedAt *time.Time, note *string) int
+		AnswerVisitor          func(childComplexity int, visitID string, admit bool) int
+		AssignButler           func(childComplexity int, unitID string, butlerID string, from *time.Time) int
+		AssignRequest          func(childComplexity int, id string, assigneeID string, note *string) int
+		CancelRequest          func(childComplexity int, id string, reason string) int
+		CancelVisitorPass      func(childComplexity int, id string) int
+		CheckInGreeting        func(childComplexity int, dutyID string) int
+		CheckInPost            func(childComplexity int, postID string) int
+		CheckOutPost           func(childComplexity int, postID string) int
+		ClaimRequest           func(childComplexity int, id string) int
+		CompleteRequest        func(childComplexity int, id string, note string) int
+		ConfirmRequest         func(childComplexity int, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) int
+		DecideGreetingSwap     func(childComplexity int, swapID string, approve bool) int
+		DoNotAdmit             func(childComplexity int, unitID string, name string, note *string, remove *bool) int
+		GenerateGreetingRota   func(childComplexity int, propertyID string, month string) int
+		HoldRequest            func(childComplexity int, id string, reason string, resumeAt *time.Time) int
+		LogVisit               func(childComplexity int, unitID string, note string) int
+		Login                  func(childComplexity int, username string, password string) int
+		Logout                 func(childComplexity int, refreshToken string) int
+		MarkNotificationsRead  func(childComplexity int, ids []string) int
+		PreRegisterVisitor     func(childComplexity int, input model.PreRegisterVisitorInput) int
+		RecordCallback         func(childComplexity int, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) int
+		RecordFollowUp         func(childComplexity int, id string, note string) int
+		RecordVisitorDeparture func(childComplexity int, visitID string) int
+		RefreshToken           func(childComplexity int, refreshToken string) int
+		RegisterVisitorArrival func(childComplexity int, input model.VisitorArrivalInput) int
+		ReplyToRating          func(childComplexity int, id string, reply string) int
+		ResumeRequest          func(childComplexity int, id string) int
+		ReturnVisitorID        func(childComplexity int, visitID string, at time.Time) int
+		SaveServiceCategory    func(childComplexity int, input model.ServiceCategoryInput) int
+		SendBackRequest        func(childComplexity int, id string, reason string) int
+		SetAvailability        func(childComplexity int, status dispatch.Availability) int
+		SetDispatchRule        func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
+		SetFrontDeskSettings   func(childComplexity int, propertyID string, retentionDays *int, answerTimeoutSeconds *int) int
+		SetGreetingWindow      func(childComplexity int, propertyID string, weekdayStart *string, holidayStart *string, minutes *int, holidays []string) int
+		SetPromiseSettings     func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
+		SetStaffProfile        func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
+		StartRequest           func(childComplexity int, id string, note *string) int
+		SubmitRequest          func(childComplexity int, input model.SubmitRequestInput) int
+		SwapGreetingDuty       func(childComplexity int, dutyID string, withDutyID string) int
+		TransferRequest        func(childComplexity int, id string, assigneeID string, reason string) int
+		UrgeRequest            func(childComplexity int, id string) int
 	}
 
 	Notification struct {
@@ -187,6 +285,7 @@ type ComplexityRoot struct {
 		Read      func(childComplexity int) int
 		Request   func(childComplexity int) int
 		Title     func(childComplexity int) int
+		VisitID   func(childComplexity int) int
 	}
 
 	NotificationConnection struct {
@@ -212,6 +311,20 @@ type ComplexityRoot struct {
 		Name func(childComplexity int) int
 	}
 
+	PostCheckIn struct {
+		CheckedInAt  func(childComplexity int) int
+		CheckedOutAt func(childComplexity int) int
+		ID           func(childComplexity int) int
+		PostID       func(childComplexity int) int
+	}
+
+	PostCoverage struct {
+		Covered func(childComplexity int) int
+		PostID  func(childComplexity int) int
+		Share   func(childComplexity int) int
+		Windows func(childComplexity int) int
+	}
+
 	PromiseSettings struct {
 		BusinessClose        func(childComplexity int) int
 		BusinessDays         func(childComplexity int) int
@@ -234,13 +347,20 @@ type ComplexityRoot struct {
 	Query struct {
 		CallbackQueue     func(childComplexity int, propertyID *string, first *int, after *string) int
 		DispatchRules     func(childComplexity int, propertyID string) int
+		DoNotAdmitList    func(childComplexity int, unitID string) int
+		FrontDeskStats    func(childComplexity int, propertyID string, from time.Time, to time.Time) int
+		GreetingRota      func(childComplexity int, propertyID string, month string) int
 		Me                func(childComplexity int) int
 		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
+		MyVisitorPasses   func(childComplexity int) int
+		Posts             func(childComplexity int, propertyID string) int
 		Request           func(childComplexity int, id string) int
 		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
 		ServiceCategories func(childComplexity int, propertyID *string) int
 		ServiceStats      func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
 		StaffStats        func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
+		Visit             func(childComplexity int, id string) int
+		VisitorLog        func(childComplexity int, propertyID string, day *string, unitID *string, name *string, first *int) int
 	}
 
 	Rating struct {
@@ -383,6 +503,63 @@ type ComplexityRoot struct {
 		Units        func(childComplexity int) int
 		Username     func(childComplexity int) int
 	}
+
+	Visit struct {
+		Answer            func(childComplexity int) int
+		AnsweredAt        func(childComplexity int) int
+		ArrivedAt         func(childComplexity int) int
+		CarPlate          func(childComplexity int) int
+		DepartedAt        func(childComplexity int) int
+		DoNotAdmit        func(childComplexity int) int
+		Guard             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		IDHandBackSeconds func(childComplexity int) int
+		IDLast4           func(childComplexity int) int
+		IDReturnedAt      func(childComplexity int) int
+		IDTakenAt         func(childComplexity int) int
+		IDType            func(childComplexity int) int
+		PartySize         func(childComplexity int) int
+		PassID            func(childComplexity int) int
+		Post              func(childComplexity int) int
+		Property          func(childComplexity int) int
+		PurgedAt          func(childComplexity int) int
+		Purpose           func(childComplexity int) int
+		Unit              func(childComplexity int) int
+		VisitorName       func(childComplexity int) int
+		WalkIn            func(childComplexity int) int
+		WithinIDTarget    func(childComplexity int) int
+	}
+
+	VisitorArrival struct {
+		Visit    func(childComplexity int) int
+		Warnings func(childComplexity int) int
+	}
+
+	VisitorPass struct {
+		CarPlate     func(childComplexity int) int
+		Code         func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ExpectedFrom func(childComplexity int) int
+		ExpectedTo   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		PartySize    func(childComplexity int) int
+		Phone        func(childComplexity int) int
+		Purpose      func(childComplexity int) int
+		QRPayload    func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Unit         func(childComplexity int) int
+		VisitorName  func(childComplexity int) int
+	}
+
+	WalkInAnswers struct {
+		Admitted      func(childComplexity int) int
+		Declined      func(childComplexity int) int
+		MedianSeconds func(childComplexity int) int
+		P90Seconds    func(childComplexity int) int
+		Pending       func(childComplexity int) int
+		Unanswered    func(childComplexity int) int
+		WalkIns       func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -409,6 +586,20 @@ type DailyStatsResolver interface {
 type DispatchRuleResolver interface {
 	Property(ctx context.Context, obj *dispatch.Rule) (*property.Property, error)
 	Category(ctx context.Context, obj *dispatch.Rule) (*property.Category, error)
+}
+type GreetingDutyResolver interface {
+	Day(ctx context.Context, obj *duty.Duty) (string, error)
+
+	Person(ctx context.Context, obj *duty.Duty) (*person.Person, error)
+
+	Coverage(ctx context.Context, obj *duty.Duty) (duty.Coverage, error)
+}
+type GuardPostResolver interface {
+	Shifts(ctx context.Context, obj *duty.Post) ([]string, error)
+	OnDuty(ctx context.Context, obj *duty.Post) ([]person.Person, error)
+}
+type IdHandBackResolver interface {
+	Key(ctx context.Context, obj *frontdesk.HandBack) (*string, error)
 }
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
@@ -438,6 +629,21 @@ type MutationResolver interface {
 	SaveServiceCategory(ctx context.Context, input model.ServiceCategoryInput) (*property.Category, error)
 	SetStaffProfile(ctx context.Context, personID string, propertyID string, skills []string, zoneBuildingID *string) (*dispatch.Profile, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
+	PreRegisterVisitor(ctx context.Context, input model.PreRegisterVisitorInput) (*visitor.Pass, error)
+	CancelVisitorPass(ctx context.Context, id string) (*visitor.Pass, error)
+	RegisterVisitorArrival(ctx context.Context, input model.VisitorArrivalInput) (*visitor.Arrival, error)
+	ReturnVisitorID(ctx context.Context, visitID string, at time.Time) (*visitor.Visit, error)
+	RecordVisitorDeparture(ctx context.Context, visitID string) (*visitor.Visit, error)
+	AnswerVisitor(ctx context.Context, visitID string, admit bool) (*visitor.Visit, error)
+	DoNotAdmit(ctx context.Context, unitID string, name string, note *string, remove *bool) ([]visitor.Barred, error)
+	SetFrontDeskSettings(ctx context.Context, propertyID string, retentionDays *int, answerTimeoutSeconds *int) (*visitor.Settings, error)
+	SetGreetingWindow(ctx context.Context, propertyID string, weekdayStart *string, holidayStart *string, minutes *int, holidays []string) (bool, error)
+	CheckInPost(ctx context.Context, postID string) (*duty.CheckIn, error)
+	CheckOutPost(ctx context.Context, postID string) (*duty.CheckIn, error)
+	GenerateGreetingRota(ctx context.Context, propertyID string, month string) ([]duty.Duty, error)
+	SwapGreetingDuty(ctx context.Context, dutyID string, withDutyID string) (*duty.Swap, error)
+	DecideGreetingSwap(ctx context.Context, swapID string, approve bool) (*duty.Swap, error)
+	CheckInGreeting(ctx context.Context, dutyID string) (*duty.Duty, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notification.Notification) (string, error)
@@ -466,6 +672,13 @@ type QueryResolver interface {
 	CallbackQueue(ctx context.Context, propertyID *string, first *int, after *string) (*model.CallbackTaskConnection, error)
 	ServiceStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*stats.ServiceStats, error)
 	StaffStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) ([]stats.StaffStats, error)
+	MyVisitorPasses(ctx context.Context) ([]visitor.Pass, error)
+	Visit(ctx context.Context, id string) (*visitor.Visit, error)
+	VisitorLog(ctx context.Context, propertyID string, day *string, unitID *string, name *string, first *int) ([]visitor.Visit, error)
+	DoNotAdmitList(ctx context.Context, unitID string) ([]visitor.Barred, error)
+	Posts(ctx context.Context, propertyID string) ([]duty.Post, error)
+	GreetingRota(ctx context.Context, propertyID string, month string) ([]duty.Duty, error)
+	FrontDeskStats(ctx context.Context, propertyID string, from time.Time, to time.Time) (*frontdesk.Stats, error)
 }
 type RequestEventResolver interface {
 	ID(ctx context.Context, obj *request.Event) (string, error)
@@ -520,6 +733,16 @@ type ViewerResolver interface {
 	Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error)
 	Units(ctx context.Context, obj *auth.Actor) ([]property.Unit, error)
 	Availability(ctx context.Context, obj *auth.Actor) (*dispatch.Availability, error)
+}
+type VisitResolver interface {
+	Property(ctx context.Context, obj *visitor.Visit) (*property.Property, error)
+	Unit(ctx context.Context, obj *visitor.Visit) (*property.Unit, error)
+
+	Guard(ctx context.Context, obj *visitor.Visit) (*person.Person, error)
+	Post(ctx context.Context, obj *visitor.Visit) (*duty.Post, error)
+}
+type VisitorPassResolver interface {
+	Unit(ctx context.Context, obj *visitor.Pass) (*property.Unit, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -850,6 +1073,303 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DispatchRule.Role(childComplexity), true
 
+	case "DoNotAdmitEntry.createdAt":
+		if e.ComplexityRoot.DoNotAdmitEntry.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoNotAdmitEntry.CreatedAt(childComplexity), true
+	case "DoNotAdmitEntry.id":
+		if e.ComplexityRoot.DoNotAdmitEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoNotAdmitEntry.ID(childComplexity), true
+	case "DoNotAdmitEntry.name":
+		if e.ComplexityRoot.DoNotAdmitEntry.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoNotAdmitEntry.Name(childComplexity), true
+	case "DoNotAdmitEntry.note":
+		if e.ComplexityRoot.DoNotAdmitEntry.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoNotAdmitEntry.Note(childComplexity), true
+
+	case "FrontDeskDay.date":
+		if e.ComplexityRoot.FrontDeskDay.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskDay.Date(childComplexity), true
+	case "FrontDeskDay.preRegistered":
+		if e.ComplexityRoot.FrontDeskDay.PreRegistered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskDay.PreRegistered(childComplexity), true
+	case "FrontDeskDay.visitors":
+		if e.ComplexityRoot.FrontDeskDay.Visitors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskDay.Visitors(childComplexity), true
+	case "FrontDeskDay.walkIns":
+		if e.ComplexityRoot.FrontDeskDay.WalkIns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskDay.WalkIns(childComplexity), true
+
+	case "FrontDeskSettings.answerTimeoutSeconds":
+		if e.ComplexityRoot.FrontDeskSettings.AnswerTimeoutSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskSettings.AnswerTimeoutSeconds(childComplexity), true
+	case "FrontDeskSettings.retentionDays":
+		if e.ComplexityRoot.FrontDeskSettings.RetentionDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskSettings.RetentionDays(childComplexity), true
+
+	case "FrontDeskStats.walkInAnswers":
+		if e.ComplexityRoot.FrontDeskStats.Answers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.Answers(childComplexity), true
+	case "FrontDeskStats.idHandBackByGuard":
+		if e.ComplexityRoot.FrontDeskStats.ByGuard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.ByGuard(childComplexity), true
+	case "FrontDeskStats.idHandBackByPost":
+		if e.ComplexityRoot.FrontDeskStats.ByPost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.ByPost(childComplexity), true
+	case "FrontDeskStats.byDay":
+		if e.ComplexityRoot.FrontDeskStats.Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.Days(childComplexity), true
+	case "FrontDeskStats.greeting":
+		if e.ComplexityRoot.FrontDeskStats.Greeting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.Greeting(childComplexity), true
+	case "FrontDeskStats.idHandBack":
+		if e.ComplexityRoot.FrontDeskStats.HandBack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.HandBack(childComplexity), true
+	case "FrontDeskStats.postCoverage":
+		if e.ComplexityRoot.FrontDeskStats.Posts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.Posts(childComplexity), true
+	case "FrontDeskStats.preRegisteredShare":
+		if e.ComplexityRoot.FrontDeskStats.PreRegisteredShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.PreRegisteredShare(childComplexity), true
+	case "FrontDeskStats.visitors":
+		if e.ComplexityRoot.FrontDeskStats.Visitors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrontDeskStats.Visitors(childComplexity), true
+
+	case "GreetingCoverageStats.late":
+		if e.ComplexityRoot.GreetingCoverageStats.Late == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingCoverageStats.Late(childComplexity), true
+	case "GreetingCoverageStats.missed":
+		if e.ComplexityRoot.GreetingCoverageStats.Missed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingCoverageStats.Missed(childComplexity), true
+	case "GreetingCoverageStats.staffed":
+		if e.ComplexityRoot.GreetingCoverageStats.Staffed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingCoverageStats.Staffed(childComplexity), true
+	case "GreetingCoverageStats.upcoming":
+		if e.ComplexityRoot.GreetingCoverageStats.Upcoming == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingCoverageStats.Upcoming(childComplexity), true
+	case "GreetingCoverageStats.windows":
+		if e.ComplexityRoot.GreetingCoverageStats.Windows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingCoverageStats.Windows(childComplexity), true
+
+	case "GreetingDuty.checkedInAt":
+		if e.ComplexityRoot.GreetingDuty.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingDuty.CheckedInAt(childComplexity), true
+	case "GreetingDuty.coverage":
+		if e.ComplexityRoot.GreetingDuty.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingDuty.Coverage(childComplexity), true
+	case "GreetingDuty.day":
+		if e.ComplexityRoot.GreetingDuty.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingDuty.Day(childComplexity), true
+	case "GreetingDuty.endsAt":
+		if e.ComplexityRoot.GreetingDuty.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingDuty.EndsAt(childComplexity), true
+	case "GreetingDuty.id":
+		if e.ComplexityRoot.GreetingDuty.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingDuty.ID(childComplexity), true
+	case "GreetingDuty.person":
+		if e.ComplexityRoot.GreetingDuty.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingDuty.Person(childComplexity), true
+	case "GreetingDuty.startsAt":
+		if e.ComplexityRoot.GreetingDuty.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingDuty.StartsAt(childComplexity), true
+
+	case "GreetingSwap.dutyId":
+		if e.ComplexityRoot.GreetingSwap.DutyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingSwap.DutyID(childComplexity), true
+	case "GreetingSwap.id":
+		if e.ComplexityRoot.GreetingSwap.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingSwap.ID(childComplexity), true
+	case "GreetingSwap.status":
+		if e.ComplexityRoot.GreetingSwap.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingSwap.Status(childComplexity), true
+	case "GreetingSwap.withDutyId":
+		if e.ComplexityRoot.GreetingSwap.WithDutyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GreetingSwap.WithDutyID(childComplexity), true
+
+	case "GuardPost.code":
+		if e.ComplexityRoot.GuardPost.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardPost.Code(childComplexity), true
+	case "GuardPost.id":
+		if e.ComplexityRoot.GuardPost.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardPost.ID(childComplexity), true
+	case "GuardPost.kind":
+		if e.ComplexityRoot.GuardPost.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardPost.Kind(childComplexity), true
+	case "GuardPost.name":
+		if e.ComplexityRoot.GuardPost.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardPost.Name(childComplexity), true
+	case "GuardPost.onDuty":
+		if e.ComplexityRoot.GuardPost.OnDuty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardPost.OnDuty(childComplexity), true
+	case "GuardPost.shifts":
+		if e.ComplexityRoot.GuardPost.Shifts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardPost.Shifts(childComplexity), true
+	case "GuardPost.standingWindows":
+		if e.ComplexityRoot.GuardPost.Standing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardPost.Standing(childComplexity), true
+
+	case "IdHandBack.key":
+		if e.ComplexityRoot.IdHandBack.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdHandBack.Key(childComplexity), true
+	case "IdHandBack.medianSeconds":
+		if e.ComplexityRoot.IdHandBack.MedianSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdHandBack.MedianSeconds(childComplexity), true
+	case "IdHandBack.p90Seconds":
+		if e.ComplexityRoot.IdHandBack.P90Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdHandBack.P90Seconds(childComplexity), true
+	case "IdHandBack.returned":
+		if e.ComplexityRoot.IdHandBack.Returned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdHandBack.Returned(childComplexity), true
+	case "IdHandBack.taken":
+		if e.ComplexityRoot.IdHandBack.Taken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdHandBack.Taken(childComplexity), true
+	case "IdHandBack.withinTargetShare":
+		if e.ComplexityRoot.IdHandBack.WithinShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdHandBack.WithinShare(childComplexity), true
+
 	case "Money.amountCents":
 		if e.ComplexityRoot.Money.AmountCents == nil {
 			break
@@ -874,6 +1394,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptRequest(childComplexity, args["id"].(string), args["promisedAt"].(*time.Time), args["note"].(*string)), true
+	case "Mutation.answerVisitor":
+		if e.ComplexityRoot.Mutation.AnswerVisitor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerVisitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerVisitor(childComplexity, args["visitId"].(string), args["admit"].(bool)), true
 	case "Mutation.assignButler":
 		if e.ComplexityRoot.Mutation.AssignButler == nil {
 			break
@@ -907,6 +1438,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelRequest(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.cancelVisitorPass":
+		if e.ComplexityRoot.Mutation.CancelVisitorPass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelVisitorPass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelVisitorPass(childComplexity, args["id"].(string)), true
+	case "Mutation.checkInGreeting":
+		if e.ComplexityRoot.Mutation.CheckInGreeting == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInGreeting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInGreeting(childComplexity, args["dutyId"].(string)), true
+	case "Mutation.checkInPost":
+		if e.ComplexityRoot.Mutation.CheckInPost == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInPost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInPost(childComplexity, args["postId"].(string)), true
+	case "Mutation.checkOutPost":
+		if e.ComplexityRoot.Mutation.CheckOutPost == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkOutPost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckOutPost(childComplexity, args["postId"].(string)), true
 	case "Mutation.claimRequest":
 		if e.ComplexityRoot.Mutation.ClaimRequest == nil {
 			break
@@ -940,6 +1515,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmRequest(childComplexity, args["id"].(string), args["satisfied"].(bool), args["rating"].(*int), args["comment"].(*string), args["timeliness"].(*int), args["attitude"].(*int)), true
+	case "Mutation.decideGreetingSwap":
+		if e.ComplexityRoot.Mutation.DecideGreetingSwap == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_decideGreetingSwap_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DecideGreetingSwap(childComplexity, args["swapId"].(string), args["approve"].(bool)), true
+	case "Mutation.doNotAdmit":
+		if e.ComplexityRoot.Mutation.DoNotAdmit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_doNotAdmit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DoNotAdmit(childComplexity, args["unitId"].(string), args["name"].(string), args["note"].(*string), args["remove"].(*bool)), true
+	case "Mutation.generateGreetingRota":
+		if e.ComplexityRoot.Mutation.GenerateGreetingRota == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_generateGreetingRota_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GenerateGreetingRota(childComplexity, args["propertyId"].(string), args["month"].(string)), true
 	case "Mutation.holdRequest":
 		if e.ComplexityRoot.Mutation.HoldRequest == nil {
 			break
@@ -995,6 +1603,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["ids"].([]string)), true
+	case "Mutation.preRegisterVisitor":
+		if e.ComplexityRoot.Mutation.PreRegisterVisitor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_preRegisterVisitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PreRegisterVisitor(childComplexity, args["input"].(model.PreRegisterVisitorInput)), true
 	case "Mutation.recordCallback":
 		if e.ComplexityRoot.Mutation.RecordCallback == nil {
 			break
@@ -1017,6 +1636,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordFollowUp(childComplexity, args["id"].(string), args["note"].(string)), true
+	case "Mutation.recordVisitorDeparture":
+		if e.ComplexityRoot.Mutation.RecordVisitorDeparture == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordVisitorDeparture_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordVisitorDeparture(childComplexity, args["visitId"].(string)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -1028,6 +1658,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.registerVisitorArrival":
+		if e.ComplexityRoot.Mutation.RegisterVisitorArrival == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerVisitorArrival_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterVisitorArrival(childComplexity, args["input"].(model.VisitorArrivalInput)), true
 	case "Mutation.replyToRating":
 		if e.ComplexityRoot.Mutation.ReplyToRating == nil {
 			break
@@ -1050,6 +1691,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeRequest(childComplexity, args["id"].(string)), true
+	case "Mutation.returnVisitorId":
+		if e.ComplexityRoot.Mutation.ReturnVisitorID == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_returnVisitorId_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReturnVisitorID(childComplexity, args["visitId"].(string), args["at"].(time.Time)), true
 	case "Mutation.saveServiceCategory":
 		if e.ComplexityRoot.Mutation.SaveServiceCategory == nil {
 			break
@@ -1094,6 +1746,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetDispatchRule(childComplexity, args["propertyId"].(string), args["categoryId"].(*string), args["mode"].(dispatch.Mode), args["role"].(*person.Role), args["maxOpenJobs"].(*int)), true
+	case "Mutation.setFrontDeskSettings":
+		if e.ComplexityRoot.Mutation.SetFrontDeskSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setFrontDeskSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetFrontDeskSettings(childComplexity, args["propertyId"].(string), args["retentionDays"].(*int), args["answerTimeoutSeconds"].(*int)), true
+	case "Mutation.setGreetingWindow":
+		if e.ComplexityRoot.Mutation.SetGreetingWindow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setGreetingWindow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetGreetingWindow(childComplexity, args["propertyId"].(string), args["weekdayStart"].(*string), args["holidayStart"].(*string), args["minutes"].(*int), args["holidays"].([]string)), true
 	case "Mutation.setPromiseSettings":
 		if e.ComplexityRoot.Mutation.SetPromiseSettings == nil {
 			break
@@ -1138,6 +1812,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitRequest(childComplexity, args["input"].(model.SubmitRequestInput)), true
+	case "Mutation.swapGreetingDuty":
+		if e.ComplexityRoot.Mutation.SwapGreetingDuty == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_swapGreetingDuty_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SwapGreetingDuty(childComplexity, args["dutyId"].(string), args["withDutyId"].(string)), true
 	case "Mutation.transferRequest":
 		if e.ComplexityRoot.Mutation.TransferRequest == nil {
 			break
@@ -1203,6 +1888,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.Title(childComplexity), true
+	case "Notification.visitId":
+		if e.ComplexityRoot.Notification.VisitID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.VisitID(childComplexity), true
 
 	case "NotificationConnection.edges":
 		if e.ComplexityRoot.NotificationConnection.Edges == nil {
@@ -1273,6 +1964,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.Name(childComplexity), true
+
+	case "PostCheckIn.checkedInAt":
+		if e.ComplexityRoot.PostCheckIn.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCheckIn.CheckedInAt(childComplexity), true
+	case "PostCheckIn.checkedOutAt":
+		if e.ComplexityRoot.PostCheckIn.CheckedOutAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCheckIn.CheckedOutAt(childComplexity), true
+	case "PostCheckIn.id":
+		if e.ComplexityRoot.PostCheckIn.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCheckIn.ID(childComplexity), true
+	case "PostCheckIn.postId":
+		if e.ComplexityRoot.PostCheckIn.PostID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCheckIn.PostID(childComplexity), true
+
+	case "PostCoverage.covered":
+		if e.ComplexityRoot.PostCoverage.Covered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCoverage.Covered(childComplexity), true
+	case "PostCoverage.postId":
+		if e.ComplexityRoot.PostCoverage.PostID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCoverage.PostID(childComplexity), true
+	case "PostCoverage.share":
+		if e.ComplexityRoot.PostCoverage.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCoverage.Share(childComplexity), true
+	case "PostCoverage.windows":
+		if e.ComplexityRoot.PostCoverage.Windows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostCoverage.Windows(childComplexity), true
 
 	case "PromiseSettings.businessClose":
 		if e.ComplexityRoot.PromiseSettings.BusinessClose == nil {
@@ -1376,6 +2117,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DispatchRules(childComplexity, args["propertyId"].(string)), true
+	case "Query.doNotAdmitList":
+		if e.ComplexityRoot.Query.DoNotAdmitList == nil {
+			break
+		}
+
+		args, err := ec.field_Query_doNotAdmitList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DoNotAdmitList(childComplexity, args["unitId"].(string)), true
+	case "Query.frontDeskStats":
+		if e.ComplexityRoot.Query.FrontDeskStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_frontDeskStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FrontDeskStats(childComplexity, args["propertyId"].(string), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.greetingRota":
+		if e.ComplexityRoot.Query.GreetingRota == nil {
+			break
+		}
+
+		args, err := ec.field_Query_greetingRota_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GreetingRota(childComplexity, args["propertyId"].(string), args["month"].(string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1394,6 +2168,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyNotifications(childComplexity, args["first"].(*int), args["after"].(*string), args["unreadOnly"].(*bool)), true
+	case "Query.myVisitorPasses":
+		if e.ComplexityRoot.Query.MyVisitorPasses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyVisitorPasses(childComplexity), true
+	case "Query.posts":
+		if e.ComplexityRoot.Query.Posts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_posts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Posts(childComplexity, args["propertyId"].(string)), true
 	case "Query.request":
 		if e.ComplexityRoot.Query.Request == nil {
 			break
@@ -1449,6 +2240,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.StaffStats(childComplexity, args["propertyId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.visit":
+		if e.ComplexityRoot.Query.Visit == nil {
+			break
+		}
+
+		args, err := ec.field_Query_visit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Visit(childComplexity, args["id"].(string)), true
+	case "Query.visitorLog":
+		if e.ComplexityRoot.Query.VisitorLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_visitorLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VisitorLog(childComplexity, args["propertyId"].(string), args["day"].(*string), args["unitId"].(*string), args["name"].(*string), args["first"].(*int)), true
 
 	case "Rating.attitude":
 		if e.ComplexityRoot.Rating.Attitude == nil {
@@ -2090,6 +2903,280 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.Username(childComplexity), true
 
+	case "Visit.answer":
+		if e.ComplexityRoot.Visit.Answer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.Answer(childComplexity), true
+	case "Visit.answeredAt":
+		if e.ComplexityRoot.Visit.AnsweredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.AnsweredAt(childComplexity), true
+	case "Visit.arrivedAt":
+		if e.ComplexityRoot.Visit.ArrivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.ArrivedAt(childComplexity), true
+	case "Visit.carPlate":
+		if e.ComplexityRoot.Visit.CarPlate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.CarPlate(childComplexity), true
+	case "Visit.departedAt":
+		if e.ComplexityRoot.Visit.DepartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.DepartedAt(childComplexity), true
+	case "Visit.doNotAdmit":
+		if e.ComplexityRoot.Visit.DoNotAdmit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.DoNotAdmit(childComplexity), true
+	case "Visit.guard":
+		if e.ComplexityRoot.Visit.Guard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.Guard(childComplexity), true
+	case "Visit.id":
+		if e.ComplexityRoot.Visit.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.ID(childComplexity), true
+	case "Visit.idHandBackSeconds":
+		if e.ComplexityRoot.Visit.IDHandBackSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.IDHandBackSeconds(childComplexity), true
+	case "Visit.idLast4":
+		if e.ComplexityRoot.Visit.IDLast4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.IDLast4(childComplexity), true
+	case "Visit.idReturnedAt":
+		if e.ComplexityRoot.Visit.IDReturnedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.IDReturnedAt(childComplexity), true
+	case "Visit.idTakenAt":
+		if e.ComplexityRoot.Visit.IDTakenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.IDTakenAt(childComplexity), true
+	case "Visit.idType":
+		if e.ComplexityRoot.Visit.IDType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.IDType(childComplexity), true
+	case "Visit.partySize":
+		if e.ComplexityRoot.Visit.PartySize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.PartySize(childComplexity), true
+	case "Visit.passId":
+		if e.ComplexityRoot.Visit.PassID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.PassID(childComplexity), true
+	case "Visit.post":
+		if e.ComplexityRoot.Visit.Post == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.Post(childComplexity), true
+	case "Visit.property":
+		if e.ComplexityRoot.Visit.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.Property(childComplexity), true
+	case "Visit.purgedAt":
+		if e.ComplexityRoot.Visit.PurgedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.PurgedAt(childComplexity), true
+	case "Visit.purpose":
+		if e.ComplexityRoot.Visit.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.Purpose(childComplexity), true
+	case "Visit.unit":
+		if e.ComplexityRoot.Visit.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.Unit(childComplexity), true
+	case "Visit.visitorName":
+		if e.ComplexityRoot.Visit.VisitorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.VisitorName(childComplexity), true
+	case "Visit.walkIn":
+		if e.ComplexityRoot.Visit.WalkIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.WalkIn(childComplexity), true
+	case "Visit.idWithinTarget":
+		if e.ComplexityRoot.Visit.WithinIDTarget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visit.WithinIDTarget(childComplexity), true
+
+	case "VisitorArrival.visit":
+		if e.ComplexityRoot.VisitorArrival.Visit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorArrival.Visit(childComplexity), true
+	case "VisitorArrival.warnings":
+		if e.ComplexityRoot.VisitorArrival.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorArrival.Warnings(childComplexity), true
+
+	case "VisitorPass.carPlate":
+		if e.ComplexityRoot.VisitorPass.CarPlate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.CarPlate(childComplexity), true
+	case "VisitorPass.code":
+		if e.ComplexityRoot.VisitorPass.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.Code(childComplexity), true
+	case "VisitorPass.createdAt":
+		if e.ComplexityRoot.VisitorPass.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.CreatedAt(childComplexity), true
+	case "VisitorPass.expectedFrom":
+		if e.ComplexityRoot.VisitorPass.ExpectedFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.ExpectedFrom(childComplexity), true
+	case "VisitorPass.expectedTo":
+		if e.ComplexityRoot.VisitorPass.ExpectedTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.ExpectedTo(childComplexity), true
+	case "VisitorPass.id":
+		if e.ComplexityRoot.VisitorPass.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.ID(childComplexity), true
+	case "VisitorPass.partySize":
+		if e.ComplexityRoot.VisitorPass.PartySize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.PartySize(childComplexity), true
+	case "VisitorPass.phone":
+		if e.ComplexityRoot.VisitorPass.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.Phone(childComplexity), true
+	case "VisitorPass.purpose":
+		if e.ComplexityRoot.VisitorPass.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.Purpose(childComplexity), true
+	case "VisitorPass.qrPayload":
+		if e.ComplexityRoot.VisitorPass.QRPayload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.QRPayload(childComplexity), true
+	case "VisitorPass.status":
+		if e.ComplexityRoot.VisitorPass.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.Status(childComplexity), true
+	case "VisitorPass.unit":
+		if e.ComplexityRoot.VisitorPass.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.Unit(childComplexity), true
+	case "VisitorPass.visitorName":
+		if e.ComplexityRoot.VisitorPass.VisitorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPass.VisitorName(childComplexity), true
+
+	case "WalkInAnswers.admitted":
+		if e.ComplexityRoot.WalkInAnswers.Admitted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WalkInAnswers.Admitted(childComplexity), true
+	case "WalkInAnswers.declined":
+		if e.ComplexityRoot.WalkInAnswers.Declined == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WalkInAnswers.Declined(childComplexity), true
+	case "WalkInAnswers.medianSeconds":
+		if e.ComplexityRoot.WalkInAnswers.MedianSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WalkInAnswers.MedianSeconds(childComplexity), true
+	case "WalkInAnswers.p90Seconds":
+		if e.ComplexityRoot.WalkInAnswers.P90Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WalkInAnswers.P90Seconds(childComplexity), true
+	case "WalkInAnswers.pending":
+		if e.ComplexityRoot.WalkInAnswers.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WalkInAnswers.Pending(childComplexity), true
+	case "WalkInAnswers.unanswered":
+		if e.ComplexityRoot.WalkInAnswers.Unanswered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WalkInAnswers.Unanswered(childComplexity), true
+	case "WalkInAnswers.walkIns":
+		if e.ComplexityRoot.WalkInAnswers.WalkIns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WalkInAnswers.WalkIns(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2100,9 +3187,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
+			graphql.NewInputUnmarshaler("PreRegisterVisitorInput", ec.unmarshalInputPreRegisterVisitorInput),
 			graphql.NewInputUnmarshaler("RequestFilter", ec.unmarshalInputRequestFilter),
 			graphql.NewInputUnmarshaler("ServiceCategoryInput", ec.unmarshalInputServiceCategoryInput),
 			graphql.NewInputUnmarshaler("SubmitRequestInput", ec.unmarshalInputSubmitRequestInput),
+			graphql.NewInputUnmarshaler("VisitorArrivalInput", ec.unmarshalInputVisitorArrivalInput),
 		)
 	}
 	first := true
@@ -3154,6 +4243,457 @@ type StaffStats {
   "The running score: the average overall rating of every rated job of theirs."
   score: Float
 }
+
+# ---- front desk ----
+
+extend enum NotificationKind {
+  "A visitor the household pre-registered has arrived (notification.visitId)."
+  VISITOR_ARRIVED
+  "A walk-in is at the gate: admit or decline with answerVisitor."
+  VISITOR_WAITING
+  "The household admitted or declined the walk-in the guard registered."
+  VISITOR_ANSWERED
+  "Nobody in the household answered in time: ring the unit."
+  VISITOR_UNANSWERED
+  "The viewer's greeting window starts soon."
+  GREETING_REMINDER
+  "A greeting window ended with nobody checked in."
+  GREETING_MISSED
+  "A greeting duty swap was asked for or decided."
+  GREETING_SWAP
+}
+
+extend type Notification {
+  "The visit a front-desk notification is about (open it with visit)."
+  visitId: ID
+}
+
+extend type Query {
+  "The passes of the viewer's households, latest expected first (at most 100)."
+  myVisitorPasses: [VisitorPass!]!
+  "One visit: for the property's guards, managers and director, or the household visited."
+  visit(id: ID!): Visit
+  """
+  The visitor log of a property, newest first: for its guards, managers and
+  director (and admins); NOT_FOUND for anyone else. day is a local date
+  (2026-11-27) in the property's zone, the last seven days without it; unitId
+  and name (any part of it) narrow it. first defaults to 50, at most 100.
+  """
+  visitorLog(propertyId: ID!, day: String, unitId: ID, name: String, first: Int = 50): [Visit!]!
+  "A household's do-not-admit list, for its residents."
+  doNotAdmitList(unitId: ID!): [DoNotAdmitEntry!]!
+  "A property's guard posts with who is on duty; for its staff."
+  posts(propertyId: ID!): [GuardPost!]!
+  "A property's greeting duty windows of a local month (2026-12), for its staff."
+  greetingRota(propertyId: ID!, month: String!): [GreetingDuty!]!
+  """
+  The front desk's figures over [from, to) (docs/frontdesk.md defines each),
+  for the property's managers, director, agents and admins. At most 400 days.
+  """
+  frontDeskStats(propertyId: ID!, from: Time!, to: Time!): FrontDeskStats!
+}
+
+extend type Mutation {
+  "A resident issues a pass for a visitor their household expects; the guard scans or types its code."
+  preRegisterVisitor(input: PreRegisterVisitorInput!): VisitorPass!
+  "A resident cancels one of their household's active passes."
+  cancelVisitorPass(id: ID!): VisitorPass!
+  """
+  A guard registers an arrival: with a pass code (typed, or the scanned QR
+  payload), or as a walk-in with the visitor's name and the unit visited,
+  whose household is asked to answer. warnings say what the guard must know
+  (a do-not-admit name, a pass outside its window).
+  """
+  registerVisitorArrival(input: VisitorArrivalInput!): VisitorArrival!
+  "The guard handed the visitor's document back at (the app's time); measured against 25 seconds."
+  returnVisitorId(visitId: ID!, at: Time!): Visit!
+  "The visitor left."
+  recordVisitorDeparture(visitId: ID!): Visit!
+  "A resident of the household visited admits or declines a walk-in; the guard is told live."
+  answerVisitor(visitId: ID!, admit: Boolean!): Visit!
+  "A resident adds a name to the household's do-not-admit list (or takes it off with remove) and gets the list back."
+  doNotAdmit(unitId: ID!, name: String!, note: String, remove: Boolean = false): [DoNotAdmitEntry!]!
+  "A manager or director sets how long visitors' personal data is kept and how long a household has to answer a walk-in."
+  setFrontDeskSettings(propertyId: ID!, retentionDays: Int, answerTimeoutSeconds: Int): FrontDeskSettings!
+  """
+  A manager or director sets the greeting window: local starts (15:04) on
+  working days and on weekends and holidays (null: no window on such days),
+  its length, and the property's holidays (2026-12-25).
+  """
+  setGreetingWindow(propertyId: ID!, weekdayStart: String, holidayStart: String, minutes: Int = 30, holidays: [String!]): Boolean!
+  "A guard checks in at a post (and out of any other)."
+  checkInPost(postId: ID!): PostCheckIn!
+  "A guard checks out of their post."
+  checkOutPost(postId: ID!): PostCheckIn!
+  "A manager or director fills a local month (2026-12) of greeting windows fairly; windows already on the rota stay."
+  generateGreetingRota(propertyId: ID!, month: String!): [GreetingDuty!]!
+  "The person on a greeting window asks to trade it for a colleague's; a manager decides with decideGreetingSwap."
+  swapGreetingDuty(dutyId: ID!, withDutyId: ID!): GreetingSwap!
+  "A manager or director approves (the windows change hands) or declines a swap."
+  decideGreetingSwap(swapId: ID!, approve: Boolean!): GreetingSwap!
+  "The person on duty checks in at the greeting point (from half an hour before the window to its end)."
+  checkInGreeting(dutyId: ID!): GreetingDuty!
+}
+
+"Where a visitor pass stands."
+enum VisitorPassStatus {
+  "Not used yet."
+  ACTIVE
+  "The visitor arrived with it."
+  USED
+  "The household cancelled it."
+  CANCELLED
+}
+
+"A household's pass for an expected visitor."
+type VisitorPass {
+  "The pass's id."
+  id: ID!
+  "The short code the guard types (six characters, no look-alikes)."
+  code: String!
+  "What the pass's QR code holds."
+  qrPayload: String!
+  "The household."
+  unit: Unit!
+  "Who is expected (cleared after the retention period)."
+  visitorName: String
+  "Their phone, if given."
+  phone: String
+  "The expected window's start."
+  expectedFrom: Time!
+  "The expected window's end."
+  expectedTo: Time!
+  "How many people."
+  partySize: Int!
+  "The car's plate, if they drive in."
+  carPlate: String
+  "Why they come."
+  purpose: String
+  "Where the pass stands."
+  status: VisitorPassStatus!
+  "When it was issued."
+  createdAt: Time!
+}
+
+"What a resident says about an expected visitor."
+input PreRegisterVisitorInput {
+  "The household (one of the viewer's)."
+  unitId: ID!
+  "Who is coming."
+  visitorName: String!
+  "Their phone."
+  phone: String
+  "The expected window's start."
+  expectedFrom: Time!
+  "The expected window's end (at most seven days after the start)."
+  expectedTo: Time!
+  "How many people, 1 by default."
+  partySize: Int
+  "The car's plate."
+  carPlate: String
+  "Why they come."
+  purpose: String
+}
+
+"The kind of identity document a guard took."
+enum VisitorIdType {
+  "Hong Kong identity card."
+  HKID
+  "A passport."
+  PASSPORT
+  "A driving licence."
+  DRIVING_LICENCE
+  "Any other document."
+  OTHER
+}
+
+"The household's word on a visit."
+enum VisitorAnswer {
+  "Came with a pass: no answer needed."
+  PRE_REGISTERED
+  "A walk-in waiting for the household."
+  PENDING
+  "The household admitted the walk-in."
+  ADMITTED
+  "The household declined the walk-in."
+  DECLINED
+  "Nobody answered in time; the guard rings the unit."
+  UNANSWERED
+}
+
+"What the guard's app sends for an arrival."
+input VisitorArrivalInput {
+  "The property of the gate."
+  propertyId: ID!
+  "A pass code, or the scanned QR payload."
+  code: String
+  "A walk-in's household."
+  unitId: ID
+  "A walk-in's household by its door number (B-0805), instead of unitId."
+  unitCode: String
+  "The visitor's name (a walk-in must give one)."
+  visitorName: String
+  "How many people."
+  partySize: Int
+  "The car's plate."
+  carPlate: String
+  "Why they come."
+  purpose: String
+  "The guard's post."
+  postId: ID
+  "The document taken, if any."
+  idType: VisitorIdType
+  "Its last four letters or digits: never the whole number."
+  idLast4: String
+  "When the document was taken (the app's time)."
+  idTakenAt: Time
+}
+
+"A registered arrival and what the guard must know."
+type VisitorArrival {
+  "The visit."
+  visit: Visit!
+  "Warnings for the guard: a do-not-admit name, a pass outside its window."
+  warnings: [String!]!
+}
+
+"One visit at the gate."
+type Visit {
+  "The visit's id."
+  id: ID!
+  "The property."
+  property: Property!
+  "The household visited."
+  unit: Unit!
+  "The pass it came with, if any."
+  passId: ID
+  "The guard who registered it."
+  guard: Person
+  "The post it was registered at."
+  post: GuardPost
+  "The visitor (cleared after the retention period)."
+  visitorName: String
+  "How many people."
+  partySize: Int!
+  "The car's plate (cleared after the retention period)."
+  carPlate: String
+  "Why they came (cleared after the retention period)."
+  purpose: String
+  "The document taken, if any."
+  idType: VisitorIdType
+  "Its last four characters (cleared after the retention period)."
+  idLast4: String
+  "When the document was taken."
+  idTakenAt: Time
+  "When it was handed back."
+  idReturnedAt: Time
+  "Seconds the guard held the document."
+  idHandBackSeconds: Float
+  "Whether it came back within 25 seconds."
+  idWithinTarget: Boolean
+  "A walk-in (no pass)."
+  walkIn: Boolean!
+  "The household's word."
+  answer: VisitorAnswer!
+  "When the household answered."
+  answeredAt: Time
+  "The visitor's name is on the household's do-not-admit list."
+  doNotAdmit: Boolean!
+  "When they arrived."
+  arrivedAt: Time!
+  "When they left."
+  departedAt: Time
+  "When the personal data was purged."
+  purgedAt: Time
+}
+
+"One name on a household's do-not-admit list."
+type DoNotAdmitEntry {
+  "The entry's id."
+  id: ID!
+  "The name the guard is warned of (matched ignoring case)."
+  name: String!
+  "The household's note."
+  note: String
+  "When it was added."
+  createdAt: Time!
+}
+
+"A property's front-desk settings."
+type FrontDeskSettings {
+  "Days visitors' personal data is kept (90 by default)."
+  retentionDays: Int!
+  "Seconds a household has to answer a walk-in before the guard is told to ring (120 by default)."
+  answerTimeoutSeconds: Int!
+}
+
+"A guard post: an estate gate, a lobby, a car park."
+type GuardPost {
+  "The post's id."
+  id: ID!
+  "A short code (GATE, LOBBY)."
+  code: String!
+  "Its name."
+  name: String!
+  "GATE, LOBBY or CAR_PARK."
+  kind: String!
+  "The local times a guard stands at the post, e.g. 07:00-15:00."
+  standingWindows: [String!]!
+  "The shifts every post is manned in: EARLY 07-15, MIDDLE 15-23, NIGHT 23-07."
+  shifts: [String!]!
+  "The guards checked in now."
+  onDuty: [Person!]!
+}
+
+"A guard's time at a post."
+type PostCheckIn {
+  "The check-in's id."
+  id: ID!
+  "The post."
+  postId: ID!
+  "When the guard checked in."
+  checkedInAt: Time!
+  "When they checked out."
+  checkedOutAt: Time
+}
+
+"How a greeting window went, or stands."
+enum GreetingCoverage {
+  "Still to come."
+  UPCOMING
+  "Under way with nobody checked in yet."
+  OPEN
+  "Checked in by the start."
+  STAFFED
+  "Checked in after the start."
+  LATE
+  "Ended with nobody checked in."
+  MISSED
+}
+
+"One greeting window and the person on it."
+type GreetingDuty {
+  "The window's id."
+  id: ID!
+  "The local date."
+  day: String!
+  "When the window starts."
+  startsAt: Time!
+  "When it ends."
+  endsAt: Time!
+  "The person on duty."
+  person: Person!
+  "When they checked in at the greeting point."
+  checkedInAt: Time
+  "How it went, or stands now."
+  coverage: GreetingCoverage!
+}
+
+"A request to trade two greeting windows."
+type GreetingSwap {
+  "The swap's id."
+  id: ID!
+  "The window of the person asking."
+  dutyId: ID!
+  "The colleague's window."
+  withDutyId: ID!
+  "PENDING, APPROVED or DECLINED."
+  status: String!
+}
+
+"Visitors of one local day."
+type FrontDeskDay {
+  "The local date."
+  date: String!
+  "Visits registered."
+  visitors: Int!
+  "Of those, with a pass."
+  preRegistered: Int!
+  "Of those, walk-ins."
+  walkIns: Int!
+}
+
+"The ID hand-back figure of a group of registrations."
+type IdHandBack {
+  "The guard's or post's id; null for the whole property."
+  key: ID
+  "Registrations where a document was taken."
+  taken: Int!
+  "Of those, handed back."
+  returned: Int!
+  "Median seconds held."
+  medianSeconds: Float
+  "90th percentile of the seconds held."
+  p90Seconds: Float
+  "Share of the returned documents handed back within 25 seconds."
+  withinTargetShare: Float
+}
+
+"Walk-ins and the households' answers."
+type WalkInAnswers {
+  "Walk-ins registered."
+  walkIns: Int!
+  "Admitted."
+  admitted: Int!
+  "Declined."
+  declined: Int!
+  "Not answered in time (and not since)."
+  unanswered: Int!
+  "Still waiting."
+  pending: Int!
+  "Median seconds from arrival to the answer."
+  medianSeconds: Float
+  "90th percentile of the seconds to answer."
+  p90Seconds: Float
+}
+
+"Greeting windows by how they went."
+type GreetingCoverageStats {
+  "Windows that started in the range."
+  windows: Int!
+  "Checked in by the start."
+  staffed: Int!
+  "Checked in after the start."
+  late: Int!
+  "Ended with nobody checked in."
+  missed: Int!
+  "Not over yet with nobody checked in."
+  upcoming: Int!
+}
+
+"A post's standing windows and how many had a guard at their start."
+type PostCoverage {
+  "The post."
+  postId: ID!
+  "Standing windows that started in the range (up to now)."
+  windows: Int!
+  "Of those, with a guard checked in at the start."
+  covered: Int!
+  "covered / windows."
+  share: Float
+}
+
+"The front desk's figures of a property over a window."
+type FrontDeskStats {
+  "Visits registered."
+  visitors: Int!
+  "Share of visits that came with a pass."
+  preRegisteredShare: Float
+  "Visitors per local day; days with none are left out."
+  byDay: [FrontDeskDay!]!
+  "The ID hand-back over every registration."
+  idHandBack: IdHandBack!
+  "The same per guard."
+  idHandBackByGuard: [IdHandBack!]!
+  "The same per post."
+  idHandBackByPost: [IdHandBack!]!
+  "Walk-ins and how the households answered."
+  walkInAnswers: WalkInAnswers!
+  "Greeting windows by how they went."
+  greeting: GreetingCoverageStats!
+  "Post coverage of the standing windows."
+  postCoverage: [PostCoverage!]!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3322,6 +4862,156 @@ func (ec *executionContext) childFields_DispatchRule(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type DispatchRule", field.Name)
 }
 
+func (ec *executionContext) childFields_DoNotAdmitEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DoNotAdmitEntry_id(ctx, field)
+	case "name":
+		return ec.fieldContext_DoNotAdmitEntry_name(ctx, field)
+	case "note":
+		return ec.fieldContext_DoNotAdmitEntry_note(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_DoNotAdmitEntry_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DoNotAdmitEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_FrontDeskDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_FrontDeskDay_date(ctx, field)
+	case "visitors":
+		return ec.fieldContext_FrontDeskDay_visitors(ctx, field)
+	case "preRegistered":
+		return ec.fieldContext_FrontDeskDay_preRegistered(ctx, field)
+	case "walkIns":
+		return ec.fieldContext_FrontDeskDay_walkIns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FrontDeskDay", field.Name)
+}
+
+func (ec *executionContext) childFields_FrontDeskSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "retentionDays":
+		return ec.fieldContext_FrontDeskSettings_retentionDays(ctx, field)
+	case "answerTimeoutSeconds":
+		return ec.fieldContext_FrontDeskSettings_answerTimeoutSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FrontDeskSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_FrontDeskStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "visitors":
+		return ec.fieldContext_FrontDeskStats_visitors(ctx, field)
+	case "preRegisteredShare":
+		return ec.fieldContext_FrontDeskStats_preRegisteredShare(ctx, field)
+	case "byDay":
+		return ec.fieldContext_FrontDeskStats_byDay(ctx, field)
+	case "idHandBack":
+		return ec.fieldContext_FrontDeskStats_idHandBack(ctx, field)
+	case "idHandBackByGuard":
+		return ec.fieldContext_FrontDeskStats_idHandBackByGuard(ctx, field)
+	case "idHandBackByPost":
+		return ec.fieldContext_FrontDeskStats_idHandBackByPost(ctx, field)
+	case "walkInAnswers":
+		return ec.fieldContext_FrontDeskStats_walkInAnswers(ctx, field)
+	case "greeting":
+		return ec.fieldContext_FrontDeskStats_greeting(ctx, field)
+	case "postCoverage":
+		return ec.fieldContext_FrontDeskStats_postCoverage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FrontDeskStats", field.Name)
+}
+
+func (ec *executionContext) childFields_GreetingCoverageStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "windows":
+		return ec.fieldContext_GreetingCoverageStats_windows(ctx, field)
+	case "staffed":
+		return ec.fieldContext_GreetingCoverageStats_staffed(ctx, field)
+	case "late":
+		return ec.fieldContext_GreetingCoverageStats_late(ctx, field)
+	case "missed":
+		return ec.fieldContext_GreetingCoverageStats_missed(ctx, field)
+	case "upcoming":
+		return ec.fieldContext_GreetingCoverageStats_upcoming(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GreetingCoverageStats", field.Name)
+}
+
+func (ec *executionContext) childFields_GreetingDuty(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GreetingDuty_id(ctx, field)
+	case "day":
+		return ec.fieldContext_GreetingDuty_day(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_GreetingDuty_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_GreetingDuty_endsAt(ctx, field)
+	case "person":
+		return ec.fieldContext_GreetingDuty_person(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_GreetingDuty_checkedInAt(ctx, field)
+	case "coverage":
+		return ec.fieldContext_GreetingDuty_coverage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GreetingDuty", field.Name)
+}
+
+func (ec *executionContext) childFields_GreetingSwap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GreetingSwap_id(ctx, field)
+	case "dutyId":
+		return ec.fieldContext_GreetingSwap_dutyId(ctx, field)
+	case "withDutyId":
+		return ec.fieldContext_GreetingSwap_withDutyId(ctx, field)
+	case "status":
+		return ec.fieldContext_GreetingSwap_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GreetingSwap", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardPost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GuardPost_id(ctx, field)
+	case "code":
+		return ec.fieldContext_GuardPost_code(ctx, field)
+	case "name":
+		return ec.fieldContext_GuardPost_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_GuardPost_kind(ctx, field)
+	case "standingWindows":
+		return ec.fieldContext_GuardPost_standingWindows(ctx, field)
+	case "shifts":
+		return ec.fieldContext_GuardPost_shifts(ctx, field)
+	case "onDuty":
+		return ec.fieldContext_GuardPost_onDuty(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardPost", field.Name)
+}
+
+func (ec *executionContext) childFields_IdHandBack(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_IdHandBack_key(ctx, field)
+	case "taken":
+		return ec.fieldContext_IdHandBack_taken(ctx, field)
+	case "returned":
+		return ec.fieldContext_IdHandBack_returned(ctx, field)
+	case "medianSeconds":
+		return ec.fieldContext_IdHandBack_medianSeconds(ctx, field)
+	case "p90Seconds":
+		return ec.fieldContext_IdHandBack_p90Seconds(ctx, field)
+	case "withinTargetShare":
+		return ec.fieldContext_IdHandBack_withinTargetShare(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IdHandBack", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amountCents":
@@ -3348,6 +5038,8 @@ func (ec *executionContext) childFields_Notification(ctx context.Context, field 
 		return ec.fieldContext_Notification_createdAt(ctx, field)
 	case "read":
 		return ec.fieldContext_Notification_read(ctx, field)
+	case "visitId":
+		return ec.fieldContext_Notification_visitId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
 }
@@ -3396,6 +5088,34 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
+}
+
+func (ec *executionContext) childFields_PostCheckIn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PostCheckIn_id(ctx, field)
+	case "postId":
+		return ec.fieldContext_PostCheckIn_postId(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_PostCheckIn_checkedInAt(ctx, field)
+	case "checkedOutAt":
+		return ec.fieldContext_PostCheckIn_checkedOutAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PostCheckIn", field.Name)
+}
+
+func (ec *executionContext) childFields_PostCoverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "postId":
+		return ec.fieldContext_PostCoverage_postId(ctx, field)
+	case "windows":
+		return ec.fieldContext_PostCoverage_windows(ctx, field)
+	case "covered":
+		return ec.fieldContext_PostCoverage_covered(ctx, field)
+	case "share":
+		return ec.fieldContext_PostCoverage_share(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PostCoverage", field.Name)
 }
 
 func (ec *executionContext) childFields_PromiseSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3708,6 +5428,120 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
 
+func (ec *executionContext) childFields_Visit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Visit_id(ctx, field)
+	case "property":
+		return ec.fieldContext_Visit_property(ctx, field)
+	case "unit":
+		return ec.fieldContext_Visit_unit(ctx, field)
+	case "passId":
+		return ec.fieldContext_Visit_passId(ctx, field)
+	case "guard":
+		return ec.fieldContext_Visit_guard(ctx, field)
+	case "post":
+		return ec.fieldContext_Visit_post(ctx, field)
+	case "visitorName":
+		return ec.fieldContext_Visit_visitorName(ctx, field)
+	case "partySize":
+		return ec.fieldContext_Visit_partySize(ctx, field)
+	case "carPlate":
+		return ec.fieldContext_Visit_carPlate(ctx, field)
+	case "purpose":
+		return ec.fieldContext_Visit_purpose(ctx, field)
+	case "idType":
+		return ec.fieldContext_Visit_idType(ctx, field)
+	case "idLast4":
+		return ec.fieldContext_Visit_idLast4(ctx, field)
+	case "idTakenAt":
+		return ec.fieldContext_Visit_idTakenAt(ctx, field)
+	case "idReturnedAt":
+		return ec.fieldContext_Visit_idReturnedAt(ctx, field)
+	case "idHandBackSeconds":
+		return ec.fieldContext_Visit_idHandBackSeconds(ctx, field)
+	case "idWithinTarget":
+		return ec.fieldContext_Visit_idWithinTarget(ctx, field)
+	case "walkIn":
+		return ec.fieldContext_Visit_walkIn(ctx, field)
+	case "answer":
+		return ec.fieldContext_Visit_answer(ctx, field)
+	case "answeredAt":
+		return ec.fieldContext_Visit_answeredAt(ctx, field)
+	case "doNotAdmit":
+		return ec.fieldContext_Visit_doNotAdmit(ctx, field)
+	case "arrivedAt":
+		return ec.fieldContext_Visit_arrivedAt(ctx, field)
+	case "departedAt":
+		return ec.fieldContext_Visit_departedAt(ctx, field)
+	case "purgedAt":
+		return ec.fieldContext_Visit_purgedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Visit", field.Name)
+}
+
+func (ec *executionContext) childFields_VisitorArrival(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "visit":
+		return ec.fieldContext_VisitorArrival_visit(ctx, field)
+	case "warnings":
+		return ec.fieldContext_VisitorArrival_warnings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitorArrival", field.Name)
+}
+
+func (ec *executionContext) childFields_VisitorPass(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_VisitorPass_id(ctx, field)
+	case "code":
+		return ec.fieldContext_VisitorPass_code(ctx, field)
+	case "qrPayload":
+		return ec.fieldContext_VisitorPass_qrPayload(ctx, field)
+	case "unit":
+		return ec.fieldContext_VisitorPass_unit(ctx, field)
+	case "visitorName":
+		return ec.fieldContext_VisitorPass_visitorName(ctx, field)
+	case "phone":
+		return ec.fieldContext_VisitorPass_phone(ctx, field)
+	case "expectedFrom":
+		return ec.fieldContext_VisitorPass_expectedFrom(ctx, field)
+	case "expectedTo":
+		return ec.fieldContext_VisitorPass_expectedTo(ctx, field)
+	case "partySize":
+		return ec.fieldContext_VisitorPass_partySize(ctx, field)
+	case "carPlate":
+		return ec.fieldContext_VisitorPass_carPlate(ctx, field)
+	case "purpose":
+		return ec.fieldContext_VisitorPass_purpose(ctx, field)
+	case "status":
+		return ec.fieldContext_VisitorPass_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_VisitorPass_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitorPass", field.Name)
+}
+
+func (ec *executionContext) childFields_WalkInAnswers(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "walkIns":
+		return ec.fieldContext_WalkInAnswers_walkIns(ctx, field)
+	case "admitted":
+		return ec.fieldContext_WalkInAnswers_admitted(ctx, field)
+	case "declined":
+		return ec.fieldContext_WalkInAnswers_declined(ctx, field)
+	case "unanswered":
+		return ec.fieldContext_WalkInAnswers_unanswered(ctx, field)
+	case "pending":
+		return ec.fieldContext_WalkInAnswers_pending(ctx, field)
+	case "medianSeconds":
+		return ec.fieldContext_WalkInAnswers_medianSeconds(ctx, field)
+	case "p90Seconds":
+		return ec.fieldContext_WalkInAnswers_p90Seconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WalkInAnswers", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -3854,6 +5688,28 @@ func (ec *executionContext) field_Mutation_acceptRequest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_answerVisitor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "visitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["visitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "admit",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["admit"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_assignButler_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3933,6 +5789,62 @@ func (ec *executionContext) field_Mutation_cancelRequest_args(ctx context.Contex
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelVisitorPass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkInGreeting_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dutyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dutyId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkInPost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkOutPost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
 	return args, nil
 }
 
@@ -4023,6 +5935,88 @@ func (ec *executionContext) field_Mutation_confirmRequest_args(ctx context.Conte
 		return nil, err
 	}
 	args["attitude"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_decideGreetingSwap_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "swapId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["swapId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "approve",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["approve"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_doNotAdmit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "remove",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["remove"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_generateGreetingRota_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg1
 	return args, nil
 }
 
@@ -4128,6 +6122,20 @@ func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_preRegisterVisitor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PreRegisterVisitorInput, error) {
+			return ec.unmarshalNPreRegisterVisitorInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPreRegisterVisitorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_recordCallback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4196,6 +6204,20 @@ func (ec *executionContext) field_Mutation_recordFollowUp_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordVisitorDeparture_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "visitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["visitId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4207,6 +6229,20 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerVisitorArrival_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VisitorArrivalInput, error) {
+			return ec.unmarshalNVisitorArrivalInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐVisitorArrivalInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4243,6 +6279,28 @@ func (ec *executionContext) field_Mutation_resumeRequest_args(ctx context.Contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_returnVisitorId_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "visitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["visitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg1
 	return args, nil
 }
 
@@ -4339,6 +6397,82 @@ func (ec *executionContext) field_Mutation_setDispatchRule_args(ctx context.Cont
 		return nil, err
 	}
 	args["maxOpenJobs"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setFrontDeskSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "retentionDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["retentionDays"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "answerTimeoutSeconds",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["answerTimeoutSeconds"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setGreetingWindow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "weekdayStart",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["weekdayStart"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "holidayStart",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["holidayStart"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "minutes",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minutes"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "holidays",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["holidays"] = arg4
 	return args, nil
 }
 
@@ -4470,6 +6604,28 @@ func (ec *executionContext) field_Mutation_submitRequest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_swapGreetingDuty_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dutyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dutyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "withDutyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withDutyId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_transferRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4572,6 +6728,72 @@ func (ec *executionContext) field_Query_dispatchRules_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_doNotAdmitList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_frontDeskStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_greetingRota_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myNotifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4599,6 +6821,20 @@ func (ec *executionContext) field_Query_myNotifications_args(ctx context.Context
 		return nil, err
 	}
 	args["unreadOnly"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_posts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
 	return args, nil
 }
 
@@ -4717,6 +6953,66 @@ func (ec *executionContext) field_Query_staffStats_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_visit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_visitorLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "day",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["day"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
 	return args, nil
 }
 
@@ -6129,6 +8425,1191 @@ func (ec *executionContext) fieldContext_DispatchRule_maxOpenJobs(_ context.Cont
 	return graphql.NewScalarFieldContext("DispatchRule", field, false, false, "Int")
 }
 
+func (ec *executionContext) _DoNotAdmitEntry_id(ctx context.Context, field graphql.CollectedField, obj *visitor.Barred) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoNotAdmitEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoNotAdmitEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoNotAdmitEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DoNotAdmitEntry_name(ctx context.Context, field graphql.CollectedField, obj *visitor.Barred) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoNotAdmitEntry_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoNotAdmitEntry_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoNotAdmitEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _DoNotAdmitEntry_note(ctx context.Context, field graphql.CollectedField, obj *visitor.Barred) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoNotAdmitEntry_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DoNotAdmitEntry_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoNotAdmitEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _DoNotAdmitEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Barred) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoNotAdmitEntry_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoNotAdmitEntry_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoNotAdmitEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FrontDeskDay_date(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskDay_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskDay_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskDay", field, false, false, "String")
+}
+
+func (ec *executionContext) _FrontDeskDay_visitors(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskDay_visitors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visitors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskDay_visitors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrontDeskDay_preRegistered(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskDay_preRegistered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreRegistered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskDay_preRegistered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrontDeskDay_walkIns(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskDay_walkIns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WalkIns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskDay_walkIns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrontDeskSettings_retentionDays(ctx context.Context, field graphql.CollectedField, obj *visitor.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskSettings_retentionDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetentionDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskSettings_retentionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskSettings", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrontDeskSettings_answerTimeoutSeconds(ctx context.Context, field graphql.CollectedField, obj *visitor.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskSettings_answerTimeoutSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnswerTimeoutSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskSettings_answerTimeoutSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskSettings", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrontDeskStats_visitors(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_visitors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visitors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_visitors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrontDeskStats_preRegisteredShare(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_preRegisteredShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreRegisteredShare(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_preRegisteredShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrontDeskStats", field, true, false, "Float")
+}
+
+func (ec *executionContext) _FrontDeskStats_byDay(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_byDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []frontdesk.Day) graphql.Marshaler {
+			return ec.marshalNFrontDeskDay2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_byDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrontDeskStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrontDeskDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrontDeskStats_idHandBack(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_idHandBack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandBack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v frontdesk.HandBack) graphql.Marshaler {
+			return ec.marshalNIdHandBack2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐHandBack(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_idHandBack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrontDeskStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdHandBack(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrontDeskStats_idHandBackByGuard(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_idHandBackByGuard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByGuard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []frontdesk.HandBack) graphql.Marshaler {
+			return ec.marshalNIdHandBack2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐHandBackᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_idHandBackByGuard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrontDeskStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdHandBack(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrontDeskStats_idHandBackByPost(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_idHandBackByPost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByPost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []frontdesk.HandBack) graphql.Marshaler {
+			return ec.marshalNIdHandBack2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐHandBackᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_idHandBackByPost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrontDeskStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdHandBack(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrontDeskStats_walkInAnswers(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_walkInAnswers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v frontdesk.Answers) graphql.Marshaler {
+			return ec.marshalNWalkInAnswers2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐAnswers(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_walkInAnswers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrontDeskStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WalkInAnswers(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrontDeskStats_greeting(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_greeting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Greeting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v frontdesk.Greeting) graphql.Marshaler {
+			return ec.marshalNGreetingCoverageStats2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐGreeting(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_greeting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrontDeskStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GreetingCoverageStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrontDeskStats_postCoverage(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Stats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrontDeskStats_postCoverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Posts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []frontdesk.PostCoverage) graphql.Marshaler {
+			return ec.marshalNPostCoverage2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐPostCoverageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrontDeskStats_postCoverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrontDeskStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostCoverage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GreetingCoverageStats_windows(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Greeting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingCoverageStats_windows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Windows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingCoverageStats_windows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingCoverageStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GreetingCoverageStats_staffed(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Greeting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingCoverageStats_staffed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Staffed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingCoverageStats_staffed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingCoverageStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GreetingCoverageStats_late(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Greeting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingCoverageStats_late(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Late, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingCoverageStats_late(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingCoverageStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GreetingCoverageStats_missed(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Greeting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingCoverageStats_missed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingCoverageStats_missed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingCoverageStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GreetingCoverageStats_upcoming(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Greeting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingCoverageStats_upcoming(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upcoming, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingCoverageStats_upcoming(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingCoverageStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GreetingDuty_id(ctx context.Context, field graphql.CollectedField, obj *duty.Duty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingDuty_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingDuty_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingDuty", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GreetingDuty_day(ctx context.Context, field graphql.CollectedField, obj *duty.Duty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingDuty_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GreetingDuty().Day(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingDuty_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingDuty", field, true, true, "String")
+}
+
+func (ec *executionContext) _GreetingDuty_startsAt(ctx context.Context, field graphql.CollectedField, obj *duty.Duty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingDuty_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingDuty_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingDuty", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GreetingDuty_endsAt(ctx context.Context, field graphql.CollectedField, obj *duty.Duty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingDuty_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingDuty_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingDuty", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GreetingDuty_person(ctx context.Context, field graphql.CollectedField, obj *duty.Duty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingDuty_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GreetingDuty().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingDuty_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GreetingDuty",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GreetingDuty_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *duty.Duty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingDuty_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingDuty_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingDuty", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GreetingDuty_coverage(ctx context.Context, field graphql.CollectedField, obj *duty.Duty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingDuty_coverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GreetingDuty().Coverage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v duty.Coverage) graphql.Marshaler {
+			return ec.marshalNGreetingCoverage2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐCoverage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingDuty_coverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingDuty", field, true, true, "GreetingCoverage")
+}
+
+func (ec *executionContext) _GreetingSwap_id(ctx context.Context, field graphql.CollectedField, obj *duty.Swap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingSwap_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingSwap_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingSwap", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GreetingSwap_dutyId(ctx context.Context, field graphql.CollectedField, obj *duty.Swap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingSwap_dutyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DutyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingSwap_dutyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingSwap", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GreetingSwap_withDutyId(ctx context.Context, field graphql.CollectedField, obj *duty.Swap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingSwap_withDutyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithDutyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingSwap_withDutyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingSwap", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GreetingSwap_status(ctx context.Context, field graphql.CollectedField, obj *duty.Swap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GreetingSwap_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GreetingSwap_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GreetingSwap", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardPost_id(ctx context.Context, field graphql.CollectedField, obj *duty.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardPost_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardPost_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardPost", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GuardPost_code(ctx context.Context, field graphql.CollectedField, obj *duty.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardPost_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardPost_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardPost_name(ctx context.Context, field graphql.CollectedField, obj *duty.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardPost_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardPost_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardPost_kind(ctx context.Context, field graphql.CollectedField, obj *duty.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardPost_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardPost_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardPost_standingWindows(ctx context.Context, field graphql.CollectedField, obj *duty.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardPost_standingWindows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Standing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardPost_standingWindows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardPost_shifts(ctx context.Context, field graphql.CollectedField, obj *duty.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardPost_shifts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GuardPost().Shifts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardPost_shifts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardPost", field, true, true, "String")
+}
+
+func (ec *executionContext) _GuardPost_onDuty(ctx context.Context, field graphql.CollectedField, obj *duty.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardPost_onDuty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GuardPost().OnDuty(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPersonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardPost_onDuty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardPost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IdHandBack_key(ctx context.Context, field graphql.CollectedField, obj *frontdesk.HandBack) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdHandBack_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IdHandBack().Key(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdHandBack_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdHandBack", field, true, true, "ID")
+}
+
+func (ec *executionContext) _IdHandBack_taken(ctx context.Context, field graphql.CollectedField, obj *frontdesk.HandBack) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdHandBack_taken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Taken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdHandBack_taken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdHandBack", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IdHandBack_returned(ctx context.Context, field graphql.CollectedField, obj *frontdesk.HandBack) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdHandBack_returned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Returned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdHandBack_returned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdHandBack", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IdHandBack_medianSeconds(ctx context.Context, field graphql.CollectedField, obj *frontdesk.HandBack) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdHandBack_medianSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdHandBack_medianSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdHandBack", field, false, false, "Float")
+}
+
+func (ec *executionContext) _IdHandBack_p90Seconds(ctx context.Context, field graphql.CollectedField, obj *frontdesk.HandBack) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdHandBack_p90Seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90Seconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdHandBack_p90Seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdHandBack", field, false, false, "Float")
+}
+
+func (ec *executionContext) _IdHandBack_withinTargetShare(ctx context.Context, field graphql.CollectedField, obj *frontdesk.HandBack) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdHandBack_withinTargetShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithinShare(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdHandBack_withinTargetShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdHandBack", field, true, false, "Float")
+}
+
 func (ec *executionContext) _Money_amountCents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7363,6 +10844,666 @@ func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_preRegisterVisitor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_preRegisterVisitor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PreRegisterVisitor(ctx, fc.Args["input"].(model.PreRegisterVisitorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Pass) graphql.Marshaler {
+			return ec.marshalNVisitorPass2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPass(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_preRegisterVisitor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VisitorPass(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_preRegisterVisitor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelVisitorPass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelVisitorPass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelVisitorPass(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Pass) graphql.Marshaler {
+			return ec.marshalNVisitorPass2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPass(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelVisitorPass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VisitorPass(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelVisitorPass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerVisitorArrival(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerVisitorArrival(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterVisitorArrival(ctx, fc.Args["input"].(model.VisitorArrivalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Arrival) graphql.Marshaler {
+			return ec.marshalNVisitorArrival2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐArrival(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerVisitorArrival(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VisitorArrival(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerVisitorArrival_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_returnVisitorId(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_returnVisitorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReturnVisitorID(ctx, fc.Args["visitId"].(string), fc.Args["at"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Visit) graphql.Marshaler {
+			return ec.marshalNVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_returnVisitorId(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Visit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_returnVisitorId_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordVisitorDeparture(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordVisitorDeparture(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordVisitorDeparture(ctx, fc.Args["visitId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Visit) graphql.Marshaler {
+			return ec.marshalNVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordVisitorDeparture(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Visit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordVisitorDeparture_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_answerVisitor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerVisitor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerVisitor(ctx, fc.Args["visitId"].(string), fc.Args["admit"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Visit) graphql.Marshaler {
+			return ec.marshalNVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerVisitor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Visit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerVisitor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_doNotAdmit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_doNotAdmit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DoNotAdmit(ctx, fc.Args["unitId"].(string), fc.Args["name"].(string), fc.Args["note"].(*string), fc.Args["remove"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []visitor.Barred) graphql.Marshaler {
+			return ec.marshalNDoNotAdmitEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐBarredᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_doNotAdmit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DoNotAdmitEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_doNotAdmit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setFrontDeskSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setFrontDeskSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetFrontDeskSettings(ctx, fc.Args["propertyId"].(string), fc.Args["retentionDays"].(*int), fc.Args["answerTimeoutSeconds"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Settings) graphql.Marshaler {
+			return ec.marshalNFrontDeskSettings2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setFrontDeskSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrontDeskSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setFrontDeskSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setGreetingWindow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setGreetingWindow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetGreetingWindow(ctx, fc.Args["propertyId"].(string), fc.Args["weekdayStart"].(*string), fc.Args["holidayStart"].(*string), fc.Args["minutes"].(*int), fc.Args["holidays"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setGreetingWindow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setGreetingWindow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInPost(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInPost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInPost(ctx, fc.Args["postId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *duty.CheckIn) graphql.Marshaler {
+			return ec.marshalNPostCheckIn2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐCheckIn(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInPost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostCheckIn(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInPost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkOutPost(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkOutPost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckOutPost(ctx, fc.Args["postId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *duty.CheckIn) graphql.Marshaler {
+			return ec.marshalNPostCheckIn2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐCheckIn(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkOutPost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostCheckIn(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkOutPost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_generateGreetingRota(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_generateGreetingRota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GenerateGreetingRota(ctx, fc.Args["propertyId"].(string), fc.Args["month"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []duty.Duty) graphql.Marshaler {
+			return ec.marshalNGreetingDuty2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐDutyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_generateGreetingRota(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GreetingDuty(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_generateGreetingRota_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_swapGreetingDuty(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_swapGreetingDuty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SwapGreetingDuty(ctx, fc.Args["dutyId"].(string), fc.Args["withDutyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *duty.Swap) graphql.Marshaler {
+			return ec.marshalNGreetingSwap2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐSwap(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_swapGreetingDuty(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GreetingSwap(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_swapGreetingDuty_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_decideGreetingSwap(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_decideGreetingSwap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DecideGreetingSwap(ctx, fc.Args["swapId"].(string), fc.Args["approve"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *duty.Swap) graphql.Marshaler {
+			return ec.marshalNGreetingSwap2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐSwap(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_decideGreetingSwap(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GreetingSwap(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_decideGreetingSwap_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInGreeting(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInGreeting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInGreeting(ctx, fc.Args["dutyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *duty.Duty) graphql.Marshaler {
+			return ec.marshalNGreetingDuty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐDuty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInGreeting(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GreetingDuty(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInGreeting_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7531,6 +11672,29 @@ func (ec *executionContext) _Notification_read(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Notification_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Notification_visitId(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_visitId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VisitID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_visitId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "ID")
 }
 
 func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
@@ -7811,6 +11975,190 @@ func (ec *executionContext) _Person_name(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Person_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Person", field, false, false, "String")
+}
+
+func (ec *executionContext) _PostCheckIn_id(ctx context.Context, field graphql.CollectedField, obj *duty.CheckIn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCheckIn_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostCheckIn_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCheckIn", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PostCheckIn_postId(ctx context.Context, field graphql.CollectedField, obj *duty.CheckIn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCheckIn_postId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostCheckIn_postId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCheckIn", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PostCheckIn_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *duty.CheckIn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCheckIn_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostCheckIn_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCheckIn", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PostCheckIn_checkedOutAt(ctx context.Context, field graphql.CollectedField, obj *duty.CheckIn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCheckIn_checkedOutAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedOutAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PostCheckIn_checkedOutAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCheckIn", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PostCoverage_postId(ctx context.Context, field graphql.CollectedField, obj *frontdesk.PostCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCoverage_postId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostCoverage_postId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCoverage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PostCoverage_windows(ctx context.Context, field graphql.CollectedField, obj *frontdesk.PostCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCoverage_windows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Windows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostCoverage_windows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCoverage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PostCoverage_covered(ctx context.Context, field graphql.CollectedField, obj *frontdesk.PostCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCoverage_covered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Covered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostCoverage_covered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCoverage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PostCoverage_share(ctx context.Context, field graphql.CollectedField, obj *frontdesk.PostCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostCoverage_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Share(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PostCoverage_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostCoverage", field, true, false, "Float")
 }
 
 func (ec *executionContext) _PromiseSettings_businessOpen(ctx context.Context, field graphql.CollectedField, obj *property.PromiseSettings) (ret graphql.Marshaler) {
@@ -8499,6 +12847,302 @@ func (ec *executionContext) fieldContext_Query_staffStats(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_staffStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myVisitorPasses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myVisitorPasses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyVisitorPasses(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []visitor.Pass) graphql.Marshaler {
+			return ec.marshalNVisitorPass2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPassᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myVisitorPasses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VisitorPass(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_visit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_visit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Visit(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.Visit) graphql.Marshaler {
+			return ec.marshalOVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_visit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Visit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_visit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_visitorLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_visitorLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VisitorLog(ctx, fc.Args["propertyId"].(string), fc.Args["day"].(*string), fc.Args["unitId"].(*string), fc.Args["name"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []visitor.Visit) graphql.Marshaler {
+			return ec.marshalNVisit2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_visitorLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Visit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_visitorLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_doNotAdmitList(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_doNotAdmitList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DoNotAdmitList(ctx, fc.Args["unitId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []visitor.Barred) graphql.Marshaler {
+			return ec.marshalNDoNotAdmitEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐBarredᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_doNotAdmitList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DoNotAdmitEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_doNotAdmitList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_posts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_posts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Posts(ctx, fc.Args["propertyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []duty.Post) graphql.Marshaler {
+			return ec.marshalNGuardPost2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐPostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_posts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardPost(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_posts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_greetingRota(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_greetingRota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GreetingRota(ctx, fc.Args["propertyId"].(string), fc.Args["month"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []duty.Duty) graphql.Marshaler {
+			return ec.marshalNGreetingDuty2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐDutyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_greetingRota(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GreetingDuty(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_greetingRota_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_frontDeskStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_frontDeskStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FrontDeskStats(ctx, fc.Args["propertyId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *frontdesk.Stats) graphql.Marshaler {
+			return ec.marshalNFrontDeskStats2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_frontDeskStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrontDeskStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_frontDeskStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11224,6 +15868,1095 @@ func (ec *executionContext) fieldContext_Viewer_availability(_ context.Context, 
 	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Availability")
 }
 
+func (ec *executionContext) _Visit_id(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Visit_property(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_property(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Visit().Property(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_property(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Visit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Visit_unit(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Visit().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Visit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Visit_passId(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_passId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PassID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_passId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Visit_guard(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_guard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Visit().Guard(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_guard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Visit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Visit_post(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_post(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Visit().Post(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *duty.Post) graphql.Marshaler {
+			return ec.marshalOGuardPost2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐPost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_post(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Visit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardPost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Visit_visitorName(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_visitorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VisitorName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_visitorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "String")
+}
+
+func (ec *executionContext) _Visit_partySize(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_partySize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartySize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_partySize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Visit_carPlate(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_carPlate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarPlate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_carPlate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "String")
+}
+
+func (ec *executionContext) _Visit_purpose(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "String")
+}
+
+func (ec *executionContext) _Visit_idType(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_idType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *visitor.IDType) graphql.Marshaler {
+			return ec.marshalOVisitorIdType2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐIDType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_idType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "VisitorIdType")
+}
+
+func (ec *executionContext) _Visit_idLast4(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_idLast4(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDLast4, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_idLast4(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "String")
+}
+
+func (ec *executionContext) _Visit_idTakenAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_idTakenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDTakenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_idTakenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Visit_idReturnedAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_idReturnedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDReturnedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_idReturnedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Visit_idHandBackSeconds(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_idHandBackSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDHandBackSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_idHandBackSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Visit_idWithinTarget(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_idWithinTarget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithinIDTarget(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_idWithinTarget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _Visit_walkIn(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_walkIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WalkIn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_walkIn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Visit_answer(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_answer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v visitor.Answer) graphql.Marshaler {
+			return ec.marshalNVisitorAnswer2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐAnswer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_answer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "VisitorAnswer")
+}
+
+func (ec *executionContext) _Visit_answeredAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_answeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Visit_doNotAdmit(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_doNotAdmit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoNotAdmit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_doNotAdmit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Visit_arrivedAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_arrivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArrivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_arrivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Visit_departedAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_departedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DepartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_departedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Visit_purgedAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Visit_purgedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurgedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Visit_purgedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VisitorArrival_visit(ctx context.Context, field graphql.CollectedField, obj *visitor.Arrival) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorArrival_visit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v visitor.Visit) graphql.Marshaler {
+			return ec.marshalNVisit2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorArrival_visit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VisitorArrival",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Visit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VisitorArrival_warnings(ctx context.Context, field graphql.CollectedField, obj *visitor.Arrival) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorArrival_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorArrival_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorArrival", field, false, false, "String")
+}
+
+func (ec *executionContext) _VisitorPass_id(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "ID")
+}
+
+func (ec *executionContext) _VisitorPass_code(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "String")
+}
+
+func (ec *executionContext) _VisitorPass_qrPayload(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_qrPayload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRPayload(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_qrPayload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, true, false, "String")
+}
+
+func (ec *executionContext) _VisitorPass_unit(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VisitorPass().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VisitorPass",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VisitorPass_visitorName(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_visitorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VisitorName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_visitorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "String")
+}
+
+func (ec *executionContext) _VisitorPass_phone(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "String")
+}
+
+func (ec *executionContext) _VisitorPass_expectedFrom(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_expectedFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_expectedFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VisitorPass_expectedTo(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_expectedTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_expectedTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VisitorPass_partySize(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_partySize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartySize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_partySize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VisitorPass_carPlate(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_carPlate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarPlate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_carPlate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "String")
+}
+
+func (ec *executionContext) _VisitorPass_purpose(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "String")
+}
+
+func (ec *executionContext) _VisitorPass_status(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v visitor.PassStatus) graphql.Marshaler {
+			return ec.marshalNVisitorPassStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPassStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "VisitorPassStatus")
+}
+
+func (ec *executionContext) _VisitorPass_createdAt(ctx context.Context, field graphql.CollectedField, obj *visitor.Pass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitorPass_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitorPass_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisitorPass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WalkInAnswers_walkIns(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Answers) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WalkInAnswers_walkIns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WalkIns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WalkInAnswers_walkIns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WalkInAnswers", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WalkInAnswers_admitted(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Answers) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WalkInAnswers_admitted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Admitted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WalkInAnswers_admitted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WalkInAnswers", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WalkInAnswers_declined(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Answers) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WalkInAnswers_declined(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Declined, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WalkInAnswers_declined(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WalkInAnswers", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WalkInAnswers_unanswered(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Answers) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WalkInAnswers_unanswered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unanswered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WalkInAnswers_unanswered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WalkInAnswers", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WalkInAnswers_pending(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Answers) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WalkInAnswers_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WalkInAnswers_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WalkInAnswers", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WalkInAnswers_medianSeconds(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Answers) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WalkInAnswers_medianSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WalkInAnswers_medianSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WalkInAnswers", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WalkInAnswers_p90Seconds(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Answers) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WalkInAnswers_p90Seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90Seconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WalkInAnswers_p90Seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WalkInAnswers", field, false, false, "Float")
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12346,6 +18079,97 @@ func UnmarshalMoneyInput(ctx context.Context, raw any) (model.MoneyInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPreRegisterVisitorInput(ctx context.Context, obj any) (model.PreRegisterVisitorInput, error) {
+	var it model.PreRegisterVisitorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitId", "visitorName", "phone", "expectedFrom", "expectedTo", "partySize", "carPlate", "purpose"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "visitorName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visitorName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisitorName = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "expectedFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedFrom"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedFrom = data
+		case "expectedTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedTo"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedTo = data
+		case "partySize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partySize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartySize = data
+		case "carPlate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carPlate"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CarPlate = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPreRegisterVisitorInput unmarshals raw into the PreRegisterVisitorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPreRegisterVisitorInput(ctx context.Context, raw any) (model.PreRegisterVisitorInput, error) {
+	var out model.PreRegisterVisitorInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PreRegisterVisitorInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj any) (model.RequestFilter, error) {
 	var it model.RequestFilter
 	if obj == nil {
@@ -12633,6 +18457,125 @@ func (ec *executionContext) unmarshalInputSubmitRequestInput(ctx context.Context
 func UnmarshalSubmitRequestInput(ctx context.Context, raw any) (model.SubmitRequestInput, error) {
 	var out model.SubmitRequestInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitRequestInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputVisitorArrivalInput(ctx context.Context, obj any) (model.VisitorArrivalInput, error) {
+	var it model.VisitorArrivalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"propertyId", "code", "unitId", "unitCode", "visitorName", "partySize", "carPlate", "purpose", "postId", "idType", "idLast4", "idTakenAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "propertyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("propertyId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PropertyID = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "unitCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitCode = data
+		case "visitorName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visitorName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisitorName = data
+		case "partySize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partySize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartySize = data
+		case "carPlate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carPlate"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CarPlate = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "postId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostID = data
+		case "idType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idType"))
+			data, err := ec.unmarshalOVisitorIdType2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐIDType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDType = data
+		case "idLast4":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLast4"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLast4 = data
+		case "idTakenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idTakenAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDTakenAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalVisitorArrivalInput unmarshals raw into the VisitorArrivalInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVisitorArrivalInput(ctx context.Context, raw any) (model.VisitorArrivalInput, error) {
+	var out model.VisitorArrivalInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VisitorArrivalInput", raw, &out)
 	return out, err
 }
 
@@ -13184,6 +19127,504 @@ func (ec *executionContext) _DispatchRule(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var doNotAdmitEntryImplementors = []string{"DoNotAdmitEntry"}
+
+func (ec *executionContext) _DoNotAdmitEntry(ctx context.Context, sel ast.SelectionSet, obj *visitor.Barred) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, doNotAdmitEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DoNotAdmitEntry")
+		case "id":
+			out.Values[i] = ec._DoNotAdmitEntry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._DoNotAdmitEntry_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._DoNotAdmitEntry_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._DoNotAdmitEntry_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var frontDeskDayImplementors = []string{"FrontDeskDay"}
+
+func (ec *executionContext) _FrontDeskDay(ctx context.Context, sel ast.SelectionSet, obj *frontdesk.Day) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frontDeskDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FrontDeskDay")
+		case "date":
+			out.Values[i] = ec._FrontDeskDay_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "visitors":
+			out.Values[i] = ec._FrontDeskDay_visitors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "preRegistered":
+			out.Values[i] = ec._FrontDeskDay_preRegistered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "walkIns":
+			out.Values[i] = ec._FrontDeskDay_walkIns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var frontDeskSettingsImplementors = []string{"FrontDeskSettings"}
+
+func (ec *executionContext) _FrontDeskSettings(ctx context.Context, sel ast.SelectionSet, obj *visitor.Settings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frontDeskSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FrontDeskSettings")
+		case "retentionDays":
+			out.Values[i] = ec._FrontDeskSettings_retentionDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answerTimeoutSeconds":
+			out.Values[i] = ec._FrontDeskSettings_answerTimeoutSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var frontDeskStatsImplementors = []string{"FrontDeskStats"}
+
+func (ec *executionContext) _FrontDeskStats(ctx context.Context, sel ast.SelectionSet, obj *frontdesk.Stats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frontDeskStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FrontDeskStats")
+		case "visitors":
+			out.Values[i] = ec._FrontDeskStats_visitors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "preRegisteredShare":
+			out.Values[i] = ec._FrontDeskStats_preRegisteredShare(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "byDay":
+			out.Values[i] = ec._FrontDeskStats_byDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idHandBack":
+			out.Values[i] = ec._FrontDeskStats_idHandBack(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idHandBackByGuard":
+			out.Values[i] = ec._FrontDeskStats_idHandBackByGuard(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idHandBackByPost":
+			out.Values[i] = ec._FrontDeskStats_idHandBackByPost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "walkInAnswers":
+			out.Values[i] = ec._FrontDeskStats_walkInAnswers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "greeting":
+			out.Values[i] = ec._FrontDeskStats_greeting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "postCoverage":
+			out.Values[i] = ec._FrontDeskStats_postCoverage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var greetingCoverageStatsImplementors = []string{"GreetingCoverageStats"}
+
+func (ec *executionContext) _GreetingCoverageStats(ctx context.Context, sel ast.SelectionSet, obj *frontdesk.Greeting) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, greetingCoverageStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GreetingCoverageStats")
+		case "windows":
+			out.Values[i] = ec._GreetingCoverageStats_windows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staffed":
+			out.Values[i] = ec._GreetingCoverageStats_staffed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "late":
+			out.Values[i] = ec._GreetingCoverageStats_late(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missed":
+			out.Values[i] = ec._GreetingCoverageStats_missed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upcoming":
+			out.Values[i] = ec._GreetingCoverageStats_upcoming(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var greetingDutyImplementors = []string{"GreetingDuty"}
+
+func (ec *executionContext) _GreetingDuty(ctx context.Context, sel ast.SelectionSet, obj *duty.Duty) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, greetingDutyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GreetingDuty")
+		case "id":
+			out.Values[i] = ec._GreetingDuty_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "day":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GreetingDuty_day(ctx, field, obj)
+				})
+		case "startsAt":
+			out.Values[i] = ec._GreetingDuty_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._GreetingDuty_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GreetingDuty_person(ctx, field, obj)
+				})
+		case "checkedInAt":
+			out.Values[i] = ec._GreetingDuty_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "coverage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GreetingDuty_coverage(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var greetingSwapImplementors = []string{"GreetingSwap"}
+
+func (ec *executionContext) _GreetingSwap(ctx context.Context, sel ast.SelectionSet, obj *duty.Swap) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, greetingSwapImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GreetingSwap")
+		case "id":
+			out.Values[i] = ec._GreetingSwap_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dutyId":
+			out.Values[i] = ec._GreetingSwap_dutyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withDutyId":
+			out.Values[i] = ec._GreetingSwap_withDutyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._GreetingSwap_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var guardPostImplementors = []string{"GuardPost"}
+
+func (ec *executionContext) _GuardPost(ctx context.Context, sel ast.SelectionSet, obj *duty.Post) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardPostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardPost")
+		case "id":
+			out.Values[i] = ec._GuardPost_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "code":
+			out.Values[i] = ec._GuardPost_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._GuardPost_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._GuardPost_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "standingWindows":
+			out.Values[i] = ec._GuardPost_standingWindows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shifts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GuardPost_shifts(ctx, field, obj)
+				})
+		case "onDuty":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GuardPost_onDuty(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var idHandBackImplementors = []string{"IdHandBack"}
+
+func (ec *executionContext) _IdHandBack(ctx context.Context, sel ast.SelectionSet, obj *frontdesk.HandBack) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, idHandBackImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IdHandBack")
+		case "key":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IdHandBack_key(ctx, field, obj)
+				})
+		case "taken":
+			out.Values[i] = ec._IdHandBack_taken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "returned":
+			out.Values[i] = ec._IdHandBack_returned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "medianSeconds":
+			out.Values[i] = ec._IdHandBack_medianSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p90Seconds":
+			out.Values[i] = ec._IdHandBack_p90Seconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "withinTargetShare":
+			out.Values[i] = ec._IdHandBack_withinTargetShare(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -13430,6 +19871,111 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "preRegisterVisitor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_preRegisterVisitor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelVisitorPass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelVisitorPass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerVisitorArrival":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerVisitorArrival(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returnVisitorId":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_returnVisitorId(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordVisitorDeparture":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordVisitorDeparture(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answerVisitor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerVisitor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "doNotAdmit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_doNotAdmit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setFrontDeskSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setFrontDeskSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setGreetingWindow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setGreetingWindow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInPost":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInPost(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkOutPost":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkOutPost(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "generateGreetingRota":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_generateGreetingRota(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "swapGreetingDuty":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_swapGreetingDuty(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decideGreetingSwap":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_decideGreetingSwap(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInGreeting":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInGreeting(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13496,6 +20042,11 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_read(ctx, field, obj)
 				})
+		case "visitId":
+			out.Values[i] = ec._Notification_visitId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13661,6 +20212,102 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		case "name":
 			out.Values[i] = ec._Person_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var postCheckInImplementors = []string{"PostCheckIn"}
+
+func (ec *executionContext) _PostCheckIn(ctx context.Context, sel ast.SelectionSet, obj *duty.CheckIn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, postCheckInImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PostCheckIn")
+		case "id":
+			out.Values[i] = ec._PostCheckIn_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "postId":
+			out.Values[i] = ec._PostCheckIn_postId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedInAt":
+			out.Values[i] = ec._PostCheckIn_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedOutAt":
+			out.Values[i] = ec._PostCheckIn_checkedOutAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var postCoverageImplementors = []string{"PostCoverage"}
+
+func (ec *executionContext) _PostCoverage(ctx context.Context, sel ast.SelectionSet, obj *frontdesk.PostCoverage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, postCoverageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PostCoverage")
+		case "postId":
+			out.Values[i] = ec._PostCoverage_postId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windows":
+			out.Values[i] = ec._PostCoverage_windows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "covered":
+			out.Values[i] = ec._PostCoverage_covered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._PostCoverage_share(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -13878,6 +20525,48 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_staffStats(ctx, field)
+				})
+		case "myVisitorPasses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myVisitorPasses(ctx, field)
+				})
+		case "visit":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_visit(ctx, field)
+				})
+		case "visitorLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_visitorLog(ctx, field)
+				})
+		case "doNotAdmitList":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_doNotAdmitList(ctx, field)
+				})
+		case "posts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_posts(ctx, field)
+				})
+		case "greetingRota":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_greetingRota(ctx, field)
+				})
+		case "frontDeskStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_frontDeskStats(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -14795,6 +21484,348 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var visitImplementors = []string{"Visit"}
+
+func (ec *executionContext) _Visit(ctx context.Context, sel ast.SelectionSet, obj *visitor.Visit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, visitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Visit")
+		case "id":
+			out.Values[i] = ec._Visit_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "property":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Visit_property(ctx, field, obj)
+				})
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Visit_unit(ctx, field, obj)
+				})
+		case "passId":
+			out.Values[i] = ec._Visit_passId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guard":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Visit_guard(ctx, field, obj)
+				})
+		case "post":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Visit_post(ctx, field, obj)
+				})
+		case "visitorName":
+			out.Values[i] = ec._Visit_visitorName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partySize":
+			out.Values[i] = ec._Visit_partySize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "carPlate":
+			out.Values[i] = ec._Visit_carPlate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purpose":
+			out.Values[i] = ec._Visit_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idType":
+			out.Values[i] = ec._Visit_idType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idLast4":
+			out.Values[i] = ec._Visit_idLast4(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idTakenAt":
+			out.Values[i] = ec._Visit_idTakenAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idReturnedAt":
+			out.Values[i] = ec._Visit_idReturnedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idHandBackSeconds":
+			out.Values[i] = ec._Visit_idHandBackSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idWithinTarget":
+			out.Values[i] = ec._Visit_idWithinTarget(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "walkIn":
+			out.Values[i] = ec._Visit_walkIn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answer":
+			out.Values[i] = ec._Visit_answer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answeredAt":
+			out.Values[i] = ec._Visit_answeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "doNotAdmit":
+			out.Values[i] = ec._Visit_doNotAdmit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "arrivedAt":
+			out.Values[i] = ec._Visit_arrivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "departedAt":
+			out.Values[i] = ec._Visit_departedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purgedAt":
+			out.Values[i] = ec._Visit_purgedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var visitorArrivalImplementors = []string{"VisitorArrival"}
+
+func (ec *executionContext) _VisitorArrival(ctx context.Context, sel ast.SelectionSet, obj *visitor.Arrival) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, visitorArrivalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VisitorArrival")
+		case "visit":
+			out.Values[i] = ec._VisitorArrival_visit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._VisitorArrival_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var visitorPassImplementors = []string{"VisitorPass"}
+
+func (ec *executionContext) _VisitorPass(ctx context.Context, sel ast.SelectionSet, obj *visitor.Pass) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, visitorPassImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VisitorPass")
+		case "id":
+			out.Values[i] = ec._VisitorPass_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "code":
+			out.Values[i] = ec._VisitorPass_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "qrPayload":
+			out.Values[i] = ec._VisitorPass_qrPayload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VisitorPass_unit(ctx, field, obj)
+				})
+		case "visitorName":
+			out.Values[i] = ec._VisitorPass_visitorName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phone":
+			out.Values[i] = ec._VisitorPass_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expectedFrom":
+			out.Values[i] = ec._VisitorPass_expectedFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expectedTo":
+			out.Values[i] = ec._VisitorPass_expectedTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partySize":
+			out.Values[i] = ec._VisitorPass_partySize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "carPlate":
+			out.Values[i] = ec._VisitorPass_carPlate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purpose":
+			out.Values[i] = ec._VisitorPass_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._VisitorPass_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._VisitorPass_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var walkInAnswersImplementors = []string{"WalkInAnswers"}
+
+func (ec *executionContext) _WalkInAnswers(ctx context.Context, sel ast.SelectionSet, obj *frontdesk.Answers) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, walkInAnswersImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WalkInAnswers")
+		case "walkIns":
+			out.Values[i] = ec._WalkInAnswers_walkIns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "admitted":
+			out.Values[i] = ec._WalkInAnswers_admitted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "declined":
+			out.Values[i] = ec._WalkInAnswers_declined(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unanswered":
+			out.Values[i] = ec._WalkInAnswers_unanswered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._WalkInAnswers_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianSeconds":
+			out.Values[i] = ec._WalkInAnswers_medianSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "p90Seconds":
+			out.Values[i] = ec._WalkInAnswers_p90Seconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -15412,6 +22443,26 @@ func (ec *executionContext) marshalNDispatchRule2ᚖgithubᚗcomᚋkpropertyᚋo
 	return ec._DispatchRule(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDoNotAdmitEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐBarred(ctx context.Context, sel ast.SelectionSet, v visitor.Barred) graphql.Marshaler {
+	return ec._DoNotAdmitEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDoNotAdmitEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐBarredᚄ(ctx context.Context, sel ast.SelectionSet, v []visitor.Barred) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDoNotAdmitEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐBarred(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNEventType2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEventType(ctx context.Context, v any) (request.EventType, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := request.EventType(tmp)
@@ -15441,6 +22492,117 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) marshalNFrontDeskDay2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐDay(ctx context.Context, sel ast.SelectionSet, v frontdesk.Day) graphql.Marshaler {
+	return ec._FrontDeskDay(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFrontDeskDay2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐDayᚄ(ctx context.Context, sel ast.SelectionSet, v []frontdesk.Day) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFrontDeskDay2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFrontDeskSettings2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐSettings(ctx context.Context, sel ast.SelectionSet, v *visitor.Settings) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FrontDeskSettings!")
+		return graphql.Null
+	}
+	return ec._FrontDeskSettings(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFrontDeskStats2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐStats(ctx context.Context, sel ast.SelectionSet, v *frontdesk.Stats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FrontDeskStats!")
+		return graphql.Null
+	}
+	return ec._FrontDeskStats(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGreetingCoverage2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐCoverage(ctx context.Context, v any) (duty.Coverage, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := duty.Coverage(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGreetingCoverage2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐCoverage(ctx context.Context, sel ast.SelectionSet, v duty.Coverage) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GreetingCoverage!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNGreetingCoverageStats2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐGreeting(ctx context.Context, sel ast.SelectionSet, v frontdesk.Greeting) graphql.Marshaler {
+	return ec._GreetingCoverageStats(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNGreetingDuty2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐDuty(ctx context.Context, sel ast.SelectionSet, v duty.Duty) graphql.Marshaler {
+	return ec._GreetingDuty(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNGreetingDuty2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐDutyᚄ(ctx context.Context, sel ast.SelectionSet, v []duty.Duty) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGreetingDuty2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐDuty(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGreetingDuty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐDuty(ctx context.Context, sel ast.SelectionSet, v *duty.Duty) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GreetingDuty!")
+		return graphql.Null
+	}
+	return ec._GreetingDuty(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGreetingSwap2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐSwap(ctx context.Context, sel ast.SelectionSet, v *duty.Swap) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GreetingSwap!")
+		return graphql.Null
+	}
+	return ec._GreetingSwap(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGuardPost2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐPost(ctx context.Context, sel ast.SelectionSet, v duty.Post) graphql.Marshaler {
+	return ec._GuardPost(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNGuardPost2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐPostᚄ(ctx context.Context, sel ast.SelectionSet, v []duty.Post) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardPost2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐPost(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15453,6 +22615,26 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNIdHandBack2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐHandBack(ctx context.Context, sel ast.SelectionSet, v frontdesk.HandBack) graphql.Marshaler {
+	return ec._IdHandBack(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIdHandBack2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐHandBackᚄ(ctx context.Context, sel ast.SelectionSet, v []frontdesk.HandBack) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIdHandBack2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐHandBack(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -15557,12 +22739,65 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋkpropertyᚋonest
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPerson2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx context.Context, sel ast.SelectionSet, v person.Person) graphql.Marshaler {
+	return ec._Person(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPerson2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []person.Person) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPerson2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx context.Context, sel ast.SelectionSet, v *person.Person) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Person!")
 		return graphql.Null
 	}
 	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPostCheckIn2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐCheckIn(ctx context.Context, sel ast.SelectionSet, v *duty.CheckIn) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PostCheckIn!")
+		return graphql.Null
+	}
+	return ec._PostCheckIn(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPostCoverage2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐPostCoverage(ctx context.Context, sel ast.SelectionSet, v frontdesk.PostCoverage) graphql.Marshaler {
+	return ec._PostCoverage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPostCoverage2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐPostCoverageᚄ(ctx context.Context, sel ast.SelectionSet, v []frontdesk.PostCoverage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPostCoverage2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐPostCoverage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPreRegisterVisitorInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPreRegisterVisitorInput(ctx context.Context, v any) (model.PreRegisterVisitorInput, error) {
+	res, err := ec.unmarshalInputPreRegisterVisitorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPromiseSettings2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐPromiseSettings(ctx context.Context, sel ast.SelectionSet, v *property.PromiseSettings) graphql.Marshaler {
@@ -15912,6 +23147,109 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestop
 	return ec._Viewer(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNVisit2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx context.Context, sel ast.SelectionSet, v visitor.Visit) graphql.Marshaler {
+	return ec._Visit(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNVisit2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisitᚄ(ctx context.Context, sel ast.SelectionSet, v []visitor.Visit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVisit2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx context.Context, sel ast.SelectionSet, v *visitor.Visit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Visit!")
+		return graphql.Null
+	}
+	return ec._Visit(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVisitorAnswer2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐAnswer(ctx context.Context, v any) (visitor.Answer, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := visitor.Answer(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVisitorAnswer2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐAnswer(ctx context.Context, sel ast.SelectionSet, v visitor.Answer) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "VisitorAnswer!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNVisitorArrival2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐArrival(ctx context.Context, sel ast.SelectionSet, v *visitor.Arrival) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VisitorArrival!")
+		return graphql.Null
+	}
+	return ec._VisitorArrival(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVisitorArrivalInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐVisitorArrivalInput(ctx context.Context, v any) (model.VisitorArrivalInput, error) {
+	res, err := ec.unmarshalInputVisitorArrivalInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVisitorPass2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPass(ctx context.Context, sel ast.SelectionSet, v visitor.Pass) graphql.Marshaler {
+	return ec._VisitorPass(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNVisitorPass2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPassᚄ(ctx context.Context, sel ast.SelectionSet, v []visitor.Pass) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVisitorPass2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPass(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVisitorPass2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPass(ctx context.Context, sel ast.SelectionSet, v *visitor.Pass) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VisitorPass!")
+		return graphql.Null
+	}
+	return ec._VisitorPass(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVisitorPassStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPassStatus(ctx context.Context, v any) (visitor.PassStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := visitor.PassStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVisitorPassStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐPassStatus(ctx context.Context, sel ast.SelectionSet, v visitor.PassStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "VisitorPassStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNWalkInAnswers2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfrontdeskᚐAnswers(ctx context.Context, sel ast.SelectionSet, v frontdesk.Answers) graphql.Marshaler {
+	return ec._WalkInAnswers(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -16184,6 +23522,13 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) marshalOGuardPost2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐPost(ctx context.Context, sel ast.SelectionSet, v *duty.Post) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GuardPost(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -16422,6 +23767,41 @@ func (ec *executionContext) marshalOServiceRequest2ᚖgithubᚗcomᚋkproperty�
 	return ec._ServiceRequest(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -16455,6 +23835,32 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := scalar.MarshalTime(*v)
+	return res
+}
+
+func (ec *executionContext) marshalOVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx context.Context, sel ast.SelectionSet, v *visitor.Visit) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Visit(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOVisitorIdType2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐIDType(ctx context.Context, v any) (*visitor.IDType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := visitor.IDType(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVisitorIdType2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐIDType(ctx context.Context, sel ast.SelectionSet, v *visitor.IDType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 

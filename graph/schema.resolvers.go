@@ -16,12 +16,15 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/duty"
+	"github.com/kproperty/onestop/internal/frontdesk"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/portfolio"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
+	"github.com/kproperty/onestop/internal/visitor"
 )
 
 // Unit is the resolver for the unit field.
@@ -79,6 +82,51 @@ func (r *dispatchRuleResolver) Category(ctx context.Context, obj *dispatch.Rule)
 	}
 	c, err := r.loaders(ctx).categories.Load(ctx, *obj.CategoryID)
 	return &c, err
+}
+
+// Day is the resolver for the day field.
+func (r *greetingDutyResolver) Day(ctx context.Context, obj *duty.Duty) (string, error) {
+	return obj.Day.Format(time.DateOnly), nil
+}
+
+// Person is the resolver for the person field.
+func (r *greetingDutyResolver) Person(ctx context.Context, obj *duty.Duty) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.PersonID)
+}
+
+// Coverage is the resolver for the coverage field.
+func (r *greetingDutyResolver) Coverage(ctx context.Context, obj *duty.Duty) (duty.Coverage, error) {
+	return obj.CoverageAt(r.DutyService.Now()), nil
+}
+
+// Shifts is the resolver for the shifts field.
+func (r *guardPostResolver) Shifts(ctx context.Context, obj *duty.Post) ([]string, error) {
+	out := make([]string, len(duty.Shifts))
+	for i, s := range duty.Shifts {
+		out[i] = s.Name + " " + s.Start + "-" + s.End
+	}
+	return out, nil
+}
+
+// OnDuty is the resolver for the onDuty field.
+func (r *guardPostResolver) OnDuty(ctx context.Context, obj *duty.Post) ([]person.Person, error) {
+	out := []person.Person{}
+	for _, id := range obj.OnDuty {
+		p, err := r.loaders(ctx).people.Load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Key is the resolver for the key field.
+func (r *idHandBackResolver) Key(ctx context.Context, obj *frontdesk.HandBack) (*string, error) {
+	if obj.Key == "" {
+		return nil, nil
+	}
+	return &obj.Key, nil
 }
 
 // Login is the resolver for the login field.
@@ -367,6 +415,152 @@ func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []stri
 	return r.NotificationService.MarkRead(ctx, a.PersonID, nums)
 }
 
+// PreRegisterVisitor is the resolver for the preRegisterVisitor field.
+func (r *mutationResolver) PreRegisterVisitor(ctx context.Context, input model.PreRegisterVisitorInput) (*visitor.Pass, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.VisitorService.PreRegister(ctx, a, visitor.PassInput{UnitID: input.UnitID, VisitorName: input.VisitorName, Phone: input.Phone,
+		ExpectedFrom: input.ExpectedFrom, ExpectedTo: input.ExpectedTo, PartySize: input.PartySize, CarPlate: input.CarPlate, Purpose: input.Purpose})
+	return orNil(p, err)
+}
+
+// CancelVisitorPass is the resolver for the cancelVisitorPass field.
+func (r *mutationResolver) CancelVisitorPass(ctx context.Context, id string) (*visitor.Pass, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.VisitorService.CancelPass(ctx, a, id))
+}
+
+// RegisterVisitorArrival is the resolver for the registerVisitorArrival field.
+func (r *mutationResolver) RegisterVisitorArrival(ctx context.Context, input model.VisitorArrivalInput) (*visitor.Arrival, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.VisitorService.Register(ctx, a, visitor.ArrivalInput{PropertyID: input.PropertyID, Code: input.Code, UnitID: input.UnitID, UnitCode: input.UnitCode,
+		VisitorName: input.VisitorName, PartySize: input.PartySize, CarPlate: input.CarPlate, Purpose: input.Purpose, PostID: input.PostID,
+		IDType: input.IDType, IDLast4: input.IDLast4, IDTakenAt: input.IDTakenAt}))
+}
+
+// ReturnVisitorID is the resolver for the returnVisitorId field.
+func (r *mutationResolver) ReturnVisitorID(ctx context.Context, visitID string, at time.Time) (*visitor.Visit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.VisitorService.ReturnID(ctx, a, visitID, at))
+}
+
+// RecordVisitorDeparture is the resolver for the recordVisitorDeparture field.
+func (r *mutationResolver) RecordVisitorDeparture(ctx context.Context, visitID string) (*visitor.Visit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.VisitorService.Depart(ctx, a, visitID))
+}
+
+// AnswerVisitor is the resolver for the answerVisitor field.
+func (r *mutationResolver) AnswerVisitor(ctx context.Context, visitID string, admit bool) (*visitor.Visit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.VisitorService.AnswerWalkIn(ctx, a, visitID, admit))
+}
+
+// DoNotAdmit is the resolver for the doNotAdmit field.
+func (r *mutationResolver) DoNotAdmit(ctx context.Context, unitID string, name string, note *string, remove *bool) ([]visitor.Barred, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.VisitorService.DoNotAdmit(ctx, a, unitID, name, note, remove != nil && *remove)
+}
+
+// SetFrontDeskSettings is the resolver for the setFrontDeskSettings field.
+func (r *mutationResolver) SetFrontDeskSettings(ctx context.Context, propertyID string, retentionDays *int, answerTimeoutSeconds *int) (*visitor.Settings, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.VisitorService.SetSettings(ctx, a, propertyID, retentionDays, answerTimeoutSeconds))
+}
+
+// SetGreetingWindow is the resolver for the setGreetingWindow field.
+func (r *mutationResolver) SetGreetingWindow(ctx context.Context, propertyID string, weekdayStart *string, holidayStart *string, minutes *int, holidays []string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	m := 30
+	if minutes != nil {
+		m = *minutes
+	}
+	if err := r.DutyService.SetWindow(ctx, a, propertyID, weekdayStart, holidayStart, m, holidays); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// CheckInPost is the resolver for the checkInPost field.
+func (r *mutationResolver) CheckInPost(ctx context.Context, postID string) (*duty.CheckIn, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.DutyService.CheckInPost(ctx, a, postID))
+}
+
+// CheckOutPost is the resolver for the checkOutPost field.
+func (r *mutationResolver) CheckOutPost(ctx context.Context, postID string) (*duty.CheckIn, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.DutyService.CheckOutPost(ctx, a, postID))
+}
+
+// GenerateGreetingRota is the resolver for the generateGreetingRota field.
+func (r *mutationResolver) GenerateGreetingRota(ctx context.Context, propertyID string, month string) ([]duty.Duty, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.DutyService.GenerateRota(ctx, a, propertyID, month)
+}
+
+// SwapGreetingDuty is the resolver for the swapGreetingDuty field.
+func (r *mutationResolver) SwapGreetingDuty(ctx context.Context, dutyID string, withDutyID string) (*duty.Swap, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.DutyService.RequestSwap(ctx, a, dutyID, withDutyID))
+}
+
+// DecideGreetingSwap is the resolver for the decideGreetingSwap field.
+func (r *mutationResolver) DecideGreetingSwap(ctx context.Context, swapID string, approve bool) (*duty.Swap, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.DutyService.DecideSwap(ctx, a, swapID, approve))
+}
+
+// CheckInGreeting is the resolver for the checkInGreeting field.
+func (r *mutationResolver) CheckInGreeting(ctx context.Context, dutyID string) (*duty.Duty, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.DutyService.CheckInGreeting(ctx, a, dutyID))
+}
+
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -568,6 +762,73 @@ func (r *queryResolver) StaffStats(ctx context.Context, propertyID *string, from
 		return nil, err
 	}
 	return r.StatsService.StaffStats(ctx, a, propertyID, from, to)
+}
+
+// MyVisitorPasses is the resolver for the myVisitorPasses field.
+func (r *queryResolver) MyVisitorPasses(ctx context.Context) ([]visitor.Pass, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.VisitorService.MyPasses(ctx, a)
+}
+
+// Visit is the resolver for the visit field.
+func (r *queryResolver) Visit(ctx context.Context, id string) (*visitor.Visit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.VisitorService.VisitFor(ctx, a, id))
+}
+
+// VisitorLog is the resolver for the visitorLog field.
+func (r *queryResolver) VisitorLog(ctx context.Context, propertyID string, day *string, unitID *string, name *string, first *int) ([]visitor.Visit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := 50
+	if first != nil {
+		n = *first
+	}
+	return r.VisitorService.Log(ctx, a, visitor.LogQuery{PropertyID: propertyID, Day: day, UnitID: unitID, Name: name, First: n})
+}
+
+// DoNotAdmitList is the resolver for the doNotAdmitList field.
+func (r *queryResolver) DoNotAdmitList(ctx context.Context, unitID string) ([]visitor.Barred, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.VisitorService.DoNotAdmitList(ctx, a, unitID)
+}
+
+// Posts is the resolver for the posts field.
+func (r *queryResolver) Posts(ctx context.Context, propertyID string) ([]duty.Post, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.DutyService.Posts(ctx, a, propertyID)
+}
+
+// GreetingRota is the resolver for the greetingRota field.
+func (r *queryResolver) GreetingRota(ctx context.Context, propertyID string, month string) ([]duty.Duty, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.DutyService.Rota(ctx, a, propertyID, month)
+}
+
+// FrontDeskStats is the resolver for the frontDeskStats field.
+func (r *queryResolver) FrontDeskStats(ctx context.Context, propertyID string, from time.Time, to time.Time) (*frontdesk.Stats, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orNil(r.FrontDeskService.Stats(ctx, a, propertyID, from, to))
 }
 
 // ID is the resolver for the id field.
@@ -772,6 +1033,37 @@ func (r *viewerResolver) Availability(ctx context.Context, obj *auth.Actor) (*di
 	return r.DispatchService.AvailabilityOf(ctx, obj.PersonID)
 }
 
+// Property is the resolver for the property field.
+func (r *visitResolver) Property(ctx context.Context, obj *visitor.Visit) (*property.Property, error) {
+	p, err := r.loaders(ctx).properties.Load(ctx, obj.PropertyID)
+	return &p, err
+}
+
+// Unit is the resolver for the unit field.
+func (r *visitResolver) Unit(ctx context.Context, obj *visitor.Visit) (*property.Unit, error) {
+	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
+	return &u, err
+}
+
+// Guard is the resolver for the guard field.
+func (r *visitResolver) Guard(ctx context.Context, obj *visitor.Visit) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.GuardID)
+}
+
+// Post is the resolver for the post field.
+func (r *visitResolver) Post(ctx context.Context, obj *visitor.Visit) (*duty.Post, error) {
+	if obj.PostID == nil {
+		return nil, nil
+	}
+	return orNil(r.DutyService.Post(ctx, *obj.PostID))
+}
+
+// Unit is the resolver for the unit field.
+func (r *visitorPassResolver) Unit(ctx context.Context, obj *visitor.Pass) (*property.Unit, error) {
+	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
+	return &u, err
+}
+
 // ButlerAssignment returns ButlerAssignmentResolver implementation.
 func (r *Resolver) ButlerAssignment() ButlerAssignmentResolver { return &butlerAssignmentResolver{r} }
 
@@ -786,6 +1078,15 @@ func (r *Resolver) DailyStats() DailyStatsResolver { return &dailyStatsResolver{
 
 // DispatchRule returns DispatchRuleResolver implementation.
 func (r *Resolver) DispatchRule() DispatchRuleResolver { return &dispatchRuleResolver{r} }
+
+// GreetingDuty returns GreetingDutyResolver implementation.
+func (r *Resolver) GreetingDuty() GreetingDutyResolver { return &greetingDutyResolver{r} }
+
+// GuardPost returns GuardPostResolver implementation.
+func (r *Resolver) GuardPost() GuardPostResolver { return &guardPostResolver{r} }
+
+// IdHandBack returns IdHandBackResolver implementation.
+func (r *Resolver) IdHandBack() IdHandBackResolver { return &idHandBackResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -829,12 +1130,21 @@ func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
+// Visit returns VisitResolver implementation.
+func (r *Resolver) Visit() VisitResolver { return &visitResolver{r} }
+
+// VisitorPass returns VisitorPassResolver implementation.
+func (r *Resolver) VisitorPass() VisitorPassResolver { return &visitorPassResolver{r} }
+
 type (
 	butlerAssignmentResolver struct{ *Resolver }
 	butlerVisitResolver      struct{ *Resolver }
 	callbackTaskResolver     struct{ *Resolver }
 	dailyStatsResolver       struct{ *Resolver }
 	dispatchRuleResolver     struct{ *Resolver }
+	greetingDutyResolver     struct{ *Resolver }
+	guardPostResolver        struct{ *Resolver }
+	idHandBackResolver       struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
 	promiseSettingsResolver  struct{ *Resolver }
@@ -849,4 +1159,6 @@ type (
 	subscriptionResolver     struct{ *Resolver }
 	unitResolver             struct{ *Resolver }
 	viewerResolver           struct{ *Resolver }
+	visitResolver            struct{ *Resolver }
+	visitorPassResolver      struct{ *Resolver }
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
+	"github.com/kproperty/onestop/internal/visitor"
 )
 
 // A signed-in session: the tokens and who they belong to.
@@ -98,6 +99,26 @@ type PageInfo struct {
 	StartCursor *string `json:"startCursor,omitempty"`
 	// The cursor of the page's last item, to pass as after for the next page; null for an empty page.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// What a resident says about an expected visitor.
+type PreRegisterVisitorInput struct {
+	// The household (one of the viewer's).
+	UnitID string `json:"unitId"`
+	// Who is coming.
+	VisitorName string `json:"visitorName"`
+	// Their phone.
+	Phone *string `json:"phone,omitempty"`
+	// The expected window's start.
+	ExpectedFrom time.Time `json:"expectedFrom"`
+	// The expected window's end (at most seven days after the start).
+	ExpectedTo time.Time `json:"expectedTo"`
+	// How many people, 1 by default.
+	PartySize *int `json:"partySize,omitempty"`
+	// The car's plate.
+	CarPlate *string `json:"carPlate,omitempty"`
+	// Why they come.
+	Purpose *string `json:"purpose,omitempty"`
 }
 
 // Everything an app reads. Every field needs a signed-in viewer.
@@ -210,4 +231,32 @@ type SubmitRequestInput struct {
 
 // Live streams, over a websocket speaking graphql-transport-ws; the access token goes in the connection_init payload.
 type Subscription struct {
+}
+
+// What the guard's app sends for an arrival.
+type VisitorArrivalInput struct {
+	// The property of the gate.
+	PropertyID string `json:"propertyId"`
+	// A pass code, or the scanned QR payload.
+	Code *string `json:"code,omitempty"`
+	// A walk-in's household.
+	UnitID *string `json:"unitId,omitempty"`
+	// A walk-in's household by its door number (B-0805), instead of unitId.
+	UnitCode *string `json:"unitCode,omitempty"`
+	// The visitor's name (a walk-in must give one).
+	VisitorName *string `json:"visitorName,omitempty"`
+	// How many people.
+	PartySize *int `json:"partySize,omitempty"`
+	// The car's plate.
+	CarPlate *string `json:"carPlate,omitempty"`
+	// Why they come.
+	Purpose *string `json:"purpose,omitempty"`
+	// The guard's post.
+	PostID *string `json:"postId,omitempty"`
+	// The document taken, if any.
+	IDType *visitor.IDType `json:"idType,omitempty"`
+	// Its last four letters or digits: never the whole number.
+	IDLast4 *string `json:"idLast4,omitempty"`
+	// When the document was taken (the app's time).
+	IDTakenAt *time.Time `json:"idTakenAt,omitempty"`
 }

@@ -38,6 +38,8 @@ type Notification struct {
 	Body      string     `db:"body" json:"body"`
 	CreatedAt time.Time  `db:"created_at" json:"createdAt"`
 	ReadAt    *time.Time `db:"read_at" json:"readAt,omitempty"`
+	// VisitID names the visit a front-desk notification is about.
+	VisitID *string `db:"visit_id" json:"visitId,omitempty"`
 }
 
 // Store is the storage the inbox needs.

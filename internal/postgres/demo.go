@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/kproperty/onestop/internal/duty"
 	"github.com/kproperty/onestop/internal/property"
 )
 
@@ -182,6 +184,213 @@ WHERE pr.code = 'KT' AND c.code IN ('plumbing', 'electrical') ON CONFLICT DO NOT
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// demoFrontDeskPeople are the front desk's demo guards.
+var demoFrontDeskPeople = []demoPerson{
+	{username: "guard.mak", name: "麥護衛 Mak", property: "HV", role: "GUARD"},
+	{username: "guard.tse", name: "謝護衛 Tse", property: "KT", role: "GUARD"},
+}
+
+// SeedFrontDeskDemo loads the front desk's demo: Harbour View's estate gate
+// and lobby with their guards and this month's greeting rota, K Tower's
+// lobby with its office-hours greeting window (08:30 on working days), and
+// a week of visitors before now, so the console's figures are not empty.
+// Like SeedDemo it can run on every start: what exists is left alone.
+func (db *DB) SeedFrontDeskDemo(ctx context.Context, now time.Time, hash func(string) (string, error)) ([]DemoAccount, error) {
+	pw, err := hash(DemoPassword)
+	if err != nil {
+		return nil, err
+	}
+	var accounts []DemoAccount
+	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
+		for _, p := range demoFrontDeskPeople {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO people (username, name, password_hash) VALUES ($1, $2, $3) ON CONFLICT (lower(username)) DO NOTHING`,
+				p.username, p.name, pw); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO staff_roles (person_id, property_id, role)
+SELECT pe.id, pr.id, $3 FROM people pe, properties pr WHERE pe.username = $1 AND pr.code = $2
+ON CONFLICT (person_id, property_id) DO NOTHING`, p.username, p.property, p.role); err != nil {
+				return err
+			}
+			accounts = append(accounts, DemoAccount{Username: p.username, Role: p.role, Where: p.property})
+		}
+		stmts := []string{
+			`INSERT INTO guard_posts (property_id, code, name, kind, standing)
+SELECT id, 'GATE', 'Estate gate', 'GATE', '{07:00-15:00,15:00-23:00}' FROM properties WHERE code = 'HV' ON CONFLICT (property_id, code) DO NOTHING`,
+			`INSERT INTO guard_posts (property_id, code, name, kind, standing)
+SELECT id, 'LOBBY', 'Tower A lobby', 'LOBBY', '{07:30-09:30,18:00-20:00}' FROM properties WHERE code = 'HV' ON CONFLICT (property_id, code) DO NOTHING`,
+			`INSERT INTO guard_posts (property_id, code, name, kind, standing)
+SELECT id, 'LOBBY', 'K Tower lobby', 'LOBBY', '{08:00-10:00,17:30-19:30}' FROM properties WHERE code = 'KT' ON CONFLICT (property_id, code) DO NOTHING`,
+			// K Tower greets its tenants in the half hour before 09:00 on
+			// working days; Harbour View keeps the residential default, the
+			// evening return peak from 18:30 every day.
+			`INSERT INTO front_desk_settings (property_id, greeting_set, greeting_weekday_start, greeting_minutes, greeting_point)
+SELECT id, true, '08:30', 30, 'K Tower lobby' FROM properties WHERE code = 'KT' ON CONFLICT (property_id) DO NOTHING`,
+		}
+		for _, q := range stmts {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		for _, code := range []string{"HV", "KT"} {
+			if err := seedDemoRota(ctx, tx, code, now); err != nil {
+				return fmt.Errorf("demo rota %s: %w", code, err)
+			}
+		}
+		return seedDemoVisitors(ctx, tx, now)
+	})
+	return accounts, err
+}
+
+// seedDemoRota fills this local month's greeting windows in turn among the
+// property's management staff, unless the month has windows already. The
+// windows before now were stood: most on time, every fifth late, every
+// seventh missed; none of them sends a reminder or a missed notice.
+func seedDemoRota(ctx context.Context, tx *sqlx.Tx, code string, now time.Time) error {
+	var propID string
+	if err := sqlx.GetContext(ctx, tx, &propID, `SELECT id FROM properties WHERE code = $1`, code); err != nil {
+		return err
+	}
+	w, err := (&DutyStore{}).windowTx(ctx, tx, propID)
+	if err != nil {
+		return err
+	}
+	local := now.In(w.Zone)
+	month := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, w.Zone)
+	var have int
+	if err := sqlx.GetContext(ctx, tx, &have, `SELECT count(*) FROM greeting_duties WHERE property_id = $1 AND starts_at >= $2 AND starts_at < $3`,
+		propID, month, month.AddDate(0, 1, 0)); err != nil || have > 0 {
+		return err
+	}
+	staff := []string{}
+	if err := sqlx.SelectContext(ctx, tx, &staff, `SELECT person_id FROM staff_roles WHERE property_id = $1 AND role IN ('AGENT', 'BUTLER', 'MANAGER', 'DIRECTOR') ORDER BY person_id`, propID); err != nil || len(staff) == 0 {
+		return err
+	}
+	windows, err := duty.Windows(w, month)
+	if err != nil {
+		return err
+	}
+	for i, win := range windows {
+		var checkedIn, handled *time.Time
+		if win[1].Before(now) {
+			handled = &win[1]
+			switch {
+			case i%7 == 6:
+			case i%5 == 4:
+				t := win[0].Add(6 * time.Minute)
+				checkedIn = &t
+			default:
+				t := win[0].Add(-4 * time.Minute)
+				checkedIn = &t
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO greeting_duties (property_id, day, starts_at, ends_at, person_id, checked_in_at, reminded_at, missed_notified_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (property_id, day) DO NOTHING`,
+			propID, win[0].In(w.Zone).Format(time.DateOnly), win[0], win[1], staff[i%len(staff)], checkedIn, handled); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seedDemoVisitors writes a week of Harbour View visitors before now,
+// unless that week has visits already: pre-registered guests and walk-ins
+// (admitted, declined, one unanswered), IDs held 9 to 38 seconds, and the
+// guards' check-ins at the gate and the lobby.
+func seedDemoVisitors(ctx context.Context, tx *sqlx.Tx, now time.Time) error {
+	var ids struct {
+		Prop  string `db:"prop"`
+		Chan  string `db:"chan"`
+		Lee   string `db:"lee"`
+		ChanU string `db:"chan_u"`
+		LeeU  string `db:"lee_u"`
+		Yip   string `db:"yip"`
+		Mak   string `db:"mak"`
+		Gate  string `db:"gate"`
+		Lobby string `db:"lobby"`
+	}
+	if err := sqlx.GetContext(ctx, tx, &ids, `SELECT p.id AS prop,
+(SELECT id FROM people WHERE username = 'resident.chan') AS chan, (SELECT id FROM people WHERE username = 'resident.lee') AS lee,
+(SELECT id FROM units WHERE property_id = p.id AND code = 'A-1201') AS chan_u, (SELECT id FROM units WHERE property_id = p.id AND code = 'B-0805') AS lee_u,
+(SELECT id FROM people WHERE username = 'guard.yip') AS yip, (SELECT id FROM people WHERE username = 'guard.mak') AS mak,
+(SELECT id FROM guard_posts WHERE property_id = p.id AND code = 'GATE') AS gate, (SELECT id FROM guard_posts WHERE property_id = p.id AND code = 'LOBBY') AS lobby
+FROM properties p WHERE p.code = 'HV'`); err != nil {
+		return err
+	}
+	var have int
+	if err := sqlx.GetContext(ctx, tx, &have, `SELECT count(*) FROM visits WHERE property_id = $1 AND arrived_at >= $2`, ids.Prop, now.AddDate(0, 0, -8)); err != nil || have > 0 {
+		return err
+	}
+	hk, err := property.LoadTimeZone("Asia/Hong_Kong")
+	if err != nil {
+		return err
+	}
+	names := []string{"陳生 Mr Chan Senior", "Courier SF", "Ms Fong", "Cleaner Auntie Lam", "Dr Ip", "Foodpanda rider", "Mr & Mrs Ho", "Plumber Wu"}
+	today := now.In(hk)
+	for day := 7; day >= 1; day-- {
+		d := time.Date(today.Year(), today.Month(), today.Day()-day, 0, 0, 0, 0, hk)
+		guard, other := ids.Yip, ids.Mak
+		if day%2 == 0 {
+			guard, other = other, guard
+		}
+		// The guards' day: the early shift at the gate, the evening at the lobby.
+		for _, c := range [][4]any{{ids.Gate, guard, d.Add(6*time.Hour + 55*time.Minute), d.Add(15 * time.Hour)},
+			{ids.Gate, other, d.Add(14*time.Hour + 58*time.Minute), d.Add(23 * time.Hour)},
+			{ids.Lobby, guard, d.Add(17*time.Hour + 50*time.Minute), d.Add(20*time.Hour + 5*time.Minute)}} {
+			if day == 3 && c[0] == ids.Lobby {
+				continue // one evening the lobby stood empty
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_checkins (post_id, guard_id, checked_in_at, checked_out_at) VALUES ($1, $2, $3, $4)`, c[:]...); err != nil {
+				return err
+			}
+		}
+		for i := range 4 + day%3 {
+			n := day*7 + i
+			arrived := d.Add(time.Duration(9+i*2)*time.Hour + time.Duration(n%50)*time.Minute)
+			unit, host := ids.ChanU, ids.Chan
+			if n%3 == 0 {
+				unit, host = ids.LeeU, ids.Lee
+			}
+			post := ids.Gate
+			if i%2 == 1 {
+				post = ids.Lobby
+			}
+			who := names[n%len(names)]
+			taken := arrived.Add(-40 * time.Second)
+			returned := taken.Add(time.Duration(9+(n*7)%30) * time.Second)
+			var passID *string
+			walkIn, answer := i%2 == 1, "PRE_REGISTERED"
+			var answeredAt *time.Time
+			if walkIn {
+				at := arrived.Add(time.Duration(20+(n*13)%100) * time.Second)
+				answeredAt, answer = &at, "ADMITTED"
+				switch {
+				case n%11 == 0:
+					answer = "DECLINED"
+				case n%13 == 0:
+					answer, answeredAt = "UNANSWERED", nil
+				}
+			} else {
+				var id string
+				if err := sqlx.GetContext(ctx, tx, &id, `INSERT INTO visitor_passes (property_id, unit_id, created_by, code, visitor_name, expected_from, expected_to, party_size, status, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 1 + $8 % 3, 'USED', $9) RETURNING id`, ids.Prop, unit, host, fmt.Sprintf("D%05d", n*37%100000), who,
+					arrived.Add(-time.Hour), arrived.Add(2*time.Hour), n, arrived.Add(-24*time.Hour)); err != nil {
+					return err
+				}
+				passID = &id
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO visits (property_id, unit_id, pass_id, guard_id, post_id, visitor_name, party_size, walk_in, answer,
+answered_by, answered_at, id_type, id_last4, id_taken_at, id_returned_at, arrived_at, departed_at)
+VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, CASE WHEN $9::timestamptz IS NULL THEN NULL ELSE $10::uuid END, $9, 'HKID', $11, $12, $13, $14, $15)`,
+				ids.Prop, unit, passID, guard, post, who, walkIn, answer, answeredAt, host, fmt.Sprintf("%04d", n*97%10000), taken, returned, arrived,
+				arrived.Add(time.Duration(30+n%90)*time.Minute)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ var (
 	_ notification.Outbox = (*NotificationStore)(nil)
 )
 
-const notificationCols = `id, person_id, kind, request_id, title, body, created_at, read_at`
+const notificationCols = `id, person_id, kind, request_id, title, body, created_at, read_at, visit_id`
 
 // List returns a page of a person's inbox, newest first.
 func (s *NotificationStore) List(ctx context.Context, personID string, unreadOnly bool, before int64, limit int) ([]notification.Notification, error) {
