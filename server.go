@@ -321,6 +321,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		Limiter:          operationLimiter(cfg, limiter),
 		TrustedProxies:   cfg.TrustedProxies,
 		OperationTimeout: cfg.OperationTimeout,
+		SessionCheck:     cfg.WSSessionCheck,
 	}))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
 	export := graph.NewExportHandler(deps, log)
