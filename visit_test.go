@@ -14,7 +14,9 @@ import (
 func TestLogVisitReach(t *testing.T) {
 	s := sharedServer(t)
 	chan_ := s.login(t, "resident.chan")
-	var me struct{ Me struct{ Units []struct{ ID string } } }
+	var me struct {
+		Me struct{ Units []struct{ ID string } }
+	}
 	chan_.must(`{ me { units { id } } }`, nil, &me)
 	unit := me.Me.Units[0].ID
 	visit := `mutation($u: ID!) { logVisit(unitId: $u, note: "Checked the balcony drain") { id } }`
