@@ -353,6 +353,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		mux.Handle("GET "+playground.AssetPrefix, playground.Assets())
 	}
 	app.Handler = withDeadlines(cfg, mux)
+	app.IdleTimeout = cfg.IdleTimeout
 	if cfg.AdminAddr != "" {
 		addr, stop, err := startAdmin(cfg.AdminAddr, app.Metrics, log)
 		if err != nil {
