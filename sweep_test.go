@@ -169,10 +169,13 @@ var sweepSubscriptions = map[string]func(t *testing.T, s *testServer, o sweeper,
 		n, _ := strconv.ParseInt(w.notification, 10, 64)
 		p, _ := json.Marshal(map[string]any{"query": `subscription($s: ID) { notifications(since: $s) { id } }`, "variables": map[string]any{"s": strconv.FormatInt(n-1, 10)}})
 		writeMsg(t, ws.conn, wsMsg{ID: "1", Type: "subscribe", Payload: p})
+		// Read and removed after, so that no other test finds it in an inbox.
 		var marker string
-		if err := s.app.DB.Get(&marker, `INSERT INTO notifications (person_id, kind, title, created_at) VALUES ($1, 'STATUS_CHANGED', 'marker', now()) RETURNING id::text`, o.id); err != nil {
+		if err := s.app.DB.Get(&marker, `INSERT INTO notifications (person_id, kind, title, created_at, read_at, pushed_at)
+			VALUES ($1, 'STATUS_CHANGED', 'marker', now(), now(), now()) RETURNING id::text`, o.id); err != nil {
 			t.Fatal(err)
 		}
+		defer s.exec(t, `DELETE FROM notifications WHERE id = $1`, marker)
 		for {
 			m := ws.next(10 * time.Second)
 			var got struct {
