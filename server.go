@@ -350,6 +350,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		TrustedProxies:   cfg.TrustedProxies,
 		OperationTimeout: cfg.OperationTimeout,
 		PersistedQueries: persistedQueries(app.Redis, cfg.RedisChannel),
+		SessionCheck:     cfg.WSSessionCheck,
 	}))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
 	export := graph.NewExportHandler(deps, log)

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/kproperty/onestop/graph/model"
+	"github.com/kproperty/onestop/graph/scalar"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
@@ -51,7 +54,12 @@ func decodeCursor(s *string) (*request.Cursor, error) {
 		return nil, bad
 	}
 	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil || len(id) != 36 {
+	if err != nil || t.Before(scalar.MinTime) || !t.Before(scalar.MaxTime) {
+		return nil, bad
+	}
+	// The id goes to PostgreSQL as a uuid: only the form the server wrote
+	// into the cursor is one it reads.
+	if u, err := uuid.Parse(id); err != nil || u.String() != id {
 		return nil, bad
 	}
 	return &request.Cursor{CreatedAt: t, ID: id}, nil

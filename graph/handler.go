@@ -59,6 +59,9 @@ type Options struct {
 	// OperationTimeout bounds one query or mutation; its SQL is cancelled
 	// with it. Zero means no bound. Subscriptions are not bounded.
 	OperationTimeout time.Duration
+	// SessionCheck is how often an open websocket's session is checked
+	// again; zero means every 5 seconds.
+	SessionCheck time.Duration
 }
 
 // NewHandler returns the /query endpoint: POST for queries and mutations,
@@ -69,6 +72,9 @@ func NewHandler(d Deps, o Options) http.Handler {
 	}
 	if o.InitTimeout == 0 {
 		o.InitTimeout = 5 * time.Second
+	}
+	if o.SessionCheck == 0 {
+		o.SessionCheck = 5 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -81,7 +87,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 		Implementation: initTimeoutCode{transport.CoderWebsocketImplementation{
 			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.AllowedOrigins},
 		}},
-		InitFunc:         wsInit(d.AuthService),
+		InitFunc:         wsInit(d.AuthService, o.SessionCheck, o.Log),
 		InitTimeout:      o.InitTimeout,
 		PingPongInterval: o.PingInterval,
 	})
@@ -293,7 +299,7 @@ func bearerToken(header string) (string, bool) {
 // connectionParams), or as {"token": "<token>"}.
 // A missing or bad token closes the socket with 4403 and a reason that says
 // what was wrong (graphql-ws hands it to the app's close handler).
-func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
+func wsInit(svc *auth.Service, sessionCheck time.Duration, log *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		header := initAuthorization(p)
 		token, ok := bearerToken(header)
@@ -321,7 +327,47 @@ func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 		// resumes with since.
 		expiring, cancel := context.WithTimeout(ctx, a.TokenLeft)
 		context.AfterFunc(expiring, cancel)
+		if sock := socketFrom(ctx); sock != nil {
+			go watchSession(expiring, svc, a, sock, sessionCheck, log)
+		}
 		return auth.WithActor(expiring, a), nil, nil
+	}
+}
+
+// closeSessionEnded closes a websocket whose session ended while it was
+// open, with the code a refused connection_init gets: the app signs in
+// again rather than reconnecting with the same token.
+const closeSessionEnded = 4403
+
+// watchSession checks every interval that the session which opened the
+// socket is still open, and ends the socket with 4403 once it is not: a
+// logout, or a refresh token replayed (which ends the whole session), stops
+// live delivery within the interval, as it stops HTTP calls. The answer
+// comes from the auth service's brief cache, so many sockets of one
+// session cost one look-up. A failed check (the database unreachable)
+// leaves the socket open: it is not a sign that the session ended. The
+// goroutine exits when the socket's context ends.
+func watchSession(ctx context.Context, svc *auth.Service, a *auth.Actor, sock *socket, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		open, err := svc.StillSignedIn(ctx, a)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.WarnContext(ctx, "websocket session check failed", "person", a.PersonID, "err", err)
+			}
+			continue
+		}
+		if !open {
+			log.InfoContext(ctx, "websocket closed: session ended", "person", a.PersonID)
+			sock.end(closeSessionEnded, "Forbidden: the session has ended; sign in again")
+			return
+		}
 	}
 }
 

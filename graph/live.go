@@ -14,14 +14,50 @@ import (
 // websocket is a hijacked connection.
 type Live struct {
 	mu      sync.Mutex
-	sockets map[*context.CancelFunc]struct{}
+	sockets map[*socket]struct{}
 	streams int
 	idle    chan struct{} // closed when streams drops to zero
 }
 
 // NewLive returns an empty tracker.
 func NewLive() *Live {
-	return &Live{sockets: map[*context.CancelFunc]struct{}{}}
+	return &Live{sockets: map[*socket]struct{}{}}
+}
+
+// socket is one open websocket: how to end it, and the close code and
+// reason to end it with when the server ends it on purpose (its session
+// ended). The transport itself closes a cancelled socket as a normal
+// closure; the connection wrapper puts the code and reason in its place.
+type socket struct {
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	code   int
+	reason string
+}
+
+// end closes the socket with a code and reason of the protocol's.
+func (s *socket) end(code int, reason string) {
+	s.mu.Lock()
+	if s.code == 0 {
+		s.code, s.reason = code, reason
+	}
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// closing returns the code and reason the socket was ended with, if end
+// was called.
+func (s *socket) closing() (int, string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.code, s.reason, s.code != 0
+}
+
+type socketKey struct{}
+
+func socketFrom(ctx context.Context) *socket {
+	s, _ := ctx.Value(socketKey{}).(*socket)
+	return s
 }
 
 // track gives every websocket a context of its own that CloseSockets
@@ -35,7 +71,8 @@ func (l *Live) track(next http.Handler) http.Handler {
 		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
-		key := &cancel
+		key := &socket{cancel: cancel}
+		ctx = context.WithValue(ctx, socketKey{}, key)
 		l.mu.Lock()
 		l.sockets[key] = struct{}{}
 		l.mu.Unlock()
@@ -90,7 +127,7 @@ func (l *Live) WaitStreams(ctx context.Context) error {
 func (l *Live) CloseSockets() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for cancel := range l.sockets {
-		(*cancel)()
+	for s := range l.sockets {
+		s.cancel()
 	}
 }

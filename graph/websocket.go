@@ -34,7 +34,7 @@ func (i initTimeoutCode) Accept(w http.ResponseWriter, r *http.Request, o transp
 	if err != nil {
 		return nil, err
 	}
-	return &initTimeoutConn{WebsocketConn: c, active: map[string]bool{}}, nil
+	return &initTimeoutConn{WebsocketConn: c, active: map[string]bool{}, socket: socketFrom(r.Context())}, nil
 }
 
 // The graphql-transport-ws close codes for a client that breaks the
@@ -58,11 +58,19 @@ type initTimeoutConn struct {
 	// and until either side completes them.
 	active map[string]bool
 	closed bool
+	// socket, if the socket is tracked, may name the code and reason the
+	// server ended it with.
+	socket *socket
 }
 
 func (c *initTimeoutConn) WriteClose(code int, message string) error {
 	if code == transport.WebsocketCloseProtocolError && message == gqlgenInitTimeout {
 		code, message = closeInitTimeout, "Connection initialisation timeout"
+	}
+	if c.socket != nil && code == transport.WebsocketCloseNormalClosure {
+		if ended, reason, ok := c.socket.closing(); ok {
+			code, message = ended, reason
+		}
 	}
 	c.mu.Lock()
 	if c.closed {

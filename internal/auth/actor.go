@@ -25,6 +25,9 @@ type Actor struct {
 	// TokenLeft is how long the access token that authenticated this
 	// actor had left to live; a websocket closes when it runs out.
 	TokenLeft time.Duration
+	// Session is the session (refresh token family) of that token, empty
+	// for a token that names none; a websocket checks it is still open.
+	Session string
 }
 
 // Role is the single role the apps show: ADMIN, else the staff role (the

@@ -306,7 +306,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 		s.actors.put(a, now)
 	}
 	a.TokenLeft = claims.ExpiresAt.Sub(now)
+	a.Session = claims.Session
 	return a, nil
+}
+
+// StillSignedIn reports whether the session that authenticated a is still
+// open, from the same brief cache as Authenticate. A long-lived connection
+// asks it now and then, so that a logout or a replayed refresh token ends
+// the connection too, not only the next call.
+func (s *Service) StillSignedIn(ctx context.Context, a *Actor) (bool, error) {
+	if a.Session == "" {
+		return true, nil
+	}
+	return s.sessionOpen(ctx, a.Session)
 }
 
 // A refresh token is "<family id>.<32 random bytes>", base64url. Carrying the

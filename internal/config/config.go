@@ -107,6 +107,10 @@ type Config struct {
 	// IdleTimeout is how long a keep-alive connection may sit idle
 	// (IDLE_TIMEOUT, default 2m).
 	IdleTimeout time.Duration
+	// WSSessionCheck is how often an open websocket's session is checked
+	// again (WS_SESSION_CHECK, default 5s): a socket whose session ended
+	// (logout, a replayed refresh token) closes within this long.
+	WSSessionCheck time.Duration
 }
 
 // devSecret signs tokens in development only, so that a restarted dev
@@ -195,6 +199,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.IdleTimeout, err = duration(getenv, "IDLE_TIMEOUT", 2*time.Minute); err != nil {
+		return c, err
+	}
+	if c.WSSessionCheck, err = duration(getenv, "WS_SESSION_CHECK", 5*time.Second); err != nil {
 		return c, err
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {

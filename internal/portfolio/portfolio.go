@@ -165,7 +165,8 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 }
 
 // LogVisit records a butler's proactive visit to a household in their
-// portfolio.
+// portfolio. A household out of the viewer's reach is NOT_FOUND, as a
+// missing one is.
 func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note string) (*Visit, error) {
 	if _, err := uuid.Parse(unitID); err != nil {
 		return nil, apperr.Invalid("unitId", "unitId is not a valid id")
@@ -177,14 +178,28 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, unitID, note stri
 	now := s.req.Now()
 	v := &Visit{ID: uuid.NewString(), UnitID: unitID, ButlerID: a.PersonID, Note: *n, At: now}
 	err = s.req.Run(ctx, func(tx request.Tx) error {
+		unit, err := tx.Unit(ctx, unitID)
+		if err != nil {
+			return err
+		}
+		// Like a request's id, a household's id reads the same whether it
+		// does not exist or is out of the viewer's reach: its residents,
+		// the people of its property and admins reach it.
+		_, staff := a.RoleAt(unit.PropertyID)
+		if !a.Admin && !staff && !a.LivesIn(unitID) {
+			return apperr.ErrNotFound
+		}
 		cur, err := tx.CurrentButler(ctx, unitID, now)
 		if err != nil {
 			return err
 		}
-		if cur == nil || *cur != a.PersonID {
+		if cur != nil && *cur == a.PersonID {
+			return s.store.Tx(tx).AddVisit(ctx, *v)
+		}
+		if role, _ := a.RoleAt(unit.PropertyID); role == person.Butler {
 			return apperr.Invalid("unitId", "this household is not in your portfolio")
 		}
-		return s.store.Tx(tx).AddVisit(ctx, *v)
+		return apperr.New(apperr.Forbidden, "a visit is logged by the household's butler")
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,31 @@
+package scalar
+
+import (
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+
+	"github.com/kproperty/onestop/internal/apperr"
+)
+
+// MarshalID writes an id as a string, as every GraphQL ID is.
+func MarshalID(s string) graphql.Marshaler { return graphql.MarshalID(s) }
+
+// UnmarshalID reads an id. The server's ids are UUIDs in their canonical
+// form (lower case, with hyphens) or numbers (events, notifications). A
+// UUID spelled another way (upper case, as some phones write the
+// clientRequestId they make; in braces; without hyphens; urn:uuid:) is
+// read as the canonical spelling of the same UUID. Left as sent, it would
+// reach PostgreSQL, which reads some of those spellings and fails on
+// others, and the rules that compare ids as text would tell it from the
+// canonical one. Anything else passes as it is, for the field to judge (an
+// unknown id is NOT_FOUND there).
+func UnmarshalID(v any) (string, error) {
+	s, err := graphql.UnmarshalID(v)
+	if err != nil {
+		return "", apperr.Invalid("", "an id is a string")
+	}
+	if u, err := uuid.Parse(s); err == nil {
+		return u.String(), nil
+	}
+	return s, nil
+}
