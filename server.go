@@ -28,6 +28,7 @@ import (
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
+	"github.com/kproperty/onestop/internal/conversation"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/notification"
@@ -292,6 +293,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		CatalogueService:    property.NewCatalogueService(postgres.NewCatalogueStore(db)),
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
+		ConversationService: conversation.NewService(app.Requests.Engine, postgres.NewRequestStore(db), postgres.NewConversationStore(db)),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
+	"github.com/kproperty/onestop/internal/conversation"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -46,4 +47,5 @@ type Deps struct {
 	CatalogueService    *property.CatalogueService
 	Directory           Directory
 	Events              EventFeed
+	ConversationService *conversation.Service
 }

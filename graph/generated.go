@@ -50,6 +50,7 @@ type ResolverRoot interface {
 	Property() PropertyResolver
 	Query() QueryResolver
 	RequestEvent() RequestEventResolver
+	RequestMessage() RequestMessageResolver
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
 	ServiceStats() ServiceStatsResolver
@@ -151,6 +152,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptRequest         func(childComplexity int, id string, promisedAt *time.Time, note *string) int
+		AddRequestMessage     func(childComplexity int, input model.AddRequestMessageInput) int
 		AssignButler          func(childComplexity int, unitID string, butlerID string, from *time.Time) int
 		AssignRequest         func(childComplexity int, id string, assigneeID string, note *string) int
 		CancelRequest         func(childComplexity int, id string, reason string) int
@@ -161,6 +163,7 @@ type ComplexityRoot struct {
 		LogVisit              func(childComplexity int, unitID string, note string) int
 		Login                 func(childComplexity int, username string, password string) int
 		Logout                func(childComplexity int, refreshToken string) int
+		MarkMessagesRead      func(childComplexity int, requestID string) int
 		MarkNotificationsRead func(childComplexity int, ids []string) int
 		RecordCallback        func(childComplexity int, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) int
 		RecordFollowUp        func(childComplexity int, id string, note string) int
@@ -254,14 +257,35 @@ type ComplexityRoot struct {
 	}
 
 	RequestEvent struct {
-		Actor      func(childComplexity int) int
+		Actor          func(childComplexity int) int
+		At             func(childComplexity int) int
+		FromStatus     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Note           func(childComplexity int) int
+		NoteVisibility func(childComplexity int) int
+		Request        func(childComplexity int) int
+		ToStatus       func(childComplexity int) int
+		Type           func(childComplexity int) int
+		Visibility     func(childComplexity int) int
+	}
+
+	RequestMessage struct {
 		At         func(childComplexity int) int
-		FromStatus func(childComplexity int) int
+		Author     func(childComplexity int) int
 		ID         func(childComplexity int) int
-		Note       func(childComplexity int) int
 		Request    func(childComplexity int) int
-		ToStatus   func(childComplexity int) int
-		Type       func(childComplexity int) int
+		Text       func(childComplexity int) int
+		Visibility func(childComplexity int) int
+	}
+
+	RequestMessageConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RequestMessageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	ServiceCategory struct {
@@ -294,6 +318,7 @@ type ComplexityRoot struct {
 		HoldReason      func(childComplexity int) int
 		HoldUntil       func(childComplexity int) int
 		ID              func(childComplexity int) int
+		Messages        func(childComplexity int, first *int, after *string) int
 		Number          func(childComplexity int) int
 		OnHold          func(childComplexity int) int
 		Pooled          func(childComplexity int) int
@@ -305,6 +330,7 @@ type ComplexityRoot struct {
 		Status          func(childComplexity int) int
 		Timeline        func(childComplexity int, last *int) int
 		Unit            func(childComplexity int) int
+		UnreadMessages  func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
 		Version         func(childComplexity int) int
 		Warned          func(childComplexity int) int
@@ -438,6 +464,8 @@ type MutationResolver interface {
 	SaveServiceCategory(ctx context.Context, input model.ServiceCategoryInput) (*property.Category, error)
 	SetStaffProfile(ctx context.Context, personID string, propertyID string, skills []string, zoneBuildingID *string) (*dispatch.Profile, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
+	AddRequestMessage(ctx context.Context, input model.AddRequestMessageInput) (*request.Event, error)
+	MarkMessagesRead(ctx context.Context, requestID string) (*request.Request, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notification.Notification) (string, error)
@@ -473,6 +501,12 @@ type RequestEventResolver interface {
 
 	Actor(ctx context.Context, obj *request.Event) (*person.Person, error)
 }
+type RequestMessageResolver interface {
+	ID(ctx context.Context, obj *request.Event) (string, error)
+	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
+	Author(ctx context.Context, obj *request.Event) (*person.Person, error)
+	Text(ctx context.Context, obj *request.Event) (string, error)
+}
 type ServiceCategoryResolver interface {
 	Price(ctx context.Context, obj *property.Category) (*model.Money, error)
 	Property(ctx context.Context, obj *property.Category) (*property.Property, error)
@@ -494,6 +528,8 @@ type ServiceRequestResolver interface {
 	FollowUpPending(ctx context.Context, obj *request.Request) (bool, error)
 
 	Timeline(ctx context.Context, obj *request.Request, last *int) ([]request.Event, error)
+	Messages(ctx context.Context, obj *request.Request, first *int, after *string) (*model.RequestMessageConnection, error)
+	UnreadMessages(ctx context.Context, obj *request.Request) (int, error)
 }
 type ServiceStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
@@ -874,6 +910,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptRequest(childComplexity, args["id"].(string), args["promisedAt"].(*time.Time), args["note"].(*string)), true
+	case "Mutation.addRequestMessage":
+		if e.ComplexityRoot.Mutation.AddRequestMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addRequestMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddRequestMessage(childComplexity, args["input"].(model.AddRequestMessageInput)), true
 	case "Mutation.assignButler":
 		if e.ComplexityRoot.Mutation.AssignButler == nil {
 			break
@@ -984,6 +1031,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.markMessagesRead":
+		if e.ComplexityRoot.Mutation.MarkMessagesRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markMessagesRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkMessagesRead(childComplexity, args["requestId"].(string)), true
 	case "Mutation.markNotificationsRead":
 		if e.ComplexityRoot.Mutation.MarkNotificationsRead == nil {
 			break
@@ -1523,6 +1581,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEvent.Note(childComplexity), true
+	case "RequestEvent.noteVisibility":
+		if e.ComplexityRoot.RequestEvent.NoteVisibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestEvent.NoteVisibility(childComplexity), true
 	case "RequestEvent.request":
 		if e.ComplexityRoot.RequestEvent.Request == nil {
 			break
@@ -1541,6 +1605,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEvent.Type(childComplexity), true
+	case "RequestEvent.visibility":
+		if e.ComplexityRoot.RequestEvent.Visibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestEvent.Visibility(childComplexity), true
+
+	case "RequestMessage.at":
+		if e.ComplexityRoot.RequestMessage.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.At(childComplexity), true
+	case "RequestMessage.author":
+		if e.ComplexityRoot.RequestMessage.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Author(childComplexity), true
+	case "RequestMessage.id":
+		if e.ComplexityRoot.RequestMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.ID(childComplexity), true
+	case "RequestMessage.request":
+		if e.ComplexityRoot.RequestMessage.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Request(childComplexity), true
+	case "RequestMessage.text":
+		if e.ComplexityRoot.RequestMessage.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Text(childComplexity), true
+	case "RequestMessage.visibility":
+		if e.ComplexityRoot.RequestMessage.Visibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Visibility(childComplexity), true
+
+	case "RequestMessageConnection.edges":
+		if e.ComplexityRoot.RequestMessageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageConnection.Edges(childComplexity), true
+	case "RequestMessageConnection.pageInfo":
+		if e.ComplexityRoot.RequestMessageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageConnection.PageInfo(childComplexity), true
+
+	case "RequestMessageEdge.cursor":
+		if e.ComplexityRoot.RequestMessageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageEdge.Cursor(childComplexity), true
+	case "RequestMessageEdge.node":
+		if e.ComplexityRoot.RequestMessageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageEdge.Node(childComplexity), true
 
 	case "ServiceCategory.active":
 		if e.ComplexityRoot.ServiceCategory.Active == nil {
@@ -1699,6 +1832,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.ID(childComplexity), true
+	case "ServiceRequest.messages":
+		if e.ComplexityRoot.ServiceRequest.Messages == nil {
+			break
+		}
+
+		args, err := ec.field_ServiceRequest_messages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Messages(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "ServiceRequest.number":
 		if e.ComplexityRoot.ServiceRequest.Number == nil {
 			break
@@ -1770,6 +1914,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.Unit(childComplexity), true
+	case "ServiceRequest.unreadMessages":
+		if e.ComplexityRoot.ServiceRequest.UnreadMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.UnreadMessages(childComplexity), true
 	case "ServiceRequest.updatedAt":
 		if e.ComplexityRoot.ServiceRequest.UpdatedAt == nil {
 			break
@@ -2099,6 +2249,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddRequestMessageInput", ec.unmarshalInputAddRequestMessageInput),
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("RequestFilter", ec.unmarshalInputRequestFilter),
 			graphql.NewInputUnmarshaler("ServiceCategoryInput", ec.unmarshalInputServiceCategoryInput),
@@ -3154,6 +3305,89 @@ type StaffStats {
   "The running score: the average overall rating of every rated job of theirs."
   score: Float
 }
+
+# ---- conversation ----
+
+"Who may read an event, a note or a message."
+enum Visibility {
+  "Everyone who may see the request, the household included."
+  PUBLIC
+  "The staff handling the request only; never shown or sent to the household."
+  INTERNAL
+}
+
+extend type RequestEvent {
+  "Who may read the event: the household never receives an INTERNAL one."
+  visibility: Visibility!
+  "Who may read the note; null when there is none. The household reads an INTERNAL note's event without it."
+  noteVisibility: Visibility
+}
+
+extend enum EventType {
+  "A message of the request's thread: its note is the text; an INTERNAL one reaches staff only."
+  MESSAGE
+}
+
+extend enum NotificationKind {
+  "A new message on a request's thread."
+  MESSAGE
+}
+
+"A message of a request's thread, between the household and the staff handling it."
+type RequestMessage {
+  "The message's event id: it grows in commit order, like every event's."
+  id: ID!
+  "The request it is about."
+  request: ServiceRequest!
+  "Who wrote it."
+  author: Person
+  "What they wrote."
+  text: String!
+  "PUBLIC: the household and staff; INTERNAL: staff only."
+  visibility: Visibility!
+  "When it was written."
+  at: Time!
+}
+
+"A page of a request's thread, newest first."
+type RequestMessageConnection {
+  "The messages, newest first."
+  edges: [RequestMessageEdge!]!
+  "Where the page sits; pass endCursor as after for older messages."
+  pageInfo: PageInfo!
+}
+
+"One message of a page."
+type RequestMessageEdge {
+  "Pass as after to page on past it."
+  cursor: String!
+  "The message."
+  node: RequestMessage!
+}
+
+extend type ServiceRequest {
+  "The request's thread as the viewer may read it, newest first (at most 100 a page). The household never reads an INTERNAL message."
+  messages(first: Int = 20, after: String): RequestMessageConnection!
+  "Messages of the thread the viewer may read, has not marked read, and did not write."
+  unreadMessages: Int!
+}
+
+"A message to add to a request's thread."
+input AddRequestMessageInput {
+  "The request."
+  requestId: ID!
+  "What to say, 1 to 2,000 characters."
+  text: String!
+  "INTERNAL keeps it among staff; only staff may choose it."
+  visibility: Visibility = PUBLIC
+}
+
+extend type Mutation {
+  "Writes on a request's thread; it reaches subscribers of requestEvents as a MESSAGE event. A resident's message is told to the first-asker and the assignee."
+  addRequestMessage(input: AddRequestMessageInput!): RequestMessage!
+  "Marks the request's thread read up to its newest message; unreadMessages becomes 0."
+  markMessagesRead(requestId: ID!): ServiceRequest!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3474,8 +3708,50 @@ func (ec *executionContext) childFields_RequestEvent(ctx context.Context, field 
 		return ec.fieldContext_RequestEvent_note(ctx, field)
 	case "at":
 		return ec.fieldContext_RequestEvent_at(ctx, field)
+	case "visibility":
+		return ec.fieldContext_RequestEvent_visibility(ctx, field)
+	case "noteVisibility":
+		return ec.fieldContext_RequestEvent_noteVisibility(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RequestMessage_id(ctx, field)
+	case "request":
+		return ec.fieldContext_RequestMessage_request(ctx, field)
+	case "author":
+		return ec.fieldContext_RequestMessage_author(ctx, field)
+	case "text":
+		return ec.fieldContext_RequestMessage_text(ctx, field)
+	case "visibility":
+		return ec.fieldContext_RequestMessage_visibility(ctx, field)
+	case "at":
+		return ec.fieldContext_RequestMessage_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestMessageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RequestMessageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RequestMessageConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestMessageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestMessageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RequestMessageEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RequestMessageEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestMessageEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceCategory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3566,6 +3842,10 @@ func (ec *executionContext) childFields_ServiceRequest(ctx context.Context, fiel
 		return ec.fieldContext_ServiceRequest_updatedAt(ctx, field)
 	case "timeline":
 		return ec.fieldContext_ServiceRequest_timeline(ctx, field)
+	case "messages":
+		return ec.fieldContext_ServiceRequest_messages(ctx, field)
+	case "unreadMessages":
+		return ec.fieldContext_ServiceRequest_unreadMessages(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceRequest", field.Name)
 }
@@ -3854,6 +4134,20 @@ func (ec *executionContext) field_Mutation_acceptRequest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addRequestMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddRequestMessageInput, error) {
+			return ec.unmarshalNAddRequestMessageInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAddRequestMessageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_assignButler_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4111,6 +4405,20 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markMessagesRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "requestId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg0
 	return args, nil
 }
 
@@ -4717,6 +5025,28 @@ func (ec *executionContext) field_Query_staffStats_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_ServiceRequest_messages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -7363,6 +7693,94 @@ func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addRequestMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addRequestMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddRequestMessage(ctx, fc.Args["input"].(model.AddRequestMessageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Event) graphql.Marshaler {
+			return ec.marshalNRequestMessage2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addRequestMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addRequestMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markMessagesRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markMessagesRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkMessagesRead(ctx, fc.Args["requestId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markMessagesRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markMessagesRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8953,6 +9371,327 @@ func (ec *executionContext) fieldContext_RequestEvent_at(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("RequestEvent", field, false, false, "Time")
 }
 
+func (ec *executionContext) _RequestEvent_visibility(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestEvent_visibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visibility(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.Sight) graphql.Marshaler {
+			return ec.marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestEvent_visibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestEvent", field, true, false, "Visibility")
+}
+
+func (ec *executionContext) _RequestEvent_noteVisibility(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestEvent_noteVisibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoteVisibility(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Sight) graphql.Marshaler {
+			return ec.marshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestEvent_noteVisibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestEvent", field, true, false, "Visibility")
+}
+
+func (ec *executionContext) _RequestMessage_id(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, true, true, "ID")
+}
+
+func (ec *executionContext) _RequestMessage_request(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Request(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessage_author(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Author(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessage_text(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Text(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, true, true, "String")
+}
+
+func (ec *executionContext) _RequestMessage_visibility(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_visibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visibility(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.Sight) graphql.Marshaler {
+			return ec.marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_visibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, true, false, "Visibility")
+}
+
+func (ec *executionContext) _RequestMessage_at(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RequestMessageEdge) graphql.Marshaler {
+			return ec.marshalNRequestMessageEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessageEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestMessageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Event) graphql.Marshaler {
+			return ec.marshalNRequestMessage2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceCategory_id(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9973,6 +10712,73 @@ func (ec *executionContext) fieldContext_ServiceRequest_timeline(ctx context.Con
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ServiceRequest_messages(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ServiceRequest().Messages(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestMessageConnection) graphql.Marshaler {
+			return ec.marshalNRequestMessageConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_messages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessageConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ServiceRequest_messages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceRequest_unreadMessages(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_unreadMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().UnreadMessages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_unreadMessages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ServiceRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ServiceRequestConnection) (ret graphql.Marshaler) {
@@ -12297,6 +13103,66 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAddRequestMessageInput(ctx context.Context, obj any) (model.AddRequestMessageInput, error) {
+	var it model.AddRequestMessageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["visibility"]; !present {
+		asMap["visibility"] = "PUBLIC"
+	}
+
+	fieldsInOrder := [...]string{"requestId", "text", "visibility"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "requestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestID = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "visibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visibility"))
+			data, err := ec.unmarshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Visibility = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddRequestMessageInput unmarshals raw into the AddRequestMessageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddRequestMessageInput(ctx context.Context, raw any) (model.AddRequestMessageInput, error) {
+	var out model.AddRequestMessageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddRequestMessageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (model.MoneyInput, error) {
 	var it model.MoneyInput
 	if obj == nil {
@@ -13430,6 +14296,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "addRequestMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addRequestMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markMessagesRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markMessagesRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14027,6 +14907,154 @@ func (ec *executionContext) _RequestEvent(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "visibility":
+			out.Values[i] = ec._RequestEvent_visibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "noteVisibility":
+			out.Values[i] = ec._RequestEvent_noteVisibility(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestMessageImplementors = []string{"RequestMessage"}
+
+func (ec *executionContext) _RequestMessage(ctx context.Context, sel ast.SelectionSet, obj *request.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestMessage")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_id(ctx, field, obj)
+				})
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_request(ctx, field, obj)
+				})
+		case "author":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_author(ctx, field, obj)
+				})
+		case "text":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_text(ctx, field, obj)
+				})
+		case "visibility":
+			out.Values[i] = ec._RequestMessage_visibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._RequestMessage_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestMessageConnectionImplementors = []string{"RequestMessageConnection"}
+
+func (ec *executionContext) _RequestMessageConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RequestMessageConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestMessageConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestMessageConnection")
+		case "edges":
+			out.Values[i] = ec._RequestMessageConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RequestMessageConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestMessageEdgeImplementors = []string{"RequestMessageEdge"}
+
+func (ec *executionContext) _RequestMessageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RequestMessageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestMessageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestMessageEdge")
+		case "cursor":
+			out.Values[i] = ec._RequestMessageEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RequestMessageEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14295,6 +15323,18 @@ func (ec *executionContext) _ServiceRequest(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ServiceRequest_timeline(ctx, field, obj)
+				})
+		case "messages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_messages(ctx, field, obj)
+				})
+		case "unreadMessages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_unreadMessages(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15157,6 +16197,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAddRequestMessageInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAddRequestMessageInput(ctx context.Context, v any) (model.AddRequestMessageInput, error) {
+	res, err := ec.unmarshalInputAddRequestMessageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
@@ -15644,6 +16689,42 @@ func (ec *executionContext) marshalNRequestEvent2ᚖgithubᚗcomᚋkpropertyᚋo
 	return ec._RequestEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRequestMessage2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx context.Context, sel ast.SelectionSet, v *request.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestMessage!")
+		return graphql.Null
+	}
+	return ec._RequestMessage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequestMessageConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageConnection(ctx context.Context, sel ast.SelectionSet, v *model.RequestMessageConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestMessageConnection!")
+		return graphql.Null
+	}
+	return ec._RequestMessageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequestMessageEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdge(ctx context.Context, sel ast.SelectionSet, v model.RequestMessageEdge) graphql.Marshaler {
+	return ec._RequestMessageEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRequestMessageEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RequestMessageEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequestMessageEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNRequestStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐStatus(ctx context.Context, v any) (request.Status, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := request.Status(tmp)
@@ -15910,6 +16991,21 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestop
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, v any) (request.Sight, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.Sight(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, sel ast.SelectionSet, v request.Sight) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Visibility!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -16455,6 +17551,25 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := scalar.MarshalTime(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, v any) (*request.Sight, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.Sight(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, sel ast.SelectionSet, v *request.Sight) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 

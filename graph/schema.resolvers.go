@@ -15,6 +15,7 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
+	"github.com/kproperty/onestop/internal/conversation"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -358,6 +359,26 @@ func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []stri
 	return r.NotificationService.MarkRead(ctx, a.PersonID, nums)
 }
 
+// AddRequestMessage is the resolver for the addRequestMessage field.
+func (r *mutationResolver) AddRequestMessage(ctx context.Context, input model.AddRequestMessageInput) (*request.Event, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := conversation.Message{Text: input.Text, Internal: input.Visibility != nil && *input.Visibility == request.StaffOnly}
+	ev, err := r.ConversationService.Add(ctx, a, input.RequestID, m)
+	return &ev, err
+}
+
+// MarkMessagesRead is the resolver for the markMessagesRead field.
+func (r *mutationResolver) MarkMessagesRead(ctx context.Context, requestID string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.ConversationService.MarkRead(ctx, a, requestID)
+}
+
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -576,6 +597,29 @@ func (r *requestEventResolver) Actor(ctx context.Context, obj *request.Event) (*
 	return personOrNil(ctx, r.Resolver, obj.ActorID)
 }
 
+// ID is the resolver for the id field.
+func (r *requestMessageResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
+	return strconv.FormatInt(obj.ID, 10), nil
+}
+
+// Request is the resolver for the request field.
+func (r *requestMessageResolver) Request(ctx context.Context, obj *request.Event) (*request.Request, error) {
+	return r.visibleRequest(ctx, obj.RequestID)
+}
+
+// Author is the resolver for the author field.
+func (r *requestMessageResolver) Author(ctx context.Context, obj *request.Event) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, obj.ActorID)
+}
+
+// Text is the resolver for the text field.
+func (r *requestMessageResolver) Text(ctx context.Context, obj *request.Event) (string, error) {
+	if obj.Note == nil {
+		return "", nil
+	}
+	return *obj.Note, nil
+}
+
 // Price is the resolver for the price field.
 func (r *serviceCategoryResolver) Price(ctx context.Context, obj *property.Category) (*model.Money, error) {
 	if obj.PriceCents == nil || obj.Currency == nil {
@@ -660,11 +704,49 @@ func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Requ
 	if n < 1 || n > maxTimeline {
 		return nil, apperr.Invalid("last", "last is between 1 and %d", maxTimeline)
 	}
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	events, err := r.loaders(ctx).timelines.Load(ctx, obj.ID)
+	// The household reads the timeline meant for it: no staff-only event
+	// or note.
+	events = request.ViewAll(a, obj.Audience, events)
 	if len(events) > n {
 		events = events[len(events)-n:]
 	}
 	return events, err
+}
+
+// Messages is the resolver for the messages field.
+func (r *serviceRequestResolver) Messages(ctx context.Context, obj *request.Request, first *int, after *string) (*model.RequestMessageConnection, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	rows, more, err := r.ConversationService.Page(ctx, a, obj, n, after)
+	if err != nil {
+		return nil, err
+	}
+	edges := make([]model.RequestMessageEdge, len(rows))
+	for i := range rows {
+		edges[i] = model.RequestMessageEdge{Cursor: strconv.FormatInt(rows[i].ID, 10), Node: &rows[i]}
+	}
+	return &model.RequestMessageConnection{Edges: edges,
+		PageInfo: pageInfo(edges, func(e model.RequestMessageEdge) string { return e.Cursor }, more, after)}, nil
+}
+
+// UnreadMessages is the resolver for the unreadMessages field.
+func (r *serviceRequestResolver) UnreadMessages(ctx context.Context, obj *request.Request) (int, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r.ConversationService.Unread(ctx, a, obj)
 }
 
 // ByStatus is the resolver for the byStatus field.
@@ -796,6 +878,9 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // RequestEvent returns RequestEventResolver implementation.
 func (r *Resolver) RequestEvent() RequestEventResolver { return &requestEventResolver{r} }
 
+// RequestMessage returns RequestMessageResolver implementation.
+func (r *Resolver) RequestMessage() RequestMessageResolver { return &requestMessageResolver{r} }
+
 // ServiceCategory returns ServiceCategoryResolver implementation.
 func (r *Resolver) ServiceCategory() ServiceCategoryResolver { return &serviceCategoryResolver{r} }
 
@@ -832,6 +917,7 @@ type (
 	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
 	requestEventResolver     struct{ *Resolver }
+	requestMessageResolver   struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
 	serviceStatsResolver     struct{ *Resolver }

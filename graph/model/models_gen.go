@@ -13,6 +13,16 @@ import (
 	"github.com/kproperty/onestop/internal/request"
 )
 
+// A message to add to a request's thread.
+type AddRequestMessageInput struct {
+	// The request.
+	RequestID string `json:"requestId"`
+	// What to say, 1 to 2,000 characters.
+	Text string `json:"text"`
+	// INTERNAL keeps it among staff; only staff may choose it.
+	Visibility *request.Sight `json:"visibility,omitempty"`
+}
+
 // A signed-in session: the tokens and who they belong to.
 type AuthPayload struct {
 	// A short-lived JWT for the Authorization header.
@@ -138,6 +148,22 @@ type RequestFilter struct {
 	Pooled *bool `json:"pooled,omitempty"`
 	// Only requests that do (not) owe a director's follow-up: the director's queue.
 	FollowUpPending *bool `json:"followUpPending,omitempty"`
+}
+
+// A page of a request's thread, newest first.
+type RequestMessageConnection struct {
+	// The messages, newest first.
+	Edges []RequestMessageEdge `json:"edges"`
+	// Where the page sits; pass endCursor as after for older messages.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// One message of a page.
+type RequestMessageEdge struct {
+	// Pass as after to page on past it.
+	Cursor string `json:"cursor"`
+	// The message.
+	Node *request.Event `json:"node"`
 }
 
 // A category as saveServiceCategory stores it.

@@ -26,6 +26,8 @@ const (
 	Pool          Kind = "POOL"
 	// FollowUp tells a director a VIP household is owed their follow-up.
 	FollowUp Kind = "FOLLOW_UP"
+	// Message tells someone of a new message on a request's thread.
+	Message Kind = "MESSAGE"
 )
 
 // Notification is one entry of a person's inbox.

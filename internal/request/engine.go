@@ -116,7 +116,7 @@ func (w *Work) Step(ctx context.Context, t Transition, actorID *string, f Fill) 
 	if err := w.settle(ctx); err != nil {
 		return err
 	}
-	w.record(r, c)
+	w.record(r, c, t.By&Household != 0)
 	if w.e.after == nil || from == r.Status {
 		return nil
 	}
@@ -196,8 +196,8 @@ func (r *Request) EndHold(now time.Time) time.Duration {
 
 // record stages a change's events in order and keeps the notifications
 // they cause for save. Each event carries the request's audience as it is
-// after the step.
-func (w *Work) record(r *Request, c *Change) {
+// after the step, and its sight: who may read it and its note.
+func (w *Work) record(r *Request, c *Change, byHousehold bool) {
 	evs := append([]Event{*c.Ev}, c.extra...)
 	for i := range evs {
 		e := &evs[i]
@@ -208,6 +208,7 @@ func (w *Work) record(r *Request, c *Change) {
 		if e.ToStatus == "" {
 			e.ToStatus = r.Status
 		}
+		sightOf(e, byHousehold)
 		if !c.quiet {
 			notifyEvent(r, e, c)
 		}

@@ -1,0 +1,31 @@
+-- +goose Up
+-- Who may read each event and its note: the household reads what is meant
+-- for it; staff-only events and notes are for colleagues.
+ALTER TABLE request_events
+    ADD COLUMN internal boolean NOT NULL DEFAULT false,
+    ADD COLUMN note_internal boolean NOT NULL DEFAULT false;
+
+-- Events written before sight was recorded get it by the same rule the
+-- engine applies now. The log is append-only; this one backfill is the
+-- exception, made with its guard lifted inside the migration's transaction.
+ALTER TABLE request_events DISABLE TRIGGER request_events_no_update;
+UPDATE request_events SET
+    internal = type IN ('SENT_BACK', 'WARNED', 'BREACHED', 'ESCALATED', 'CALLBACK_ATTEMPTED', 'CALLED_BACK', 'FOLLOWED_UP'),
+    note_internal = type IN ('SENT_BACK', 'WARNED', 'BREACHED', 'ESCALATED', 'CALLBACK_ATTEMPTED', 'CALLED_BACK', 'FOLLOWED_UP')
+        OR (note IS NOT NULL AND type NOT IN ('COMPLETED', 'CANCELLED', 'RATING_REPLIED', 'CONFIRMED', 'URGED')
+            AND NOT (type = 'REOPENED' AND data->>'by' = 'RESIDENT'));
+ALTER TABLE request_events ENABLE TRIGGER request_events_no_update;
+
+-- How far each person has read each request's thread.
+CREATE TABLE message_reads (
+    request_id   uuid NOT NULL REFERENCES service_requests (id),
+    person_id    uuid NOT NULL REFERENCES people (id),
+    last_read_id bigint NOT NULL,
+    PRIMARY KEY (request_id, person_id)
+);
+CREATE INDEX request_events_messages_idx ON request_events (request_id, id) WHERE type = 'MESSAGE';
+
+-- +goose Down
+DROP INDEX request_events_messages_idx;
+DROP TABLE message_reads;
+ALTER TABLE request_events DROP COLUMN note_internal, DROP COLUMN internal;
