@@ -63,7 +63,9 @@ func TestThreadLiveAndInternal(t *testing.T) {
 	home.quiet(100 * time.Millisecond)
 
 	tech.must(addMessage, map[string]any{"id": r.ID, "text": "staff only: the resident is rude", "vis": "INTERNAL"}, nil)
-	var pub struct{ AddRequestMessage struct{ ID, Text, Visibility string } }
+	var pub struct {
+		AddRequestMessage struct{ ID, Text, Visibility string }
+	}
 	tech.must(addMessage, map[string]any{"id": r.ID, "text": "I will come at three"}, &pub)
 	if pub.AddRequestMessage.Visibility != "PUBLIC" || pub.AddRequestMessage.Text != "I will come at three" {
 		t.Fatalf("added %+v", pub)
