@@ -3,9 +3,12 @@
 package main
 
 import (
+	// File storage drivers: local disk and memory.
 	"context"
 	"errors"
 	"fmt"
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/memblob"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +33,7 @@ import (
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/conversation"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/portfolio"
@@ -168,6 +172,9 @@ type App struct {
 	// Live tracks the websockets and their subscriptions for shutdown.
 	Live    *graph.Live
 	closers []func()
+	// Files keeps request photos and documents in Storage.
+	Files   *files.Service
+	Storage files.Storage
 }
 
 // startTicker runs each time-based job (the promise clock, auto-confirmation,
@@ -280,6 +287,20 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	})
 	app.Clock = promiseclock.New(app.Requests, postgres.NewClockStore())
 	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
+	// Request photos and documents: a bucket by URL (local disk unless
+	// STORAGE_URL names another), links signed with the server's secret.
+	storageURL := cfg.StorageURL
+	if storageURL == "" {
+		storageURL = config.LocalStorageURL()
+	}
+	bucket, err := files.OpenBucket(ctx, storageURL)
+	if err != nil {
+		app.Close()
+		return nil, fmt.Errorf("file storage %s: %w", config.RedactURL(storageURL), err)
+	}
+	app.closers = append(app.closers, func() { bucket.Close() })
+	app.Storage = bucket
+	app.Files = files.NewService(postgres.NewFileStore(db), bucket, clk, cfg.JWTSecret)
 	notifications := postgres.NewNotificationStore(db)
 	deps := graph.Deps{
 		AuthService:         authSvc,
@@ -293,7 +314,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		CatalogueService:    property.NewCatalogueService(postgres.NewCatalogueStore(db)),
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
-		ConversationService: conversation.NewService(app.Requests.Engine, postgres.NewRequestStore(db), postgres.NewConversationStore(db)),
+		ConversationService: conversation.NewService(app.Requests.Engine, postgres.NewRequestStore(db), postgres.NewConversationStore(db), app.Files),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {
@@ -325,6 +346,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		OperationTimeout: cfg.OperationTimeout,
 	}))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
+	mux.Handle("GET /files/{id}", graph.NewFileHandler(app.Files, log))
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)
 	mux.Handle("GET /export/stats.csv", export)

@@ -19,6 +19,7 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/portfolio"
@@ -50,6 +51,7 @@ type ResolverRoot interface {
 	Property() PropertyResolver
 	Query() QueryResolver
 	RequestEvent() RequestEventResolver
+	RequestFile() RequestFileResolver
 	RequestMessage() RequestMessageResolver
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
@@ -269,9 +271,21 @@ type ComplexityRoot struct {
 		Visibility     func(childComplexity int) int
 	}
 
+	RequestFile struct {
+		ContentType func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Size        func(childComplexity int) int
+		URL         func(childComplexity int) int
+		UploadedBy  func(childComplexity int) int
+		Visibility  func(childComplexity int) int
+	}
+
 	RequestMessage struct {
 		At         func(childComplexity int) int
 		Author     func(childComplexity int) int
+		Files      func(childComplexity int) int
 		ID         func(childComplexity int) int
 		Request    func(childComplexity int) int
 		Text       func(childComplexity int) int
@@ -313,6 +327,7 @@ type ComplexityRoot struct {
 		Description     func(childComplexity int) int
 		DueAt           func(childComplexity int) int
 		EscalationLevel func(childComplexity int) int
+		Files           func(childComplexity int) int
 		FirstResponder  func(childComplexity int) int
 		FollowUpPending func(childComplexity int) int
 		HoldReason      func(childComplexity int) int
@@ -501,11 +516,20 @@ type RequestEventResolver interface {
 
 	Actor(ctx context.Context, obj *request.Event) (*person.Person, error)
 }
+type RequestFileResolver interface {
+	Size(ctx context.Context, obj *files.File) (int, error)
+	Visibility(ctx context.Context, obj *files.File) (request.Sight, error)
+	UploadedBy(ctx context.Context, obj *files.File) (*person.Person, error)
+
+	URL(ctx context.Context, obj *files.File) (string, error)
+}
 type RequestMessageResolver interface {
 	ID(ctx context.Context, obj *request.Event) (string, error)
 	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
 	Author(ctx context.Context, obj *request.Event) (*person.Person, error)
 	Text(ctx context.Context, obj *request.Event) (string, error)
+
+	Files(ctx context.Context, obj *request.Event) ([]files.File, error)
 }
 type ServiceCategoryResolver interface {
 	Price(ctx context.Context, obj *property.Category) (*model.Money, error)
@@ -530,6 +554,7 @@ type ServiceRequestResolver interface {
 	Timeline(ctx context.Context, obj *request.Request, last *int) ([]request.Event, error)
 	Messages(ctx context.Context, obj *request.Request, first *int, after *string) (*model.RequestMessageConnection, error)
 	UnreadMessages(ctx context.Context, obj *request.Request) (int, error)
+	Files(ctx context.Context, obj *request.Request) ([]files.File, error)
 }
 type ServiceStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
@@ -1612,6 +1637,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestEvent.Visibility(childComplexity), true
 
+	case "RequestFile.contentType":
+		if e.ComplexityRoot.RequestFile.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.ContentType(childComplexity), true
+	case "RequestFile.at":
+		if e.ComplexityRoot.RequestFile.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.CreatedAt(childComplexity), true
+	case "RequestFile.id":
+		if e.ComplexityRoot.RequestFile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.ID(childComplexity), true
+	case "RequestFile.name":
+		if e.ComplexityRoot.RequestFile.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.Name(childComplexity), true
+	case "RequestFile.size":
+		if e.ComplexityRoot.RequestFile.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.Size(childComplexity), true
+	case "RequestFile.url":
+		if e.ComplexityRoot.RequestFile.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.URL(childComplexity), true
+	case "RequestFile.uploadedBy":
+		if e.ComplexityRoot.RequestFile.UploadedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.UploadedBy(childComplexity), true
+	case "RequestFile.visibility":
+		if e.ComplexityRoot.RequestFile.Visibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.Visibility(childComplexity), true
+
 	case "RequestMessage.at":
 		if e.ComplexityRoot.RequestMessage.At == nil {
 			break
@@ -1624,6 +1698,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestMessage.Author(childComplexity), true
+	case "RequestMessage.files":
+		if e.ComplexityRoot.RequestMessage.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Files(childComplexity), true
 	case "RequestMessage.id":
 		if e.ComplexityRoot.RequestMessage.ID == nil {
 			break
@@ -1802,6 +1882,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.EscalationLevel(childComplexity), true
+	case "ServiceRequest.files":
+		if e.ComplexityRoot.ServiceRequest.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Files(childComplexity), true
 	case "ServiceRequest.firstResponder":
 		if e.ComplexityRoot.ServiceRequest.FirstResponder == nil {
 			break
@@ -3347,6 +3433,31 @@ type RequestMessage {
   visibility: Visibility!
   "When it was written."
   at: Time!
+  "The photos and documents it carries."
+  files: [RequestFile!]!
+}
+
+"A file sent with a GraphQL multipart request (graphql-multipart-request-spec)."
+scalar Upload
+
+"A photo or document of a request."
+type RequestFile {
+  "The file's id."
+  id: ID!
+  "Its name as the sender's phone gave it."
+  name: String!
+  "image/jpeg, image/png or application/pdf, as read from its content."
+  contentType: String!
+  "Its size in bytes, as stored."
+  size: Int!
+  "PUBLIC, or INTERNAL when it came with a staff-only message."
+  visibility: Visibility!
+  "Who sent it."
+  uploadedBy: Person
+  "When it was sent."
+  at: Time!
+  "A signed link to fetch it (GET, relative to the server), good for ten minutes; ask again for a fresh one."
+  url: String!
 }
 
 "A page of a request's thread, newest first."
@@ -3370,16 +3481,20 @@ extend type ServiceRequest {
   messages(first: Int = 20, after: String): RequestMessageConnection!
   "Messages of the thread the viewer may read, has not marked read, and did not write."
   unreadMessages: Int!
+  "Every photo and document of the request the viewer may see, oldest first."
+  files: [RequestFile!]!
 }
 
 "A message to add to a request's thread."
 input AddRequestMessageInput {
   "The request."
   requestId: ID!
-  "What to say, 1 to 2,000 characters."
-  text: String!
+  "What to say, up to 2,000 characters; it may be left out when files are sent."
+  text: String
   "INTERNAL keeps it among staff; only staff may choose it."
   visibility: Visibility = PUBLIC
+  "Photos (JPEG, PNG) or PDF documents, at most 5 of 10 MB each, sent as a GraphQL multipart request. They are checked by content, and a photo's EXIF (with its GPS position) is removed."
+  files: [Upload!]
 }
 
 extend type Mutation {
@@ -3716,6 +3831,28 @@ func (ec *executionContext) childFields_RequestEvent(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type RequestEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_RequestFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RequestFile_id(ctx, field)
+	case "name":
+		return ec.fieldContext_RequestFile_name(ctx, field)
+	case "contentType":
+		return ec.fieldContext_RequestFile_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_RequestFile_size(ctx, field)
+	case "visibility":
+		return ec.fieldContext_RequestFile_visibility(ctx, field)
+	case "uploadedBy":
+		return ec.fieldContext_RequestFile_uploadedBy(ctx, field)
+	case "at":
+		return ec.fieldContext_RequestFile_at(ctx, field)
+	case "url":
+		return ec.fieldContext_RequestFile_url(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestFile", field.Name)
+}
+
 func (ec *executionContext) childFields_RequestMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3730,6 +3867,8 @@ func (ec *executionContext) childFields_RequestMessage(ctx context.Context, fiel
 		return ec.fieldContext_RequestMessage_visibility(ctx, field)
 	case "at":
 		return ec.fieldContext_RequestMessage_at(ctx, field)
+	case "files":
+		return ec.fieldContext_RequestMessage_files(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestMessage", field.Name)
 }
@@ -3846,6 +3985,8 @@ func (ec *executionContext) childFields_ServiceRequest(ctx context.Context, fiel
 		return ec.fieldContext_ServiceRequest_messages(ctx, field)
 	case "unreadMessages":
 		return ec.fieldContext_ServiceRequest_unreadMessages(ctx, field)
+	case "files":
+		return ec.fieldContext_ServiceRequest_files(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceRequest", field.Name)
 }
@@ -9417,6 +9558,199 @@ func (ec *executionContext) fieldContext_RequestEvent_noteVisibility(_ context.C
 	return graphql.NewScalarFieldContext("RequestEvent", field, true, false, "Visibility")
 }
 
+func (ec *executionContext) _RequestFile_id(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RequestFile_name(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestFile_contentType(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestFile_size(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, true, true, "Int")
+}
+
+func (ec *executionContext) _RequestFile_visibility(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_visibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().Visibility(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.Sight) graphql.Marshaler {
+			return ec.marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_visibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, true, true, "Visibility")
+}
+
+func (ec *executionContext) _RequestFile_uploadedBy(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_uploadedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().UploadedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_uploadedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestFile",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestFile_at(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestFile_url(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().URL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, true, true, "String")
+}
+
 func (ec *executionContext) _RequestMessage_id(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9571,6 +9905,38 @@ func (ec *executionContext) _RequestMessage_at(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_RequestMessage_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RequestMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestMessage_files(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []files.File) graphql.Marshaler {
+			return ec.marshalNRequestFile2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestFile(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _RequestMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageConnection) (ret graphql.Marshaler) {
@@ -10779,6 +11145,38 @@ func (ec *executionContext) _ServiceRequest_unreadMessages(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_ServiceRequest_unreadMessages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceRequest", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ServiceRequest_files(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []files.File) graphql.Marshaler {
+			return ec.marshalNRequestFile2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestFile(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ServiceRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ServiceRequestConnection) (ret graphql.Marshaler) {
@@ -13118,7 +13516,7 @@ func (ec *executionContext) unmarshalInputAddRequestMessageInput(ctx context.Con
 		asMap["visibility"] = "PUBLIC"
 	}
 
-	fieldsInOrder := [...]string{"requestId", "text", "visibility"}
+	fieldsInOrder := [...]string{"requestId", "text", "visibility", "files"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13134,7 +13532,7 @@ func (ec *executionContext) unmarshalInputAddRequestMessageInput(ctx context.Con
 			it.RequestID = data
 		case "text":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13146,6 +13544,13 @@ func (ec *executionContext) unmarshalInputAddRequestMessageInput(ctx context.Con
 				return it, err
 			}
 			it.Visibility = data
+		case "files":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("files"))
+			data, err := ec.unmarshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Files = data
 		}
 	}
 	return it, nil
@@ -14934,6 +15339,78 @@ func (ec *executionContext) _RequestEvent(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var requestFileImplementors = []string{"RequestFile"}
+
+func (ec *executionContext) _RequestFile(ctx context.Context, sel ast.SelectionSet, obj *files.File) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestFile")
+		case "id":
+			out.Values[i] = ec._RequestFile_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._RequestFile_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contentType":
+			out.Values[i] = ec._RequestFile_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "size":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_size(ctx, field, obj)
+				})
+		case "visibility":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_visibility(ctx, field, obj)
+				})
+		case "uploadedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_uploadedBy(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._RequestFile_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "url":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_url(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var requestMessageImplementors = []string{"RequestMessage"}
 
 func (ec *executionContext) _RequestMessage(ctx context.Context, sel ast.SelectionSet, obj *request.Event) graphql.Marshaler {
@@ -14979,6 +15456,12 @@ func (ec *executionContext) _RequestMessage(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_files(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15335,6 +15818,12 @@ func (ec *executionContext) _ServiceRequest(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ServiceRequest_unreadMessages(ctx, field, obj)
+				})
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_files(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16689,6 +17178,26 @@ func (ec *executionContext) marshalNRequestEvent2ᚖgithubᚗcomᚋkpropertyᚋo
 	return ec._RequestEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRequestFile2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFile(ctx context.Context, sel ast.SelectionSet, v files.File) graphql.Marshaler {
+	return ec._RequestFile(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRequestFile2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFileᚄ(ctx context.Context, sel ast.SelectionSet, v []files.File) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequestFile2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNRequestMessage2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx context.Context, sel ast.SelectionSet, v *request.Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RequestMessage!")
@@ -16983,6 +17492,20 @@ func (ec *executionContext) marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestop�
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauthᚐActor(ctx context.Context, sel ast.SelectionSet, v *auth.Actor) graphql.Marshaler {
@@ -17552,6 +18075,41 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, v any) ([]graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]graphql.Upload, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, sel ast.SelectionSet, v []graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, v any) (*request.Sight, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/conversation"
 	"github.com/kproperty/onestop/internal/dispatch"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/portfolio"
@@ -365,7 +366,13 @@ func (r *mutationResolver) AddRequestMessage(ctx context.Context, input model.Ad
 	if err != nil {
 		return nil, err
 	}
-	m := conversation.Message{Text: input.Text, Internal: input.Visibility != nil && *input.Visibility == request.StaffOnly}
+	m := conversation.Message{Internal: input.Visibility != nil && *input.Visibility == request.StaffOnly}
+	if input.Text != nil {
+		m.Text = *input.Text
+	}
+	for _, u := range input.Files {
+		m.Files = append(m.Files, files.Upload{Name: u.Filename, Size: u.Size, Body: u.File})
+	}
 	ev, err := r.ConversationService.Add(ctx, a, input.RequestID, m)
 	return &ev, err
 }
@@ -597,6 +604,29 @@ func (r *requestEventResolver) Actor(ctx context.Context, obj *request.Event) (*
 	return personOrNil(ctx, r.Resolver, obj.ActorID)
 }
 
+// Size is the resolver for the size field.
+func (r *requestFileResolver) Size(ctx context.Context, obj *files.File) (int, error) {
+	return int(obj.Size), nil
+}
+
+// Visibility is the resolver for the visibility field.
+func (r *requestFileResolver) Visibility(ctx context.Context, obj *files.File) (request.Sight, error) {
+	if obj.Internal {
+		return request.StaffOnly, nil
+	}
+	return request.Everyone, nil
+}
+
+// UploadedBy is the resolver for the uploadedBy field.
+func (r *requestFileResolver) UploadedBy(ctx context.Context, obj *files.File) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.UploadedBy)
+}
+
+// URL is the resolver for the url field.
+func (r *requestFileResolver) URL(ctx context.Context, obj *files.File) (string, error) {
+	return r.ConversationService.Link(*obj), nil
+}
+
 // ID is the resolver for the id field.
 func (r *requestMessageResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -618,6 +648,11 @@ func (r *requestMessageResolver) Text(ctx context.Context, obj *request.Event) (
 		return "", nil
 	}
 	return *obj.Note, nil
+}
+
+// Files is the resolver for the files field.
+func (r *requestMessageResolver) Files(ctx context.Context, obj *request.Event) ([]files.File, error) {
+	return r.ConversationService.FilesOf(ctx, *obj)
 }
 
 // Price is the resolver for the price field.
@@ -749,6 +784,15 @@ func (r *serviceRequestResolver) UnreadMessages(ctx context.Context, obj *reques
 	return r.ConversationService.Unread(ctx, a, obj)
 }
 
+// Files is the resolver for the files field.
+func (r *serviceRequestResolver) Files(ctx context.Context, obj *request.Request) ([]files.File, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.ConversationService.Files(ctx, a, obj)
+}
+
 // ByStatus is the resolver for the byStatus field.
 func (r *serviceStatsResolver) ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error) {
 	return statusCounts(obj.ByStatus), nil
@@ -878,6 +922,9 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // RequestEvent returns RequestEventResolver implementation.
 func (r *Resolver) RequestEvent() RequestEventResolver { return &requestEventResolver{r} }
 
+// RequestFile returns RequestFileResolver implementation.
+func (r *Resolver) RequestFile() RequestFileResolver { return &requestFileResolver{r} }
+
 // RequestMessage returns RequestMessageResolver implementation.
 func (r *Resolver) RequestMessage() RequestMessageResolver { return &requestMessageResolver{r} }
 
@@ -917,6 +964,7 @@ type (
 	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
 	requestEventResolver     struct{ *Resolver }
+	requestFileResolver      struct{ *Resolver }
 	requestMessageResolver   struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }

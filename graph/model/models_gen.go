@@ -5,6 +5,7 @@ package model
 import (
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/notification"
@@ -17,10 +18,12 @@ import (
 type AddRequestMessageInput struct {
 	// The request.
 	RequestID string `json:"requestId"`
-	// What to say, 1 to 2,000 characters.
-	Text string `json:"text"`
+	// What to say, up to 2,000 characters; it may be left out when files are sent.
+	Text *string `json:"text,omitempty"`
 	// INTERNAL keeps it among staff; only staff may choose it.
 	Visibility *request.Sight `json:"visibility,omitempty"`
+	// Photos (JPEG, PNG) or PDF documents, at most 5 of 10 MB each, sent as a GraphQL multipart request. They are checked by content, and a photo's EXIF (with its GPS position) is removed.
+	Files []graphql.Upload `json:"files,omitempty"`
 }
 
 // A signed-in session: the tokens and who they belong to.

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -102,6 +104,19 @@ type Config struct {
 	// IdleTimeout is how long a keep-alive connection may sit idle
 	// (IDLE_TIMEOUT, default 2m).
 	IdleTimeout time.Duration
+	// StorageURL is where request photos and documents are kept
+	// (STORAGE_URL): a gocloud.dev bucket URL, by default a directory on
+	// local disk (DefaultStorageURL).
+	StorageURL string
+}
+
+// DefaultStorageURL keeps files on local disk when STORAGE_URL is unset.
+const DefaultStorageURL = "file:///var/lib/onestop/files?create_dir=1&no_tmp_dir=1"
+
+// LocalStorageURL is a directory under the system's temporary directory,
+// for development and tests.
+func LocalStorageURL() string {
+	return "file://" + filepath.ToSlash(filepath.Join(os.TempDir(), "onestop-files")) + "?create_dir=1&no_tmp_dir=1"
 }
 
 // devSecret signs tokens in development only, so that a restarted dev
@@ -158,6 +173,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PushWebhookURL: getenv("PUSH_WEBHOOK_URL"),
 		Dev:            truthy(getenv("DEV")),
 		RateLimit:      strings.ToLower(strings.TrimSpace(getenv("RATE_LIMIT"))) != "off",
+		StorageURL:     getenv("STORAGE_URL"),
+	}
+	if c.StorageURL == "" {
+		c.StorageURL = DefaultStorageURL
+		if c.Dev {
+			c.StorageURL = LocalStorageURL()
+		}
 	}
 	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

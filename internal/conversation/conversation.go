@@ -15,6 +15,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/request"
@@ -41,20 +42,19 @@ type Service struct {
 	engine   *request.Engine
 	requests request.Reader
 	store    Store
+	files    *files.Service
 }
 
 // NewService returns the conversation service.
-func NewService(engine *request.Engine, requests request.Reader, store Store) *Service {
-	return &Service{engine: engine, requests: requests, store: store}
+func NewService(engine *request.Engine, requests request.Reader, store Store, fs *files.Service) *Service {
+	return &Service{engine: engine, requests: requests, store: store, files: fs}
 }
 
-// Message is what a message adds besides its text: attached files.
+// Message is one message as its writer sends it: text, photos or both.
 type Message struct {
 	Text     string
 	Internal bool
-	// Attach is called inside the message's transaction to attach files;
-	// it returns the attached file ids, stored on the event.
-	Attach func(ctx context.Context, tx request.Tx, r *request.Request) ([]string, error)
+	Files    []files.Upload
 }
 
 // Data is what a message event carries besides its note.
@@ -69,7 +69,16 @@ type Data struct {
 // one by staff to the household and to the first-asker and assignee; a
 // staff-only one to the first-asker and assignee.
 func (s *Service) Add(ctx context.Context, a *auth.Actor, requestID string, m Message) (request.Event, error) {
-	text, err := request.Text("text", m.Text, true)
+	text, err := request.Text("text", m.Text, len(m.Files) == 0)
+	if err != nil {
+		return request.Event{}, err
+	}
+	if _, err := uuid.Parse(requestID); err != nil {
+		return request.Event{}, apperr.ErrNotFound
+	}
+	// Photos are checked and stored before the transaction, which only
+	// writes their rows; if it does not commit, they are removed.
+	prepared, err := s.files.Prepare(ctx, a.PersonID, m.Files)
 	if err != nil {
 		return request.Event{}, err
 	}
@@ -80,10 +89,9 @@ func (s *Service) Add(ctx context.Context, a *auth.Actor, requestID string, m Me
 			return apperr.New(apperr.Forbidden, "only staff may write an internal message")
 		}
 		d := Data{Key: key}
-		if m.Attach != nil {
-			if d.Files, err = m.Attach(ctx, tx, r); err != nil {
-				return err
-			}
+		var err error
+		if d.Files, err = s.files.Attach(ctx, tx, r, prepared, m.Internal); err != nil {
+			return err
 		}
 		raw, err := json.Marshal(d)
 		if err != nil {
@@ -111,6 +119,7 @@ func (s *Service) Add(ctx context.Context, a *auth.Actor, requestID string, m Me
 		return nil
 	})
 	if err != nil {
+		s.files.Discard(context.WithoutCancel(ctx), prepared)
 		return request.Event{}, err
 	}
 	return s.store.MessageByKey(ctx, requestID, key)
@@ -163,3 +172,21 @@ func (s *Service) MarkRead(ctx context.Context, a *auth.Actor, requestID string)
 	}
 	return r, s.store.MarkRead(ctx, a.PersonID, r.ID, newest[0].ID)
 }
+
+// FilesOf returns the files a message carries.
+func (s *Service) FilesOf(ctx context.Context, e request.Event) ([]files.File, error) {
+	var d Data
+	if len(e.Data) == 0 || json.Unmarshal(e.Data, &d) != nil || len(d.Files) == 0 {
+		return []files.File{}, nil
+	}
+	return s.files.Many(ctx, d.Files)
+}
+
+// Files lists the files of a request the actor may see, as they may see
+// them: the household never gets a staff-only one.
+func (s *Service) Files(ctx context.Context, a *auth.Actor, r *request.Request) ([]files.File, error) {
+	return s.files.OfRequest(ctx, r.ID, request.SeesInternal(a, r.Audience))
+}
+
+// Link is a signed link to a file.
+func (s *Service) Link(f files.File) string { return s.files.Link(f) }

@@ -25,7 +25,33 @@ CREATE TABLE message_reads (
 );
 CREATE INDEX request_events_messages_idx ON request_events (request_id, id) WHERE type = 'MESSAGE';
 
+-- The photos and documents of a request; their contents are in the file
+-- storage under their id.
+CREATE TABLE request_files (
+    id           uuid PRIMARY KEY,
+    request_id   uuid NOT NULL REFERENCES service_requests (id),
+    uploaded_by  uuid NOT NULL REFERENCES people (id),
+    name         text NOT NULL,
+    content_type text NOT NULL CHECK (content_type IN ('image/jpeg', 'image/png', 'application/pdf')),
+    size         bigint NOT NULL CHECK (size > 0),
+    internal     boolean NOT NULL DEFAULT false,
+    created_at   timestamptz NOT NULL
+);
+CREATE INDEX request_files_request_idx ON request_files (request_id, created_at);
+
+-- The phones a person is signed in on, for push notices.
+CREATE TABLE devices (
+    token        text PRIMARY KEY,
+    person_id    uuid NOT NULL REFERENCES people (id),
+    platform     text NOT NULL CHECK (platform IN ('IOS', 'ANDROID')),
+    session_id   uuid,
+    created_at   timestamptz NOT NULL
+);
+CREATE INDEX devices_person_idx ON devices (person_id);
+
 -- +goose Down
+DROP TABLE devices;
+DROP TABLE request_files;
 DROP INDEX request_events_messages_idx;
 DROP TABLE message_reads;
 ALTER TABLE request_events DROP COLUMN note_internal, DROP COLUMN internal;
