@@ -40,12 +40,12 @@ const (
 
 // File is one stored file of a request.
 type File struct {
-	ID          string    `db:"id"`
-	RequestID   string    `db:"request_id"`
-	UploadedBy  string    `db:"uploaded_by"`
-	Name        string    `db:"name"`
-	ContentType string    `db:"content_type"`
-	Size        int64     `db:"size"`
+	ID          string `db:"id"`
+	RequestID   string `db:"request_id"`
+	UploadedBy  string `db:"uploaded_by"`
+	Name        string `db:"name"`
+	ContentType string `db:"content_type"`
+	Size        int64  `db:"size"`
 	// Internal files came with a staff-only message: the household never
 	// gets them or a link to them.
 	Internal  bool      `db:"internal"`

@@ -51,7 +51,6 @@ func Clean(data []byte) ([]byte, string, error) {
 	return nil, "", errNotAllowed
 }
 
-
 // stripJPEG drops the APP1 segments (EXIF, which holds the GPS position,
 // and XMP) and APP13 (Photoshop/IPTC, which may hold a location) from a
 // JPEG. The other segments, and the compressed image from the start of
