@@ -32,6 +32,7 @@ import (
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
 	"github.com/kproperty/onestop/internal/conversation"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/metrics"
@@ -315,6 +316,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
 		ConversationService: conversation.NewService(app.Requests.Engine, postgres.NewRequestStore(db), postgres.NewConversationStore(db), app.Files),
+		DeviceService:       device.NewService(postgres.NewDeviceStore(db), clk),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/kproperty/onestop/internal/notification"
 	"strconv"
 	"strings"
 	"time"
@@ -229,4 +230,12 @@ func pageInfo[E any](edges []E, cursor func(E) string, more bool, after *string)
 		p.StartCursor, p.EndCursor = &start, &end
 	}
 	return p
+}
+
+// languageCode is the stored code of a language.
+func languageCode(l model.Language) string {
+	if l == model.LanguageZhHant {
+		return notification.Chinese
+	}
+	return notification.English
 }

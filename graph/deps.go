@@ -6,6 +6,7 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/conversation"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -48,4 +49,5 @@ type Deps struct {
 	Directory           Directory
 	Events              EventFeed
 	ConversationService *conversation.Service
+	DeviceService       *device.Service
 }

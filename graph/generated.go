@@ -18,6 +18,7 @@ import (
 	"github.com/kproperty/onestop/graph/scalar"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/notification"
@@ -170,17 +171,20 @@ type ComplexityRoot struct {
 		RecordCallback        func(childComplexity int, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) int
 		RecordFollowUp        func(childComplexity int, id string, note string) int
 		RefreshToken          func(childComplexity int, refreshToken string) int
+		RegisterDevice        func(childComplexity int, platform device.Platform, token string) int
 		ReplyToRating         func(childComplexity int, id string, reply string) int
 		ResumeRequest         func(childComplexity int, id string) int
 		SaveServiceCategory   func(childComplexity int, input model.ServiceCategoryInput) int
 		SendBackRequest       func(childComplexity int, id string, reason string) int
 		SetAvailability       func(childComplexity int, status dispatch.Availability) int
 		SetDispatchRule       func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
+		SetLanguage           func(childComplexity int, language model.Language) int
 		SetPromiseSettings    func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
 		SetStaffProfile       func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
 		StartRequest          func(childComplexity int, id string, note *string) int
 		SubmitRequest         func(childComplexity int, input model.SubmitRequestInput) int
 		TransferRequest       func(childComplexity int, id string, assigneeID string, reason string) int
+		UnregisterDevice      func(childComplexity int, token string) int
 		UrgeRequest           func(childComplexity int, id string) int
 	}
 
@@ -417,6 +421,7 @@ type ComplexityRoot struct {
 
 	Viewer struct {
 		Availability func(childComplexity int) int
+		Language     func(childComplexity int) int
 		Name         func(childComplexity int) int
 		PersonID     func(childComplexity int) int
 		Properties   func(childComplexity int) int
@@ -481,6 +486,9 @@ type MutationResolver interface {
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
 	AddRequestMessage(ctx context.Context, input model.AddRequestMessageInput) (*request.Event, error)
 	MarkMessagesRead(ctx context.Context, requestID string) (*request.Request, error)
+	RegisterDevice(ctx context.Context, platform device.Platform, token string) (bool, error)
+	UnregisterDevice(ctx context.Context, token string) (bool, error)
+	SetLanguage(ctx context.Context, language model.Language) (*auth.Actor, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notification.Notification) (string, error)
@@ -581,6 +589,7 @@ type ViewerResolver interface {
 	Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error)
 	Units(ctx context.Context, obj *auth.Actor) ([]property.Unit, error)
 	Availability(ctx context.Context, obj *auth.Actor) (*dispatch.Availability, error)
+	Language(ctx context.Context, obj *auth.Actor) (model.Language, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1111,6 +1120,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.registerDevice":
+		if e.ComplexityRoot.Mutation.RegisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["platform"].(device.Platform), args["token"].(string)), true
 	case "Mutation.replyToRating":
 		if e.ComplexityRoot.Mutation.ReplyToRating == nil {
 			break
@@ -1177,6 +1197,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetDispatchRule(childComplexity, args["propertyId"].(string), args["categoryId"].(*string), args["mode"].(dispatch.Mode), args["role"].(*person.Role), args["maxOpenJobs"].(*int)), true
+	case "Mutation.setLanguage":
+		if e.ComplexityRoot.Mutation.SetLanguage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setLanguage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetLanguage(childComplexity, args["language"].(model.Language)), true
 	case "Mutation.setPromiseSettings":
 		if e.ComplexityRoot.Mutation.SetPromiseSettings == nil {
 			break
@@ -1232,6 +1263,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferRequest(childComplexity, args["id"].(string), args["assigneeId"].(string), args["reason"].(string)), true
+	case "Mutation.unregisterDevice":
+		if e.ComplexityRoot.Mutation.UnregisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unregisterDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnregisterDevice(childComplexity, args["token"].(string)), true
 	case "Mutation.urgeRequest":
 		if e.ComplexityRoot.Mutation.UrgeRequest == nil {
 			break
@@ -2289,6 +2331,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Availability(childComplexity), true
+	case "Viewer.language":
+		if e.ComplexityRoot.Viewer.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Language(childComplexity), true
 	case "Viewer.name":
 		if e.ComplexityRoot.Viewer.Name == nil {
 			break
@@ -3417,6 +3465,12 @@ extend enum EventType {
 extend enum NotificationKind {
   "A new message on a request's thread."
   MESSAGE
+  "Your request was accepted; the title says the promise time in your property's time zone."
+  ACCEPTED
+  "A request you first took was transferred, put on hold or resumed."
+  PROGRESS
+  "Staff replied to your rating."
+  RATING_REPLIED
 }
 
 "A message of a request's thread, between the household and the staff handling it."
@@ -3502,6 +3556,36 @@ extend type Mutation {
   addRequestMessage(input: AddRequestMessageInput!): RequestMessage!
   "Marks the request's thread read up to its newest message; unreadMessages becomes 0."
   markMessagesRead(requestId: ID!): ServiceRequest!
+}
+
+"A phone's push service."
+enum DevicePlatform {
+  "Apple Push Notification service."
+  IOS
+  "Firebase Cloud Messaging."
+  ANDROID
+}
+
+"The language a person reads the apps, and their pushes, in."
+enum Language {
+  "English (en)."
+  EN
+  "Traditional Chinese (zh-Hant)."
+  ZH_HANT
+}
+
+extend type Viewer {
+  "The language the apps and pushes speak to you in."
+  language: Language!
+}
+
+extend type Mutation {
+  "Pushes your notices to this phone until you log out of this session or unregister it. Registering a token again moves it to you."
+  registerDevice(platform: DevicePlatform!, token: String!): Boolean!
+  "Stops pushes to one of your phones; false when the token was not yours."
+  unregisterDevice(token: String!): Boolean!
+  "Sets the language of your apps and pushes."
+  setLanguage(language: Language!): Viewer!
 }
 `, BuiltIn: false},
 }
@@ -4125,6 +4209,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_units(ctx, field)
 	case "availability":
 		return ec.fieldContext_Viewer_availability(ctx, field)
+	case "language":
+		return ec.fieldContext_Viewer_language(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -4659,6 +4745,28 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (device.Platform, error) {
+			return ec.unmarshalNDevicePlatform2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdeviceᚐPlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_replyToRating_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4788,6 +4896,20 @@ func (ec *executionContext) field_Mutation_setDispatchRule_args(ctx context.Cont
 		return nil, err
 	}
 	args["maxOpenJobs"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setLanguage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (model.Language, error) {
+			return ec.unmarshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
 	return args, nil
 }
 
@@ -4946,6 +5068,20 @@ func (ec *executionContext) field_Mutation_transferRequest_args(ctx context.Cont
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unregisterDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
 	return args, nil
 }
 
@@ -7916,6 +8052,138 @@ func (ec *executionContext) fieldContext_Mutation_markMessagesRead(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_markMessagesRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterDevice(ctx, fc.Args["platform"].(device.Platform), fc.Args["token"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unregisterDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnregisterDevice(ctx, fc.Args["token"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unregisterDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setLanguage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setLanguage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetLanguage(ctx, fc.Args["language"].(model.Language))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *auth.Actor) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauthᚐActor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setLanguage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setLanguage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12428,6 +12696,29 @@ func (ec *executionContext) fieldContext_Viewer_availability(_ context.Context, 
 	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Availability")
 }
 
+func (ec *executionContext) _Viewer_language(ctx context.Context, field graphql.CollectedField, obj *auth.Actor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().Language(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Language) graphql.Marshaler {
+			return ec.marshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Language")
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14715,6 +15006,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unregisterDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unregisterDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setLanguage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setLanguage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16307,6 +16619,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_availability(ctx, field, obj)
 				})
+		case "language":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_language(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16903,6 +17221,21 @@ func (ec *executionContext) marshalNDailyStats2ᚕgithubᚗcomᚋkpropertyᚋone
 	return ret
 }
 
+func (ec *executionContext) unmarshalNDevicePlatform2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdeviceᚐPlatform(ctx context.Context, v any) (device.Platform, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := device.Platform(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDevicePlatform2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdeviceᚐPlatform(ctx context.Context, sel ast.SelectionSet, v device.Platform) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DevicePlatform!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNDispatchMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐMode(ctx context.Context, v any) (dispatch.Mode, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := dispatch.Mode(tmp)
@@ -17030,6 +17363,16 @@ func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.S
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx context.Context, v any) (model.Language, error) {
+	var res model.Language
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx context.Context, sel ast.SelectionSet, v model.Language) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notification.Notification) graphql.Marshaler {

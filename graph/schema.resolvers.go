@@ -16,6 +16,7 @@ import (
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/conversation"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/notification"
@@ -107,7 +108,12 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 	if err != nil {
 		return false, err
 	}
-	return r.AuthService.Logout(ctx, a, refreshToken)
+	ok, err := r.AuthService.Logout(ctx, a, refreshToken)
+	if err != nil || !ok {
+		return ok, err
+	}
+	// The phones signed in under the session get no more pushes.
+	return ok, r.DeviceService.LoggedOut(ctx, a, refreshToken)
 }
 
 // SubmitRequest is the resolver for the submitRequest field.
@@ -384,6 +390,33 @@ func (r *mutationResolver) MarkMessagesRead(ctx context.Context, requestID strin
 		return nil, err
 	}
 	return r.ConversationService.MarkRead(ctx, a, requestID)
+}
+
+// RegisterDevice is the resolver for the registerDevice field.
+func (r *mutationResolver) RegisterDevice(ctx context.Context, platform device.Platform, token string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	return true, r.DeviceService.Register(ctx, a, platform, token)
+}
+
+// UnregisterDevice is the resolver for the unregisterDevice field.
+func (r *mutationResolver) UnregisterDevice(ctx context.Context, token string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	return r.DeviceService.Unregister(ctx, a, token)
+}
+
+// SetLanguage is the resolver for the setLanguage field.
+func (r *mutationResolver) SetLanguage(ctx context.Context, language model.Language) (*auth.Actor, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a, r.DeviceService.SetLanguage(ctx, a, languageCode(language))
 }
 
 // ID is the resolver for the id field.
@@ -887,6 +920,15 @@ func (r *viewerResolver) Units(ctx context.Context, obj *auth.Actor) ([]property
 // Availability is the resolver for the availability field.
 func (r *viewerResolver) Availability(ctx context.Context, obj *auth.Actor) (*dispatch.Availability, error) {
 	return r.DispatchService.AvailabilityOf(ctx, obj.PersonID)
+}
+
+// Language is the resolver for the language field.
+func (r *viewerResolver) Language(ctx context.Context, obj *auth.Actor) (model.Language, error) {
+	l, err := r.DeviceService.Language(ctx, obj.PersonID)
+	if l == notification.Chinese {
+		return model.LanguageZhHant, err
+	}
+	return model.LanguageEn, err
 }
 
 // ButlerAssignment returns ButlerAssignmentResolver implementation.

@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -239,4 +243,62 @@ type SubmitRequestInput struct {
 
 // Live streams, over a websocket speaking graphql-transport-ws; the access token goes in the connection_init payload.
 type Subscription struct {
+}
+
+// The language a person reads the apps, and their pushes, in.
+type Language string
+
+const (
+	// English (en).
+	LanguageEn Language = "EN"
+	// Traditional Chinese (zh-Hant).
+	LanguageZhHant Language = "ZH_HANT"
+)
+
+var AllLanguage = []Language{
+	LanguageEn,
+	LanguageZhHant,
+}
+
+func (e Language) IsValid() bool {
+	switch e {
+	case LanguageEn, LanguageZhHant:
+		return true
+	}
+	return false
+}
+
+func (e Language) String() string {
+	return string(e)
+}
+
+func (e *Language) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Language(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Language", str)
+	}
+	return nil
+}
+
+func (e Language) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Language) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Language) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

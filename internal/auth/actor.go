@@ -25,6 +25,10 @@ type Actor struct {
 	// TokenLeft is how long the access token that authenticated this
 	// actor had left to live; a websocket closes when it runs out.
 	TokenLeft time.Duration
+	// Session is the sign-in (refresh token family) the access token
+	// belongs to; a phone registered for pushes under it is forgotten at
+	// logout.
+	Session string
 }
 
 // Role is the single role the apps show: ADMIN, else the staff role (the

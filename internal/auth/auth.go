@@ -300,6 +300,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 		return nil, err
 	}
 	a.TokenLeft = claims.ExpiresAt.Sub(s.clock.Now())
+	a.Session = claims.Session
 	return a, nil
 }
 
@@ -311,6 +312,12 @@ func encodeRefresh(family string) string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return family + "." + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SessionOf returns the session a refresh token belongs to, if it is one.
+func SessionOf(refreshToken string) (string, bool) {
+	p, ok := decodeRefresh(refreshToken)
+	return p.family, ok
 }
 
 func decodeRefresh(token string) (refreshParts, bool) {

@@ -64,6 +64,7 @@ type noteRow struct {
 	Title     string    `json:"title"`
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
+	TitleZh   string    `json:"title_zh"`
 }
 
 // flush writes what was staged: the lock, the ids, then one INSERT of every
@@ -97,7 +98,7 @@ func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
 	}
 	ns := make([]noteRow, len(o.notes))
 	for i, n := range o.notes {
-		ns[i] = noteRow{PersonID: n.PersonID, Kind: string(n.Kind), RequestID: n.RequestID, Title: n.Title, Body: n.Body, CreatedAt: n.CreatedAt}
+		ns[i] = noteRow{PersonID: n.PersonID, Kind: string(n.Kind), RequestID: n.RequestID, Title: n.Title, Body: n.Body, CreatedAt: n.CreatedAt, TitleZh: n.TitleZh}
 	}
 	evJSON, err := json.Marshal(evs)
 	if err != nil {
@@ -115,9 +116,9 @@ func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
 	FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, request_id uuid, type text, from_status text, to_status text,
 		actor_id uuid, note text, data jsonb, at timestamptz, property_id uuid, unit_id uuid, requester_id uuid,
 		assignee_id uuid, first_responder_id uuid, pooled boolean, internal boolean, note_internal boolean))
-INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at)
-SELECT y.person_id, y.kind, y.request_id, y.title, y.body, y.created_at, y.created_at
-FROM jsonb_to_recordset($2::jsonb) AS y(person_id uuid, kind text, request_id uuid, title text, body text, created_at timestamptz)`, string(evJSON), string(nsJSON))
+INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at, title_zh)
+SELECT y.person_id, y.kind, y.request_id, y.title, y.body, y.created_at, y.created_at, NULLIF(y.title_zh, '')
+FROM jsonb_to_recordset($2::jsonb) AS y(person_id uuid, kind text, request_id uuid, title text, body text, created_at timestamptz, title_zh text)`, string(evJSON), string(nsJSON))
 	if err != nil {
 		return mapErr(err)
 	}

@@ -119,7 +119,9 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		if !inserted {
 			return errDuplicate
 		}
-		w.stage()
+		if err := w.stage(ctx); err != nil {
+			return err
+		}
 		created = r
 		return nil
 	})

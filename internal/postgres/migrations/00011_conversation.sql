@@ -49,7 +49,13 @@ CREATE TABLE devices (
 );
 CREATE INDEX devices_person_idx ON devices (person_id);
 
+-- The language each person reads the apps in; pushes are titled in it.
+ALTER TABLE people ADD COLUMN language text NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'zh-Hant'));
+ALTER TABLE notifications ADD COLUMN title_zh text;
+
 -- +goose Down
+ALTER TABLE notifications DROP COLUMN title_zh;
+ALTER TABLE people DROP COLUMN language;
 DROP TABLE devices;
 DROP TABLE request_files;
 DROP INDEX request_events_messages_idx;
