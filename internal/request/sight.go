@@ -28,11 +28,13 @@ var staffOnlyEvents = map[EventType]bool{
 }
 
 // householdNotes are the event types whose note staff write for the
-// household: what was done, why it was cancelled, the answer to their
-// rating. Every other note written by staff (a transfer's, a hold's, an
-// acceptance's, a callback's) is for colleagues. A note the household
-// writes itself is always theirs to read.
+// household: what the service center says as it accepts the request (its
+// promise), what was done, why it was cancelled, the answer to their
+// rating. Every other note written by staff (an assignment's, a
+// transfer's, a hold's, a callback's) is for colleagues. A note the
+// household writes itself is always theirs to read.
 var householdNotes = map[EventType]bool{
+	EvAccepted:      true,
 	EvCompleted:     true,
 	EvCancelled:     true,
 	EvRatingReplied: true,

@@ -12,7 +12,7 @@ ALTER TABLE request_events DISABLE TRIGGER request_events_no_update;
 UPDATE request_events SET
     internal = type IN ('SENT_BACK', 'WARNED', 'BREACHED', 'ESCALATED', 'CALLBACK_ATTEMPTED', 'CALLED_BACK', 'FOLLOWED_UP'),
     note_internal = type IN ('SENT_BACK', 'WARNED', 'BREACHED', 'ESCALATED', 'CALLBACK_ATTEMPTED', 'CALLED_BACK', 'FOLLOWED_UP')
-        OR (note IS NOT NULL AND type NOT IN ('COMPLETED', 'CANCELLED', 'RATING_REPLIED', 'CONFIRMED', 'URGED')
+        OR (note IS NOT NULL AND type NOT IN ('ACCEPTED', 'COMPLETED', 'CANCELLED', 'RATING_REPLIED', 'CONFIRMED', 'URGED')
             AND NOT (type = 'REOPENED' AND data->>'by' = 'RESIDENT'));
 ALTER TABLE request_events ENABLE TRIGGER request_events_no_update;
 
