@@ -3,12 +3,9 @@
 package main
 
 import (
-	// File storage drivers: local disk and memory.
 	"context"
 	"errors"
 	"fmt"
-	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/memblob"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +21,9 @@ import (
 	_ "time/tzdata"
 
 	"github.com/redis/go-redis/v9"
+	// File storage drivers: local disk and memory.
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/memblob"
 
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/graph/playground"

@@ -34,6 +34,9 @@ const (
 	MaxSize = 10 << 20
 	// MaxCount is the most files one message carries.
 	MaxCount = 5
+	// MaxRequestFiles is the most files a request lists at once: its
+	// latest.
+	MaxRequestFiles = 100
 	// LinkTTL is how long a signed link works.
 	LinkTTL = 10 * time.Minute
 )
@@ -74,8 +77,8 @@ type Store interface {
 	File(ctx context.Context, id string) (*File, error)
 	// Many returns the files with the given ids, in the order given.
 	Many(ctx context.Context, ids []string) ([]File, error)
-	// OfRequest lists a request's files, oldest first; staff-only ones
-	// only when staff.
+	// OfRequest lists a request's latest MaxRequestFiles files, oldest
+	// first; staff-only ones only when staff.
 	OfRequest(ctx context.Context, requestID string, staff bool) ([]File, error)
 }
 

@@ -53,8 +53,10 @@ func Clean(data []byte) ([]byte, string, error) {
 
 // stripJPEG drops the APP1 segments (EXIF, which holds the GPS position,
 // and XMP) and APP13 (Photoshop/IPTC, which may hold a location) from a
-// JPEG. The other segments, and the compressed image from the start of
-// scan on, are copied unchanged, so nothing is re-encoded.
+// JPEG, keeping only the EXIF orientation (a phone's portrait photo is
+// stored sideways with a tag saying so). The other segments, and the
+// compressed image from the start of scan on, are copied unchanged, so
+// nothing is re-encoded.
 func stripJPEG(in []byte) ([]byte, error) {
 	if len(in) < 4 || in[0] != 0xFF || in[1] != 0xD8 {
 		return nil, errNotAllowed
@@ -62,6 +64,7 @@ func stripJPEG(in []byte) ([]byte, error) {
 	out := make([]byte, 0, len(in))
 	out = append(out, 0xFF, 0xD8)
 	i := 2
+	oriented := false
 	for {
 		if i+2 > len(in) || in[i] != 0xFF {
 			return nil, errNotAllowed
@@ -86,7 +89,15 @@ func stripJPEG(in []byte) ([]byte, error) {
 		if n < 2 || i+2+n > len(in) {
 			return nil, errNotAllowed
 		}
-		if marker != 0xE1 && marker != 0xED {
+		switch {
+		case marker == 0xE1:
+			// The one EXIF field the picture needs to show upright is
+			// kept, in an EXIF block of its own.
+			if o := orientation(in[i+4 : i+2+n]); o > 1 && !oriented {
+				out = append(out, orientationSegment(o)...)
+				oriented = true
+			}
+		case marker != 0xED:
 			out = append(out, in[i:i+2+n]...)
 		}
 		i += 2 + n
@@ -119,4 +130,51 @@ func stripPNG(in []byte) ([]byte, error) {
 		i = end
 	}
 	return out, nil
+}
+
+// orientation reads the Orientation tag (0x0112) of an EXIF block's first
+// directory; 0 when there is none or the block cannot be read.
+func orientation(seg []byte) int {
+	if len(seg) < 14 || string(seg[:6]) != "Exif\x00\x00" {
+		return 0
+	}
+	tiff := seg[6:]
+	var bo binary.ByteOrder
+	switch string(tiff[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 0
+	}
+	off := int(bo.Uint32(tiff[4:8]))
+	if off < 8 || off+2 > len(tiff) {
+		return 0
+	}
+	n := int(bo.Uint16(tiff[off : off+2]))
+	for k := range n {
+		e := off + 2 + 12*k
+		if e+12 > len(tiff) {
+			return 0
+		}
+		if bo.Uint16(tiff[e:e+2]) == 0x0112 && bo.Uint16(tiff[e+2:e+4]) == 3 {
+			if v := int(bo.Uint16(tiff[e+8 : e+10])); v >= 1 && v <= 8 {
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// orientationSegment is an APP1 EXIF block holding the orientation alone.
+func orientationSegment(o int) []byte {
+	body := []byte("Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08" + // big-endian TIFF, first directory at 8
+		"\x00\x01" + // one entry
+		"\x01\x12\x00\x03\x00\x00\x00\x01") // Orientation, SHORT, one value
+	body = append(body, 0, byte(o), 0, 0)
+	body = append(body, 0, 0, 0, 0) // no next directory
+	seg := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(body)+2))
+	return append(seg, body...)
 }

@@ -66,11 +66,13 @@ FROM unnest($1::uuid[]) WITH ORDINALITY AS w(id, n) JOIN request_files f ON f.id
 	return out, mapErr(err)
 }
 
-// OfRequest lists a request's files, oldest first; staff-only ones only
-// for staff.
+// OfRequest lists a request's latest files, oldest first; staff-only
+// ones only for staff.
 func (s *FileStore) OfRequest(ctx context.Context, requestID string, staff bool) ([]files.File, error) {
 	out := []files.File{}
-	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+fileCols+` FROM request_files
-WHERE request_id = $1 AND ($2 OR NOT internal) ORDER BY created_at, id`, requestID, staff)
+	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+fileCols+` FROM (
+	SELECT `+fileCols+` FROM request_files WHERE request_id = $1 AND ($2 OR NOT internal)
+	ORDER BY created_at DESC, id DESC LIMIT $3) latest
+ORDER BY created_at, id`, requestID, staff, files.MaxRequestFiles)
 	return out, mapErr(err)
 }
