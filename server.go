@@ -23,6 +23,9 @@ import (
 
 	gql "github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
+	// File storage drivers: local disk and memory.
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/memblob"
 
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/graph/playground"
@@ -30,8 +33,11 @@ import (
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
+	"github.com/kproperty/onestop/internal/conversation"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/duty"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/frontdesk"
 	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/notification"
@@ -173,6 +179,9 @@ type App struct {
 	// Live tracks the websockets and their subscriptions for shutdown.
 	Live    *graph.Live
 	closers []func()
+	// Files keeps request photos and documents in Storage.
+	Files   *files.Service
+	Storage files.Storage
 }
 
 // startTicker runs each time-based job (the promise clock, auto-confirmation,
@@ -299,6 +308,20 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	})
 	app.Clock = promiseclock.New(app.Requests, postgres.NewClockStore())
 	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
+	// Request photos and documents: a bucket by URL (local disk unless
+	// STORAGE_URL names another), links signed with the server's secret.
+	storageURL := cfg.StorageURL
+	if storageURL == "" {
+		storageURL = config.LocalStorageURL()
+	}
+	bucket, err := files.OpenBucket(ctx, storageURL)
+	if err != nil {
+		app.Close()
+		return nil, fmt.Errorf("file storage %s: %w", config.RedactURL(storageURL), err)
+	}
+	app.closers = append(app.closers, func() { bucket.Close() })
+	app.Storage = bucket
+	app.Files = files.NewService(postgres.NewFileStore(db), bucket, clk, cfg.JWTSecret)
 	notifications := postgres.NewNotificationStore(db)
 	visitors := visitor.NewService(postgres.NewVisitorStore(db), clk)
 	duties := duty.NewService(postgres.NewDutyStore(db), clk)
@@ -317,6 +340,8 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		VisitorService:      visitors,
 		DutyService:         duties,
 		FrontDeskService:    frontdesk.NewService(postgres.NewFrontDeskStatsStore(db), clk, visitor.IDTarget),
+		ConversationService: conversation.NewService(app.Requests.Engine, postgres.NewRequestStore(db), postgres.NewConversationStore(db), app.Files),
+		DeviceService:       device.NewService(postgres.NewDeviceStore(db), clk),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {
@@ -353,6 +378,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		SessionCheck:     cfg.WSSessionCheck,
 	}))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
+	mux.Handle("GET /files/{id}", graph.NewFileHandler(app.Files, log))
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)
 	mux.Handle("GET /export/stats.csv", export)

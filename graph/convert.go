@@ -15,6 +15,7 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
+	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
@@ -237,4 +238,12 @@ func pageInfo[E any](edges []E, cursor func(E) string, more bool, after *string)
 		p.StartCursor, p.EndCursor = &start, &end
 	}
 	return p
+}
+
+// languageCode is the stored code of a language.
+func languageCode(l model.Language) string {
+	if l == model.LanguageZhHant {
+		return notification.Chinese
+	}
+	return notification.English
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
+	"github.com/kproperty/onestop/internal/conversation"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/duty"
 	"github.com/kproperty/onestop/internal/frontdesk"
@@ -50,7 +52,9 @@ type Deps struct {
 	Directory           Directory
 	Events              EventFeed
 	// The front desk: visitors, posts and greeting duty, and its figures.
-	VisitorService   *visitor.Service
-	DutyService      *duty.Service
-	FrontDeskService *frontdesk.Service
+	VisitorService      *visitor.Service
+	DutyService         *duty.Service
+	FrontDeskService    *frontdesk.Service
+	ConversationService *conversation.Service
+	DeviceService       *device.Service
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/kproperty/onestop/graph/scalar"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/duty"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/frontdesk"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -56,6 +58,8 @@ type ResolverRoot interface {
 	Property() PropertyResolver
 	Query() QueryResolver
 	RequestEvent() RequestEventResolver
+	RequestFile() RequestFileResolver
+	RequestMessage() RequestMessageResolver
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
 	ServiceStats() ServiceStatsResolver
@@ -234,6 +238,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptRequest          func(childComplexity int, id string, promisedAt *time.Time, note *string) int
+		AddRequestMessage      func(childComplexity int, input model.AddRequestMessageInput) int
 		AnswerVisitor          func(childComplexity int, visitID string, admit bool) int
 		AssignButler           func(childComplexity int, unitID string, butlerID string, from *time.Time) int
 		AssignRequest          func(childComplexity int, id string, assigneeID string, note *string) int
@@ -252,12 +257,14 @@ type ComplexityRoot struct {
 		LogVisit               func(childComplexity int, unitID string, note string) int
 		Login                  func(childComplexity int, username string, password string) int
 		Logout                 func(childComplexity int, refreshToken string) int
+		MarkMessagesRead       func(childComplexity int, requestID string) int
 		MarkNotificationsRead  func(childComplexity int, ids []string) int
 		PreRegisterVisitor     func(childComplexity int, input model.PreRegisterVisitorInput) int
 		RecordCallback         func(childComplexity int, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) int
 		RecordFollowUp         func(childComplexity int, id string, note string) int
 		RecordVisitorDeparture func(childComplexity int, visitID string) int
 		RefreshToken           func(childComplexity int, refreshToken string) int
+		RegisterDevice         func(childComplexity int, platform device.Platform, token string) int
 		RegisterVisitorArrival func(childComplexity int, input model.VisitorArrivalInput) int
 		ReplyToRating          func(childComplexity int, id string, reply string) int
 		ResumeRequest          func(childComplexity int, id string) int
@@ -268,12 +275,14 @@ type ComplexityRoot struct {
 		SetDispatchRule        func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
 		SetFrontDeskSettings   func(childComplexity int, propertyID string, retentionDays *int, answerTimeoutSeconds *int) int
 		SetGreetingWindow      func(childComplexity int, propertyID string, weekdayStart *string, holidayStart *string, minutes *int, holidays []string) int
+		SetLanguage            func(childComplexity int, language model.Language) int
 		SetPromiseSettings     func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
 		SetStaffProfile        func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
 		StartRequest           func(childComplexity int, id string, note *string) int
 		SubmitRequest          func(childComplexity int, input model.SubmitRequestInput) int
 		SwapGreetingDuty       func(childComplexity int, dutyID string, withDutyID string) int
 		TransferRequest        func(childComplexity int, id string, assigneeID string, reason string) int
+		UnregisterDevice       func(childComplexity int, token string) int
 		UrgeRequest            func(childComplexity int, id string) int
 	}
 
@@ -374,14 +383,47 @@ type ComplexityRoot struct {
 	}
 
 	RequestEvent struct {
-		Actor      func(childComplexity int) int
+		Actor          func(childComplexity int) int
+		At             func(childComplexity int) int
+		FromStatus     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Note           func(childComplexity int) int
+		NoteVisibility func(childComplexity int) int
+		Request        func(childComplexity int) int
+		ToStatus       func(childComplexity int) int
+		Type           func(childComplexity int) int
+		Visibility     func(childComplexity int) int
+	}
+
+	RequestFile struct {
+		ContentType func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Size        func(childComplexity int) int
+		URL         func(childComplexity int) int
+		UploadedBy  func(childComplexity int) int
+		Visibility  func(childComplexity int) int
+	}
+
+	RequestMessage struct {
 		At         func(childComplexity int) int
-		FromStatus func(childComplexity int) int
+		Author     func(childComplexity int) int
+		Files      func(childComplexity int) int
 		ID         func(childComplexity int) int
-		Note       func(childComplexity int) int
 		Request    func(childComplexity int) int
-		ToStatus   func(childComplexity int) int
-		Type       func(childComplexity int) int
+		Text       func(childComplexity int) int
+		Visibility func(childComplexity int) int
+	}
+
+	RequestMessageConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RequestMessageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	ServiceCategory struct {
@@ -409,11 +451,13 @@ type ComplexityRoot struct {
 		Description     func(childComplexity int) int
 		DueAt           func(childComplexity int) int
 		EscalationLevel func(childComplexity int) int
+		Files           func(childComplexity int) int
 		FirstResponder  func(childComplexity int) int
 		FollowUpPending func(childComplexity int) int
 		HoldReason      func(childComplexity int) int
 		HoldUntil       func(childComplexity int) int
 		ID              func(childComplexity int) int
+		Messages        func(childComplexity int, first *int, after *string) int
 		Number          func(childComplexity int) int
 		OnHold          func(childComplexity int) int
 		Pooled          func(childComplexity int) int
@@ -425,6 +469,7 @@ type ComplexityRoot struct {
 		Status          func(childComplexity int) int
 		Timeline        func(childComplexity int, last *int) int
 		Unit            func(childComplexity int) int
+		UnreadMessages  func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
 		Version         func(childComplexity int) int
 		Warned          func(childComplexity int) int
@@ -496,6 +541,7 @@ type ComplexityRoot struct {
 
 	Viewer struct {
 		Availability func(childComplexity int) int
+		Language     func(childComplexity int) int
 		Name         func(childComplexity int) int
 		PersonID     func(childComplexity int) int
 		Properties   func(childComplexity int) int
@@ -644,6 +690,11 @@ type MutationResolver interface {
 	SwapGreetingDuty(ctx context.Context, dutyID string, withDutyID string) (*duty.Swap, error)
 	DecideGreetingSwap(ctx context.Context, swapID string, approve bool) (*duty.Swap, error)
 	CheckInGreeting(ctx context.Context, dutyID string) (*duty.Duty, error)
+	AddRequestMessage(ctx context.Context, input model.AddRequestMessageInput) (*request.Event, error)
+	MarkMessagesRead(ctx context.Context, requestID string) (*request.Request, error)
+	RegisterDevice(ctx context.Context, platform device.Platform, token string) (bool, error)
+	UnregisterDevice(ctx context.Context, token string) (bool, error)
+	SetLanguage(ctx context.Context, language model.Language) (*auth.Actor, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notification.Notification) (string, error)
@@ -686,6 +737,21 @@ type RequestEventResolver interface {
 
 	Actor(ctx context.Context, obj *request.Event) (*person.Person, error)
 }
+type RequestFileResolver interface {
+	Size(ctx context.Context, obj *files.File) (int, error)
+	Visibility(ctx context.Context, obj *files.File) (request.Sight, error)
+	UploadedBy(ctx context.Context, obj *files.File) (*person.Person, error)
+
+	URL(ctx context.Context, obj *files.File) (string, error)
+}
+type RequestMessageResolver interface {
+	ID(ctx context.Context, obj *request.Event) (string, error)
+	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
+	Author(ctx context.Context, obj *request.Event) (*person.Person, error)
+	Text(ctx context.Context, obj *request.Event) (string, error)
+
+	Files(ctx context.Context, obj *request.Event) ([]files.File, error)
+}
 type ServiceCategoryResolver interface {
 	Price(ctx context.Context, obj *property.Category) (*model.Money, error)
 	Property(ctx context.Context, obj *property.Category) (*property.Property, error)
@@ -707,6 +773,9 @@ type ServiceRequestResolver interface {
 	FollowUpPending(ctx context.Context, obj *request.Request) (bool, error)
 
 	Timeline(ctx context.Context, obj *request.Request, last *int) ([]request.Event, error)
+	Messages(ctx context.Context, obj *request.Request, first *int, after *string) (*model.RequestMessageConnection, error)
+	UnreadMessages(ctx context.Context, obj *request.Request) (int, error)
+	Files(ctx context.Context, obj *request.Request) ([]files.File, error)
 }
 type ServiceStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
@@ -733,6 +802,7 @@ type ViewerResolver interface {
 	Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error)
 	Units(ctx context.Context, obj *auth.Actor) ([]property.Unit, error)
 	Availability(ctx context.Context, obj *auth.Actor) (*dispatch.Availability, error)
+	Language(ctx context.Context, obj *auth.Actor) (model.Language, error)
 }
 type VisitResolver interface {
 	Property(ctx context.Context, obj *visitor.Visit) (*property.Property, error)
@@ -1394,6 +1464,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptRequest(childComplexity, args["id"].(string), args["promisedAt"].(*time.Time), args["note"].(*string)), true
+	case "Mutation.addRequestMessage":
+		if e.ComplexityRoot.Mutation.AddRequestMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addRequestMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddRequestMessage(childComplexity, args["input"].(model.AddRequestMessageInput)), true
 	case "Mutation.answerVisitor":
 		if e.ComplexityRoot.Mutation.AnswerVisitor == nil {
 			break
@@ -1592,6 +1673,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.markMessagesRead":
+		if e.ComplexityRoot.Mutation.MarkMessagesRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markMessagesRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkMessagesRead(childComplexity, args["requestId"].(string)), true
 	case "Mutation.markNotificationsRead":
 		if e.ComplexityRoot.Mutation.MarkNotificationsRead == nil {
 			break
@@ -1658,6 +1750,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.registerDevice":
+		if e.ComplexityRoot.Mutation.RegisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["platform"].(device.Platform), args["token"].(string)), true
 	case "Mutation.registerVisitorArrival":
 		if e.ComplexityRoot.Mutation.RegisterVisitorArrival == nil {
 			break
@@ -1768,6 +1871,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGreetingWindow(childComplexity, args["propertyId"].(string), args["weekdayStart"].(*string), args["holidayStart"].(*string), args["minutes"].(*int), args["holidays"].([]string)), true
+	case "Mutation.setLanguage":
+		if e.ComplexityRoot.Mutation.SetLanguage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setLanguage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetLanguage(childComplexity, args["language"].(model.Language)), true
 	case "Mutation.setPromiseSettings":
 		if e.ComplexityRoot.Mutation.SetPromiseSettings == nil {
 			break
@@ -1834,6 +1948,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferRequest(childComplexity, args["id"].(string), args["assigneeId"].(string), args["reason"].(string)), true
+	case "Mutation.unregisterDevice":
+		if e.ComplexityRoot.Mutation.UnregisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unregisterDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnregisterDevice(childComplexity, args["token"].(string)), true
 	case "Mutation.urgeRequest":
 		if e.ComplexityRoot.Mutation.UrgeRequest == nil {
 			break
@@ -2336,6 +2461,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEvent.Note(childComplexity), true
+	case "RequestEvent.noteVisibility":
+		if e.ComplexityRoot.RequestEvent.NoteVisibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestEvent.NoteVisibility(childComplexity), true
 	case "RequestEvent.request":
 		if e.ComplexityRoot.RequestEvent.Request == nil {
 			break
@@ -2354,6 +2485,130 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEvent.Type(childComplexity), true
+	case "RequestEvent.visibility":
+		if e.ComplexityRoot.RequestEvent.Visibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestEvent.Visibility(childComplexity), true
+
+	case "RequestFile.contentType":
+		if e.ComplexityRoot.RequestFile.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.ContentType(childComplexity), true
+	case "RequestFile.at":
+		if e.ComplexityRoot.RequestFile.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.CreatedAt(childComplexity), true
+	case "RequestFile.id":
+		if e.ComplexityRoot.RequestFile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.ID(childComplexity), true
+	case "RequestFile.name":
+		if e.ComplexityRoot.RequestFile.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.Name(childComplexity), true
+	case "RequestFile.size":
+		if e.ComplexityRoot.RequestFile.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.Size(childComplexity), true
+	case "RequestFile.url":
+		if e.ComplexityRoot.RequestFile.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.URL(childComplexity), true
+	case "RequestFile.uploadedBy":
+		if e.ComplexityRoot.RequestFile.UploadedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.UploadedBy(childComplexity), true
+	case "RequestFile.visibility":
+		if e.ComplexityRoot.RequestFile.Visibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestFile.Visibility(childComplexity), true
+
+	case "RequestMessage.at":
+		if e.ComplexityRoot.RequestMessage.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.At(childComplexity), true
+	case "RequestMessage.author":
+		if e.ComplexityRoot.RequestMessage.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Author(childComplexity), true
+	case "RequestMessage.files":
+		if e.ComplexityRoot.RequestMessage.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Files(childComplexity), true
+	case "RequestMessage.id":
+		if e.ComplexityRoot.RequestMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.ID(childComplexity), true
+	case "RequestMessage.request":
+		if e.ComplexityRoot.RequestMessage.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Request(childComplexity), true
+	case "RequestMessage.text":
+		if e.ComplexityRoot.RequestMessage.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Text(childComplexity), true
+	case "RequestMessage.visibility":
+		if e.ComplexityRoot.RequestMessage.Visibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessage.Visibility(childComplexity), true
+
+	case "RequestMessageConnection.edges":
+		if e.ComplexityRoot.RequestMessageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageConnection.Edges(childComplexity), true
+	case "RequestMessageConnection.pageInfo":
+		if e.ComplexityRoot.RequestMessageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageConnection.PageInfo(childComplexity), true
+
+	case "RequestMessageEdge.cursor":
+		if e.ComplexityRoot.RequestMessageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageEdge.Cursor(childComplexity), true
+	case "RequestMessageEdge.node":
+		if e.ComplexityRoot.RequestMessageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestMessageEdge.Node(childComplexity), true
 
 	case "ServiceCategory.active":
 		if e.ComplexityRoot.ServiceCategory.Active == nil {
@@ -2482,6 +2737,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.EscalationLevel(childComplexity), true
+	case "ServiceRequest.files":
+		if e.ComplexityRoot.ServiceRequest.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Files(childComplexity), true
 	case "ServiceRequest.firstResponder":
 		if e.ComplexityRoot.ServiceRequest.FirstResponder == nil {
 			break
@@ -2512,6 +2773,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.ID(childComplexity), true
+	case "ServiceRequest.messages":
+		if e.ComplexityRoot.ServiceRequest.Messages == nil {
+			break
+		}
+
+		args, err := ec.field_ServiceRequest_messages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Messages(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "ServiceRequest.number":
 		if e.ComplexityRoot.ServiceRequest.Number == nil {
 			break
@@ -2583,6 +2855,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.Unit(childComplexity), true
+	case "ServiceRequest.unreadMessages":
+		if e.ComplexityRoot.ServiceRequest.UnreadMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.UnreadMessages(childComplexity), true
 	case "ServiceRequest.updatedAt":
 		if e.ComplexityRoot.ServiceRequest.UpdatedAt == nil {
 			break
@@ -2866,6 +3144,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Availability(childComplexity), true
+	case "Viewer.language":
+		if e.ComplexityRoot.Viewer.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Language(childComplexity), true
 	case "Viewer.name":
 		if e.ComplexityRoot.Viewer.Name == nil {
 			break
@@ -3186,6 +3470,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddRequestMessageInput", ec.unmarshalInputAddRequestMessageInput),
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("PreRegisterVisitorInput", ec.unmarshalInputPreRegisterVisitorInput),
 			graphql.NewInputUnmarshaler("RequestFilter", ec.unmarshalInputRequestFilter),
@@ -4694,6 +4979,154 @@ type FrontDeskStats {
   "Post coverage of the standing windows."
   postCoverage: [PostCoverage!]!
 }
+
+# ---- conversation ----
+
+"Who may read an event, a note or a message."
+enum Visibility {
+  "Everyone who may see the request, the household included."
+  PUBLIC
+  "The staff handling the request only; never shown or sent to the household."
+  INTERNAL
+}
+
+extend type RequestEvent {
+  "Who may read the event: the household never receives an INTERNAL one."
+  visibility: Visibility!
+  "Who may read the note; null when there is none. The household reads an INTERNAL note's event without it."
+  noteVisibility: Visibility
+}
+
+extend enum EventType {
+  "A message of the request's thread: its note is the text; an INTERNAL one reaches staff only."
+  MESSAGE
+}
+
+extend enum NotificationKind {
+  "A new message on a request's thread."
+  MESSAGE
+  "Your request was accepted; the title says the promise time in your property's time zone."
+  ACCEPTED
+  "A request you first took was transferred, put on hold or resumed."
+  PROGRESS
+  "Staff replied to your rating."
+  RATING_REPLIED
+}
+
+"A message of a request's thread, between the household and the staff handling it."
+type RequestMessage {
+  "The message's event id: it grows in commit order, like every event's."
+  id: ID!
+  "The request it is about."
+  request: ServiceRequest!
+  "Who wrote it."
+  author: Person
+  "What they wrote."
+  text: String!
+  "PUBLIC: the household and staff; INTERNAL: staff only."
+  visibility: Visibility!
+  "When it was written."
+  at: Time!
+  "The photos and documents it carries."
+  files: [RequestFile!]!
+}
+
+"A file sent with a GraphQL multipart request (graphql-multipart-request-spec)."
+scalar Upload
+
+"A photo or document of a request."
+type RequestFile {
+  "The file's id."
+  id: ID!
+  "Its name as the sender's phone gave it."
+  name: String!
+  "image/jpeg, image/png or application/pdf, as read from its content."
+  contentType: String!
+  "Its size in bytes, as stored."
+  size: Int!
+  "PUBLIC, or INTERNAL when it came with a staff-only message."
+  visibility: Visibility!
+  "Who sent it."
+  uploadedBy: Person
+  "When it was sent."
+  at: Time!
+  "A signed link to fetch it (GET, relative to the server), good for ten minutes; ask again for a fresh one."
+  url: String!
+}
+
+"A page of a request's thread, newest first."
+type RequestMessageConnection {
+  "The messages, newest first."
+  edges: [RequestMessageEdge!]!
+  "Where the page sits; pass endCursor as after for older messages."
+  pageInfo: PageInfo!
+}
+
+"One message of a page."
+type RequestMessageEdge {
+  "Pass as after to page on past it."
+  cursor: String!
+  "The message."
+  node: RequestMessage!
+}
+
+extend type ServiceRequest {
+  "The request's thread as the viewer may read it, newest first (at most 100 a page). The household never reads an INTERNAL message."
+  messages(first: Int = 20, after: String): RequestMessageConnection!
+  "Messages of the thread the viewer may read, has not marked read, and did not write."
+  unreadMessages: Int!
+  "Every photo and document of the request the viewer may see, oldest first."
+  files: [RequestFile!]!
+}
+
+"A message to add to a request's thread."
+input AddRequestMessageInput {
+  "The request."
+  requestId: ID!
+  "What to say, up to 2,000 characters; it may be left out when files are sent."
+  text: String
+  "INTERNAL keeps it among staff; only staff may choose it."
+  visibility: Visibility = PUBLIC
+  "Photos (JPEG, PNG) or PDF documents, at most 5 of 10 MB each, sent as a GraphQL multipart request. They are checked by content, and a photo's EXIF (with its GPS position) is removed."
+  files: [Upload!]
+}
+
+extend type Mutation {
+  "Writes on a request's thread; it reaches subscribers of requestEvents as a MESSAGE event. A resident's message is told to the first-asker and the assignee."
+  addRequestMessage(input: AddRequestMessageInput!): RequestMessage!
+  "Marks the request's thread read up to its newest message; unreadMessages becomes 0."
+  markMessagesRead(requestId: ID!): ServiceRequest!
+}
+
+"A phone's push service."
+enum DevicePlatform {
+  "Apple Push Notification service."
+  IOS
+  "Firebase Cloud Messaging."
+  ANDROID
+}
+
+"The language a person reads the apps, and their pushes, in."
+enum Language {
+  "English (en)."
+  EN
+  "Traditional Chinese (zh-Hant)."
+  ZH_HANT
+}
+
+extend type Viewer {
+  "The language the apps and pushes speak to you in."
+  language: Language!
+}
+
+extend type Mutation {
+  "Pushes your notices to this phone until you log out of this session or unregister it. Registering a token again moves it to you."
+  registerDevice(platform: DevicePlatform!, token: String!): Boolean!
+  "Stops pushes to one of your phones; false when the token was not yours."
+  unregisterDevice(token: String!): Boolean!
+  "Sets the language of your apps and pushes."
+  setLanguage(language: Language!): Viewer!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -5194,8 +5627,74 @@ func (ec *executionContext) childFields_RequestEvent(ctx context.Context, field 
 		return ec.fieldContext_RequestEvent_note(ctx, field)
 	case "at":
 		return ec.fieldContext_RequestEvent_at(ctx, field)
+	case "visibility":
+		return ec.fieldContext_RequestEvent_visibility(ctx, field)
+	case "noteVisibility":
+		return ec.fieldContext_RequestEvent_noteVisibility(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RequestFile_id(ctx, field)
+	case "name":
+		return ec.fieldContext_RequestFile_name(ctx, field)
+	case "contentType":
+		return ec.fieldContext_RequestFile_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_RequestFile_size(ctx, field)
+	case "visibility":
+		return ec.fieldContext_RequestFile_visibility(ctx, field)
+	case "uploadedBy":
+		return ec.fieldContext_RequestFile_uploadedBy(ctx, field)
+	case "at":
+		return ec.fieldContext_RequestFile_at(ctx, field)
+	case "url":
+		return ec.fieldContext_RequestFile_url(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestFile", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RequestMessage_id(ctx, field)
+	case "request":
+		return ec.fieldContext_RequestMessage_request(ctx, field)
+	case "author":
+		return ec.fieldContext_RequestMessage_author(ctx, field)
+	case "text":
+		return ec.fieldContext_RequestMessage_text(ctx, field)
+	case "visibility":
+		return ec.fieldContext_RequestMessage_visibility(ctx, field)
+	case "at":
+		return ec.fieldContext_RequestMessage_at(ctx, field)
+	case "files":
+		return ec.fieldContext_RequestMessage_files(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestMessageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RequestMessageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RequestMessageConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestMessageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestMessageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RequestMessageEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RequestMessageEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestMessageEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceCategory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5286,6 +5785,12 @@ func (ec *executionContext) childFields_ServiceRequest(ctx context.Context, fiel
 		return ec.fieldContext_ServiceRequest_updatedAt(ctx, field)
 	case "timeline":
 		return ec.fieldContext_ServiceRequest_timeline(ctx, field)
+	case "messages":
+		return ec.fieldContext_ServiceRequest_messages(ctx, field)
+	case "unreadMessages":
+		return ec.fieldContext_ServiceRequest_unreadMessages(ctx, field)
+	case "files":
+		return ec.fieldContext_ServiceRequest_files(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceRequest", field.Name)
 }
@@ -5424,6 +5929,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_units(ctx, field)
 	case "availability":
 		return ec.fieldContext_Viewer_availability(ctx, field)
+	case "language":
+		return ec.fieldContext_Viewer_language(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -5685,6 +6192,20 @@ func (ec *executionContext) field_Mutation_acceptRequest_args(ctx context.Contex
 		return nil, err
 	}
 	args["note"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addRequestMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddRequestMessageInput, error) {
+			return ec.unmarshalNAddRequestMessageInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAddRequestMessageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -6108,6 +6629,20 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markMessagesRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "requestId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6229,6 +6764,28 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (device.Platform, error) {
+			return ec.unmarshalNDevicePlatform2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdeviceᚐPlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
 	return args, nil
 }
 
@@ -6476,6 +7033,20 @@ func (ec *executionContext) field_Mutation_setGreetingWindow_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setLanguage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (model.Language, error) {
+			return ec.unmarshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setPromiseSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6653,6 +7224,20 @@ func (ec *executionContext) field_Mutation_transferRequest_args(ctx context.Cont
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unregisterDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
 	return args, nil
 }
 
@@ -7013,6 +7598,28 @@ func (ec *executionContext) field_Query_visitorLog_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["first"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_ServiceRequest_messages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -11504,6 +12111,226 @@ func (ec *executionContext) fieldContext_Mutation_checkInGreeting(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addRequestMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addRequestMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddRequestMessage(ctx, fc.Args["input"].(model.AddRequestMessageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Event) graphql.Marshaler {
+			return ec.marshalNRequestMessage2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addRequestMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addRequestMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markMessagesRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markMessagesRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkMessagesRead(ctx, fc.Args["requestId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markMessagesRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markMessagesRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterDevice(ctx, fc.Args["platform"].(device.Platform), fc.Args["token"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unregisterDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnregisterDevice(ctx, fc.Args["token"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unregisterDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setLanguage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setLanguage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetLanguage(ctx, fc.Args["language"].(model.Language))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *auth.Actor) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauthᚐActor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setLanguage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setLanguage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13597,6 +14424,552 @@ func (ec *executionContext) fieldContext_RequestEvent_at(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("RequestEvent", field, false, false, "Time")
 }
 
+func (ec *executionContext) _RequestEvent_visibility(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestEvent_visibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visibility(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.Sight) graphql.Marshaler {
+			return ec.marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestEvent_visibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestEvent", field, true, false, "Visibility")
+}
+
+func (ec *executionContext) _RequestEvent_noteVisibility(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestEvent_noteVisibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoteVisibility(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Sight) graphql.Marshaler {
+			return ec.marshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestEvent_noteVisibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestEvent", field, true, false, "Visibility")
+}
+
+func (ec *executionContext) _RequestFile_id(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RequestFile_name(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestFile_contentType(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestFile_size(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, true, true, "Int")
+}
+
+func (ec *executionContext) _RequestFile_visibility(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_visibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().Visibility(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.Sight) graphql.Marshaler {
+			return ec.marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_visibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, true, true, "Visibility")
+}
+
+func (ec *executionContext) _RequestFile_uploadedBy(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_uploadedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().UploadedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_uploadedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestFile",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestFile_at(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestFile_url(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestFile_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestFile().URL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestFile_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestFile", field, true, true, "String")
+}
+
+func (ec *executionContext) _RequestMessage_id(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, true, true, "ID")
+}
+
+func (ec *executionContext) _RequestMessage_request(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Request(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessage_author(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Author(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessage_text(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Text(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, true, true, "String")
+}
+
+func (ec *executionContext) _RequestMessage_visibility(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_visibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visibility(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v request.Sight) graphql.Marshaler {
+			return ec.marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_visibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, true, false, "Visibility")
+}
+
+func (ec *executionContext) _RequestMessage_at(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestMessage_files(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessage_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestMessage().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []files.File) graphql.Marshaler {
+			return ec.marshalNRequestFile2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessage_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RequestMessageEdge) graphql.Marshaler {
+			return ec.marshalNRequestMessageEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestMessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestMessageEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestMessageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RequestMessageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestMessageEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Event) graphql.Marshaler {
+			return ec.marshalNRequestMessage2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestMessageEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestMessageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceCategory_id(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14615,6 +15988,105 @@ func (ec *executionContext) fieldContext_ServiceRequest_timeline(ctx context.Con
 	if fc.Args, err = ec.field_ServiceRequest_timeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceRequest_messages(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ServiceRequest().Messages(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestMessageConnection) graphql.Marshaler {
+			return ec.marshalNRequestMessageConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_messages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestMessageConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ServiceRequest_messages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceRequest_unreadMessages(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_unreadMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().UnreadMessages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_unreadMessages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ServiceRequest_files(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []files.File) graphql.Marshaler {
+			return ec.marshalNRequestFile2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestFile(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -15866,6 +17338,29 @@ func (ec *executionContext) _Viewer_availability(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Viewer_availability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Availability")
+}
+
+func (ec *executionContext) _Viewer_language(ctx context.Context, field graphql.CollectedField, obj *auth.Actor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().Language(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Language) graphql.Marshaler {
+			return ec.marshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Language")
 }
 
 func (ec *executionContext) _Visit_id(ctx context.Context, field graphql.CollectedField, obj *visitor.Visit) (ret graphql.Marshaler) {
@@ -18030,6 +19525,73 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAddRequestMessageInput(ctx context.Context, obj any) (model.AddRequestMessageInput, error) {
+	var it model.AddRequestMessageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["visibility"]; !present {
+		asMap["visibility"] = "PUBLIC"
+	}
+
+	fieldsInOrder := [...]string{"requestId", "text", "visibility", "files"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "requestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestID = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "visibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visibility"))
+			data, err := ec.unmarshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Visibility = data
+		case "files":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("files"))
+			data, err := ec.unmarshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Files = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddRequestMessageInput unmarshals raw into the AddRequestMessageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddRequestMessageInput(ctx context.Context, raw any) (model.AddRequestMessageInput, error) {
+	var out model.AddRequestMessageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddRequestMessageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (model.MoneyInput, error) {
 	var it model.MoneyInput
 	if obj == nil {
@@ -19976,6 +21538,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "addRequestMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addRequestMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markMessagesRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markMessagesRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unregisterDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unregisterDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setLanguage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setLanguage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20716,6 +22313,232 @@ func (ec *executionContext) _RequestEvent(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "visibility":
+			out.Values[i] = ec._RequestEvent_visibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "noteVisibility":
+			out.Values[i] = ec._RequestEvent_noteVisibility(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestFileImplementors = []string{"RequestFile"}
+
+func (ec *executionContext) _RequestFile(ctx context.Context, sel ast.SelectionSet, obj *files.File) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestFile")
+		case "id":
+			out.Values[i] = ec._RequestFile_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._RequestFile_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contentType":
+			out.Values[i] = ec._RequestFile_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "size":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_size(ctx, field, obj)
+				})
+		case "visibility":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_visibility(ctx, field, obj)
+				})
+		case "uploadedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_uploadedBy(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._RequestFile_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "url":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestFile_url(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestMessageImplementors = []string{"RequestMessage"}
+
+func (ec *executionContext) _RequestMessage(ctx context.Context, sel ast.SelectionSet, obj *request.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestMessage")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_id(ctx, field, obj)
+				})
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_request(ctx, field, obj)
+				})
+		case "author":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_author(ctx, field, obj)
+				})
+		case "text":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_text(ctx, field, obj)
+				})
+		case "visibility":
+			out.Values[i] = ec._RequestMessage_visibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._RequestMessage_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestMessage_files(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestMessageConnectionImplementors = []string{"RequestMessageConnection"}
+
+func (ec *executionContext) _RequestMessageConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RequestMessageConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestMessageConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestMessageConnection")
+		case "edges":
+			out.Values[i] = ec._RequestMessageConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RequestMessageConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestMessageEdgeImplementors = []string{"RequestMessageEdge"}
+
+func (ec *executionContext) _RequestMessageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RequestMessageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestMessageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestMessageEdge")
+		case "cursor":
+			out.Values[i] = ec._RequestMessageEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RequestMessageEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20984,6 +22807,24 @@ func (ec *executionContext) _ServiceRequest(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ServiceRequest_timeline(ctx, field, obj)
+				})
+		case "messages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_messages(ctx, field, obj)
+				})
+		case "unreadMessages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_unreadMessages(ctx, field, obj)
+				})
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_files(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -21466,6 +23307,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_availability(ctx, field, obj)
+				})
+		case "language":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_language(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22188,6 +24035,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAddRequestMessageInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAddRequestMessageInput(ctx context.Context, v any) (model.AddRequestMessageInput, error) {
+	res, err := ec.unmarshalInputAddRequestMessageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
@@ -22398,6 +24250,21 @@ func (ec *executionContext) marshalNDailyStats2ᚕgithubᚗcomᚋkpropertyᚋone
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNDevicePlatform2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdeviceᚐPlatform(ctx context.Context, v any) (device.Platform, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := device.Platform(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDevicePlatform2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdeviceᚐPlatform(ctx context.Context, sel ast.SelectionSet, v device.Platform) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DevicePlatform!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNDispatchMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐMode(ctx context.Context, v any) (dispatch.Mode, error) {
@@ -22680,6 +24547,16 @@ func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.S
 	return ret
 }
 
+func (ec *executionContext) unmarshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx context.Context, v any) (model.Language, error) {
+	var res model.Language
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLanguage2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐLanguage(ctx context.Context, sel ast.SelectionSet, v model.Language) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notification.Notification) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Notification!")
@@ -22877,6 +24754,62 @@ func (ec *executionContext) marshalNRequestEvent2ᚖgithubᚗcomᚋkpropertyᚋo
 		return graphql.Null
 	}
 	return ec._RequestEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequestFile2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFile(ctx context.Context, sel ast.SelectionSet, v files.File) graphql.Marshaler {
+	return ec._RequestFile(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRequestFile2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFileᚄ(ctx context.Context, sel ast.SelectionSet, v []files.File) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequestFile2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋfilesᚐFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRequestMessage2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐEvent(ctx context.Context, sel ast.SelectionSet, v *request.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestMessage!")
+		return graphql.Null
+	}
+	return ec._RequestMessage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequestMessageConnection2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageConnection(ctx context.Context, sel ast.SelectionSet, v *model.RequestMessageConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestMessageConnection!")
+		return graphql.Null
+	}
+	return ec._RequestMessageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequestMessageEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdge(ctx context.Context, sel ast.SelectionSet, v model.RequestMessageEdge) graphql.Marshaler {
+	return ec._RequestMessageEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRequestMessageEdge2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RequestMessageEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequestMessageEdge2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRequestMessageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNRequestStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐStatus(ctx context.Context, v any) (request.Status, error) {
@@ -23139,12 +25072,41 @@ func (ec *executionContext) marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestop�
 	return ec._Unit(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauthᚐActor(ctx context.Context, sel ast.SelectionSet, v *auth.Actor) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Viewer!")
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, v any) (request.Sight, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.Sight(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVisibility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, sel ast.SelectionSet, v request.Sight) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Visibility!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNVisit2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋvisitorᚐVisit(ctx context.Context, sel ast.SelectionSet, v visitor.Visit) graphql.Marshaler {
@@ -23835,6 +25797,60 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := scalar.MarshalTime(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, v any) ([]graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]graphql.Upload, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, sel ast.SelectionSet, v []graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, v any) (*request.Sight, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.Sight(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVisibility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSight(ctx context.Context, sel ast.SelectionSet, v *request.Sight) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 

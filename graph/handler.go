@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/ratelimit"
 )
@@ -93,6 +95,10 @@ func NewHandler(d Deps, o Options) http.Handler {
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
+	// Photos come as GraphQL multipart requests (the
+	// graphql-multipart-request-spec of Apollo and urql clients), each
+	// file bounded again by the files noun.
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: maxUploadBody, MaxMemory: 8 << 20})
 	srv.AddTransport(unsupportedTransport{})
 	// First, so that it sees what the middleware below refuses.
 	srv.Use(observe{log: o.Log, metrics: o.Metrics})
@@ -402,10 +408,18 @@ func withRequestID(next http.Handler) http.Handler {
 // bound keeps a hostile client from making the server buffer megabytes.
 const maxBody = 1 << 20
 
+// maxUploadBody bounds a multipart request: five files of 10 MB and the
+// operation.
+const maxUploadBody = files.MaxCount*files.MaxSize + maxBody
+
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			limit := int64(maxBody)
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				limit = maxUploadBody
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})

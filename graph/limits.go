@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/files"
 )
 
 // Limits bound what one GraphQL operation may ask for. They are checked on
@@ -80,6 +81,11 @@ var listBounds = map[string]int{
 	"ServiceRequestConnection.edges": 1,
 	"NotificationConnection.edges":   1,
 	"CallbackTaskConnection.edges":   1,
+	// A request answers its latest 100 files; a message carries at most
+	// files.MaxCount.
+	"RequestMessageConnection.edges": 1,
+	"ServiceRequest.files":           files.MaxRequestFiles,
+	"RequestMessage.files":           files.MaxCount,
 }
 
 const defaultListBound = 100

@@ -15,8 +15,11 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
+	"github.com/kproperty/onestop/internal/conversation"
+	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/duty"
+	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/frontdesk"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -153,7 +156,12 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 	if err != nil {
 		return false, err
 	}
-	return r.AuthService.Logout(ctx, a, refreshToken)
+	ok, err := r.AuthService.Logout(ctx, a, refreshToken)
+	if err != nil || !ok {
+		return ok, err
+	}
+	// The phones signed in under the session get no more pushes.
+	return ok, r.DeviceService.LoggedOut(ctx, a, refreshToken)
 }
 
 // SubmitRequest is the resolver for the submitRequest field.
@@ -561,6 +569,59 @@ func (r *mutationResolver) CheckInGreeting(ctx context.Context, dutyID string) (
 	return orNil(r.DutyService.CheckInGreeting(ctx, a, dutyID))
 }
 
+// AddRequestMessage is the resolver for the addRequestMessage field.
+func (r *mutationResolver) AddRequestMessage(ctx context.Context, input model.AddRequestMessageInput) (*request.Event, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := conversation.Message{Internal: input.Visibility != nil && *input.Visibility == request.StaffOnly}
+	if input.Text != nil {
+		m.Text = *input.Text
+	}
+	for _, u := range input.Files {
+		m.Files = append(m.Files, files.Upload{Name: u.Filename, Size: u.Size, Body: u.File})
+	}
+	ev, err := r.ConversationService.Add(ctx, a, input.RequestID, m)
+	return &ev, err
+}
+
+// MarkMessagesRead is the resolver for the markMessagesRead field.
+func (r *mutationResolver) MarkMessagesRead(ctx context.Context, requestID string) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.ConversationService.MarkRead(ctx, a, requestID)
+}
+
+// RegisterDevice is the resolver for the registerDevice field.
+func (r *mutationResolver) RegisterDevice(ctx context.Context, platform device.Platform, token string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	return true, r.DeviceService.Register(ctx, a, platform, token)
+}
+
+// UnregisterDevice is the resolver for the unregisterDevice field.
+func (r *mutationResolver) UnregisterDevice(ctx context.Context, token string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	return r.DeviceService.Unregister(ctx, a, token)
+}
+
+// SetLanguage is the resolver for the setLanguage field.
+func (r *mutationResolver) SetLanguage(ctx context.Context, language model.Language) (*auth.Actor, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a, r.DeviceService.SetLanguage(ctx, a, languageCode(language))
+}
+
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -846,6 +907,57 @@ func (r *requestEventResolver) Actor(ctx context.Context, obj *request.Event) (*
 	return personOrNil(ctx, r.Resolver, obj.ActorID)
 }
 
+// Size is the resolver for the size field.
+func (r *requestFileResolver) Size(ctx context.Context, obj *files.File) (int, error) {
+	return int(obj.Size), nil
+}
+
+// Visibility is the resolver for the visibility field.
+func (r *requestFileResolver) Visibility(ctx context.Context, obj *files.File) (request.Sight, error) {
+	if obj.Internal {
+		return request.StaffOnly, nil
+	}
+	return request.Everyone, nil
+}
+
+// UploadedBy is the resolver for the uploadedBy field.
+func (r *requestFileResolver) UploadedBy(ctx context.Context, obj *files.File) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.UploadedBy)
+}
+
+// URL is the resolver for the url field.
+func (r *requestFileResolver) URL(ctx context.Context, obj *files.File) (string, error) {
+	return r.ConversationService.Link(*obj), nil
+}
+
+// ID is the resolver for the id field.
+func (r *requestMessageResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
+	return strconv.FormatInt(obj.ID, 10), nil
+}
+
+// Request is the resolver for the request field.
+func (r *requestMessageResolver) Request(ctx context.Context, obj *request.Event) (*request.Request, error) {
+	return r.visibleRequest(ctx, obj.RequestID)
+}
+
+// Author is the resolver for the author field.
+func (r *requestMessageResolver) Author(ctx context.Context, obj *request.Event) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, obj.ActorID)
+}
+
+// Text is the resolver for the text field.
+func (r *requestMessageResolver) Text(ctx context.Context, obj *request.Event) (string, error) {
+	if obj.Note == nil {
+		return "", nil
+	}
+	return *obj.Note, nil
+}
+
+// Files is the resolver for the files field.
+func (r *requestMessageResolver) Files(ctx context.Context, obj *request.Event) ([]files.File, error) {
+	return r.ConversationService.FilesOf(ctx, *obj)
+}
+
 // Price is the resolver for the price field.
 func (r *serviceCategoryResolver) Price(ctx context.Context, obj *property.Category) (*model.Money, error) {
 	if obj.PriceCents == nil || obj.Currency == nil {
@@ -930,11 +1042,58 @@ func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Requ
 	if n < 1 || n > maxTimeline {
 		return nil, apperr.Invalid("last", "last is between 1 and %d", maxTimeline)
 	}
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	events, err := r.loaders(ctx).timelines.Load(ctx, obj.ID)
+	// The household reads the timeline meant for it: no staff-only event
+	// or note.
+	events = request.ViewAll(a, obj.Audience, events)
 	if len(events) > n {
 		events = events[len(events)-n:]
 	}
 	return events, err
+}
+
+// Messages is the resolver for the messages field.
+func (r *serviceRequestResolver) Messages(ctx context.Context, obj *request.Request, first *int, after *string) (*model.RequestMessageConnection, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	rows, more, err := r.ConversationService.Page(ctx, a, obj, n, after)
+	if err != nil {
+		return nil, err
+	}
+	edges := make([]model.RequestMessageEdge, len(rows))
+	for i := range rows {
+		edges[i] = model.RequestMessageEdge{Cursor: strconv.FormatInt(rows[i].ID, 10), Node: &rows[i]}
+	}
+	return &model.RequestMessageConnection{Edges: edges,
+		PageInfo: pageInfo(edges, func(e model.RequestMessageEdge) string { return e.Cursor }, more, after)}, nil
+}
+
+// UnreadMessages is the resolver for the unreadMessages field.
+func (r *serviceRequestResolver) UnreadMessages(ctx context.Context, obj *request.Request) (int, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r.ConversationService.Unread(ctx, a, obj)
+}
+
+// Files is the resolver for the files field.
+func (r *serviceRequestResolver) Files(ctx context.Context, obj *request.Request) ([]files.File, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.ConversationService.Files(ctx, a, obj)
 }
 
 // ByStatus is the resolver for the byStatus field.
@@ -1033,6 +1192,15 @@ func (r *viewerResolver) Availability(ctx context.Context, obj *auth.Actor) (*di
 	return r.DispatchService.AvailabilityOf(ctx, obj.PersonID)
 }
 
+// Language is the resolver for the language field.
+func (r *viewerResolver) Language(ctx context.Context, obj *auth.Actor) (model.Language, error) {
+	l, err := r.DeviceService.Language(ctx, obj.PersonID)
+	if l == notification.Chinese {
+		return model.LanguageZhHant, err
+	}
+	return model.LanguageEn, err
+}
+
 // Property is the resolver for the property field.
 func (r *visitResolver) Property(ctx context.Context, obj *visitor.Visit) (*property.Property, error) {
 	p, err := r.loaders(ctx).properties.Load(ctx, obj.PropertyID)
@@ -1106,6 +1274,12 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // RequestEvent returns RequestEventResolver implementation.
 func (r *Resolver) RequestEvent() RequestEventResolver { return &requestEventResolver{r} }
 
+// RequestFile returns RequestFileResolver implementation.
+func (r *Resolver) RequestFile() RequestFileResolver { return &requestFileResolver{r} }
+
+// RequestMessage returns RequestMessageResolver implementation.
+func (r *Resolver) RequestMessage() RequestMessageResolver { return &requestMessageResolver{r} }
+
 // ServiceCategory returns ServiceCategoryResolver implementation.
 func (r *Resolver) ServiceCategory() ServiceCategoryResolver { return &serviceCategoryResolver{r} }
 
@@ -1151,6 +1325,8 @@ type (
 	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
 	requestEventResolver     struct{ *Resolver }
+	requestFileResolver      struct{ *Resolver }
+	requestMessageResolver   struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
 	serviceStatsResolver     struct{ *Resolver }

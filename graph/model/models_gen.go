@@ -3,8 +3,13 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/notification"
@@ -13,6 +18,18 @@ import (
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/visitor"
 )
+
+// A message to add to a request's thread.
+type AddRequestMessageInput struct {
+	// The request.
+	RequestID string `json:"requestId"`
+	// What to say, up to 2,000 characters; it may be left out when files are sent.
+	Text *string `json:"text,omitempty"`
+	// INTERNAL keeps it among staff; only staff may choose it.
+	Visibility *request.Sight `json:"visibility,omitempty"`
+	// Photos (JPEG, PNG) or PDF documents, at most 5 of 10 MB each, sent as a GraphQL multipart request. They are checked by content, and a photo's EXIF (with its GPS position) is removed.
+	Files []graphql.Upload `json:"files,omitempty"`
+}
 
 // A signed-in session: the tokens and who they belong to.
 type AuthPayload struct {
@@ -161,6 +178,22 @@ type RequestFilter struct {
 	FollowUpPending *bool `json:"followUpPending,omitempty"`
 }
 
+// A page of a request's thread, newest first.
+type RequestMessageConnection struct {
+	// The messages, newest first.
+	Edges []RequestMessageEdge `json:"edges"`
+	// Where the page sits; pass endCursor as after for older messages.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// One message of a page.
+type RequestMessageEdge struct {
+	// Pass as after to page on past it.
+	Cursor string `json:"cursor"`
+	// The message.
+	Node *request.Event `json:"node"`
+}
+
 // A category as saveServiceCategory stores it.
 type ServiceCategoryInput struct {
 	// The property whose catalogue it belongs to.
@@ -259,4 +292,62 @@ type VisitorArrivalInput struct {
 	IDLast4 *string `json:"idLast4,omitempty"`
 	// When the document was taken (the app's time).
 	IDTakenAt *time.Time `json:"idTakenAt,omitempty"`
+}
+
+// The language a person reads the apps, and their pushes, in.
+type Language string
+
+const (
+	// English (en).
+	LanguageEn Language = "EN"
+	// Traditional Chinese (zh-Hant).
+	LanguageZhHant Language = "ZH_HANT"
+)
+
+var AllLanguage = []Language{
+	LanguageEn,
+	LanguageZhHant,
+}
+
+func (e Language) IsValid() bool {
+	switch e {
+	case LanguageEn, LanguageZhHant:
+		return true
+	}
+	return false
+}
+
+func (e Language) String() string {
+	return string(e)
+}
+
+func (e *Language) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Language(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Language", str)
+	}
+	return nil
+}
+
+func (e Language) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Language) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Language) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -26,7 +26,8 @@ type Actor struct {
 	// actor had left to live; a websocket closes when it runs out.
 	TokenLeft time.Duration
 	// Session is the session (refresh token family) of that token, empty
-	// for a token that names none; a websocket checks it is still open.
+	// for a token that names none: a websocket checks it is still open,
+	// and a phone registered for pushes under it is forgotten at logout.
 	Session string
 }
 

@@ -331,6 +331,12 @@ func encodeRefresh(family string) string {
 	return family + "." + base64.RawURLEncoding.EncodeToString(b)
 }
 
+// SessionOf returns the session a refresh token belongs to, if it is one.
+func SessionOf(refreshToken string) (string, bool) {
+	p, ok := decodeRefresh(refreshToken)
+	return p.family, ok
+}
+
 func decodeRefresh(token string) (refreshParts, bool) {
 	if len(token) < 37 || token[36] != '.' {
 		return refreshParts{}, false

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -111,6 +113,19 @@ type Config struct {
 	// again (WS_SESSION_CHECK, default 5s): a socket whose session ended
 	// (logout, a replayed refresh token) closes within this long.
 	WSSessionCheck time.Duration
+	// StorageURL is where request photos and documents are kept
+	// (STORAGE_URL): a gocloud.dev bucket URL, by default a directory on
+	// local disk (DefaultStorageURL).
+	StorageURL string
+}
+
+// DefaultStorageURL keeps files on local disk when STORAGE_URL is unset.
+const DefaultStorageURL = "file:///var/lib/onestop/files?create_dir=1&no_tmp_dir=1"
+
+// LocalStorageURL is a directory under the system's temporary directory,
+// for development and tests.
+func LocalStorageURL() string {
+	return "file://" + filepath.ToSlash(filepath.Join(os.TempDir(), "onestop-files")) + "?create_dir=1&no_tmp_dir=1"
 }
 
 // devSecret signs tokens in development only, so that a restarted dev
@@ -167,6 +182,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PushWebhookURL: getenv("PUSH_WEBHOOK_URL"),
 		Dev:            truthy(getenv("DEV")),
 		RateLimit:      strings.ToLower(strings.TrimSpace(getenv("RATE_LIMIT"))) != "off",
+		StorageURL:     getenv("STORAGE_URL"),
+	}
+	if c.StorageURL == "" {
+		c.StorageURL = DefaultStorageURL
+		if c.Dev {
+			c.StorageURL = LocalStorageURL()
+		}
 	}
 	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -26,6 +26,16 @@ const (
 	Pool          Kind = "POOL"
 	// FollowUp tells a director a VIP household is owed their follow-up.
 	FollowUp Kind = "FOLLOW_UP"
+	// Message tells someone of a new message on a request's thread.
+	Message Kind = "MESSAGE"
+	// Accepted tells the customer their request was accepted, with the
+	// promise time in their property's time zone.
+	Accepted Kind = "ACCEPTED"
+	// Progress tells the first-asker of a change that moves no status: a
+	// transfer, a hold, a resume.
+	Progress Kind = "PROGRESS"
+	// RatingReplied tells the household that staff answered their rating.
+	RatingReplied Kind = "RATING_REPLIED"
 )
 
 // Notification is one entry of a person's inbox.
@@ -40,7 +50,36 @@ type Notification struct {
 	ReadAt    *time.Time `db:"read_at" json:"readAt,omitempty"`
 	// VisitID names the visit a front-desk notification is about.
 	VisitID *string `db:"visit_id" json:"visitId,omitempty"`
+	// TitleZh is the title in Traditional Chinese, for a person who reads
+	// the apps in zh-Hant; empty, the title is used.
+	TitleZh string `db:"title_zh" json:"-"`
+	// Push is filled only for a push: where it goes and how the gateway
+	// shows it.
+	Push *Push `db:"-" json:"push,omitempty"`
 }
+
+// Push is what the push gateway needs besides the notice itself.
+type Push struct {
+	// Devices are the phones the person is signed in on.
+	Devices []Device `json:"devices"`
+	// Language is the person's (en or zh-Hant); Title is in it.
+	Language string `json:"language"`
+	Title    string `json:"title"`
+	// CollapseKey lets the phone show only the latest notice of a request.
+	CollapseKey string `json:"collapseKey"`
+}
+
+// Device is one phone registered for pushes.
+type Device struct {
+	Platform string `db:"platform" json:"platform"`
+	Token    string `db:"token" json:"token"`
+}
+
+// The languages people read the apps in.
+const (
+	English = "en"
+	Chinese = "zh-Hant"
+)
 
 // Store is the storage the inbox needs.
 type Store interface {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -68,8 +69,60 @@ UPDATE notifications n SET push_next_at = $3
 FROM (SELECT id FROM notifications WHERE pushed_at IS NULL AND push_next_at <= $1
       ORDER BY push_next_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
 WHERE n.id = due.id
-RETURNING n.id, n.person_id, n.kind, n.request_id, n.title, n.body, n.created_at, n.read_at, n.push_attempts`, now, limit, leaseUntil)
-	return due, mapErr(err)
+RETURNING n.id, n.person_id, n.kind, n.request_id, n.title, n.body, n.created_at, n.read_at, n.push_attempts,
+	COALESCE(n.title_zh, '') AS title_zh`, now, limit, leaseUntil)
+	if err != nil || len(due) == 0 {
+		return due, mapErr(err)
+	}
+	return due, s.addPush(ctx, due)
+}
+
+// addPush fills in what the push gateway needs: the person's phones, their
+// language and the title in it, and a collapse key per request so a phone
+// shows only a request's latest notice.
+func (s *NotificationStore) addPush(ctx context.Context, due []notification.Due) error {
+	people := make([]string, 0, len(due))
+	for _, d := range due {
+		people = append(people, d.PersonID)
+	}
+	var langs []struct {
+		ID       string `db:"id"`
+		Language string `db:"language"`
+	}
+	if err := sqlx.SelectContext(ctx, s.db, &langs, `SELECT id, language FROM people WHERE id = ANY($1::uuid[])`, pq.Array(people)); err != nil {
+		return mapErr(err)
+	}
+	var devs []struct {
+		PersonID string `db:"person_id"`
+		notification.Device
+	}
+	if err := sqlx.SelectContext(ctx, s.db, &devs, `SELECT person_id, platform, token FROM devices WHERE person_id = ANY($1::uuid[]) ORDER BY created_at, token`, pq.Array(people)); err != nil {
+		return mapErr(err)
+	}
+	language := map[string]string{}
+	for _, l := range langs {
+		language[l.ID] = l.Language
+	}
+	devices := map[string][]notification.Device{}
+	for _, d := range devs {
+		devices[d.PersonID] = append(devices[d.PersonID], d.Device)
+	}
+	for i := range due {
+		n := &due[i].Notification
+		p := &notification.Push{Devices: devices[n.PersonID], Language: language[n.PersonID], Title: n.Title,
+			CollapseKey: fmt.Sprintf("notification-%d", n.ID)}
+		if p.Devices == nil {
+			p.Devices = []notification.Device{}
+		}
+		if p.Language == notification.Chinese && n.TitleZh != "" {
+			p.Title = n.TitleZh
+		}
+		if n.RequestID != nil {
+			p.CollapseKey = "request-" + *n.RequestID
+		}
+		n.Push = p
+	}
+	return nil
 }
 
 // MarkPushed records a delivered push, unless the lease was lost.

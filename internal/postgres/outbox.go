@@ -53,6 +53,8 @@ type eventRow struct {
 	AssigneeID       *string         `json:"assignee_id"`
 	FirstResponderID *string         `json:"first_responder_id"`
 	Pooled           bool            `json:"pooled"`
+	Internal         bool            `json:"internal"`
+	NoteInternal     bool            `json:"note_internal"`
 }
 
 type noteRow struct {
@@ -62,6 +64,7 @@ type noteRow struct {
 	Title     string    `json:"title"`
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
+	TitleZh   string    `json:"title_zh"`
 }
 
 // flush writes what was staged: the lock, the ids, then one INSERT of every
@@ -90,11 +93,12 @@ func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
 		}
 		evs[i] = eventRow{ID: e.ID, RequestID: e.RequestID, Type: string(e.Type), FromStatus: e.FromStatus, ToStatus: e.ToStatus,
 			ActorID: e.ActorID, Note: e.Note, Data: e.Data, At: e.At, PropertyID: e.PropertyID, UnitID: e.UnitID,
-			RequesterID: e.RequesterID, AssigneeID: e.AssigneeID, FirstResponderID: e.FirstResponderID, Pooled: e.Pooled}
+			RequesterID: e.RequesterID, AssigneeID: e.AssigneeID, FirstResponderID: e.FirstResponderID, Pooled: e.Pooled,
+			Internal: e.Internal, NoteInternal: e.NoteInternal}
 	}
 	ns := make([]noteRow, len(o.notes))
 	for i, n := range o.notes {
-		ns[i] = noteRow{PersonID: n.PersonID, Kind: string(n.Kind), RequestID: n.RequestID, Title: n.Title, Body: n.Body, CreatedAt: n.CreatedAt}
+		ns[i] = noteRow{PersonID: n.PersonID, Kind: string(n.Kind), RequestID: n.RequestID, Title: n.Title, Body: n.Body, CreatedAt: n.CreatedAt, TitleZh: n.TitleZh}
 	}
 	evJSON, err := json.Marshal(evs)
 	if err != nil {
@@ -106,15 +110,15 @@ func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
 	}
 	_, err = tx.ExecContext(ctx, `WITH ev AS (
 	INSERT INTO request_events (id, request_id, type, from_status, to_status, actor_id, note, data, at,
-		property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled)
+		property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled, internal, note_internal)
 	SELECT x.id, x.request_id, x.type, x.from_status, x.to_status, x.actor_id, x.note, x.data, x.at,
-		x.property_id, x.unit_id, x.requester_id, x.assignee_id, x.first_responder_id, x.pooled
+		x.property_id, x.unit_id, x.requester_id, x.assignee_id, x.first_responder_id, x.pooled, x.internal, x.note_internal
 	FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, request_id uuid, type text, from_status text, to_status text,
 		actor_id uuid, note text, data jsonb, at timestamptz, property_id uuid, unit_id uuid, requester_id uuid,
-		assignee_id uuid, first_responder_id uuid, pooled boolean))
-INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at)
-SELECT y.person_id, y.kind, y.request_id, y.title, y.body, y.created_at, y.created_at
-FROM jsonb_to_recordset($2::jsonb) AS y(person_id uuid, kind text, request_id uuid, title text, body text, created_at timestamptz)`, string(evJSON), string(nsJSON))
+		assignee_id uuid, first_responder_id uuid, pooled boolean, internal boolean, note_internal boolean))
+INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at, title_zh)
+SELECT y.person_id, y.kind, y.request_id, y.title, y.body, y.created_at, y.created_at, NULLIF(y.title_zh, '')
+FROM jsonb_to_recordset($2::jsonb) AS y(person_id uuid, kind text, request_id uuid, title text, body text, created_at timestamptz, title_zh text)`, string(evJSON), string(nsJSON))
 	if err != nil {
 		return mapErr(err)
 	}

@@ -36,7 +36,7 @@ const requestCols = `r.id, r.number, r.property_id, r.unit_id, r.category_id, r.
 	r.callback_reached, r.callback_satisfaction_sum, r.callback_satisfaction_n`
 
 const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.data, e.at,
-	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled`
+	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled, e.internal, e.note_internal`
 
 // visibleSQL is request.Visible written as SQL over a row aliased r, with
 // the actor as parameters $1 (admin), $2 (person), $3 (households lived in

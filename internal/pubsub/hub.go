@@ -453,6 +453,9 @@ type Subscription struct {
 	backfillTo int64
 	backfilled bool
 	backlog    []request.Event
+	// readTo is the last event id the backfill read from the log, handed
+	// out or (staff-only, to a household) left out.
+	readTo int64
 }
 
 // Subscribe starts a subscription for the actor: every event it may see,
@@ -515,8 +518,24 @@ func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *st
 	return s, nil
 }
 
+// matches reports whether the subscriber may see the event at all: its
+// request, and the event itself (a household never gets a staff-only one).
 func (s *Subscription) matches(e request.Event) bool {
-	return (s.requestID == "" || e.RequestID == s.requestID) && request.Visible(s.actor, e.Audience)
+	if s.requestID != "" && e.RequestID != s.requestID || !request.Visible(s.actor, e.Audience) {
+		return false
+	}
+	_, ok := request.ViewOf(s.actor, e.Audience, e)
+	return ok
+}
+
+// view is the event as the subscriber may read it: a staff-only note is
+// never sent to the household.
+func (s *Subscription) view(e request.Event) request.Event {
+	s.hub.mu.Lock()
+	a := s.actor
+	s.hub.mu.Unlock()
+	v, _ := request.ViewOf(a, e.Audience, e)
+	return v
 }
 
 // Next returns the next event. It returns ctx's error when ctx ends and a
@@ -527,20 +546,30 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 			e := s.backlog[0]
 			s.backlog = s.backlog[1:]
 			s.last = e.ID
-			return e, nil
+			return s.view(e), nil
 		}
 		if !s.backfilled {
 			s.hub.mu.Lock()
 			a := s.actor
 			s.hub.mu.Unlock()
-			page, err := s.hub.store.VisibleEvents(ctx, a, s.requestID, s.last, s.backfillTo, s.hub.opts.Batch)
+			page, err := s.hub.store.VisibleEvents(ctx, a, s.requestID, max(s.last, s.readTo), s.backfillTo, s.hub.opts.Batch)
 			if err != nil {
 				return request.Event{}, err
 			}
 			if len(page) < s.hub.opts.Batch {
 				s.backfilled = true
 			}
-			s.backlog = page
+			// The log's page is what the person may see by request; the
+			// household's view leaves out staff-only events.
+			s.backlog = s.backlog[:0]
+			for _, e := range page {
+				if _, ok := request.ViewOf(a, e.Audience, e); ok {
+					s.backlog = append(s.backlog, e)
+				}
+			}
+			if len(page) > 0 {
+				s.readTo = page[len(page)-1].ID
+			}
 			continue
 		}
 		// Every event up to backfillTo that the actor may see has been
@@ -558,7 +587,7 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 				continue
 			}
 			s.last = e.ID
-			return *e, nil
+			return s.view(*e), nil
 		}
 	}
 }

@@ -116,7 +116,7 @@ func (w *Work) Step(ctx context.Context, t Transition, actorID *string, f Fill) 
 	if err := w.settle(ctx); err != nil {
 		return err
 	}
-	w.record(r, c)
+	w.record(r, c, t.By&Household != 0)
 	if w.e.after == nil || from == r.Status {
 		return nil
 	}
@@ -196,8 +196,8 @@ func (r *Request) EndHold(now time.Time) time.Duration {
 
 // record stages a change's events in order and keeps the notifications
 // they cause for save. Each event carries the request's audience as it is
-// after the step.
-func (w *Work) record(r *Request, c *Change) {
+// after the step, and its sight: who may read it and its note.
+func (w *Work) record(r *Request, c *Change, byHousehold bool) {
 	evs := append([]Event{*c.Ev}, c.extra...)
 	for i := range evs {
 		e := &evs[i]
@@ -208,6 +208,7 @@ func (w *Work) record(r *Request, c *Change) {
 		if e.ToStatus == "" {
 			e.ToStatus = r.Status
 		}
+		sightOf(e, byHousehold)
 		if !c.quiet {
 			notifyEvent(r, e, c)
 		}
@@ -219,13 +220,31 @@ func (w *Work) record(r *Request, c *Change) {
 
 // stage hands the steps' events to the outbox, with their notifications
 // once per person and kind, and none to the person who made the change.
-func (w *Work) stage() {
+// Each notice gets its title in Traditional Chinese too; the notice of
+// acceptance says the promise time as the property's clock reads it.
+func (w *Work) stage(ctx context.Context) error {
+	var promised string
 	for i := range w.notes {
 		n := &w.notes[i]
 		n.RequestID, n.CreatedAt = &w.r.ID, w.now
 		n.Body = fmt.Sprintf("%s: %s", w.r.Number, truncate(w.r.Description, 120))
+		if n.Kind == notification.Accepted && promised == "" {
+			p, err := w.tx.Property(ctx, w.r.PropertyID)
+			if err != nil {
+				return err
+			}
+			promised = "(no promise time)"
+			if w.r.PromisedAt != nil {
+				promised = w.r.PromisedAt.In(p.Location()).Format("2006-01-02 15:04")
+			}
+		}
+		if n.Kind == notification.Accepted {
+			n.Title = fmt.Sprintf("%s accepted: promised by %s", w.r.Number, promised)
+		}
+		n.TitleZh = notification.TitleZh(n.Kind, w.r.Number, string(w.r.Status), promised)
 	}
 	w.tx.Stage(w.events, dedupe(w.notes, w.actor))
+	return nil
 }
 
 // Save writes the request row (refusing a stale one), stages the
@@ -236,7 +255,9 @@ func (w *Work) Save(ctx context.Context) error {
 	if err := w.tx.Update(ctx, w.r); err != nil {
 		return err
 	}
-	w.stage()
+	if err := w.stage(ctx); err != nil {
+		return err
+	}
 	return w.tx.FreeIfIdle(ctx, w.freed)
 }
 
@@ -322,9 +343,27 @@ func notifyEvent(r *Request, e *Event, c *Change) {
 	case EvAssigned, EvReassigned, EvTransferred, EvClaimed, EvHandedOver, EvReopened:
 		tell(notification.Assigned, fmt.Sprintf("Job %s is yours", r.Number), r.AssigneeID)
 	}
+	// The first-asker follows the request until the customer is
+	// satisfied, so they hear of what moves no status too.
+	switch e.Type {
+	case EvTransferred:
+		tell(notification.Progress, r.Number+" was transferred to another worker", r.FirstResponderID)
+	case EvOnHold:
+		tell(notification.Progress, r.Number+" is on hold", r.FirstResponderID)
+	case EvResumed:
+		tell(notification.Progress, r.Number+" has resumed", r.FirstResponderID)
+	case EvRatingReplied:
+		tell(notification.RatingReplied, "We replied to your rating of "+r.Number, &r.RequesterID)
+	}
 	if e.FromStatus != nil && *e.FromStatus != e.ToStatus {
 		title := fmt.Sprintf("%s is now %s", r.Number, e.ToStatus)
-		tell(notification.StatusChanged, title, &r.RequesterID)
+		if e.Type == EvAccepted {
+			// The customer's notice of acceptance carries the promise,
+			// worded when the notices are staged (in the property's time).
+			tell(notification.Accepted, "", &r.RequesterID)
+		} else {
+			tell(notification.StatusChanged, title, &r.RequesterID)
+		}
 		tell(notification.StatusChanged, title, r.FirstResponderID)
 	}
 }

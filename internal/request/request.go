@@ -188,6 +188,9 @@ const (
 	EvFollowedUp EventType = "FOLLOWED_UP"
 	// EvRatingReplied is staff answering the customer's rating.
 	EvRatingReplied EventType = "RATING_REPLIED"
+	// EvMessage is a message of the request's thread: its note is the text,
+	// and Internal says it is for staff only.
+	EvMessage EventType = "MESSAGE"
 )
 
 // Event is one row of a request's append-only log. Its ID grows with commit
@@ -202,6 +205,10 @@ type Event struct {
 	Note       *string         `db:"note" json:"note,omitempty"`
 	Data       json.RawMessage `db:"data" json:"data,omitempty"`
 	At         time.Time       `db:"at" json:"at"`
+	// Internal events are for staff only; NoteInternal notes too (the
+	// event itself may still be the household's to see). See sight.go.
+	Internal     bool `db:"internal" json:"internal,omitempty"`
+	NoteInternal bool `db:"note_internal" json:"noteInternal,omitempty"`
 	Audience
 }
 

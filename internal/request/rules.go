@@ -44,6 +44,8 @@ const (
 	CallBackReached Action = "record the callback of"
 	// HandOver moves a household's open requests to its new butler.
 	HandOver Action = "hand over"
+	// Message adds to the request's thread; it changes no status.
+	Message Action = "write on"
 
 	// The system's own steps.
 
@@ -133,6 +135,10 @@ var Transitions = []Transition{
 	{CallBackReached, []Status{Confirmed}, "", Center, EvCalledBack},
 	// A household's new butler takes over its open work.
 	{HandOver, []Status{Submitted, Accepted, Assigned, InProgress, Completed}, "", Center, EvHandedOver},
+	// The thread between the household and the staff handling the request,
+	// open for as long as the request is kept.
+	{Message, []Status{Submitted, Accepted, Assigned, InProgress, Completed, Confirmed, Closed, Cancelled}, "",
+		Household | Center | Assignee | StaffMember | Director, EvMessage},
 
 	// The server's own steps: routing, automatic dispatch and the promise
 	// clock. They obey the table like everyone else's.

@@ -108,7 +108,7 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		r.ID = uuid.NewString()
 		w := s.Work(tx, r, &a.PersonID, now)
 		w.record(r, &Change{Ev: &Event{Type: EvSubmitted, ToStatus: Submitted, ActorID: &a.PersonID,
-			Data: EventData(map[string]any{"channel": r.Channel, "number": r.Number})}})
+			Data: EventData(map[string]any{"channel": r.Channel, "number": r.Number})}}, true)
 		if err := s.routeNew(ctx, w, prop); err != nil {
 			return err
 		}
@@ -119,7 +119,9 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		if !inserted {
 			return errDuplicate
 		}
-		w.stage()
+		if err := w.stage(ctx); err != nil {
+			return err
+		}
 		created = r
 		return nil
 	})
