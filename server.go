@@ -223,6 +223,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	}
 	app := &App{DB: db, Metrics: metrics.New()}
 	app.closers = append(app.closers, func() { db.Close() })
+	app.Metrics.WatchDB(db.DB.DB, "onestop")
 	if err := db.Migrate(ctx, log); err != nil {
 		app.Close()
 		return nil, err
@@ -264,7 +265,10 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		PollInterval: cfg.EventPollInterval,
 		Buffer:       cfg.SubscriberBuffer,
 		Log:          log,
+		Clock:        clk,
+		Observer:     app.Metrics,
 	})
+	app.Metrics.WatchPublishQueue(app.Hub.Queued)
 	if err := app.Hub.Start(ctx); err != nil {
 		app.Close()
 		return nil, err
@@ -297,6 +301,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	if cfg.PushWebhookURL != "" {
 		sender = notification.WebhookSender{URL: cfg.PushWebhookURL}
 	}
+	sender = countedSender{Sender: sender, metrics: app.Metrics}
 	app.Pusher = &notification.Pusher{Outbox: notifications, Sender: sender, Clock: clk, MaxAttempts: 8, Log: log}
 	app.Jobs = []func(context.Context) (int, error){
 		app.Metrics.Job("promise_clock", app.Clock.Tick),
@@ -362,6 +367,19 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		app.closers = append(app.closers, stop)
 	}
 	return app, nil
+}
+
+// countedSender counts every push attempt, and whether it went through, in
+// the metrics.
+type countedSender struct {
+	notification.Sender
+	metrics *metrics.Metrics
+}
+
+func (s countedSender) Send(ctx context.Context, n notification.Notification) error {
+	err := s.Sender.Send(ctx, n)
+	s.metrics.Push(err)
+	return err
 }
 
 // startAdmin serves the profiler (/debug/pprof/) and the metrics on a

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/request"
 )
@@ -65,7 +66,31 @@ type Options struct {
 	// Batch is how many events one read of the log returns at most.
 	Batch int
 	Log   *slog.Logger
+	// Clock stamps deliveries, to tell how long after its step an event
+	// reached its subscribers; nil means the real clock.
+	Clock clock.Clock
+	// Observer, if set, hears what the hub does, for the metrics.
+	Observer Observer
 }
+
+// Observer hears what the hub does with events. Its methods are called
+// from the hub's goroutines and must not block.
+type Observer interface {
+	// Published reports one event sent to the broker, or failed to be.
+	Published(err error)
+	// Relayed reports n events the tailer took in: from a broker message
+	// (source "broker") or read from the event log (source "log").
+	Relayed(source string, n int)
+	// Delivered reports one event queued to one subscriber, lag after the
+	// step that recorded it.
+	Delivered(lag time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) Published(error)         {}
+func (noObserver) Relayed(string, int)     {}
+func (noObserver) Delivered(time.Duration) {}
 
 func (o *Options) defaults() {
 	if o.PollInterval <= 0 {
@@ -79,6 +104,12 @@ func (o *Options) defaults() {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
 	}
 }
 
@@ -223,6 +254,7 @@ func (h *Hub) publishLoop(ctx context.Context) {
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			err = h.broker.Publish(pctx, b)
 			cancel()
+			h.opts.Observer.Published(err)
 			if err != nil {
 				// Other instances will find the event on their next poll;
 				// this one need not wait for it.
@@ -301,6 +333,7 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 	case e.ID <= h.cursor:
 		// Already delivered, by the poll or an earlier copy.
 	case e.ID == h.cursor+1:
+		h.opts.Observer.Relayed("broker", 1)
 		if h.deliver(ctx, []request.Event{e}) {
 			h.catchUpNotifications(ctx)
 		}
@@ -318,6 +351,9 @@ func (h *Hub) catchUp(ctx context.Context) {
 				h.opts.Log.Warn("read event log", "after", h.cursor, "err", err)
 			}
 			return
+		}
+		if len(evs) > 0 {
+			h.opts.Observer.Relayed("log", len(evs))
 		}
 		if !h.deliver(ctx, evs) {
 			return
@@ -369,6 +405,7 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 		}
 	}
 
+	deliveredAt := h.opts.Clock.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
@@ -394,6 +431,7 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 			}
 			select {
 			case s.live <- e:
+				h.opts.Observer.Delivered(deliveredAt.Sub(e.At))
 			default:
 				h.dropLocked(s, "subscriber too slow")
 			}
@@ -416,6 +454,10 @@ func (h *Hub) dropLocked(s *Subscription, reason string) {
 	s.reason = reason
 	close(s.live)
 }
+
+// Queued returns how many events wait in the publish queue for the
+// broker: a queue that keeps growing means the broker is slow or down.
+func (h *Hub) Queued() int { return len(h.outbox) }
 
 // Subscribers returns how many subscriptions the hub is feeding.
 func (h *Hub) Subscribers() int {
