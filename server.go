@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	_ "time/tzdata"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/graph/playground"
@@ -41,6 +44,7 @@ import (
 	"github.com/kproperty/onestop/internal/ratelimit/redislimit"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
+	"github.com/kproperty/onestop/internal/tracing"
 )
 
 func main() {
@@ -214,10 +218,44 @@ func (a *App) Close() {
 }
 
 // newApp connects to PostgreSQL (and Redis when configured), migrates,
-// loads demo data if asked, and builds the services and routes.
+// loads demo data if asked, and builds the services and routes. With
+// cfg.Tracing it sends traces to the OTLP collector the environment names.
 func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	if !cfg.Tracing {
+		return newTracedApp(ctx, cfg, clk, log, nil)
+	}
+	tp, err := tracing.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("tracing to the OTLP collector", "endpoint", config.RedactURL(cmp.Or(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))))
+	app, err := newTracedApp(ctx, cfg, clk, log, tp)
+	if err != nil {
+		_ = tp.Shutdown(context.Background())
+		return nil, err
+	}
+	// First in, so last out: the spans of everything closed before it are
+	// flushed.
+	app.closers = append([]func(){func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tp.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}}, app.closers...)
+	return app, nil
+}
+
+// newTracedApp is newApp with traces going to tp: HTTP requests, GraphQL
+// operations, SQL statements and the live path (publish, relay, read,
+// delivery). A nil tp traces nothing and wraps nothing.
+func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger, tp trace.TracerProvider) (*App, error) {
 	log.Info("connecting to PostgreSQL", "url", config.RedactURL(cfg.DatabaseURL))
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	var dbOpts []postgres.Option
+	if tp != nil {
+		dbOpts = append(dbOpts, postgres.Traced(tp))
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, dbOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +305,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		Log:          log,
 		Clock:        clk,
 		Observer:     app.Metrics,
+		Tracer:       tp,
 	})
 	app.Metrics.WatchPublishQueue(app.Hub.Queued)
 	if err := app.Hub.Start(ctx); err != nil {
@@ -315,7 +354,16 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 
 	mux := http.NewServeMux()
 	app.Live = graph.NewLive()
-	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
+	// traced makes a span of each HTTP request to a route (none when
+	// tracing is off), continuing the caller's trace when it sends one.
+	traced := func(route string, h http.Handler) http.Handler {
+		if tp == nil {
+			return h
+		}
+		return otelhttp.NewHandler(h, route, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(tracing.Propagator),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + route }))
+	}
+	mux.Handle("/query", traced("/query", graph.NewHandler(deps, graph.Options{
 		Live:             app.Live,
 		AllowedOrigins:   cfg.AllowedOrigins,
 		Introspection:    cfg.Dev,
@@ -326,11 +374,12 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		Limiter:          operationLimiter(cfg, limiter),
 		TrustedProxies:   cfg.TrustedProxies,
 		OperationTimeout: cfg.OperationTimeout,
-	}))
+		Tracer:           tp,
+	})))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
 	export := graph.NewExportHandler(deps, log)
-	mux.Handle("GET /export/requests.csv", export)
-	mux.Handle("GET /export/stats.csv", export)
+	mux.Handle("GET /export/requests.csv", traced("/export/requests.csv", export))
+	mux.Handle("GET /export/stats.csv", traced("/export/stats.csv", export))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

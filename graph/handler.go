@@ -18,6 +18,7 @@ import (
 	coderws "github.com/coder/websocket"
 	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
@@ -53,6 +54,8 @@ type Options struct {
 	// OperationTimeout bounds one query or mutation; its SQL is cancelled
 	// with it. Zero means no bound. Subscriptions are not bounded.
 	OperationTimeout time.Duration
+	// Tracer, if set, makes a span of every operation.
+	Tracer trace.TracerProvider
 }
 
 // NewHandler returns the /query endpoint: POST for queries and mutations,
@@ -83,7 +86,11 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(unsupportedTransport{})
 	// First, so that it sees what the middleware below refuses.
-	srv.Use(observe{log: o.Log, metrics: o.Metrics})
+	obs := observe{log: o.Log, metrics: o.Metrics}
+	if o.Tracer != nil {
+		obs.tracer = o.Tracer.Tracer("github.com/kproperty/onestop/graph")
+	}
+	srv.Use(obs)
 	limits := DefaultLimits
 	if o.Limits != nil {
 		limits = *o.Limits

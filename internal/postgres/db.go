@@ -5,16 +5,20 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 
+	"github.com/XSAM/otelsql"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kproperty/onestop/internal/apperr"
 )
@@ -27,11 +31,46 @@ type DB struct {
 	*sqlx.DB
 }
 
+// Option adjusts how Open connects.
+type Option func(*openOptions)
+
+// Traced makes every statement a span of the given tracer provider's, a
+// child of the span of the call that runs it.
+func Traced(tp trace.TracerProvider) Option {
+	return func(o *openOptions) { o.tracer = tp }
+}
+
+type openOptions struct{ tracer trace.TracerProvider }
+
 // Open connects to PostgreSQL and checks the connection.
-func Open(ctx context.Context, url string) (*DB, error) {
-	db, err := sqlx.Open("postgres", url)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	var o openOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	var db *sqlx.DB
+	if o.tracer == nil {
+		var err error
+		if db, err = sqlx.Open("postgres", url); err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+	} else {
+		sqlDB, err := otelsql.Open("postgres", url, otelsql.WithTracerProvider(o.tracer),
+			otelsql.WithAttributes(semconv.DBSystemNamePostgreSQL),
+			otelsql.WithSpanOptions(otelsql.SpanOptions{
+				OmitConnResetSession: true,
+				OmitRows:             true,
+				// Statements outside any traced call (the tailer's idle
+				// polls, the scheduled jobs) would each be a trace of
+				// their own: noise that buries the calls.
+				SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+					return trace.SpanContextFromContext(ctx).IsValid()
+				},
+			}))
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db = sqlx.NewDb(sqlDB, "postgres")
 	}
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(10)
