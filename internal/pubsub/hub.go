@@ -88,8 +88,9 @@ type Options struct {
 type Observer interface {
 	// Published reports one event sent to the broker, or failed to be.
 	Published(err error)
-	// Relayed reports n events the tailer took in: from a broker message
-	// (source "broker") or read from the event log (source "log").
+	// Relayed reports n events the tailer took in and delivered: from a
+	// broker message (source "broker") or read from the event log (source
+	// "log").
 	Relayed(source string, n int)
 	// Delivered reports one event queued to one subscriber, lag after the
 	// step that recorded it.
@@ -374,8 +375,8 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 	case e.ID <= h.cursor:
 		// Already delivered, by the poll or an earlier copy.
 	case e.ID == h.cursor+1:
-		h.opts.Observer.Relayed("broker", 1)
 		if h.deliver(ctx, []request.Event{e}) {
+			h.opts.Observer.Relayed("broker", 1)
 			h.catchUpNotifications(ctx)
 		}
 	default:
@@ -398,7 +399,6 @@ func (h *Hub) catchUp(ctx context.Context) {
 			h.catchUpNotifications(ctx)
 			return
 		}
-		h.opts.Observer.Relayed("log", len(evs))
 		// Only a read that found something is traced: an idle poll every
 		// second would bury the rest.
 		rctx, span := h.tracer.Start(ctx, "events.read", trace.WithTimestamp(start),
@@ -408,6 +408,7 @@ func (h *Hub) catchUp(ctx context.Context) {
 		if !ok {
 			return
 		}
+		h.opts.Observer.Relayed("log", len(evs))
 		if len(evs) < h.opts.Batch {
 			h.catchUpNotifications(ctx)
 			return
