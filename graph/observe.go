@@ -71,10 +71,12 @@ func (o observe) InterceptOperation(ctx context.Context, next graphql.OperationH
 			(len(resp.Errors) > 0 && (len(resp.Data) == 0 || string(resp.Data) == "null"))
 		if ended {
 			once.Do(func() {
+				// Counted before it lets go, so that whoever sees the
+				// gauge fall finds it counted.
+				o.done(ctx, oc, kind, field, code, start)
 				if o.metrics != nil {
 					o.metrics.Subscriptions.Dec()
 				}
-				o.done(ctx, oc, kind, field, code, start)
 				endSpan(span, code)
 			})
 		}
