@@ -17,12 +17,14 @@ test:
 	./.ci/services.sh
 	go test -race -count=1 ./...
 
-# Fails when code is unformatted, vet or staticcheck complain, or generated
-# code is stale.
+# Fails when code is unformatted, vet or staticcheck complain, the schema
+# lacks a description, breaks the Relay connection rules or breaks the last
+# release (docs/operations.md), or generated code is stale.
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
 	go vet ./...
 	go tool staticcheck ./...
+	go test -count=1 -run 'TestSchema|TestBreakingChanges' ./graph/
 	go generate ./...
 	@git diff --exit-code -- graph/ || { echo "generated code is stale: run make generate and commit"; exit 1; }
 

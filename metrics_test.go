@@ -4,14 +4,18 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/kproperty/onestop/internal/config"
+	"github.com/kproperty/onestop/internal/notification"
 )
 
 // scrape reads a metrics page.
@@ -110,4 +114,80 @@ func grepLines(page, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// The live path, the database pool and the push gateway are in /metrics
+// too: events published to the broker, taken in by the tailer and
+// delivered to subscribers, how late they arrived, what waits to be
+// published, the pool's connections and waits, and pushes by result.
+func TestLiveMetricsScraped(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		calls int
+	)
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			http.Error(w, "try later", http.StatusServiceUnavailable)
+		}
+	}))
+	defer gateway.Close()
+	s := startServer(t, func(c *config.Config) {
+		longTokens(c)
+		c.PushWebhookURL = gateway.URL
+	})
+	e := newEstate(t, s, "ME", map[string]string{"agent": "AGENT", "tech": "TECHNICIAN"})
+	resident := s.login(t, e.Resident)
+	agent := s.login(t, e.user("agent"))
+	tech := s.login(t, e.user("tech"))
+
+	w := resident.ws()
+	w.subscribe("1", nil, nil)
+	waitFor(t, 10*time.Second, "the subscription registered", func() bool { return s.app.Hub.Subscribers() == 1 })
+	r := resident.submit(e.Plumbing, "Leak")
+	agent.act(accept, map[string]any{"id": r.ID})
+	agent.act(assign, map[string]any{"id": r.ID, "to": tech.id})
+	if got := types(w.events(3)); got != "SUBMITTED ACCEPTED ASSIGNED" {
+		t.Fatalf("events %s", got)
+	}
+	// The first push fails and is retried after its backoff.
+	push := s.app.Jobs[2]
+	if _, err := push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(notification.Backoff(1) + time.Second)
+	if _, err := push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	page := scrape(t, s.URL+"/metrics")
+	for _, series := range []string{
+		`onestop_events_published_total{result="ok"} `,
+		`onestop_events_relayed_total{source=`,
+		`onestop_events_delivered_total 3`,
+		`onestop_event_delivery_lag_seconds_count 3`,
+		`onestop_event_publish_queue `,
+		`go_sql_in_use_connections{db_name="onestop"} `,
+		`go_sql_idle_connections{db_name="onestop"} `,
+		`go_sql_wait_count_total{db_name="onestop"} `,
+		`go_sql_wait_duration_seconds_total{db_name="onestop"} `,
+		`onestop_push_sends_total{result="ok"} `,
+		`onestop_push_sends_total{result="error"} 1`,
+	} {
+		if !strings.Contains(page, series) {
+			t.Errorf("no %s in\n%s", series, grepLines(page, "onestop_"))
+		}
+	}
+	// Three events, each taken in once, whether from a broker message or
+	// the log.
+	relayed := 0
+	for _, m := range regexp.MustCompile(`(?m)^onestop_events_relayed_total\{source="(?:broker|log)"\} (\d+)$`).FindAllStringSubmatch(page, -1) {
+		n, _ := strconv.Atoi(m[1])
+		relayed += n
+	}
+	if relayed < 3 {
+		t.Errorf("%d events relayed:\n%s", relayed, grepLines(page, "onestop_events_relayed_total"))
+	}
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,8 @@ import (
 	// File storage drivers: local disk and memory.
 	_ "gocloud.dev/blob/fileblob"
 	_ "gocloud.dev/blob/memblob"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/graph/playground"
@@ -53,6 +56,7 @@ import (
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
 	"github.com/kproperty/onestop/internal/visitor"
+	"github.com/kproperty/onestop/internal/tracing"
 )
 
 func main() {
@@ -229,15 +233,50 @@ func (a *App) Close() {
 }
 
 // newApp connects to PostgreSQL (and Redis when configured), migrates,
-// loads demo data if asked, and builds the services and routes.
+// loads demo data if asked, and builds the services and routes. With
+// cfg.Tracing it sends traces to the OTLP collector the environment names.
 func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	if !cfg.Tracing {
+		return newTracedApp(ctx, cfg, clk, log, nil)
+	}
+	tp, err := tracing.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("tracing to the OTLP collector", "endpoint", config.RedactURL(cmp.Or(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))))
+	app, err := newTracedApp(ctx, cfg, clk, log, tp)
+	if err != nil {
+		_ = tp.Shutdown(context.Background())
+		return nil, err
+	}
+	// First in, so last out: the spans of everything closed before it are
+	// flushed.
+	app.closers = append([]func(){func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tp.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}}, app.closers...)
+	return app, nil
+}
+
+// newTracedApp is newApp with traces going to tp: HTTP requests, GraphQL
+// operations, SQL statements and the live path (publish, relay, read,
+// delivery). A nil tp traces nothing and wraps nothing.
+func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger, tp trace.TracerProvider) (*App, error) {
 	log.Info("connecting to PostgreSQL", "url", config.RedactURL(cfg.DatabaseURL))
-	db, err := postgres.OpenPool(ctx, cfg.DatabaseURL, or(cfg.DBPoolSize, postgres.DefaultPoolSize))
+	var dbOpts []postgres.Option
+	if tp != nil {
+		dbOpts = append(dbOpts, postgres.Traced(tp))
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, append(dbOpts, postgres.PoolSize(cfg.DBPoolSize))...)
 	if err != nil {
 		return nil, err
 	}
 	app := &App{DB: db, Metrics: metrics.New(), IdleTimeout: cfg.IdleTimeout}
 	app.closers = append(app.closers, func() { db.Close() })
+	app.Metrics.WatchDB(db.DB.DB, "onestop")
 	if err := db.Migrate(ctx, log); err != nil {
 		app.Close()
 		return nil, err
@@ -283,7 +322,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	}
 	// The live path reads the log through a pool of its own, so delivery
 	// to phones never waits for a connection behind the API's calls.
-	liveDB, err := postgres.OpenPool(ctx, cfg.DatabaseURL, or(cfg.LiveDBPoolSize, 4))
+	liveDB, err := postgres.Open(ctx, cfg.DatabaseURL, append(dbOpts, postgres.PoolSize(or(cfg.LiveDBPoolSize, 4)))...)
 	if err != nil {
 		app.Close()
 		return nil, err
@@ -293,7 +332,11 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		PollInterval: cfg.EventPollInterval,
 		Buffer:       cfg.SubscriberBuffer,
 		Log:          log,
+		Clock:        clk,
+		Observer:     app.Metrics,
+		Tracer:       tp,
 	})
+	app.Metrics.WatchPublishQueue(app.Hub.Queued)
 	if err := app.Hub.Start(ctx); err != nil {
 		app.Close()
 		return nil, err
@@ -347,6 +390,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	if cfg.PushWebhookURL != "" {
 		sender = notification.WebhookSender{URL: cfg.PushWebhookURL}
 	}
+	sender = countedSender{Sender: sender, metrics: app.Metrics}
 	app.Pusher = &notification.Pusher{Outbox: notifications, Sender: sender, Clock: clk, MaxAttempts: 8, Log: log}
 	app.Jobs = []func(context.Context) (int, error){
 		app.Metrics.Job("promise_clock", app.Clock.Tick),
@@ -363,7 +407,16 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 
 	mux := http.NewServeMux()
 	app.Live = graph.NewLive()
-	mux.Handle("/query", graph.NewHandler(deps, graph.Options{
+	// traced makes a span of each HTTP request to a route (none when
+	// tracing is off), continuing the caller's trace when it sends one.
+	traced := func(route string, h http.Handler) http.Handler {
+		if tp == nil {
+			return h
+		}
+		return otelhttp.NewHandler(h, route, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(tracing.Propagator),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + route }))
+	}
+	mux.Handle("/query", traced("/query", graph.NewHandler(deps, graph.Options{
 		Live:             app.Live,
 		AllowedOrigins:   cfg.AllowedOrigins,
 		Introspection:    cfg.Dev,
@@ -376,13 +429,14 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		OperationTimeout: cfg.OperationTimeout,
 		PersistedQueries: persistedQueries(app.Redis, cfg.RedisChannel),
 		SessionCheck:     cfg.WSSessionCheck,
-	}))
+		Tracer:           tp,
+	})))
 	mux.Handle("GET /metrics", app.Metrics.Handler())
 	mux.Handle("GET /files/{id}", graph.NewFileHandler(app.Files, log))
 	export := graph.NewExportHandler(deps, log)
-	mux.Handle("GET /export/requests.csv", export)
-	mux.Handle("GET /export/stats.csv", export)
-	mux.Handle("GET /export/frontdesk.csv", export)
+	mux.Handle("GET /export/requests.csv", traced("/export/requests.csv", export))
+	mux.Handle("GET /export/stats.csv", traced("/export/stats.csv", export))
+	mux.Handle("GET /export/frontdesk.csv", traced("/export/frontdesk.csv", export))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -419,6 +473,19 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		app.closers = append(app.closers, stop)
 	}
 	return app, nil
+}
+
+// countedSender counts every push attempt, and whether it went through, in
+// the metrics.
+type countedSender struct {
+	notification.Sender
+	metrics *metrics.Metrics
+}
+
+func (s countedSender) Send(ctx context.Context, n notification.Notification) error {
+	err := s.Sender.Send(ctx, n)
+	s.metrics.Push(err)
+	return err
 }
 
 // startAdmin serves the profiler (/debug/pprof/) and the metrics on a

@@ -3591,21 +3591,51 @@ type Query {
   "The signed-in person."
   me: Viewer!
   "One request, or NOT_FOUND when it does not exist or is not the viewer's to see."
-  request(id: ID!): ServiceRequest
+  request(
+    "The request's id."
+    id: ID!
+  ): ServiceRequest
   "Requests the viewer may see, newest first. first defaults to 20, at most 100."
-  requests(filter: RequestFilter, first: Int = 20, after: String): ServiceRequestConnection!
+  requests(
+    "Conditions every returned request meets; omit it for all the viewer may see."
+    filter: RequestFilter
+    "How many to return: 0 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; omit it for the first page."
+    after: String
+  ): ServiceRequestConnection!
   "A property's active catalogue; without propertyId, the viewer's own properties'."
-  serviceCategories(propertyId: ID): [ServiceCategory!]!
+  serviceCategories(
+    "The property whose catalogue to list; without it, those of the properties the viewer lives or works at."
+    propertyId: ID
+  ): [ServiceCategory!]!
   "A property's dispatch rules, the default first; for its staff."
-  dispatchRules(propertyId: ID!): [DispatchRule!]!
+  dispatchRules(
+    "The property; NOT_FOUND unless the viewer is on its staff or an ADMIN."
+    propertyId: ID!
+  ): [DispatchRule!]!
   "The viewer's notifications, newest first."
-  myNotifications(first: Int = 20, after: String, unreadOnly: Boolean = false): NotificationConnection!
+  myNotifications(
+    "How many to return: 0 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; omit it for the first page."
+    after: String
+    "Only the ones not yet marked read."
+    unreadOnly: Boolean = false
+  ): NotificationConnection!
   """
   Open callback tasks, due first: one property's (its service center or an
   ADMIN), or every property whose service center the viewer staffs.
   first defaults to 20, at most 100.
   """
-  callbackQueue(propertyId: ID, first: Int = 20, after: String): CallbackTaskConnection!
+  callbackQueue(
+    "One property's queue; without it, those of every property whose service center the viewer staffs."
+    propertyId: ID
+    "How many to return: 0 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; omit it for the first page."
+    after: String
+  ): CallbackTaskConnection!
   """
   The KPIs of the requests created in [from, to), in total and per local day
   in the property's time zone (docs/kpis.md defines each). For the service
@@ -3613,34 +3643,86 @@ type Query {
   propertyId, every property the viewer may read (all for ADMIN). At most
   400 days.
   """
-  serviceStats(propertyId: ID, from: Time!, to: Time!): ServiceStats!
+  serviceStats(
+    "The property; without it, every property the viewer may read."
+    propertyId: ID
+    "The window's start, included: requests created at or after it count."
+    from: Time!
+    "The window's end, excluded; after from, and at most 400 days after it."
+    to: Time!
+  ): ServiceStats!
   "Per worker, over the requests created in [from, to): most jobs first."
-  staffStats(propertyId: ID, from: Time!, to: Time!): [StaffStats!]!
+  staffStats(
+    "The property; without it, every property the viewer may read."
+    propertyId: ID
+    "The window's start, included: requests created at or after it count."
+    from: Time!
+    "The window's end, excluded; after from, and at most 400 days after it."
+    to: Time!
+  ): [StaffStats!]!
 }
 
 "Everything an app changes. Every field but login and refreshToken needs a signed-in viewer."
 type Mutation {
   "Signs in with a username and password and answers an access token and a refresh token. Repeated wrong passwords for an account answer RATE_LIMITED."
-  login(username: String!, password: String!): AuthPayload!
+  login(
+    "The account's username, at most 100 characters."
+    username: String!
+    "The account's password; never logged."
+    password: String!
+  ): AuthPayload!
   "Trades a refresh token for a new pair; the old refresh token stops working."
-  refreshToken(refreshToken: String!): AuthPayload!
+  refreshToken(
+    "The refresh token from login or the last refresh."
+    refreshToken: String!
+  ): AuthPayload!
   "Ends the session the refresh token belongs to. True if it was active."
-  logout(refreshToken: String!): Boolean!
+  logout(
+    "The refresh token of the session to end."
+    refreshToken: String!
+  ): Boolean!
 
   "Submits a request. Retrying with the same clientRequestId returns the original."
-  submitRequest(input: SubmitRequestInput!): ServiceRequest!
+  submitRequest(
+    "What is asked, where, and the client's own id for safe retries."
+    input: SubmitRequestInput!
+  ): ServiceRequest!
   """
   The service center takes the request and promises when it will be done;
   without promisedAt the category's completion target sets the promise. The
   property's dispatch rule may then assign it at once or put it in the pool.
   """
-  acceptRequest(id: ID!, promisedAt: Time, note: String): ServiceRequest!
+  acceptRequest(
+    "The request's id."
+    id: ID!
+    "When the work will be done: in the future and within a year; without it, the category's completion target from now."
+    promisedAt: Time
+    "An optional note for the timeline, shown to whoever may see the request."
+    note: String
+  ): ServiceRequest!
   "Dispatches (or reassigns) the request to a staff member of its property."
-  assignRequest(id: ID!, assigneeId: ID!, note: String): ServiceRequest!
+  assignRequest(
+    "The request's id."
+    id: ID!
+    "The person to do it: a staff member of the request's property."
+    assigneeId: ID!
+    "An optional note for the timeline, shown to whoever may see the request."
+    note: String
+  ): ServiceRequest!
   "The assignee starts the work."
-  startRequest(id: ID!, note: String): ServiceRequest!
+  startRequest(
+    "The request's id."
+    id: ID!
+    "An optional note for the timeline, shown to whoever may see the request."
+    note: String
+  ): ServiceRequest!
   "The assignee finishes the work; the customer is asked to confirm."
-  completeRequest(id: ID!, note: String!): ServiceRequest!
+  completeRequest(
+    "The request's id."
+    id: ID!
+    "What was done, for the customer and the timeline."
+    note: String!
+  ): ServiceRequest!
   """
   The customer's answer to completed work. satisfied: true needs a rating
   (the overall score, 1-5) and may add timeliness and attitude (1-5 each);
@@ -3648,9 +3730,27 @@ type Mutation {
   worker. Confirmation opens the callback task the category's policy asks
   for, or closes the request when it wants none.
   """
-  confirmRequest(id: ID!, satisfied: Boolean!, rating: Int, comment: String, timeliness: Int, attitude: Int): ServiceRequest!
+  confirmRequest(
+    "The request's id."
+    id: ID!
+    "true accepts the work; false sends it back to the same worker."
+    satisfied: Boolean!
+    "The overall score, 1 (poor) to 5 (excellent); required when satisfied, refused otherwise."
+    rating: Int
+    "The customer's words; required when not satisfied (what is still wrong)."
+    comment: String
+    "How timely the work was, 1 to 5; optional, only when satisfied."
+    timeliness: Int
+    "How the worker behaved, 1 to 5; optional, only when satisfied."
+    attitude: Int
+  ): ServiceRequest!
   "The customer withdraws before work starts, or the service center cancels."
-  cancelRequest(id: ID!, reason: String!): ServiceRequest!
+  cancelRequest(
+    "The request's id."
+    id: ID!
+    "Why, shown on the timeline."
+    reason: String!
+  ): ServiceRequest!
   """
   One callback (回訪) attempt by the service center after confirmation.
   REACHED needs satisfaction (1-5): 3-5 closes the request, 1-2 reopens it to
@@ -3659,57 +3759,159 @@ type Mutation {
   request with it. A VIP household's request closes only after the
   director's follow-up: a closing callback before it fails with CONFLICT.
   """
-  recordCallback(id: ID!, method: CallbackMethod!, outcome: CallbackOutcome = REACHED, satisfaction: Int, note: String): ServiceRequest!
+  recordCallback(
+    "The request's id."
+    id: ID!
+    "How the customer was contacted."
+    method: CallbackMethod!
+    "Whether the customer was reached."
+    outcome: CallbackOutcome = REACHED
+    "The customer's satisfaction, 1 to 5; required when REACHED, refused otherwise."
+    satisfaction: Int
+    "What the customer said, or why they could not be reached."
+    note: String
+  ): ServiceRequest!
   """
   The director's follow-up of a VIP household after completion (DIRECTOR of
   the property or ADMIN). Closes the request if it was only waiting for it.
   """
-  recordFollowUp(id: ID!, note: String!): ServiceRequest!
+  recordFollowUp(
+    "The request's id."
+    id: ID!
+    "What the director heard or did."
+    note: String!
+  ): ServiceRequest!
   "The service center or the worker answers the customer's rating; replying again replaces the reply."
-  replyToRating(id: ID!, reply: String!): ServiceRequest!
+  replyToRating(
+    "The request's id."
+    id: ID!
+    "The answer shown to the customer under their rating."
+    reply: String!
+  ): ServiceRequest!
 
   "A manager or director puts a household in a butler's portfolio; open requests move with a HANDED_OVER event."
-  assignButler(unitId: ID!, butlerId: ID!, from: Time): ButlerAssignment!
+  assignButler(
+    "The household's unit, at a property in butler mode."
+    unitId: ID!
+    "The butler: a BUTLER of the unit's property, not already this household's."
+    butlerId: ID!
+    "When the butler took over; not in the future. Without it, now."
+    from: Time
+  ): ButlerAssignment!
   "A butler records a proactive visit (上門) to a household of their portfolio."
-  logVisit(unitId: ID!, note: String!): ButlerVisit!
+  logVisit(
+    "The household's unit, in the butler's portfolio."
+    unitId: ID!
+    "What was seen or done on the visit."
+    note: String!
+  ): ButlerVisit!
   "Staff say whether they can take work. Starting a job makes them BUSY; finishing frees them."
-  setAvailability(status: Availability!): Viewer!
+  setAvailability(
+    "Whether the viewer can take work now."
+    status: Availability!
+  ): Viewer!
   "Takes a job from the grab pool (搶單); only the first claim wins."
-  claimRequest(id: ID!): ServiceRequest!
+  claimRequest(
+    "The request's id."
+    id: ID!
+  ): ServiceRequest!
   "Hands a job to another worker."
-  transferRequest(id: ID!, assigneeId: ID!, reason: String!): ServiceRequest!
+  transferRequest(
+    "The request's id."
+    id: ID!
+    "The worker to take it over: a staff member of the request's property."
+    assigneeId: ID!
+    "Why, shown on the timeline."
+    reason: String!
+  ): ServiceRequest!
   "Returns a job to the service center for dispatch."
-  sendBackRequest(id: ID!, reason: String!): ServiceRequest!
+  sendBackRequest(
+    "The request's id."
+    id: ID!
+    "Why the worker cannot do it, shown on the timeline."
+    reason: String!
+  ): ServiceRequest!
   "Pauses a job and its promise clock (waiting for parts, resident not home)."
-  holdRequest(id: ID!, reason: String!, resumeAt: Time): ServiceRequest!
+  holdRequest(
+    "The request's id."
+    id: ID!
+    "Why, shown on the timeline."
+    reason: String!
+    "When the job resumes by itself: in the future and within a year; without it, only resumeRequest restarts it."
+    resumeAt: Time
+  ): ServiceRequest!
   "Restarts a paused job's promise clock."
-  resumeRequest(id: ID!): ServiceRequest!
+  resumeRequest(
+    "The request's id."
+    id: ID!
+  ): ServiceRequest!
   "The customer chases an open request (催單); at most once an hour."
-  urgeRequest(id: ID!): ServiceRequest!
+  urgeRequest(
+    "The request's id."
+    id: ID!
+  ): ServiceRequest!
   """
   A manager or director sets how a category's jobs (or, without categoryId,
   all of the property's) reach workers; replaces the rule in place.
   """
-  setDispatchRule(propertyId: ID!, categoryId: ID, mode: DispatchMode!, role: Role = TECHNICIAN, maxOpenJobs: Int = 5): DispatchRule!
+  setDispatchRule(
+    "The property the rule is for."
+    propertyId: ID!
+    "The category the rule is for; without it, the property's default rule for every category without one."
+    categoryId: ID
+    "How jobs reach workers: by hand, automatically, or through the grab pool."
+    mode: DispatchMode!
+    "Which staff take these jobs: AGENT, BUTLER, TECHNICIAN, CLEANER, GUARD or MANAGER."
+    role: Role = TECHNICIAN
+    "Automatic dispatch never gives a worker more open jobs than this: 1 to 100."
+    maxOpenJobs: Int = 5
+  ): DispatchRule!
   """
   A manager or director tunes the property's promise clock; omitted fields
   stay as they are. Times are local "HH:MM"; days ISO 1 (Monday) to 7.
   """
-  setPromiseSettings(propertyId: ID!, businessOpen: String, businessClose: String, businessDays: [Int!],
-                     warnFraction: Float, directorAfterMinutes: Int): PromiseSettings!
+  setPromiseSettings(
+    "The property whose promise clock to tune."
+    propertyId: ID!
+    "Local opening time, \"HH:MM\", for categories that count business hours only."
+    businessOpen: String
+    "Local closing time, \"HH:MM\", after businessOpen on the same day."
+    businessClose: String
+    "The business days, ISO 1 (Monday) to 7 (Sunday); at least one."
+    businessDays: [Int!]
+    "The early warning fires when this share of the promised time is used: between 0 and 1, e.g. 0.8."
+    warnFraction: Float
+    "How many minutes after the manager's escalation the director is called in; at least 1."
+    directorAfterMinutes: Int
+  ): PromiseSettings!
   """
   A manager or director adds a service to the property's catalogue, or
   changes the one with the same code. active: false retires it.
   """
-  saveServiceCategory(input: ServiceCategoryInput!): ServiceCategory!
+  saveServiceCategory(
+    "The service as it should be; its property and code say which one it is."
+    input: ServiceCategoryInput!
+  ): ServiceCategory!
   """
   A manager or director records a worker's skills (which replace the
   current ones) and the building they usually work in; automatic dispatch
   matches them to categories and requests.
   """
-  setStaffProfile(personId: ID!, propertyId: ID!, skills: [String!]!, zoneBuildingId: ID): StaffProfile!
+  setStaffProfile(
+    "The worker: a staff member of the property."
+    personId: ID!
+    "The property the profile is for."
+    propertyId: ID!
+    "The worker's skills, short names such as plumbing, matched against categories' skills; they replace the current ones."
+    skills: [String!]!
+    "The building the worker usually works in, at the property; without it, none."
+    zoneBuildingId: ID
+  ): StaffProfile!
   "Marks notifications read (all of them without ids); answers how many changed."
-  markNotificationsRead(ids: [ID!]): Int!
+  markNotificationsRead(
+    "The viewer's notifications to mark, at most 1000; without it, all of them."
+    ids: [ID!]
+  ): Int!
 }
 
 "Live streams, over a websocket speaking graphql-transport-ws; the access token goes in the connection_init payload."
@@ -3722,13 +3924,21 @@ type Subscription {
   last event the client saw) the missed events come first, in id order, then
   the live ones, with no gap and no duplicate.
   """
-  requestEvents(requestId: ID, since: ID): RequestEvent!
+  requestEvents(
+    "Only this request's events; without it, every event the viewer may see."
+    requestId: ID
+    "The id of the last event the client saw; the missed ones come first. Without it, only events from now on."
+    since: ID
+  ): RequestEvent!
   """
   The viewer's new notifications, live. Earlier ones: myNotifications. With
   since (the id of the last notification the client saw) the missed ones come
   first, in id order, then the live ones, with no gap and no duplicate.
   """
-  notifications(since: ID): Notification!
+  notifications(
+    "The id of the last notification the client saw; the missed ones come first. Without it, only new ones."
+    since: ID
+  ): Notification!
 }
 
 "A signed-in session: the tokens and who they belong to."
@@ -4277,7 +4487,10 @@ type ServiceRequest {
   The latest changes, oldest first: the last ` + "`" + `last` + "`" + ` of them (default 100,
   at most 200). A request's history rarely runs past a few dozen events.
   """
-  timeline(last: Int = 100): [RequestEvent!]!
+  timeline(
+    "How many of the latest events to return: 1 to 200."
+    last: Int = 100
+  ): [RequestEvent!]!
 }
 
 "What happened to a request: one per timeline entry."

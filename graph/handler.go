@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
@@ -64,6 +65,8 @@ type Options struct {
 	// SessionCheck is how often an open websocket's session is checked
 	// again; zero means every 5 seconds.
 	SessionCheck time.Duration
+	// Tracer, if set, makes a span of every operation.
+	Tracer trace.TracerProvider
 }
 
 // NewHandler returns the /query endpoint: POST for queries and mutations,
@@ -101,7 +104,11 @@ func NewHandler(d Deps, o Options) http.Handler {
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: maxUploadBody, MaxMemory: 8 << 20})
 	srv.AddTransport(unsupportedTransport{})
 	// First, so that it sees what the middleware below refuses.
-	srv.Use(observe{log: o.Log, metrics: o.Metrics})
+	obs := observe{log: o.Log, metrics: o.Metrics}
+	if o.Tracer != nil {
+		obs.tracer = o.Tracer.Tracer("github.com/kproperty/onestop/graph")
+	}
+	srv.Use(obs)
 	// The apps send a query's hash instead of its text (automatic persisted
 	// queries); the text comes from the cache, before the limits read it.
 	apq := o.PersistedQueries

@@ -8,6 +8,9 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/metrics"
@@ -20,6 +23,9 @@ import (
 type observe struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics // nil: log only
+	// tracer makes a span of each operation, named by its type and root
+	// field, around everything the operation runs (its SQL included).
+	tracer trace.Tracer
 }
 
 var (
@@ -34,11 +40,14 @@ func (o observe) InterceptOperation(ctx context.Context, next graphql.OperationH
 	start := time.Now()
 	oc := graphql.GetOperationContext(ctx)
 	kind, field := operationKind(oc), rootField(oc)
+	ctx, span := o.startSpan(ctx, oc, kind, field)
 	respond := next(ctx)
 	if kind != string(ast.Subscription) {
 		return func(ctx context.Context) *graphql.Response {
 			resp := respond(ctx)
-			o.done(ctx, oc, kind, field, responseCode(resp), start)
+			code := responseCode(resp)
+			o.done(ctx, oc, kind, field, code, start)
+			endSpan(span, code)
 			return resp
 		}
 	}
@@ -62,10 +71,13 @@ func (o observe) InterceptOperation(ctx context.Context, next graphql.OperationH
 			(len(resp.Errors) > 0 && (len(resp.Data) == 0 || string(resp.Data) == "null"))
 		if ended {
 			once.Do(func() {
+				// Counted before it lets go, so that whoever sees the
+				// gauge fall finds it counted.
+				o.done(ctx, oc, kind, field, code, start)
 				if o.metrics != nil {
 					o.metrics.Subscriptions.Dec()
 				}
-				o.done(ctx, oc, kind, field, code, start)
+				endSpan(span, code)
 			})
 		}
 		return resp
@@ -108,6 +120,41 @@ func (o observe) done(ctx context.Context, oc *graphql.OperationContext, kind, f
 		attrs = append(attrs, "viewer", a.PersonID)
 	}
 	o.log.Info("graphql", attrs...)
+}
+
+// startSpan begins the operation's span. Its name is made of the schema's
+// words only (the type and the root field), so that it stays bounded
+// whatever operation names clients choose; the client's name is an
+// attribute.
+func (o observe) startSpan(ctx context.Context, oc *graphql.OperationContext, kind, field string) (context.Context, trace.Span) {
+	if o.tracer == nil {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	name := kind
+	if field != "" {
+		name += " " + field
+	}
+	attrs := []attribute.KeyValue{attribute.String("graphql.operation.type", kind)}
+	if oc != nil && oc.OperationName != "" {
+		attrs = append(attrs, attribute.String("graphql.operation.name", oc.OperationName))
+	}
+	if field != "" {
+		attrs = append(attrs, attribute.String("graphql.root_field", field))
+	}
+	return o.tracer.Start(ctx, name, trace.WithAttributes(attrs...))
+}
+
+// endSpan ends an operation's span with its outcome; only a server fault
+// marks it as an error, a client's mistake is an attribute.
+func endSpan(span trace.Span, code string) {
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(attribute.String("graphql.error.code", code))
+	if code == "INTERNAL" || code == "UNKNOWN" {
+		span.SetStatus(codes.Error, code)
+	}
+	span.End()
 }
 
 func operationKind(oc *graphql.OperationContext) string {

@@ -117,6 +117,11 @@ type Config struct {
 	// (STORAGE_URL): a gocloud.dev bucket URL, by default a directory on
 	// local disk (DefaultStorageURL).
 	StorageURL string
+	// Tracing sends OpenTelemetry traces to an OTLP/HTTP collector: on
+	// when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+	// names one, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none.
+	// The exporter reads the other OTEL_* variables itself.
+	Tracing bool
 }
 
 // DefaultStorageURL keeps files on local disk when STORAGE_URL is unset.
@@ -263,6 +268,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	c.LogJSON = JSONLogs(getenv)
+	c.Tracing = (getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "") &&
+		!strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") && getenv("OTEL_TRACES_EXPORTER") != "none"
+	if c.Tracing {
+		key := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+		if getenv(key) == "" {
+			key = "OTEL_EXPORTER_OTLP_PROTOCOL"
+		}
+		if p := getenv(key); p != "" && p != "http/protobuf" {
+			return c, fmt.Errorf("%s: %q is not supported; traces are sent as http/protobuf", key, p)
+		}
+	}
 	if f := getenv("LOG_FORMAT"); f != "" && f != "json" && f != "text" {
 		return c, fmt.Errorf("LOG_FORMAT: %q is neither json nor text", f)
 	}

@@ -72,3 +72,33 @@ func TestLogFormat(t *testing.T) {
 		}
 	}
 }
+
+// Traces are off by default and on with an OTLP endpoint, as the standard
+// variables say; a protocol the server does not speak is refused.
+func TestTracingFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		env     map[string]string
+		tracing bool
+		err     bool
+	}{
+		{map[string]string{}, false, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, true, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, true, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"}, false, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_TRACES_EXPORTER": "none"}, false, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, true, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, true, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, true, false},
+	} {
+		c.env["DEV"] = "1"
+		cfg, err := FromEnv(env(c.env))
+		if (err != nil) != c.err {
+			t.Errorf("%v: err %v", c.env, err)
+			continue
+		}
+		if cfg.Tracing != c.tracing {
+			t.Errorf("%v: tracing %v, want %v", c.env, cfg.Tracing, c.tracing)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,10 +13,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/XSAM/otelsql"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kproperty/onestop/internal/apperr"
 )
@@ -31,19 +35,62 @@ type DB struct {
 // DefaultPoolSize is how many connections a pool opens at most.
 const DefaultPoolSize = 20
 
-// Open connects to PostgreSQL with a pool of DefaultPoolSize connections
-// and checks the connection.
-func Open(ctx context.Context, url string) (*DB, error) {
-	return OpenPool(ctx, url, DefaultPoolSize)
+// Option adjusts how Open connects.
+type Option func(*openOptions)
+
+// Traced makes every statement a span of the given tracer provider's, a
+// child of the span of the call that runs it.
+func Traced(tp trace.TracerProvider) Option {
+	return func(o *openOptions) { o.tracer = tp }
 }
 
-// OpenPool connects with a pool of at most size connections, all of which
-// it keeps open once made: a burst of parallel calls reuses sessions
-// instead of opening (and closing) PostgreSQL sessions one per call.
-func OpenPool(ctx context.Context, url string, size int) (*DB, error) {
-	db, err := sqlx.Open("postgres", url)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+// PoolSize sets how many connections the pool opens at most (zero keeps
+// DefaultPoolSize). It keeps all of them open once made: a burst of
+// parallel calls reuses sessions instead of opening (and closing)
+// PostgreSQL sessions one per call.
+func PoolSize(n int) Option {
+	return func(o *openOptions) {
+		if n > 0 {
+			o.size = n
+		}
+	}
+}
+
+type openOptions struct {
+	tracer trace.TracerProvider
+	size   int
+}
+
+// Open connects to PostgreSQL and checks the connection.
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	o := openOptions{size: DefaultPoolSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	size := o.size
+	var db *sqlx.DB
+	if o.tracer == nil {
+		var err error
+		if db, err = sqlx.Open("postgres", url); err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+	} else {
+		sqlDB, err := otelsql.Open("postgres", url, otelsql.WithTracerProvider(o.tracer),
+			otelsql.WithAttributes(semconv.DBSystemNamePostgreSQL),
+			otelsql.WithSpanOptions(otelsql.SpanOptions{
+				OmitConnResetSession: true,
+				OmitRows:             true,
+				// Statements outside any traced call (the tailer's idle
+				// polls, the scheduled jobs) would each be a trace of
+				// their own: noise that buries the calls.
+				SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+					return trace.SpanContextFromContext(ctx).IsValid()
+				},
+			}))
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db = sqlx.NewDb(sqlDB, "postgres")
 	}
 	db.SetMaxOpenConns(size)
 	db.SetMaxIdleConns(size)

@@ -19,9 +19,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/request"
 )
@@ -65,7 +71,37 @@ type Options struct {
 	// Batch is how many events one read of the log returns at most.
 	Batch int
 	Log   *slog.Logger
+	// Clock stamps deliveries, to tell how long after its step an event
+	// reached its subscribers; nil means the real clock.
+	Clock clock.Clock
+	// Observer, if set, hears what the hub does, for the metrics.
+	Observer Observer
+	// Tracer, if set, traces the live path: a publish is a child of the
+	// call that committed the event, and the relay and delivery on every
+	// instance continue the same trace (its context travels in the broker
+	// message).
+	Tracer trace.TracerProvider
 }
+
+// Observer hears what the hub does with events. Its methods are called
+// from the hub's goroutines and must not block.
+type Observer interface {
+	// Published reports one event sent to the broker, or failed to be.
+	Published(err error)
+	// Relayed reports n events the tailer took in and delivered: from a
+	// broker message (source "broker") or read from the event log (source
+	// "log").
+	Relayed(source string, n int)
+	// Delivered reports one event queued to one subscriber, lag after the
+	// step that recorded it.
+	Delivered(lag time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) Published(error)         {}
+func (noObserver) Relayed(string, int)     {}
+func (noObserver) Delivered(time.Duration) {}
 
 func (o *Options) defaults() {
 	if o.PollInterval <= 0 {
@@ -79,6 +115,15 @@ func (o *Options) defaults() {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
+	}
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider()
 	}
 }
 
@@ -97,7 +142,8 @@ type Hub struct {
 	wake chan struct{}
 	// outbox holds events waiting to be published, so that a mutation never
 	// waits on the broker.
-	outbox chan request.Event
+	outbox chan queued
+	tracer trace.Tracer
 
 	mu     sync.Mutex
 	cursor int64 // the last event id delivered; written by the tailer only
@@ -133,7 +179,8 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 		opts:    opts,
 		inbox:   make(chan []byte, 1024),
 		wake:    make(chan struct{}, 1),
-		outbox:  make(chan request.Event, 4096),
+		outbox:  make(chan queued, 4096),
+		tracer:  opts.Tracer.Tracer("github.com/kproperty/onestop/internal/pubsub"),
 		subs:    map[*Subscription]struct{}{},
 		inboxes: map[string]map[*InboxSubscription]struct{}{},
 	}
@@ -201,10 +248,11 @@ func (h *Hub) Shutdown() {
 // goroutine sends to the broker, so a slow or unreachable Redis never holds
 // up (or fails) a mutation. An event that cannot be queued or sent is still
 // delivered by the tailer's poll.
-func (h *Hub) Publish(_ context.Context, events []request.Event) {
+func (h *Hub) Publish(ctx context.Context, events []request.Event) {
+	sc := trace.SpanContextFromContext(ctx)
 	for _, e := range events {
 		select {
-		case h.outbox <- e:
+		case h.outbox <- queued{event: e, span: sc}:
 		default:
 			h.opts.Log.Warn("event publish queue full; the poll will deliver it", "event", e.ID)
 			h.nudge()
@@ -218,15 +266,26 @@ func (h *Hub) publishLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case e := <-h.outbox:
-			b, err := json.Marshal(message{Installation: h.installation, Event: e})
+		case q := <-h.outbox:
+			e := q.event
+			sctx, span := h.tracer.Start(trace.ContextWithSpanContext(ctx, q.span), "events.publish",
+				trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.Int64("onestop.event.id", e.ID)))
+			m := message{Installation: h.installation, Event: e, Trace: propagation.MapCarrier{}}
+			propagation.TraceContext{}.Inject(sctx, m.Trace)
+			b, err := json.Marshal(m)
 			if err != nil {
 				h.opts.Log.Error("encode event", "event", e.ID, "err", err)
+				span.End()
 				continue
 			}
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			pctx, cancel := context.WithTimeout(sctx, 2*time.Second)
 			err = h.broker.Publish(pctx, b)
 			cancel()
+			h.opts.Observer.Published(err)
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
 			if err != nil {
 				// Other instances will find the event on their next poll;
 				// this one need not wait for it.
@@ -237,11 +296,20 @@ func (h *Hub) publishLoop(ctx context.Context) {
 	}
 }
 
-// message is what travels on the broker: an event and the installation
-// whose log it belongs to.
+// queued is an event waiting to be published, with the span of the call
+// that committed it.
+type queued struct {
+	event request.Event
+	span  trace.SpanContext
+}
+
+// message is what travels on the broker: an event, the installation whose
+// log it belongs to, and the trace context of its publish (W3C
+// traceparent), absent when tracing is off.
 type message struct {
-	Installation string        `json:"installation"`
-	Event        request.Event `json:"event"`
+	Installation string                 `json:"installation"`
+	Event        request.Event          `json:"event"`
+	Trace        propagation.MapCarrier `json:"trace,omitempty"`
 }
 
 // notify hands a broker message to the tailer without ever blocking the
@@ -300,12 +368,19 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 		// delivered.
 		return
 	}
+	if len(m.Trace) > 0 {
+		ctx = propagation.TraceContext{}.Extract(ctx, m.Trace)
+	}
+	ctx, span := h.tracer.Start(ctx, "events.relay", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.Int64("onestop.event.id", m.Event.ID)))
+	defer span.End()
 	e := m.Event
 	switch {
 	case e.ID <= h.cursor:
 		// Already delivered, by the poll or an earlier copy.
 	case e.ID == h.cursor+1:
 		if h.deliver(ctx, []request.Event{e}) {
+			h.opts.Observer.Relayed("broker", 1)
 			h.catchUpNotifications(ctx)
 		}
 	default:
@@ -316,6 +391,7 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 // catchUp reads and delivers every event after the cursor.
 func (h *Hub) catchUp(ctx context.Context) {
 	for ctx.Err() == nil {
+		start := time.Now()
 		evs, err := h.store.EventsAfter(ctx, h.cursor, h.opts.Batch)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -323,9 +399,20 @@ func (h *Hub) catchUp(ctx context.Context) {
 			}
 			return
 		}
-		if !h.deliver(ctx, evs) {
+		if len(evs) == 0 {
+			h.catchUpNotifications(ctx)
 			return
 		}
+		// Only a read that found something is traced: an idle poll every
+		// second would bury the rest.
+		rctx, span := h.tracer.Start(ctx, "events.read", trace.WithTimestamp(start),
+			trace.WithAttributes(attribute.Int64("onestop.events.after", h.cursor), attribute.Int("onestop.events", len(evs))))
+		ok := h.deliver(rctx, evs)
+		span.End()
+		if !ok {
+			return
+		}
+		h.opts.Observer.Relayed("log", len(evs))
 		if len(evs) < h.opts.Batch {
 			h.catchUpNotifications(ctx)
 			return
@@ -346,6 +433,10 @@ func (h *Hub) catchUp(ctx context.Context) {
 // see. If it cannot be read, nothing is delivered and the cursor stays, so
 // the next wake-up tries again; deliver reports whether it delivered.
 func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
+	ctx, span := h.tracer.Start(ctx, "events.deliver", trace.WithAttributes(attribute.Int("onestop.events", len(evs))))
+	defer span.End()
+	deliveries := 0
+	defer func() { span.SetAttributes(attribute.Int("onestop.deliveries", deliveries)) }()
 	var people []string
 	h.mu.Lock()
 	seen := map[string]bool{}
@@ -373,6 +464,7 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 		}
 	}
 
+	deliveredAt := h.opts.Clock.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
@@ -399,6 +491,8 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 			}
 			select {
 			case s.live <- e:
+				deliveries++
+				h.opts.Observer.Delivered(deliveredAt.Sub(e.At))
 			default:
 				h.dropLocked(s, "subscriber too slow")
 			}
@@ -421,6 +515,10 @@ func (h *Hub) dropLocked(s *Subscription, reason string) {
 	s.reason = reason
 	close(s.live)
 }
+
+// Queued returns how many events wait in the publish queue for the
+// broker: a queue that keeps growing means the broker is slow or down.
+func (h *Hub) Queued() int { return len(h.outbox) }
 
 // Subscribers returns how many subscriptions the hub is feeding.
 func (h *Hub) Subscribers() int {
