@@ -589,13 +589,20 @@ func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *st
 		}
 		s.requestID = *requestID
 	}
-	if from > 0 {
+	if from != 0 {
 		last, err := h.store.LastEventID(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if from > last {
 			return nil, apperr.Invalid("since", "since is after the newest event")
+		}
+		if from < 0 {
+			// From now on means after the newest event committed now,
+			// however far the hub's own cursor is behind it: a busy hub
+			// must not hand a new subscriber events from before it
+			// subscribed.
+			from = last
 		}
 	}
 	// Registering and reading the cursor under one lock is what makes the

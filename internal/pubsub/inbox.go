@@ -43,14 +43,19 @@ func (h *Hub) SubscribeNotifications(ctx context.Context, personID string, since
 		if err != nil || n < 0 {
 			return nil, apperr.Invalid("since", "since must be the id of a notification")
 		}
-		last, err := h.store.LastNotificationID(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if n > last {
-			return nil, apperr.Invalid("since", "since is after the newest notification")
-		}
 		from = n
+	}
+	last, err := h.store.LastNotificationID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if from > last {
+		return nil, apperr.Invalid("since", "since is after the newest notification")
+	}
+	if from < 0 {
+		// From now on: after the newest notification written now, however
+		// far the hub's own cursor is behind it.
+		from = last
 	}
 	// As for events, registering and reading the cursor under one lock
 	// makes the switch from the database to live exact.
