@@ -4770,67 +4770,172 @@ extend type Query {
   "The passes of the viewer's households, latest expected first (at most 100)."
   myVisitorPasses: [VisitorPass!]!
   "One visit: for the property's guards, managers and director, or the household visited."
-  visit(id: ID!): Visit
+  visit(
+    "The visit."
+    id: ID!
+  ): Visit
   """
   The visitor log of a property, newest first: for its guards, managers and
   director (and admins); NOT_FOUND for anyone else. day is a local date
   (2026-11-27) in the property's zone, the last seven days without it; unitId
   and name (any part of it) narrow it. first defaults to 50, at most 100.
   """
-  visitorLog(propertyId: ID!, day: String, unitId: ID, name: String, first: Int = 50): [Visit!]!
+  visitorLog(
+    "The property."
+    propertyId: ID!
+    "A local day, YYYY-MM-DD; unset, the latest visits."
+    day: String
+    "Only visits to this household."
+    unitId: ID
+    "Only visitors whose name contains this."
+    name: String
+    "How many visits, newest first (at most 100)."
+    first: Int = 50
+  ): [Visit!]!
   "A household's do-not-admit list, for its residents."
-  doNotAdmitList(unitId: ID!): [DoNotAdmitEntry!]!
+  doNotAdmitList(
+    "Your household, or one of your property for the front desk."
+    unitId: ID!
+  ): [DoNotAdmitEntry!]!
   "A property's guard posts with who is on duty; for its staff."
-  posts(propertyId: ID!): [GuardPost!]!
+  posts(
+    "The property whose gate and lobby posts are listed."
+    propertyId: ID!
+  ): [GuardPost!]!
   "A property's greeting duty windows of a local month (2026-12), for its staff."
-  greetingRota(propertyId: ID!, month: String!): [GreetingDuty!]!
+  greetingRota(
+    "The property."
+    propertyId: ID!
+    "The local month, as YYYY-MM."
+    month: String!
+  ): [GreetingDuty!]!
   """
   The front desk's figures over [from, to) (docs/frontdesk.md defines each),
   for the property's managers, director, agents and admins. At most 400 days.
   """
-  frontDeskStats(propertyId: ID!, from: Time!, to: Time!): FrontDeskStats!
+  frontDeskStats(
+    "The property."
+    propertyId: ID!
+    "Start of the window (inclusive)."
+    from: Time!
+    "End of the window (exclusive)."
+    to: Time!
+  ): FrontDeskStats!
 }
 
 extend type Mutation {
   "A resident issues a pass for a visitor their household expects; the guard scans or types its code."
-  preRegisterVisitor(input: PreRegisterVisitorInput!): VisitorPass!
+  preRegisterVisitor(
+    "Who is expected, when, for which household, and why."
+    input: PreRegisterVisitorInput!
+  ): VisitorPass!
   "A resident cancels one of their household's active passes."
-  cancelVisitorPass(id: ID!): VisitorPass!
+  cancelVisitorPass(
+    "The pass to cancel: one of your household's."
+    id: ID!
+  ): VisitorPass!
   """
   A guard registers an arrival: with a pass code (typed, or the scanned QR
   payload), or as a walk-in with the visitor's name and the unit visited,
   whose household is asked to answer. warnings say what the guard must know
   (a do-not-admit name, a pass outside its window).
   """
-  registerVisitorArrival(input: VisitorArrivalInput!): VisitorArrival!
+  registerVisitorArrival(
+    "A pass code (typed or scanned), or a walk-in with the household visited; the ID taken, if any, by type and last four characters."
+    input: VisitorArrivalInput!
+  ): VisitorArrival!
   "The guard handed the visitor's document back at (the app's time); measured against 25 seconds."
-  returnVisitorId(visitId: ID!, at: Time!): Visit!
+  returnVisitorId(
+    "The visit whose ID is handed back."
+    visitId: ID!
+    "When the guard handed it back, by the guard's phone; measured against the 25-second rule."
+    at: Time!
+  ): Visit!
   "The visitor left."
-  recordVisitorDeparture(visitId: ID!): Visit!
+  recordVisitorDeparture(
+    "The visit that ends."
+    visitId: ID!
+  ): Visit!
   "A resident of the household visited admits or declines a walk-in; the guard is told live."
-  answerVisitor(visitId: ID!, admit: Boolean!): Visit!
+  answerVisitor(
+    "The waiting walk-in, as the notification named it."
+    visitId: ID!
+    "true lets the visitor in; false turns them away."
+    admit: Boolean!
+  ): Visit!
   "A resident adds a name to the household's do-not-admit list (or takes it off with remove) and gets the list back."
-  doNotAdmit(unitId: ID!, name: String!, note: String, remove: Boolean = false): [DoNotAdmitEntry!]!
+  doNotAdmit(
+    "Your household."
+    unitId: ID!
+    "The name the guard is warned of (matched ignoring case)."
+    name: String!
+    "Why, for the guard; optional."
+    note: String
+    "true takes the name off the list instead."
+    remove: Boolean = false
+  ): [DoNotAdmitEntry!]!
   "A manager or director sets how long visitors' personal data is kept and how long a household has to answer a walk-in."
-  setFrontDeskSettings(propertyId: ID!, retentionDays: Int, answerTimeoutSeconds: Int): FrontDeskSettings!
+  setFrontDeskSettings(
+    "The property."
+    propertyId: ID!
+    "Days after which visitors' personal data are purged; unset keeps the current value."
+    retentionDays: Int
+    "Seconds a household has to answer a walk-in before the guard is told to ring; unset keeps the current value."
+    answerTimeoutSeconds: Int
+  ): FrontDeskSettings!
   """
   A manager or director sets the greeting window: local starts (15:04) on
   working days and on weekends and holidays (null: no window on such days),
   its length, and the property's holidays (2026-12-25).
   """
-  setGreetingWindow(propertyId: ID!, weekdayStart: String, holidayStart: String, minutes: Int = 30, holidays: [String!]): Boolean!
+  setGreetingWindow(
+    "The property."
+    propertyId: ID!
+    "Start of the working-day window, HH:MM local time."
+    weekdayStart: String
+    "Start of the weekend and holiday window, HH:MM local time."
+    holidayStart: String
+    "Length of each window in minutes."
+    minutes: Int = 30
+    "Public holidays as YYYY-MM-DD local dates; replaces the list when given."
+    holidays: [String!]
+  ): Boolean!
   "A guard checks in at a post (and out of any other)."
-  checkInPost(postId: ID!): PostCheckIn!
+  checkInPost(
+    "The post you are standing at, from posts."
+    postId: ID!
+  ): PostCheckIn!
   "A guard checks out of their post."
-  checkOutPost(postId: ID!): PostCheckIn!
+  checkOutPost(
+    "The post you checked in at."
+    postId: ID!
+  ): PostCheckIn!
   "A manager or director fills a local month (2026-12) of greeting windows fairly; windows already on the rota stay."
-  generateGreetingRota(propertyId: ID!, month: String!): [GreetingDuty!]!
+  generateGreetingRota(
+    "The property whose rota is made."
+    propertyId: ID!
+    "The local month, as YYYY-MM; windows already on the rota are kept."
+    month: String!
+  ): [GreetingDuty!]!
   "The person on a greeting window asks to trade it for a colleague's; a manager decides with decideGreetingSwap."
-  swapGreetingDuty(dutyId: ID!, withDutyId: ID!): GreetingSwap!
+  swapGreetingDuty(
+    "Your window."
+    dutyId: ID!
+    "The colleague's window to trade it for."
+    withDutyId: ID!
+  ): GreetingSwap!
   "A manager or director approves (the windows change hands) or declines a swap."
-  decideGreetingSwap(swapId: ID!, approve: Boolean!): GreetingSwap!
+  decideGreetingSwap(
+    "The swap waiting for approval."
+    swapId: ID!
+    "true makes the swap; false declines it."
+    approve: Boolean!
+  ): GreetingSwap!
   "The person on duty checks in at the greeting point (from half an hour before the window to its end)."
-  checkInGreeting(dutyId: ID!): GreetingDuty!
+  checkInGreeting(
+    "Your greeting window, from greetingRota; open from 30 minutes before it to its end."
+    dutyId: ID!
+  ): GreetingDuty!
 }
 
 "Where a visitor pass stands."
@@ -5285,7 +5390,12 @@ type RequestMessageEdge {
 
 extend type ServiceRequest {
   "The request's thread as the viewer may read it, newest first (at most 100 a page). The household never reads an INTERNAL message."
-  messages(first: Int = 20, after: String): RequestMessageConnection!
+  messages(
+    "How many messages, newest first (at most 100)."
+    first: Int = 20
+    "The cursor of the last message of the previous page."
+    after: String
+  ): RequestMessageConnection!
   "Messages of the thread the viewer may read, has not marked read, and did not write."
   unreadMessages: Int!
   "Every photo and document of the request the viewer may see, oldest first."
@@ -5306,9 +5416,15 @@ input AddRequestMessageInput {
 
 extend type Mutation {
   "Writes on a request's thread; it reaches subscribers of requestEvents as a MESSAGE event. A resident's message is told to the first-asker and the assignee."
-  addRequestMessage(input: AddRequestMessageInput!): RequestMessage!
+  addRequestMessage(
+    "The request, the text, who may read it (PUBLIC by default; INTERNAL is for staff) and any photos or files."
+    input: AddRequestMessageInput!
+  ): RequestMessage!
   "Marks the request's thread read up to its newest message; unreadMessages becomes 0."
-  markMessagesRead(requestId: ID!): ServiceRequest!
+  markMessagesRead(
+    "The request whose thread you have read up to now."
+    requestId: ID!
+  ): ServiceRequest!
 }
 
 "A phone's push service."
@@ -5334,11 +5450,22 @@ extend type Viewer {
 
 extend type Mutation {
   "Pushes your notices to this phone until you log out of this session or unregister it. Registering a token again moves it to you."
-  registerDevice(platform: DevicePlatform!, token: String!): Boolean!
+  registerDevice(
+    "The phone's platform: where its pushes are sent."
+    platform: DevicePlatform!
+    "The push token the phone's platform gave the app."
+    token: String!
+  ): Boolean!
   "Stops pushes to one of your phones; false when the token was not yours."
-  unregisterDevice(token: String!): Boolean!
+  unregisterDevice(
+    "The push token to forget."
+    token: String!
+  ): Boolean!
   "Sets the language of your apps and pushes."
-  setLanguage(language: Language!): Viewer!
+  setLanguage(
+    "en or zh-Hant: the language of your apps and pushes."
+    language: Language!
+  ): Viewer!
 }
 `, BuiltIn: false},
 }
