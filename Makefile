@@ -15,7 +15,7 @@ run:
 
 test:
 	./.ci/services.sh
-	go test -race -count=1 ./...
+	go test -race -count=1 -timeout 30m ./...
 
 # Fails when code is unformatted, vet or staticcheck complain, the schema
 # lacks a description, breaks the Relay connection rules or breaks the last
