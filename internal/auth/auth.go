@@ -85,6 +85,7 @@ type Service struct {
 	sessions  sessionCache
 	refreshed refreshCache
 	flight    singleflight.Group
+	socks     sockets
 }
 
 // Session is what a successful login or refresh hands to the app.
