@@ -24,6 +24,7 @@ import (
 
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/graph/playground"
+	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
@@ -292,6 +293,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		CatalogueService:    property.NewCatalogueService(postgres.NewCatalogueStore(db)),
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
+		AdminService:        admin.NewService(app.Requests, postgres.NewAdminStore(db), authSvc, authSvc),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {

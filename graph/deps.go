@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 
+	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
@@ -46,4 +47,5 @@ type Deps struct {
 	CatalogueService    *property.CatalogueService
 	Directory           Directory
 	Events              EventFeed
+	AdminService        *admin.Service
 }

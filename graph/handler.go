@@ -148,7 +148,7 @@ func operationDeadline(timeout time.Duration) graphql.ResponseMiddleware {
 }
 
 // publicFields are the only operations that work without a token.
-var publicFields = map[string]bool{"login": true, "refreshToken": true}
+var publicFields = map[string]bool{"login": true, "refreshToken": true, "activateAccount": true}
 
 // requireActor refuses any operation other than login and refreshToken
 // from a caller without a valid token. Where introspection is on (in
@@ -182,7 +182,7 @@ func schemaOnly(ctx context.Context) bool {
 }
 
 // requireActorFor lets an operation run only with a valid token, or when
-// it is login or refreshToken alone.
+// it is login, refreshToken or activateAccount alone.
 func requireActorFor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if auth.ActorFrom(ctx) != nil {
 		return next(ctx)
@@ -303,7 +303,8 @@ func wsInit(svc *auth.Service) transport.WebsocketInitFunc {
 		// it expires the connection ends, and the app reconnects with a
 		// fresh token (graphql-ws asks connectionParams again) and
 		// resumes with since.
-		expiring, cancel := context.WithTimeout(ctx, a.TokenLeft)
+		// Access taken away (a move-out, a leaver) cuts the socket too.
+		expiring, cancel := context.WithTimeout(svc.Track(ctx, a.PersonID), a.TokenLeft)
 		context.AfterFunc(expiring, cancel)
 		return auth.WithActor(expiring, a), nil, nil
 	}
