@@ -328,6 +328,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	export := graph.NewExportHandler(deps, log)
 	mux.Handle("GET /export/requests.csv", export)
 	mux.Handle("GET /export/stats.csv", export)
+	mux.Handle("GET /export/audit.csv", export)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

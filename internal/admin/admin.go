@@ -33,15 +33,15 @@ const CodeTTL = 7 * 24 * time.Hour
 
 // Entry is one line of the audit log.
 type Entry struct {
-	ID         int64           `db:"id"`
-	At         time.Time       `db:"at"`
-	ActorID    string          `db:"actor_id"`
-	PropertyID *string         `db:"property_id"`
-	Action     string          `db:"action"`
-	Entity     string          `db:"entity"`
-	EntityID   string          `db:"entity_id"`
-	Before     json.RawMessage `db:"before"`
-	After      json.RawMessage `db:"after"`
+	ID         int64     `db:"id"`
+	At         time.Time `db:"at"`
+	ActorID    string    `db:"actor_id"`
+	PropertyID *string   `db:"property_id"`
+	Action     string    `db:"action"`
+	Entity     string    `db:"entity"`
+	EntityID   string    `db:"entity_id"`
+	Before     []byte    `db:"before"`
+	After      []byte    `db:"after"`
 }
 
 // Code is a stored one-time code: an activation for a unit and relation,

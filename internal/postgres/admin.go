@@ -255,7 +255,7 @@ func nullJSON(b []byte) any {
 // AuditLog reads the log newest first.
 func (s *AdminStore) AuditLog(ctx context.Context, propertyIDs []string, before int64, limit int) ([]admin.Entry, error) {
 	out := []admin.Entry{}
-	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT id, at, actor_id, property_id, action, entity, entity_id, before, after FROM audit_log
+	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT id, at, actor_id, property_id, action, entity, entity_id, COALESCE(before::text, '') AS before, COALESCE(after::text, '') AS after FROM audit_log
 WHERE ($1::uuid[] IS NULL OR property_id = ANY($1::uuid[])) AND ($2::bigint = 0 OR id < $2)
 ORDER BY id DESC LIMIT $3`, nullArray(propertyIDs), before, limit)
 	return out, mapErr(err)
@@ -315,4 +315,3 @@ FROM staff_roles s WHERE s.property_id = $1 AND s.role = 'BUTLER' ORDER BY s.per
 AND NOT EXISTS (SELECT 1 FROM butler_assignments b WHERE b.unit_id = u.id AND b.to_at IS NULL) ORDER BY u.code LIMIT 1000`, propertyID)
 	return out, mapErr(err)
 }
-
