@@ -315,3 +315,29 @@ FROM staff_roles s WHERE s.property_id = $1 AND s.role = 'BUTLER' ORDER BY s.per
 AND NOT EXISTS (SELECT 1 FROM butler_assignments b WHERE b.unit_id = u.id AND b.to_at IS NULL) ORDER BY u.code LIMIT 1000`, propertyID)
 	return out, mapErr(err)
 }
+
+// Search finds a property's requests, people and units whose text
+// contains the pattern, each from its own trigram index.
+func (s *AdminStore) Search(ctx context.Context, propertyID, pattern string, limit int) (*admin.Found, error) {
+	out := &admin.Found{Requests: []*request.Request{}, People: []person.Person{}, Units: []property.Unit{}}
+	err := sqlx.SelectContext(ctx, s.db, &out.Requests, `WITH hits AS (
+	SELECT id FROM service_requests WHERE property_id = $1 AND (description ILIKE $2 OR number ILIKE $2)
+	UNION
+	SELECT e.request_id FROM request_events e WHERE e.property_id = $1 AND e.note ILIKE $2
+)
+SELECT `+requestCols+` FROM service_requests r JOIN hits USING (id) ORDER BY r.created_at DESC, r.id DESC LIMIT $3`, propertyID, pattern, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	err = sqlx.SelectContext(ctx, s.db, &out.People, `SELECT p.id, p.username, p.name, p.name_zh, p.is_admin FROM people p
+WHERE (p.name || ' ' || p.name_zh) ILIKE $2
+  AND (EXISTS (SELECT 1 FROM staff_roles s WHERE s.person_id = p.id AND s.property_id = $1)
+       OR EXISTS (SELECT 1 FROM residencies r JOIN units u ON u.id = r.unit_id WHERE r.person_id = p.id AND r.moved_out_at IS NULL AND u.property_id = $1))
+ORDER BY p.name, p.id LIMIT $3`, propertyID, pattern, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	err = sqlx.SelectContext(ctx, s.db, &out.Units, `SELECT id, property_id, building_id, code, vip FROM units
+WHERE property_id = $1 AND code ILIKE $2 ORDER BY code LIMIT $3`, propertyID, pattern, limit)
+	return out, mapErr(err)
+}

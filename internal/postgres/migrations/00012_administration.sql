@@ -59,10 +59,14 @@ CREATE INDEX audit_log_id_idx ON audit_log (id DESC);
 -- indexes need no word boundaries.
 CREATE INDEX service_requests_description_trgm ON service_requests USING gin (description gin_trgm_ops);
 CREATE INDEX service_requests_number_trgm ON service_requests USING gin (number gin_trgm_ops);
+CREATE INDEX request_events_note_trgm ON request_events USING gin (note gin_trgm_ops);
 CREATE INDEX people_name_trgm ON people USING gin ((name || ' ' || name_zh) gin_trgm_ops);
+CREATE INDEX units_code_trgm ON units USING gin (code gin_trgm_ops);
 
 -- +goose Down
+DROP INDEX units_code_trgm;
 DROP INDEX people_name_trgm;
+DROP INDEX request_events_note_trgm;
 DROP INDEX service_requests_number_trgm;
 DROP INDEX service_requests_description_trgm;
 DROP TABLE audit_log;
