@@ -574,3 +574,99 @@ func (s *testServer) getStatus(t *testing.T, c *client, path string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// The console finds requests by words of their description or of a note
+// on their timeline, in Chinese as in English, and people and units; only
+// for the property's service center.
+func TestSearchFindsChineseText(t *testing.T) {
+	s := sharedServer(t)
+	e := newEstate(t, s, "SR", map[string]string{"agent": "AGENT", "tech": "TECHNICIAN"})
+	resident, agent := s.login(t, e.Resident), s.login(t, e.user("agent"))
+	leak := resident.submit(e.Plumbing, "廚房水龍頭漏水")
+	fan := resident.submit(e.Plumbing, "Bathroom fan is broken")
+	agent.act(accept, map[string]any{"id": fan.ID, "at": s.later(), "note": "等待零件 from the supplier"})
+	search := `query($p: ID!, $q: String!) { search(propertyId: $p, text: $q) { requests { id } people { id } units { code } } }`
+	type found struct {
+		Search struct {
+			Requests []struct{ ID string }
+			People   []struct{ ID string }
+			Units    []struct{ Code string }
+		}
+	}
+	find := func(q string) found {
+		var out found
+		agent.must(search, map[string]any{"p": e.ID, "q": q}, &out)
+		return out
+	}
+	ids := func(f found) string {
+		var out []string
+		for _, r := range f.Search.Requests {
+			out = append(out, r.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	for q, want := range map[string]string{"漏水": leak.ID, "FAN": fan.ID, "零件": fan.ID, "supplier": fan.ID, fan.Number: fan.ID, "%": "", "水龍頭": leak.ID} {
+		if got := ids(find(q)); got != want {
+			t.Errorf("search %q found %q, want %q", q, got, want)
+		}
+	}
+	if f := find(strings.ToLower(e.Code) + ".resident"); len(f.Search.People) != 1 || f.Search.People[0].ID != resident.id {
+		t.Errorf("people: %+v", f.Search.People)
+	}
+	if f := find("a-01"); len(f.Search.Units) != 1 || f.Search.Units[0].Code != "A-0101" {
+		t.Errorf("units: %+v", f.Search.Units)
+	}
+	resident.fails("NOT_FOUND", search, map[string]any{"p": e.ID, "q": "漏水"})
+	s.login(t, e.user("tech")).fails("FORBIDDEN", search, map[string]any{"p": e.ID, "q": "漏水"})
+	s.login(t, "agent.wong").fails("NOT_FOUND", search, map[string]any{"p": e.ID, "q": "漏水"})
+	agent.fails("INVALID_INPUT", search, map[string]any{"p": e.ID, "q": "  "})
+}
+
+// Names of places and people answer in the caller's language when the app
+// asks for one, and both stay readable.
+func TestNamesFollowAcceptLanguage(t *testing.T) {
+	s := sharedServer(t)
+	adm := s.login(t, "admin")
+	code := uniqueCode("AL")
+	adm.must(createProperty, map[string]any{"in": map[string]any{"code": code, "name": "Sunny Court", "nameZh": "陽光閣", "kind": "RESIDENTIAL",
+		"serviceMode": "SERVICE_CENTER", "timeZone": "Asia/Hong_Kong"}}, nil)
+	name := func(lang string) string {
+		body, _ := json.Marshal(map[string]any{"query": `{ me { properties { code name nameEn nameZh } } }`})
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/query", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+adm.token)
+		if lang != "" {
+			req.Header.Set("Accept-Language", lang)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Data struct {
+				Me struct {
+					Properties []struct{ Code, Name, NameEn, NameZh string }
+				}
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range out.Data.Me.Properties {
+			if p.Code == code {
+				if p.NameEn != "Sunny Court" || p.NameZh != "陽光閣" {
+					t.Errorf("both names: %+v", p)
+				}
+				return p.Name
+			}
+		}
+		t.Fatalf("no %s in %+v", code, out)
+		return ""
+	}
+	for lang, want := range map[string]string{"": "Sunny Court", "en-GB,en;q=0.9": "Sunny Court", "zh-HK,zh;q=0.9,en;q=0.8": "陽光閣", "zh-Hant": "陽光閣", "fr;q=1, zh;q=0.5": "Sunny Court"} {
+		if got := name(lang); got != want {
+			t.Errorf("Accept-Language %q: name %q, want %q", lang, got, want)
+		}
+	}
+}

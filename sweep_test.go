@@ -83,6 +83,8 @@ var sweepCases = map[string]sweepCase{
 		func(w sweepWorld) map[string]any {
 			return map[string]any{"who": w.tech, "p": w.property, "z": w.building}
 		}, nil},
+	"Query.search": {`query($p: ID!) { search(propertyId: $p, text: "leak") { units { id } } }`,
+		func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil},
 	"Query.staffBoard":       {`query($p: ID!) { staffBoard(propertyId: $p) { role } }`, func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil},
 	"Query.butlerPortfolios": {`query($p: ID!) { butlerPortfolios(propertyId: $p) { withoutButler { id } } }`, func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil},
 	"Query.auditLog":         {`query($p: ID) { auditLog(propertyId: $p) { id } }`, func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil},

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/person"
 )
@@ -67,4 +69,30 @@ func (h *exporter) audit(ctx context.Context, w http.ResponseWriter, a *auth.Act
 	if err != nil {
 		h.abort(ctx, "export audit log", err)
 	}
+}
+
+type chineseKey struct{}
+
+// withLanguage notes whether the caller's Accept-Language prefers Chinese,
+// so that names of places and people answer in it where one is known.
+func withLanguage(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := r.Header.Get("Accept-Language"); h != "" {
+			if tags, _, err := language.ParseAcceptLanguage(h); err == nil && len(tags) > 0 {
+				if base, _ := tags[0].Base(); base.String() == "zh" {
+					r = r.WithContext(context.WithValue(r.Context(), chineseKey{}, true))
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localName is a name in the caller's language: Chinese when they prefer
+// it and it is known, else English (or Chinese, the only one known).
+func localName(ctx context.Context, en, zh string) string {
+	if chinese, _ := ctx.Value(chineseKey{}).(bool); (chinese && zh != "") || en == "" {
+		return zh
+	}
+	return en
 }

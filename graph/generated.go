@@ -42,6 +42,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Activation() ActivationResolver
 	AuditEntry() AuditEntryResolver
+	Building() BuildingResolver
 	ButlerAssignment() ButlerAssignmentResolver
 	ButlerPortfolio() ButlerPortfolioResolver
 	ButlerPortfolios() ButlerPortfoliosResolver
@@ -51,6 +52,7 @@ type ResolverRoot interface {
 	DispatchRule() DispatchRuleResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
+	Person() PersonResolver
 	PromiseSettings() PromiseSettingsResolver
 	Property() PropertyResolver
 	Query() QueryResolver
@@ -304,6 +306,7 @@ type ComplexityRoot struct {
 		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Request           func(childComplexity int, id string) int
 		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
+		Search            func(childComplexity int, propertyID string, text string, first *int) int
 		ServiceCategories func(childComplexity int, propertyID *string) int
 		ServiceStats      func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
 		StaffBoard        func(childComplexity int, propertyID string) int
@@ -329,6 +332,12 @@ type ComplexityRoot struct {
 		Request    func(childComplexity int) int
 		ToStatus   func(childComplexity int) int
 		Type       func(childComplexity int) int
+	}
+
+	SearchResult struct {
+		People   func(childComplexity int) int
+		Requests func(childComplexity int) int
+		Units    func(childComplexity int) int
 	}
 
 	ServiceCategory struct {
@@ -487,6 +496,9 @@ type AuditEntryResolver interface {
 	Before(ctx context.Context, obj *admin.Entry) (*string, error)
 	After(ctx context.Context, obj *admin.Entry) (*string, error)
 }
+type BuildingResolver interface {
+	Name(ctx context.Context, obj *property.Building) (string, error)
+}
 type ButlerAssignmentResolver interface {
 	Unit(ctx context.Context, obj *portfolio.Assignment) (*property.Unit, error)
 	Butler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error)
@@ -565,6 +577,9 @@ type NotificationResolver interface {
 
 	Read(ctx context.Context, obj *notification.Notification) (bool, error)
 }
+type PersonResolver interface {
+	Name(ctx context.Context, obj *person.Person) (string, error)
+}
 type PromiseSettingsResolver interface {
 	BusinessOpen(ctx context.Context, obj *property.PromiseSettings) (string, error)
 	BusinessClose(ctx context.Context, obj *property.PromiseSettings) (string, error)
@@ -573,6 +588,8 @@ type PromiseSettingsResolver interface {
 	DirectorAfterMinutes(ctx context.Context, obj *property.PromiseSettings) (int, error)
 }
 type PropertyResolver interface {
+	Name(ctx context.Context, obj *property.Property) (string, error)
+
 	PromiseSettings(ctx context.Context, obj *property.Property) (*property.PromiseSettings, error)
 }
 type QueryResolver interface {
@@ -585,6 +602,7 @@ type QueryResolver interface {
 	CallbackQueue(ctx context.Context, propertyID *string, first *int, after *string) (*model.CallbackTaskConnection, error)
 	ServiceStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*stats.ServiceStats, error)
 	StaffStats(ctx context.Context, propertyID *string, from time.Time, to time.Time) ([]stats.StaffStats, error)
+	Search(ctx context.Context, propertyID string, text string, first *int) (*admin.Found, error)
 	StaffBoard(ctx context.Context, propertyID string) ([]admin.BoardRow, error)
 	ButlerPortfolios(ctx context.Context, propertyID string) (*admin.Portfolios, error)
 	AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]admin.Entry, error)
@@ -1878,6 +1896,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Requests(childComplexity, args["filter"].(*model.RequestFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["propertyId"].(string), args["text"].(string), args["first"].(*int)), true
 	case "Query.serviceCategories":
 		if e.ComplexityRoot.Query.ServiceCategories == nil {
 			break
@@ -2014,6 +2043,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEvent.Type(childComplexity), true
+
+	case "SearchResult.people":
+		if e.ComplexityRoot.SearchResult.People == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.People(childComplexity), true
+	case "SearchResult.requests":
+		if e.ComplexityRoot.SearchResult.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.Requests(childComplexity), true
+	case "SearchResult.units":
+		if e.ComplexityRoot.SearchResult.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.Units(childComplexity), true
 
 	case "ServiceCategory.active":
 		if e.ComplexityRoot.ServiceCategory.Active == nil {
@@ -3826,7 +3874,7 @@ type StaffBoardEntry {
 type ButlerPortfolio {
   "The butler."
   butler: Person!
-  "The households in their care now."
+  "The households in their care now (at most 200)."
   households: [Unit!]!
   "Visits logged in the last 30 days."
   visitsLast30Days: Int!
@@ -3834,7 +3882,7 @@ type ButlerPortfolio {
 
 "A property's butler portfolios."
 type ButlerPortfolios {
-  "Each butler of the property with their households."
+  "Each butler of the property (at most 100) with their households."
   butlers: [ButlerPortfolio!]!
   "Households without a butler (at most 1000)."
   withoutButler: [Unit!]!
@@ -3862,8 +3910,25 @@ type AuditEntry {
   after: String
 }
 
+"What a console search found at a property."
+type SearchResult {
+  "Requests whose number, description or a timeline note contains the text, newest first."
+  requests: [ServiceRequest!]!
+  "Residents living there now and staff whose name (English or Chinese) contains the text."
+  people: [Person!]!
+  "Units whose code contains the text."
+  units: [Unit!]!
+}
+
 extend type Query {
-  "A property's staff with role, availability, skills, building and open jobs; for its service center and admins."
+  """
+  Finds text at a property, in Chinese as well as English: requests (by
+  number, description or any note on their timeline), people and units;
+  at most first (default 20, at most 100) of each. For the property's
+  service center and admins.
+  """
+  search(propertyId: ID!, text: String!, first: Int = 20): SearchResult!
+  "A property's staff (at most 500) with role, availability, skills, building and open jobs; for its service center and admins."
   staffBoard(propertyId: ID!): [StaffBoardEntry!]!
   "A property's butler portfolios and the households without a butler; for its service center and admins."
   butlerPortfolios(propertyId: ID!): ButlerPortfolios!
@@ -4341,6 +4406,18 @@ func (ec *executionContext) childFields_RequestEvent(ctx context.Context, field 
 		return ec.fieldContext_RequestEvent_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requests":
+		return ec.fieldContext_SearchResult_requests(ctx, field)
+	case "people":
+		return ec.fieldContext_SearchResult_people(ctx, field)
+	case "units":
+		return ec.fieldContext_SearchResult_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchResult", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceCategory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5973,6 +6050,36 @@ func (ec *executionContext) field_Query_requests_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "text",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["text"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_serviceCategories_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6667,7 +6774,7 @@ func (ec *executionContext) _Building_name(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Building_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Building().Name(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6678,7 +6785,7 @@ func (ec *executionContext) _Building_name(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Building_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Building", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Building", field, true, true, "String")
 }
 
 func (ec *executionContext) _Building_nameEn(ctx context.Context, field graphql.CollectedField, obj *property.Building) (ret graphql.Marshaler) {
@@ -10348,7 +10455,7 @@ func (ec *executionContext) _Person_name(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Person_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Person().Name(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -10359,7 +10466,7 @@ func (ec *executionContext) _Person_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Person_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Person", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Person", field, true, true, "String")
 }
 
 func (ec *executionContext) _Person_nameEn(ctx context.Context, field graphql.CollectedField, obj *person.Person) (ret graphql.Marshaler) {
@@ -10578,7 +10685,7 @@ func (ec *executionContext) _Property_name(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Property_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Property().Name(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -10589,7 +10696,7 @@ func (ec *executionContext) _Property_name(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Property_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Property", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Property", field, true, true, "String")
 }
 
 func (ec *executionContext) _Property_kind(ctx context.Context, field graphql.CollectedField, obj *property.Property) (ret graphql.Marshaler) {
@@ -11163,6 +11270,50 @@ func (ec *executionContext) fieldContext_Query_staffStats(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_staffStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_search(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Search(ctx, fc.Args["propertyId"].(string), fc.Args["text"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Found) graphql.Marshaler {
+			return ec.marshalNSearchResult2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐFound(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_search_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11747,6 +11898,102 @@ func (ec *executionContext) _RequestEvent_at(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_RequestEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RequestEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SearchResult_requests(ctx context.Context, field graphql.CollectedField, obj *admin.Found) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚕᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_people(ctx context.Context, field graphql.CollectedField, obj *admin.Found) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_people(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.People, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPersonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_people(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_units(ctx context.Context, field graphql.CollectedField, obj *admin.Found) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ServiceCategory_id(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
@@ -16091,27 +16338,28 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._Building_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "code":
 			out.Values[i] = ec._Building_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Building_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Building_name(ctx, field, obj)
+				})
 		case "nameEn":
 			out.Values[i] = ec._Building_nameEn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nameZh":
 			out.Values[i] = ec._Building_nameZh(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17276,22 +17524,23 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Person_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Person_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_name(ctx, field, obj)
+				})
 		case "nameEn":
 			out.Values[i] = ec._Person_nameEn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nameZh":
 			out.Values[i] = ec._Person_nameZh(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17389,10 +17638,11 @@ func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Property_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Property_name(ctx, field, obj)
+				})
 		case "kind":
 			out.Values[i] = ec._Property_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17523,6 +17773,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_staffStats(ctx, field)
+				})
+		case "search":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_search(ctx, field)
 				})
 		case "staffBoard":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -17689,6 +17945,49 @@ func (ec *executionContext) _RequestEvent(ctx context.Context, sel ast.Selection
 			out.Values[i] = ec._RequestEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchResultImplementors = []string{"SearchResult"}
+
+func (ec *executionContext) _SearchResult(ctx context.Context, sel ast.SelectionSet, obj *admin.Found) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchResult")
+		case "requests":
+			out.Values[i] = ec._SearchResult_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "people":
+			out.Values[i] = ec._SearchResult_people(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._SearchResult_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19437,6 +19736,22 @@ func (ec *executionContext) marshalNPerson2githubᚗcomᚋkpropertyᚋonestopᚋ
 	return ec._Person(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNPerson2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []person.Person) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPerson2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx context.Context, sel ast.SelectionSet, v *person.Person) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Person!")
@@ -19579,6 +19894,14 @@ func (ec *executionContext) marshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋin
 	return res
 }
 
+func (ec *executionContext) marshalNSearchResult2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐFound(ctx context.Context, sel ast.SelectionSet, v *admin.Found) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchResult!")
+		return graphql.Null
+	}
+	return ec._SearchResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNServiceCategory2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx context.Context, sel ast.SelectionSet, v property.Category) graphql.Marshaler {
 	return ec._ServiceCategory(ctx, sel, &v)
 }
@@ -19625,6 +19948,22 @@ func (ec *executionContext) marshalNServiceMode2githubᚗcomᚋkpropertyᚋonest
 		graphql.AddInvalidNullFromMarshaler(ctx, "ServiceMode!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNServiceRequest2ᚕᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*request.Request) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx context.Context, sel ast.SelectionSet, v *request.Request) graphql.Marshaler {

@@ -105,7 +105,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	if o.OperationTimeout > 0 {
 		srv.AroundResponses(operationDeadline(o.OperationTimeout))
 	}
-	return withRequestID(withClientIP(o.TrustedProxies, limitBody(o.Live.track(authenticate(d.AuthService, srv)))))
+	return withRequestID(withClientIP(o.TrustedProxies, limitBody(o.Live.track(authenticate(d.AuthService, withLanguage(srv))))))
 }
 
 // unsupportedTransport takes every HTTP request the real transports do not

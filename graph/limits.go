@@ -80,6 +80,15 @@ var listBounds = map[string]int{
 	"ServiceRequestConnection.edges": 1,
 	"NotificationConnection.edges":   1,
 	"CallbackTaskConnection.edges":   1,
+	// The console's administration (SQL limits match).
+	"Query.staffBoard":               500,
+	"StaffBoardEntry.skills":         20,
+	"ButlerPortfolios.butlers":       100,
+	"ButlerPortfolio.households":     200,
+	"ButlerPortfolios.withoutButler": 1000,
+	"SearchResult.requests":          100,
+	"SearchResult.people":            100,
+	"SearchResult.units":             100,
 }
 
 const defaultListBound = 100

@@ -60,6 +60,11 @@ func (r *auditEntryResolver) After(ctx context.Context, obj *admin.Entry) (*stri
 	return jsonText(obj.After), nil
 }
 
+// Name is the resolver for the name field.
+func (r *buildingResolver) Name(ctx context.Context, obj *property.Building) (string, error) {
+	return localName(ctx, obj.Name, obj.NameZh), nil
+}
+
 // Unit is the resolver for the unit field.
 func (r *butlerAssignmentResolver) Unit(ctx context.Context, obj *portfolio.Assignment) (*property.Unit, error) {
 	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
@@ -562,6 +567,11 @@ func (r *notificationResolver) Read(ctx context.Context, obj *notification.Notif
 	return obj.ReadAt != nil, nil
 }
 
+// Name is the resolver for the name field.
+func (r *personResolver) Name(ctx context.Context, obj *person.Person) (string, error) {
+	return localName(ctx, obj.Name, obj.NameZh), nil
+}
+
 // BusinessOpen is the resolver for the businessOpen field.
 func (r *promiseSettingsResolver) BusinessOpen(ctx context.Context, obj *property.PromiseSettings) (string, error) {
 	return clockText(obj.Open), nil
@@ -580,6 +590,11 @@ func (r *promiseSettingsResolver) BusinessDays(ctx context.Context, obj *propert
 // DirectorAfterMinutes is the resolver for the directorAfterMinutes field.
 func (r *promiseSettingsResolver) DirectorAfterMinutes(ctx context.Context, obj *property.PromiseSettings) (int, error) {
 	return int(obj.DirectorAfter / time.Minute), nil
+}
+
+// Name is the resolver for the name field.
+func (r *propertyResolver) Name(ctx context.Context, obj *property.Property) (string, error) {
+	return localName(ctx, obj.Name, obj.NameZh), nil
 }
 
 // PromiseSettings is the resolver for the promiseSettings field.
@@ -740,6 +755,19 @@ func (r *queryResolver) StaffStats(ctx context.Context, propertyID *string, from
 		return nil, err
 	}
 	return r.StatsService.StaffStats(ctx, a, propertyID, from, to)
+}
+
+// Search is the resolver for the search field.
+func (r *queryResolver) Search(ctx context.Context, propertyID string, text string, first *int) (*admin.Found, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	return r.AdminService.Search(ctx, a, propertyID, text, n)
 }
 
 // StaffBoard is the resolver for the staffBoard field.
@@ -1009,6 +1037,9 @@ func (r *Resolver) Activation() ActivationResolver { return &activationResolver{
 // AuditEntry returns AuditEntryResolver implementation.
 func (r *Resolver) AuditEntry() AuditEntryResolver { return &auditEntryResolver{r} }
 
+// Building returns BuildingResolver implementation.
+func (r *Resolver) Building() BuildingResolver { return &buildingResolver{r} }
+
 // ButlerAssignment returns ButlerAssignmentResolver implementation.
 func (r *Resolver) ButlerAssignment() ButlerAssignmentResolver { return &butlerAssignmentResolver{r} }
 
@@ -1035,6 +1066,9 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 // Notification returns NotificationResolver implementation.
 func (r *Resolver) Notification() NotificationResolver { return &notificationResolver{r} }
+
+// Person returns PersonResolver implementation.
+func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
 
 // PromiseSettings returns PromiseSettingsResolver implementation.
 func (r *Resolver) PromiseSettings() PromiseSettingsResolver { return &promiseSettingsResolver{r} }
@@ -1081,6 +1115,7 @@ func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 type (
 	activationResolver       struct{ *Resolver }
 	auditEntryResolver       struct{ *Resolver }
+	buildingResolver         struct{ *Resolver }
 	butlerAssignmentResolver struct{ *Resolver }
 	butlerPortfolioResolver  struct{ *Resolver }
 	butlerPortfoliosResolver struct{ *Resolver }
@@ -1090,6 +1125,7 @@ type (
 	dispatchRuleResolver     struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
+	personResolver           struct{ *Resolver }
 	promiseSettingsResolver  struct{ *Resolver }
 	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }

@@ -279,7 +279,7 @@ func (s *AdminStore) StaffBoard(ctx context.Context, propertyID string) ([]admin
        COALESCE((SELECT array_agg(k.skill ORDER BY k.skill) FROM staff_skills k WHERE k.person_id = s.person_id), '{}') AS skills,
        (SELECT count(*) FROM service_requests r WHERE r.assignee_id = s.person_id AND r.status IN ('ASSIGNED', 'IN_PROGRESS')) AS open_jobs
 FROM staff_roles s JOIN people p ON p.id = s.person_id
-WHERE s.property_id = $1 ORDER BY s.role, p.name, p.id`, propertyID)
+WHERE s.property_id = $1 ORDER BY s.role, p.name, p.id LIMIT 500`, propertyID)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -300,10 +300,10 @@ func (s *AdminStore) Portfolios(ctx context.Context, propertyID string, since ti
 		Visits int            `db:"visits"`
 	}
 	err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT s.person_id AS butler,
-       COALESCE((SELECT array_agg(b.unit_id::text ORDER BY b.unit_id) FROM butler_assignments b JOIN units u ON u.id = b.unit_id
+       COALESCE((SELECT (array_agg(b.unit_id::text ORDER BY u.code))[1:200] FROM butler_assignments b JOIN units u ON u.id = b.unit_id
                  WHERE b.butler_id = s.person_id AND b.to_at IS NULL AND u.property_id = $1), '{}') AS units,
        (SELECT count(*) FROM butler_visits v JOIN units u ON u.id = v.unit_id WHERE v.butler_id = s.person_id AND u.property_id = $1 AND v.at >= $2) AS visits
-FROM staff_roles s WHERE s.property_id = $1 AND s.role = 'BUTLER' ORDER BY s.person_id`, propertyID, since)
+FROM staff_roles s WHERE s.property_id = $1 AND s.role = 'BUTLER' ORDER BY s.person_id LIMIT 100`, propertyID, since)
 	if err != nil {
 		return nil, mapErr(err)
 	}
