@@ -70,7 +70,7 @@ func ParseImport(r io.Reader) ([]ImportRow, []string) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				bad = append(bad, fmt.Sprintf("line %d: %v", pe.Line, pe.Err))
+				bad = append(bad, fmt.Sprintf("line %d: %v", pe.StartLine, pe.Err))
 				continue
 			}
 			return nil, append(bad, err.Error())
