@@ -518,6 +518,13 @@ func TestAdministrationRoles(t *testing.T) {
 	resident.fails("FORBIDDEN", auditLogQuery, map[string]any{})
 	dir.must(auditLogQuery, map[string]any{"p": e.ID}, nil)
 
+	// The office resets residents' passwords, not its managers'.
+	reset := `mutation($who: ID!) { resetPassword(personId: $who) { code } }`
+	agent.fails("FORBIDDEN", reset, map[string]any{"who": mgr.id})
+	mgr.fails("FORBIDDEN", reset, map[string]any{"who": dir.id})
+	agent.fails("NOT_FOUND", reset, map[string]any{"who": s.login(t, "admin").id})
+	agent.must(reset, map[string]any{"who": resident.id}, nil)
+
 	// A manager moves a technician to another property they run? Not
 	// theirs: NOT_FOUND; within their own, a role change is logged.
 	var h struct {

@@ -538,8 +538,18 @@ func (s *Service) ResetPassword(ctx context.Context, a *auth.Actor, personID str
 	if err != nil {
 		return nil, err
 	}
-	if !a.Admin && !officeOf(a, target) {
-		return nil, apperr.ErrNotFound
+	if !a.Admin {
+		if target.IsAdmin || !officeOf(a, target) {
+			return nil, apperr.ErrNotFound
+		}
+		// A worker's password is reset by whoever runs every property
+		// they work at, and a manager's or director's by an admin: an
+		// agent must not be able to take over a manager's account.
+		for p, r := range target.staff {
+			if manages(a, p) != nil || senior(r) {
+				return nil, apperr.New(apperr.Forbidden, "a worker's password is reset by their manager or director, a manager's by an admin")
+			}
+		}
 	}
 	now := s.req.Now()
 	code, hash := newCode()
