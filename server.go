@@ -25,13 +25,14 @@ import (
 	gql "github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
 	// File storage drivers: local disk and memory.
-	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/memblob"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/memblob"
 
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/graph/playground"
+	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
@@ -55,8 +56,8 @@ import (
 	"github.com/kproperty/onestop/internal/ratelimit/redislimit"
 	"github.com/kproperty/onestop/internal/request"
 	"github.com/kproperty/onestop/internal/stats"
-	"github.com/kproperty/onestop/internal/visitor"
 	"github.com/kproperty/onestop/internal/tracing"
+	"github.com/kproperty/onestop/internal/visitor"
 )
 
 func main() {
@@ -385,6 +386,7 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 		FrontDeskService:    frontdesk.NewService(postgres.NewFrontDeskStatsStore(db), clk, visitor.IDTarget),
 		ConversationService: conversation.NewService(app.Requests.Engine, postgres.NewRequestStore(db), postgres.NewConversationStore(db), app.Files),
 		DeviceService:       device.NewService(postgres.NewDeviceStore(db), clk),
+		AdminService:        admin.NewService(app.Requests, postgres.NewAdminStore(db), authSvc, authSvc),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {
@@ -437,6 +439,7 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 	mux.Handle("GET /export/requests.csv", traced("/export/requests.csv", export))
 	mux.Handle("GET /export/stats.csv", traced("/export/stats.csv", export))
 	mux.Handle("GET /export/frontdesk.csv", traced("/export/frontdesk.csv", export))
+	mux.Handle("GET /export/audit.csv", traced("/export/audit.csv", export))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 
+	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/conversation"
@@ -57,4 +58,5 @@ type Deps struct {
 	FrontDeskService    *frontdesk.Service
 	ConversationService *conversation.Service
 	DeviceService       *device.Service
+	AdminService        *admin.Service
 }

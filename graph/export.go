@@ -20,6 +20,7 @@ import (
 //
 //	GET /export/requests.csv?propertyId=&from=&to=   one line per request
 //	GET /export/stats.csv?propertyId=&from=&to=      the serviceStats figures
+//	GET /export/audit.csv?propertyId=                the audit log, newest first
 //
 // from and to are RFC 3339 times; propertyId is optional as in the query.
 // Rows are written as the database yields them, so a year of requests is
@@ -45,6 +46,10 @@ func (h *exporter) serve(w http.ResponseWriter, r *http.Request) {
 	var propertyID *string
 	if p := q.Get("propertyId"); p != "" {
 		propertyID = &p
+	}
+	if strings.HasSuffix(r.URL.Path, "/audit.csv") {
+		h.audit(ctx, w, a, propertyID)
+		return
 	}
 	from, err := parseTime(q, "from")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/graph/scalar"
+	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/device"
@@ -44,7 +45,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Activation() ActivationResolver
+	AuditEntry() AuditEntryResolver
+	Building() BuildingResolver
 	ButlerAssignment() ButlerAssignmentResolver
+	ButlerPortfolio() ButlerPortfolioResolver
+	ButlerPortfolios() ButlerPortfoliosResolver
 	ButlerVisit() ButlerVisitResolver
 	CallbackTask() CallbackTaskResolver
 	DailyStats() DailyStatsResolver
@@ -54,6 +60,7 @@ type ResolverRoot interface {
 	IdHandBack() IdHandBackResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
+	Person() PersonResolver
 	PromiseSettings() PromiseSettingsResolver
 	Property() PropertyResolver
 	Query() QueryResolver
@@ -63,6 +70,8 @@ type ResolverRoot interface {
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
 	ServiceStats() ServiceStatsResolver
+	StaffBoardEntry() StaffBoardEntryResolver
+	StaffHire() StaffHireResolver
 	StaffProfile() StaffProfileResolver
 	StaffStats() StaffStatsResolver
 	Subscription() SubscriptionResolver
@@ -76,6 +85,28 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Activation struct {
+		Person   func(childComplexity int) int
+		Username func(childComplexity int) int
+	}
+
+	ActivationCode struct {
+		Code      func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+	}
+
+	AuditEntry struct {
+		Action   func(childComplexity int) int
+		Actor    func(childComplexity int) int
+		After    func(childComplexity int) int
+		At       func(childComplexity int) int
+		Before   func(childComplexity int) int
+		Entity   func(childComplexity int) int
+		EntityID func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Property func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		AccessToken  func(childComplexity int) int
 		ExpiresAt    func(childComplexity int) int
@@ -84,9 +115,10 @@ type ComplexityRoot struct {
 	}
 
 	Building struct {
-		Code func(childComplexity int) int
-		ID   func(childComplexity int) int
-		Name func(childComplexity int) int
+		Code   func(childComplexity int) int
+		ID     func(childComplexity int) int
+		Name   func(childComplexity int) int
+		NameZh func(childComplexity int) int
 	}
 
 	ButlerAssignment struct {
@@ -95,6 +127,17 @@ type ComplexityRoot struct {
 		Moved          func(childComplexity int) int
 		PreviousButler func(childComplexity int) int
 		Unit           func(childComplexity int) int
+	}
+
+	ButlerPortfolio struct {
+		Butler     func(childComplexity int) int
+		Households func(childComplexity int) int
+		Visits     func(childComplexity int) int
+	}
+
+	ButlerPortfolios struct {
+		Butlers       func(childComplexity int) int
+		WithoutButler func(childComplexity int) int
 	}
 
 	ButlerVisit struct {
@@ -231,6 +274,12 @@ type ComplexityRoot struct {
 		WithinShare   func(childComplexity int) int
 	}
 
+	ImportReport struct {
+		BuildingsCreated func(childComplexity int) int
+		UnitsCreated     func(childComplexity int) int
+		UnitsUnchanged   func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountCents func(childComplexity int) int
 		Currency    func(childComplexity int) int
@@ -238,22 +287,31 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptRequest          func(childComplexity int, id string, promisedAt *time.Time, note *string) int
+		ActivateAccount        func(childComplexity int, code string, username *string, password string) int
 		AddRequestMessage      func(childComplexity int, input model.AddRequestMessageInput) int
 		AnswerVisitor          func(childComplexity int, visitID string, admit bool) int
 		AssignButler           func(childComplexity int, unitID string, butlerID string, from *time.Time) int
 		AssignRequest          func(childComplexity int, id string, assigneeID string, note *string) int
 		CancelRequest          func(childComplexity int, id string, reason string) int
 		CancelVisitorPass      func(childComplexity int, id string) int
+		ChangePassword         func(childComplexity int, oldPassword string, newPassword string) int
 		CheckInGreeting        func(childComplexity int, dutyID string) int
 		CheckInPost            func(childComplexity int, postID string) int
 		CheckOutPost           func(childComplexity int, postID string) int
 		ClaimRequest           func(childComplexity int, id string) int
 		CompleteRequest        func(childComplexity int, id string, note string) int
 		ConfirmRequest         func(childComplexity int, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) int
+		CreateBuilding         func(childComplexity int, propertyID string, code string, name string, nameZh string) int
+		CreateProperty         func(childComplexity int, input model.PropertyInput) int
+		CreateUnit             func(childComplexity int, buildingID string, code string) int
 		DecideGreetingSwap     func(childComplexity int, swapID string, approve bool) int
 		DoNotAdmit             func(childComplexity int, unitID string, name string, note *string, remove *bool) int
+		EndResidency           func(childComplexity int, unitID string, personID *string) int
 		GenerateGreetingRota   func(childComplexity int, propertyID string, month string) int
+		HireStaff              func(childComplexity int, propertyID string, username string, name string, nameZh *string, role person.Role) int
 		HoldRequest            func(childComplexity int, id string, reason string, resumeAt *time.Time) int
+		ImportUnits            func(childComplexity int, propertyID string, csv string) int
+		IssueActivationCode    func(childComplexity int, unitID string, relation person.Relation, name string, nameZh *string) int
 		LogVisit               func(childComplexity int, unitID string, note string) int
 		Login                  func(childComplexity int, username string, password string) int
 		Logout                 func(childComplexity int, refreshToken string) int
@@ -267,6 +325,7 @@ type ComplexityRoot struct {
 		RegisterDevice         func(childComplexity int, platform device.Platform, token string) int
 		RegisterVisitorArrival func(childComplexity int, input model.VisitorArrivalInput) int
 		ReplyToRating          func(childComplexity int, id string, reply string) int
+		ResetPassword          func(childComplexity int, personID string) int
 		ResumeRequest          func(childComplexity int, id string) int
 		ReturnVisitorID        func(childComplexity int, visitID string, at time.Time) int
 		SaveServiceCategory    func(childComplexity int, input model.ServiceCategoryInput) int
@@ -275,14 +334,18 @@ type ComplexityRoot struct {
 		SetDispatchRule        func(childComplexity int, propertyID string, categoryID *string, mode dispatch.Mode, role *person.Role, maxOpenJobs *int) int
 		SetFrontDeskSettings   func(childComplexity int, propertyID string, retentionDays *int, answerTimeoutSeconds *int) int
 		SetGreetingWindow      func(childComplexity int, propertyID string, weekdayStart *string, holidayStart *string, minutes *int, holidays []string) int
+		SetHouseholdVip        func(childComplexity int, unitID string, vip bool) int
 		SetLanguage            func(childComplexity int, language model.Language) int
 		SetPromiseSettings     func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
 		SetStaffProfile        func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
+		StaffLeaves            func(childComplexity int, personID string, propertyID string, butlerID *string) int
 		StartRequest           func(childComplexity int, id string, note *string) int
 		SubmitRequest          func(childComplexity int, input model.SubmitRequestInput) int
 		SwapGreetingDuty       func(childComplexity int, dutyID string, withDutyID string) int
 		TransferRequest        func(childComplexity int, id string, assigneeID string, reason string) int
 		UnregisterDevice       func(childComplexity int, token string) int
+		UpdateProperty         func(childComplexity int, id string, input model.PropertyChange) int
+		UpdateStaff            func(childComplexity int, personID string, propertyID string, role person.Role, toPropertyID *string) int
 		UrgeRequest            func(childComplexity int, id string) int
 	}
 
@@ -316,8 +379,9 @@ type ComplexityRoot struct {
 	}
 
 	Person struct {
-		ID   func(childComplexity int) int
-		Name func(childComplexity int) int
+		ID     func(childComplexity int) int
+		Name   func(childComplexity int) int
+		NameZh func(childComplexity int) int
 	}
 
 	PostCheckIn struct {
@@ -343,17 +407,21 @@ type ComplexityRoot struct {
 	}
 
 	Property struct {
+		Address         func(childComplexity int) int
 		Code            func(childComplexity int) int
 		Grade           func(childComplexity int) int
 		ID              func(childComplexity int) int
 		Kind            func(childComplexity int) int
 		Name            func(childComplexity int) int
+		NameZh          func(childComplexity int) int
 		PromiseSettings func(childComplexity int) int
 		ServiceMode     func(childComplexity int) int
 		TimeZone        func(childComplexity int) int
 	}
 
 	Query struct {
+		AuditLog          func(childComplexity int, propertyID *string, first *int, before *string) int
+		ButlerPortfolios  func(childComplexity int, propertyID string) int
 		CallbackQueue     func(childComplexity int, propertyID *string, first *int, after *string) int
 		DispatchRules     func(childComplexity int, propertyID string) int
 		DoNotAdmitList    func(childComplexity int, unitID string) int
@@ -365,8 +433,10 @@ type ComplexityRoot struct {
 		Posts             func(childComplexity int, propertyID string) int
 		Request           func(childComplexity int, id string) int
 		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
+		Search            func(childComplexity int, propertyID string, text string, first *int) int
 		ServiceCategories func(childComplexity int, propertyID *string) int
 		ServiceStats      func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
+		StaffBoard        func(childComplexity int, propertyID string) int
 		StaffStats        func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
 		Visit             func(childComplexity int, id string) int
 		VisitorLog        func(childComplexity int, propertyID string, day *string, unitID *string, name *string, first *int) int
@@ -424,6 +494,12 @@ type ComplexityRoot struct {
 	RequestMessageEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SearchResult struct {
+		People   func(childComplexity int) int
+		Requests func(childComplexity int) int
+		Units    func(childComplexity int) int
 	}
 
 	ServiceCategory struct {
@@ -501,6 +577,25 @@ type ComplexityRoot struct {
 		PromiseKeptRate       func(childComplexity int) int
 		ReopenRate            func(childComplexity int) int
 		Total                 func(childComplexity int) int
+	}
+
+	StaffBoardEntry struct {
+		Availability func(childComplexity int) int
+		Building     func(childComplexity int) int
+		OpenJobs     func(childComplexity int) int
+		Person       func(childComplexity int) int
+		Role         func(childComplexity int) int
+		Skills       func(childComplexity int) int
+	}
+
+	StaffHire struct {
+		Code   func(childComplexity int) int
+		Person func(childComplexity int) int
+	}
+
+	StaffLeave struct {
+		HandedOver func(childComplexity int) int
+		SentBack   func(childComplexity int) int
 	}
 
 	StaffProfile struct {
@@ -612,11 +707,33 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ActivationResolver interface {
+	Person(ctx context.Context, obj *admin.Activation) (*person.Person, error)
+}
+type AuditEntryResolver interface {
+	ID(ctx context.Context, obj *admin.Entry) (string, error)
+
+	Actor(ctx context.Context, obj *admin.Entry) (*person.Person, error)
+	Property(ctx context.Context, obj *admin.Entry) (*property.Property, error)
+
+	Before(ctx context.Context, obj *admin.Entry) (*string, error)
+	After(ctx context.Context, obj *admin.Entry) (*string, error)
+}
+type BuildingResolver interface {
+	Name(ctx context.Context, obj *property.Building) (string, error)
+}
 type ButlerAssignmentResolver interface {
 	Unit(ctx context.Context, obj *portfolio.Assignment) (*property.Unit, error)
 	Butler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error)
 
 	PreviousButler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error)
+}
+type ButlerPortfolioResolver interface {
+	Butler(ctx context.Context, obj *admin.Portfolio) (*person.Person, error)
+	Households(ctx context.Context, obj *admin.Portfolio) ([]property.Unit, error)
+}
+type ButlerPortfoliosResolver interface {
+	WithoutButler(ctx context.Context, obj *admin.Portfolios) ([]property.Unit, error)
 }
 type ButlerVisitResolver interface {
 	Unit(ctx context.Context, obj *portfolio.Visit) (*property.Unit, error)
@@ -695,6 +812,20 @@ type MutationResolver interface {
 	RegisterDevice(ctx context.Context, platform device.Platform, token string) (bool, error)
 	UnregisterDevice(ctx context.Context, token string) (bool, error)
 	SetLanguage(ctx context.Context, language model.Language) (*auth.Actor, error)
+	CreateProperty(ctx context.Context, input model.PropertyInput) (*property.Property, error)
+	UpdateProperty(ctx context.Context, id string, input model.PropertyChange) (*property.Property, error)
+	CreateBuilding(ctx context.Context, propertyID string, code string, name string, nameZh string) (*property.Building, error)
+	CreateUnit(ctx context.Context, buildingID string, code string) (*property.Unit, error)
+	SetHouseholdVip(ctx context.Context, unitID string, vip bool) (*property.Unit, error)
+	ImportUnits(ctx context.Context, propertyID string, csv string) (*admin.ImportReport, error)
+	IssueActivationCode(ctx context.Context, unitID string, relation person.Relation, name string, nameZh *string) (*admin.Issued, error)
+	ActivateAccount(ctx context.Context, code string, username *string, password string) (*admin.Activation, error)
+	ChangePassword(ctx context.Context, oldPassword string, newPassword string) (bool, error)
+	ResetPassword(ctx context.Context, personID string) (*admin.Issued, error)
+	EndResidency(ctx context.Context, unitID string, personID *string) (int, error)
+	HireStaff(ctx context.Context, propertyID string, username string, name string, nameZh *string, role person.Role) (*admin.Hire, error)
+	UpdateStaff(ctx context.Context, personID string, propertyID string, role person.Role, toPropertyID *string) (bool, error)
+	StaffLeaves(ctx context.Context, personID string, propertyID string, butlerID *string) (*admin.Leave, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notification.Notification) (string, error)
@@ -702,6 +833,9 @@ type NotificationResolver interface {
 	Request(ctx context.Context, obj *notification.Notification) (*request.Request, error)
 
 	Read(ctx context.Context, obj *notification.Notification) (bool, error)
+}
+type PersonResolver interface {
+	Name(ctx context.Context, obj *person.Person) (string, error)
 }
 type PromiseSettingsResolver interface {
 	BusinessOpen(ctx context.Context, obj *property.PromiseSettings) (string, error)
@@ -711,6 +845,8 @@ type PromiseSettingsResolver interface {
 	DirectorAfterMinutes(ctx context.Context, obj *property.PromiseSettings) (int, error)
 }
 type PropertyResolver interface {
+	Name(ctx context.Context, obj *property.Property) (string, error)
+
 	PromiseSettings(ctx context.Context, obj *property.Property) (*property.PromiseSettings, error)
 }
 type QueryResolver interface {
@@ -730,6 +866,10 @@ type QueryResolver interface {
 	Posts(ctx context.Context, propertyID string) ([]duty.Post, error)
 	GreetingRota(ctx context.Context, propertyID string, month string) ([]duty.Duty, error)
 	FrontDeskStats(ctx context.Context, propertyID string, from time.Time, to time.Time) (*frontdesk.Stats, error)
+	Search(ctx context.Context, propertyID string, text string, first *int) (*admin.Found, error)
+	StaffBoard(ctx context.Context, propertyID string) ([]admin.BoardRow, error)
+	ButlerPortfolios(ctx context.Context, propertyID string) (*admin.Portfolios, error)
+	AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]admin.Entry, error)
 }
 type RequestEventResolver interface {
 	ID(ctx context.Context, obj *request.Event) (string, error)
@@ -780,6 +920,14 @@ type ServiceRequestResolver interface {
 type ServiceStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
 	ByCategory(ctx context.Context, obj *stats.ServiceStats) ([]model.CategoryCount, error)
+}
+type StaffBoardEntryResolver interface {
+	Availability(ctx context.Context, obj *admin.BoardRow) (dispatch.Availability, error)
+
+	Building(ctx context.Context, obj *admin.BoardRow) (*property.Building, error)
+}
+type StaffHireResolver interface {
+	Person(ctx context.Context, obj *admin.Hire) (*person.Person, error)
 }
 type StaffProfileResolver interface {
 	Person(ctx context.Context, obj *dispatch.Profile) (*person.Person, error)
@@ -833,6 +981,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Activation.person":
+		if e.ComplexityRoot.Activation.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activation.Person(childComplexity), true
+	case "Activation.username":
+		if e.ComplexityRoot.Activation.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activation.Username(childComplexity), true
+
+	case "ActivationCode.code":
+		if e.ComplexityRoot.ActivationCode.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivationCode.Code(childComplexity), true
+	case "ActivationCode.expiresAt":
+		if e.ComplexityRoot.ActivationCode.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivationCode.ExpiresAt(childComplexity), true
+
+	case "AuditEntry.action":
+		if e.ComplexityRoot.AuditEntry.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Action(childComplexity), true
+	case "AuditEntry.actor":
+		if e.ComplexityRoot.AuditEntry.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Actor(childComplexity), true
+	case "AuditEntry.after":
+		if e.ComplexityRoot.AuditEntry.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.After(childComplexity), true
+	case "AuditEntry.at":
+		if e.ComplexityRoot.AuditEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.At(childComplexity), true
+	case "AuditEntry.before":
+		if e.ComplexityRoot.AuditEntry.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Before(childComplexity), true
+	case "AuditEntry.entity":
+		if e.ComplexityRoot.AuditEntry.Entity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Entity(childComplexity), true
+	case "AuditEntry.entityId":
+		if e.ComplexityRoot.AuditEntry.EntityID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.EntityID(childComplexity), true
+	case "AuditEntry.id":
+		if e.ComplexityRoot.AuditEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ID(childComplexity), true
+	case "AuditEntry.property":
+		if e.ComplexityRoot.AuditEntry.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Property(childComplexity), true
+
 	case "AuthPayload.accessToken":
 		if e.ComplexityRoot.AuthPayload.AccessToken == nil {
 			break
@@ -870,12 +1099,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Building.ID(childComplexity), true
-	case "Building.name":
+	case "Building.name", "Building.nameEn":
 		if e.ComplexityRoot.Building.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Building.Name(childComplexity), true
+	case "Building.nameZh":
+		if e.ComplexityRoot.Building.NameZh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Building.NameZh(childComplexity), true
 
 	case "ButlerAssignment.butler":
 		if e.ComplexityRoot.ButlerAssignment.Butler == nil {
@@ -907,6 +1142,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ButlerAssignment.Unit(childComplexity), true
+
+	case "ButlerPortfolio.butler":
+		if e.ComplexityRoot.ButlerPortfolio.Butler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerPortfolio.Butler(childComplexity), true
+	case "ButlerPortfolio.households":
+		if e.ComplexityRoot.ButlerPortfolio.Households == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerPortfolio.Households(childComplexity), true
+	case "ButlerPortfolio.visitsLast30Days":
+		if e.ComplexityRoot.ButlerPortfolio.Visits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerPortfolio.Visits(childComplexity), true
+
+	case "ButlerPortfolios.butlers":
+		if e.ComplexityRoot.ButlerPortfolios.Butlers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerPortfolios.Butlers(childComplexity), true
+	case "ButlerPortfolios.withoutButler":
+		if e.ComplexityRoot.ButlerPortfolios.WithoutButler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButlerPortfolios.WithoutButler(childComplexity), true
 
 	case "ButlerVisit.at":
 		if e.ComplexityRoot.ButlerVisit.At == nil {
@@ -1440,6 +1707,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IdHandBack.WithinShare(childComplexity), true
 
+	case "ImportReport.buildingsCreated":
+		if e.ComplexityRoot.ImportReport.BuildingsCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.BuildingsCreated(childComplexity), true
+	case "ImportReport.unitsCreated":
+		if e.ComplexityRoot.ImportReport.UnitsCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.UnitsCreated(childComplexity), true
+	case "ImportReport.unitsUnchanged":
+		if e.ComplexityRoot.ImportReport.UnitsUnchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.UnitsUnchanged(childComplexity), true
+
 	case "Money.amountCents":
 		if e.ComplexityRoot.Money.AmountCents == nil {
 			break
@@ -1464,6 +1750,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptRequest(childComplexity, args["id"].(string), args["promisedAt"].(*time.Time), args["note"].(*string)), true
+	case "Mutation.activateAccount":
+		if e.ComplexityRoot.Mutation.ActivateAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_activateAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ActivateAccount(childComplexity, args["code"].(string), args["username"].(*string), args["password"].(string)), true
 	case "Mutation.addRequestMessage":
 		if e.ComplexityRoot.Mutation.AddRequestMessage == nil {
 			break
@@ -1530,6 +1827,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelVisitorPass(childComplexity, args["id"].(string)), true
+	case "Mutation.changePassword":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["oldPassword"].(string), args["newPassword"].(string)), true
 	case "Mutation.checkInGreeting":
 		if e.ComplexityRoot.Mutation.CheckInGreeting == nil {
 			break
@@ -1596,6 +1904,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmRequest(childComplexity, args["id"].(string), args["satisfied"].(bool), args["rating"].(*int), args["comment"].(*string), args["timeliness"].(*int), args["attitude"].(*int)), true
+	case "Mutation.createBuilding":
+		if e.ComplexityRoot.Mutation.CreateBuilding == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createBuilding_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateBuilding(childComplexity, args["propertyId"].(string), args["code"].(string), args["name"].(string), args["nameZh"].(string)), true
+	case "Mutation.createProperty":
+		if e.ComplexityRoot.Mutation.CreateProperty == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProperty_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProperty(childComplexity, args["input"].(model.PropertyInput)), true
+	case "Mutation.createUnit":
+		if e.ComplexityRoot.Mutation.CreateUnit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createUnit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateUnit(childComplexity, args["buildingId"].(string), args["code"].(string)), true
 	case "Mutation.decideGreetingSwap":
 		if e.ComplexityRoot.Mutation.DecideGreetingSwap == nil {
 			break
@@ -1618,6 +1959,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DoNotAdmit(childComplexity, args["unitId"].(string), args["name"].(string), args["note"].(*string), args["remove"].(*bool)), true
+	case "Mutation.endResidency":
+		if e.ComplexityRoot.Mutation.EndResidency == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endResidency_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndResidency(childComplexity, args["unitId"].(string), args["personId"].(*string)), true
 	case "Mutation.generateGreetingRota":
 		if e.ComplexityRoot.Mutation.GenerateGreetingRota == nil {
 			break
@@ -1629,6 +1981,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GenerateGreetingRota(childComplexity, args["propertyId"].(string), args["month"].(string)), true
+	case "Mutation.hireStaff":
+		if e.ComplexityRoot.Mutation.HireStaff == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_hireStaff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HireStaff(childComplexity, args["propertyId"].(string), args["username"].(string), args["name"].(string), args["nameZh"].(*string), args["role"].(person.Role)), true
 	case "Mutation.holdRequest":
 		if e.ComplexityRoot.Mutation.HoldRequest == nil {
 			break
@@ -1640,6 +2003,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HoldRequest(childComplexity, args["id"].(string), args["reason"].(string), args["resumeAt"].(*time.Time)), true
+	case "Mutation.importUnits":
+		if e.ComplexityRoot.Mutation.ImportUnits == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importUnits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportUnits(childComplexity, args["propertyId"].(string), args["csv"].(string)), true
+	case "Mutation.issueActivationCode":
+		if e.ComplexityRoot.Mutation.IssueActivationCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueActivationCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueActivationCode(childComplexity, args["unitId"].(string), args["relation"].(person.Relation), args["name"].(string), args["nameZh"].(*string)), true
 	case "Mutation.logVisit":
 		if e.ComplexityRoot.Mutation.LogVisit == nil {
 			break
@@ -1783,6 +2168,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplyToRating(childComplexity, args["id"].(string), args["reply"].(string)), true
+	case "Mutation.resetPassword":
+		if e.ComplexityRoot.Mutation.ResetPassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetPassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["personId"].(string)), true
 	case "Mutation.resumeRequest":
 		if e.ComplexityRoot.Mutation.ResumeRequest == nil {
 			break
@@ -1871,6 +2267,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGreetingWindow(childComplexity, args["propertyId"].(string), args["weekdayStart"].(*string), args["holidayStart"].(*string), args["minutes"].(*int), args["holidays"].([]string)), true
+	case "Mutation.setHouseholdVip":
+		if e.ComplexityRoot.Mutation.SetHouseholdVip == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setHouseholdVip_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetHouseholdVip(childComplexity, args["unitId"].(string), args["vip"].(bool)), true
 	case "Mutation.setLanguage":
 		if e.ComplexityRoot.Mutation.SetLanguage == nil {
 			break
@@ -1904,6 +2311,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetStaffProfile(childComplexity, args["personId"].(string), args["propertyId"].(string), args["skills"].([]string), args["zoneBuildingId"].(*string)), true
+	case "Mutation.staffLeaves":
+		if e.ComplexityRoot.Mutation.StaffLeaves == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_staffLeaves_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StaffLeaves(childComplexity, args["personId"].(string), args["propertyId"].(string), args["butlerId"].(*string)), true
 	case "Mutation.startRequest":
 		if e.ComplexityRoot.Mutation.StartRequest == nil {
 			break
@@ -1959,6 +2377,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnregisterDevice(childComplexity, args["token"].(string)), true
+	case "Mutation.updateProperty":
+		if e.ComplexityRoot.Mutation.UpdateProperty == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProperty_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["id"].(string), args["input"].(model.PropertyChange)), true
+	case "Mutation.updateStaff":
+		if e.ComplexityRoot.Mutation.UpdateStaff == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateStaff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateStaff(childComplexity, args["personId"].(string), args["propertyId"].(string), args["role"].(person.Role), args["toPropertyId"].(*string)), true
 	case "Mutation.urgeRequest":
 		if e.ComplexityRoot.Mutation.UrgeRequest == nil {
 			break
@@ -2083,12 +2523,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.ID(childComplexity), true
-	case "Person.name":
+	case "Person.name", "Person.nameEn":
 		if e.ComplexityRoot.Person.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Person.Name(childComplexity), true
+	case "Person.nameZh":
+		if e.ComplexityRoot.Person.NameZh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.NameZh(childComplexity), true
 
 	case "PostCheckIn.checkedInAt":
 		if e.ComplexityRoot.PostCheckIn.CheckedInAt == nil {
@@ -2171,6 +2617,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PromiseSettings.WarnFraction(childComplexity), true
 
+	case "Property.address":
+		if e.ComplexityRoot.Property.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Property.Address(childComplexity), true
 	case "Property.code":
 		if e.ComplexityRoot.Property.Code == nil {
 			break
@@ -2195,12 +2647,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Property.Kind(childComplexity), true
-	case "Property.name":
+	case "Property.name", "Property.nameEn":
 		if e.ComplexityRoot.Property.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Property.Name(childComplexity), true
+	case "Property.nameZh":
+		if e.ComplexityRoot.Property.NameZh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Property.NameZh(childComplexity), true
 	case "Property.promiseSettings":
 		if e.ComplexityRoot.Property.PromiseSettings == nil {
 			break
@@ -2220,6 +2678,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Property.TimeZone(childComplexity), true
 
+	case "Query.auditLog":
+		if e.ComplexityRoot.Query.AuditLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["propertyId"].(*string), args["first"].(*int), args["before"].(*string)), true
+	case "Query.butlerPortfolios":
+		if e.ComplexityRoot.Query.ButlerPortfolios == nil {
+			break
+		}
+
+		args, err := ec.field_Query_butlerPortfolios_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ButlerPortfolios(childComplexity, args["propertyId"].(string)), true
 	case "Query.callbackQueue":
 		if e.ComplexityRoot.Query.CallbackQueue == nil {
 			break
@@ -2332,6 +2812,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Requests(childComplexity, args["filter"].(*model.RequestFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["propertyId"].(string), args["text"].(string), args["first"].(*int)), true
 	case "Query.serviceCategories":
 		if e.ComplexityRoot.Query.ServiceCategories == nil {
 			break
@@ -2354,6 +2845,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServiceStats(childComplexity, args["propertyId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.staffBoard":
+		if e.ComplexityRoot.Query.StaffBoard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_staffBoard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StaffBoard(childComplexity, args["propertyId"].(string)), true
 	case "Query.staffStats":
 		if e.ComplexityRoot.Query.StaffStats == nil {
 			break
@@ -2609,6 +3111,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestMessageEdge.Node(childComplexity), true
+
+	case "SearchResult.people":
+		if e.ComplexityRoot.SearchResult.People == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.People(childComplexity), true
+	case "SearchResult.requests":
+		if e.ComplexityRoot.SearchResult.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.Requests(childComplexity), true
+	case "SearchResult.units":
+		if e.ComplexityRoot.SearchResult.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.Units(childComplexity), true
 
 	case "ServiceCategory.active":
 		if e.ComplexityRoot.ServiceCategory.Active == nil {
@@ -2996,6 +3517,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceStats.Total(childComplexity), true
+
+	case "StaffBoardEntry.availability":
+		if e.ComplexityRoot.StaffBoardEntry.Availability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.Availability(childComplexity), true
+	case "StaffBoardEntry.building":
+		if e.ComplexityRoot.StaffBoardEntry.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.Building(childComplexity), true
+	case "StaffBoardEntry.openJobs":
+		if e.ComplexityRoot.StaffBoardEntry.OpenJobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.OpenJobs(childComplexity), true
+	case "StaffBoardEntry.person":
+		if e.ComplexityRoot.StaffBoardEntry.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.Person(childComplexity), true
+	case "StaffBoardEntry.role":
+		if e.ComplexityRoot.StaffBoardEntry.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.Role(childComplexity), true
+	case "StaffBoardEntry.skills":
+		if e.ComplexityRoot.StaffBoardEntry.Skills == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.Skills(childComplexity), true
+
+	case "StaffHire.activationCode":
+		if e.ComplexityRoot.StaffHire.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffHire.Code(childComplexity), true
+	case "StaffHire.person":
+		if e.ComplexityRoot.StaffHire.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffHire.Person(childComplexity), true
+
+	case "StaffLeave.handedOver":
+		if e.ComplexityRoot.StaffLeave.HandedOver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffLeave.HandedOver(childComplexity), true
+	case "StaffLeave.sentBack":
+		if e.ComplexityRoot.StaffLeave.SentBack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffLeave.SentBack(childComplexity), true
 
 	case "StaffProfile.person":
 		if e.ComplexityRoot.StaffProfile.Person == nil {
@@ -3473,6 +4057,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AddRequestMessageInput", ec.unmarshalInputAddRequestMessageInput),
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("PreRegisterVisitorInput", ec.unmarshalInputPreRegisterVisitorInput),
+			graphql.NewInputUnmarshaler("PropertyChange", ec.unmarshalInputPropertyChange),
+			graphql.NewInputUnmarshaler("PropertyInput", ec.unmarshalInputPropertyInput),
 			graphql.NewInputUnmarshaler("RequestFilter", ec.unmarshalInputRequestFilter),
 			graphql.NewInputUnmarshaler("ServiceCategoryInput", ec.unmarshalInputServiceCategoryInput),
 			graphql.NewInputUnmarshaler("SubmitRequestInput", ec.unmarshalInputSubmitRequestInput),
@@ -5467,6 +6053,258 @@ extend type Mutation {
     language: Language!
   ): Viewer!
 }
+
+# ---- administration ----
+
+"How a resident is linked to a household."
+enum Relation {
+  "Owns the unit."
+  OWNER
+  "Rents the unit."
+  TENANT
+  "Lives with the owner or tenant."
+  FAMILY
+}
+
+"A new property, for company admins."
+input PropertyInput {
+  "Short code, the prefix of its request numbers: 2-8 capital letters or digits."
+  code: String!
+  "The English name."
+  name: String!
+  "The Traditional Chinese name."
+  nameZh: String!
+  "Residential, office or mixed."
+  kind: PropertyKind!
+  "The company's grading (STANDARD when omitted)."
+  grade: String
+  "Service center or butler mode."
+  serviceMode: ServiceMode!
+  "IANA time zone, checked against the zone database (Asia/Hong_Kong)."
+  timeZone: String!
+  "Street address."
+  address: String
+}
+
+"Changes to a property; omitted fields stay as they are."
+input PropertyChange {
+  "The English name."
+  name: String
+  "The Traditional Chinese name."
+  nameZh: String
+  "The company's grading."
+  grade: String
+  "Service center or butler mode."
+  serviceMode: ServiceMode
+  "IANA time zone, checked against the zone database."
+  timeZone: String
+  "Street address."
+  address: String
+}
+
+extend type Property {
+  "The English name."
+  nameEn: String!
+  "The Traditional Chinese name (empty if none was given)."
+  nameZh: String!
+  "Street address."
+  address: String!
+}
+
+extend type Building {
+  "The English name."
+  nameEn: String!
+  "The Traditional Chinese name (empty if none was given)."
+  nameZh: String!
+}
+
+extend type Person {
+  "The English (or romanised) name."
+  nameEn: String!
+  "The Traditional Chinese name (empty if none was given)."
+  nameZh: String!
+}
+
+"A one-time code, shown once: it activates an account or sets a new password."
+type ActivationCode {
+  "The code to type in the app (ten characters)."
+  code: String!
+  "When it stops working; it works once."
+  expiresAt: Time!
+}
+
+"An account the code set up."
+type Activation {
+  "The person."
+  person: Person!
+  "The username to sign in with."
+  username: String!
+}
+
+"What an import changed."
+type ImportReport {
+  "Buildings created."
+  buildingsCreated: Int!
+  "Units created."
+  unitsCreated: Int!
+  "Units of the file that already existed and were left as they were."
+  unitsUnchanged: Int!
+}
+
+"A new member of staff and the code for their first password."
+type StaffHire {
+  "The new staff member."
+  person: Person!
+  "Their one-time code; the username is the one chosen at hiring."
+  activationCode: ActivationCode!
+}
+
+"What a leaver's departure moved."
+type StaffLeave {
+  "Open jobs sent back to the service center (a SENT_BACK event each)."
+  sentBack: Int!
+  "Households handed to the named butler."
+  handedOver: Int!
+}
+
+"One worker on the staff board."
+type StaffBoardEntry {
+  "The worker."
+  person: Person!
+  "Their role at the property."
+  role: Role!
+  "Whether they can take work."
+  availability: Availability!
+  "Jobs assigned to them and not yet done (ASSIGNED or IN_PROGRESS)."
+  openJobs: Int!
+  "Their skills."
+  skills: [String!]!
+  "The building they usually work in."
+  building: Building
+}
+
+"One butler's households."
+type ButlerPortfolio {
+  "The butler."
+  butler: Person!
+  "The households in their care now (at most 200)."
+  households: [Unit!]!
+  "Visits logged in the last 30 days."
+  visitsLast30Days: Int!
+}
+
+"A property's butler portfolios."
+type ButlerPortfolios {
+  "Each butler of the property (at most 100) with their households."
+  butlers: [ButlerPortfolio!]!
+  "Households without a butler (at most 1000)."
+  withoutButler: [Unit!]!
+}
+
+"One administrative change."
+type AuditEntry {
+  "The entry's id; newer entries have larger ids."
+  id: ID!
+  "When."
+  at: Time!
+  "Who made the change."
+  actor: Person!
+  "The property it concerns, if any."
+  property: Property
+  "The operation (createProperty, endResidency, staffLeaves...)."
+  action: String!
+  "What kind of thing changed (property, building, unit, person)."
+  entity: String!
+  "Its id."
+  entityId: ID!
+  "How it was before, as JSON (null for a creation)."
+  before: String
+  "How it is after, as JSON."
+  after: String
+}
+
+"What a console search found at a property."
+type SearchResult {
+  "Requests whose number, description or a timeline note contains the text, newest first."
+  requests: [ServiceRequest!]!
+  "Residents living there now and staff whose name (English or Chinese) contains the text."
+  people: [Person!]!
+  "Units whose code contains the text."
+  units: [Unit!]!
+}
+
+extend type Query {
+  """
+  Finds text at a property, in Chinese as well as English: requests (by
+  number, description or any note on their timeline), people and units;
+  at most first (default 20, at most 100) of each. For the property's
+  service center and admins.
+  """
+  search(propertyId: ID!, text: String!, first: Int = 20): SearchResult!
+  "A property's staff (at most 500) with role, availability, skills, building and open jobs; for its service center and admins."
+  staffBoard(propertyId: ID!): [StaffBoardEntry!]!
+  "A property's butler portfolios and the households without a butler; for its service center and admins."
+  butlerPortfolios(propertyId: ID!): ButlerPortfolios!
+  """
+  Administrative changes, newest first: a property's for its director, or
+  every one (without propertyId) for admins. first defaults to 50, at most
+  100; before is the id of the last entry already read.
+  """
+  auditLog(propertyId: ID, first: Int = 50, before: ID): [AuditEntry!]!
+}
+
+extend type Mutation {
+  "A company admin creates a property."
+  createProperty(input: PropertyInput!): Property!
+  "The property's manager or director, or an admin, changes it."
+  updateProperty(id: ID!, input: PropertyChange!): Property!
+  "Adds a building to a property (its manager or director, or an admin)."
+  createBuilding(propertyId: ID!, code: String!, name: String!, nameZh: String!): Building!
+  "Adds a unit to a building (the property's manager or director, or an admin)."
+  createUnit(buildingId: ID!, code: String!): Unit!
+  "The property's director or an admin sets a household's VIP flag."
+  setHouseholdVip(unitId: ID!, vip: Boolean!): Unit!
+  """
+  Loads a property's buildings and units from CSV (a header line with
+  building and unit, optionally building_name and building_name_zh). The
+  whole file is checked first: any bad line refuses it all with
+  INVALID_INPUT naming every bad line and why. Otherwise it is applied in
+  one transaction; existing units are left as they are, so the same file
+  run again changes nothing.
+  """
+  importUnits(propertyId: ID!, csv: String!): ImportReport!
+  "The property's office invites a resident of a unit: a one-time code valid for 7 days."
+  issueActivationCode(unitId: ID!, relation: Relation!, name: String!, nameZh: String): ActivationCode!
+  """
+  Spends a one-time code, without signing in. An activation code creates
+  the resident's account with the username and password they choose and
+  their residency from now; a reset or hiring code sets the password of its
+  person (username is ignored). Unknown, used and expired codes answer
+  INVALID_INPUT (field code).
+  """
+  activateAccount(code: String!, username: String, password: String!): Activation!
+  "The signed-in person sets a new password (8-200 characters), proving the old one."
+  changePassword(oldPassword: String!, newPassword: String!): Boolean!
+  "The office gives a resident or worker a one-time code to set a new password; their sessions end at once."
+  resetPassword(personId: ID!): ActivationCode!
+  """
+  The office records a move-out now: the unit's whole household, or one
+  person. Their sessions and sockets end at once; the requests they made
+  stay with the company and leave the sight of the household that follows.
+  Answers how many moved out.
+  """
+  endResidency(unitId: ID!, personId: ID): Int!
+  "The property's manager or director (or an admin; managers and directors only by admins) hires a worker."
+  hireStaff(propertyId: ID!, username: String!, name: String!, nameZh: String, role: Role!): StaffHire!
+  "Changes a worker's role at a property, or moves them (toPropertyId) to another with that role."
+  updateStaff(personId: ID!, propertyId: ID!, role: Role!, toPropertyId: ID): Boolean!
+  """
+  A worker leaves a property now: their sessions and sockets end at once,
+  their open jobs go back to the service center (a SENT_BACK event each),
+  and their butler portfolio to butlerId (required when they have one).
+  """
+  staffLeaves(personId: ID!, propertyId: ID!, butlerId: ID): StaffLeave!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -5474,6 +6312,50 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Activation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "person":
+		return ec.fieldContext_Activation_person(ctx, field)
+	case "username":
+		return ec.fieldContext_Activation_username(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Activation", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivationCode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ActivationCode_code(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ActivationCode_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivationCode", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditEntry_id(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEntry_at(ctx, field)
+	case "actor":
+		return ec.fieldContext_AuditEntry_actor(ctx, field)
+	case "property":
+		return ec.fieldContext_AuditEntry_property(ctx, field)
+	case "action":
+		return ec.fieldContext_AuditEntry_action(ctx, field)
+	case "entity":
+		return ec.fieldContext_AuditEntry_entity(ctx, field)
+	case "entityId":
+		return ec.fieldContext_AuditEntry_entityId(ctx, field)
+	case "before":
+		return ec.fieldContext_AuditEntry_before(ctx, field)
+	case "after":
+		return ec.fieldContext_AuditEntry_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
 
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -5497,6 +6379,10 @@ func (ec *executionContext) childFields_Building(ctx context.Context, field grap
 		return ec.fieldContext_Building_code(ctx, field)
 	case "name":
 		return ec.fieldContext_Building_name(ctx, field)
+	case "nameEn":
+		return ec.fieldContext_Building_nameEn(ctx, field)
+	case "nameZh":
+		return ec.fieldContext_Building_nameZh(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Building", field.Name)
 }
@@ -5515,6 +6401,28 @@ func (ec *executionContext) childFields_ButlerAssignment(ctx context.Context, fi
 		return ec.fieldContext_ButlerAssignment_movedRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ButlerAssignment", field.Name)
+}
+
+func (ec *executionContext) childFields_ButlerPortfolio(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "butler":
+		return ec.fieldContext_ButlerPortfolio_butler(ctx, field)
+	case "households":
+		return ec.fieldContext_ButlerPortfolio_households(ctx, field)
+	case "visitsLast30Days":
+		return ec.fieldContext_ButlerPortfolio_visitsLast30Days(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ButlerPortfolio", field.Name)
+}
+
+func (ec *executionContext) childFields_ButlerPortfolios(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "butlers":
+		return ec.fieldContext_ButlerPortfolios_butlers(ctx, field)
+	case "withoutButler":
+		return ec.fieldContext_ButlerPortfolios_withoutButler(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ButlerPortfolios", field.Name)
 }
 
 func (ec *executionContext) childFields_ButlerVisit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5785,6 +6693,18 @@ func (ec *executionContext) childFields_IdHandBack(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type IdHandBack", field.Name)
 }
 
+func (ec *executionContext) childFields_ImportReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "buildingsCreated":
+		return ec.fieldContext_ImportReport_buildingsCreated(ctx, field)
+	case "unitsCreated":
+		return ec.fieldContext_ImportReport_unitsCreated(ctx, field)
+	case "unitsUnchanged":
+		return ec.fieldContext_ImportReport_unitsUnchanged(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportReport", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amountCents":
@@ -5859,6 +6779,10 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Person_name(ctx, field)
+	case "nameEn":
+		return ec.fieldContext_Person_nameEn(ctx, field)
+	case "nameZh":
+		return ec.fieldContext_Person_nameZh(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
 }
@@ -5925,6 +6849,12 @@ func (ec *executionContext) childFields_Property(ctx context.Context, field grap
 		return ec.fieldContext_Property_timeZone(ctx, field)
 	case "promiseSettings":
 		return ec.fieldContext_Property_promiseSettings(ctx, field)
+	case "nameEn":
+		return ec.fieldContext_Property_nameEn(ctx, field)
+	case "nameZh":
+		return ec.fieldContext_Property_nameZh(ctx, field)
+	case "address":
+		return ec.fieldContext_Property_address(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Property", field.Name)
 }
@@ -6035,6 +6965,18 @@ func (ec *executionContext) childFields_RequestMessageEdge(ctx context.Context, 
 		return ec.fieldContext_RequestMessageEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestMessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requests":
+		return ec.fieldContext_SearchResult_requests(ctx, field)
+	case "people":
+		return ec.fieldContext_SearchResult_people(ctx, field)
+	case "units":
+		return ec.fieldContext_SearchResult_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchResult", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceCategory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6189,6 +7131,44 @@ func (ec *executionContext) childFields_ServiceStats(ctx context.Context, field 
 		return ec.fieldContext_ServiceStats_daily(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceStats", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffBoardEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "person":
+		return ec.fieldContext_StaffBoardEntry_person(ctx, field)
+	case "role":
+		return ec.fieldContext_StaffBoardEntry_role(ctx, field)
+	case "availability":
+		return ec.fieldContext_StaffBoardEntry_availability(ctx, field)
+	case "openJobs":
+		return ec.fieldContext_StaffBoardEntry_openJobs(ctx, field)
+	case "skills":
+		return ec.fieldContext_StaffBoardEntry_skills(ctx, field)
+	case "building":
+		return ec.fieldContext_StaffBoardEntry_building(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffBoardEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffHire(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "person":
+		return ec.fieldContext_StaffHire_person(ctx, field)
+	case "activationCode":
+		return ec.fieldContext_StaffHire_activationCode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffHire", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffLeave(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sentBack":
+		return ec.fieldContext_StaffLeave_sentBack(ctx, field)
+	case "handedOver":
+		return ec.fieldContext_StaffLeave_handedOver(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffLeave", field.Name)
 }
 
 func (ec *executionContext) childFields_StaffProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6535,6 +7515,36 @@ func (ec *executionContext) field_Mutation_acceptRequest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_activateAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addRequestMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6664,6 +7674,28 @@ func (ec *executionContext) field_Mutation_cancelVisitorPass_args(ctx context.Co
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "oldPassword",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["oldPassword"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "newPassword",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["newPassword"] = arg1
 	return args, nil
 }
 
@@ -6799,6 +7831,80 @@ func (ec *executionContext) field_Mutation_confirmRequest_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createBuilding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "nameZh",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nameZh"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createProperty_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PropertyInput, error) {
+			return ec.unmarshalNPropertyInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPropertyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "buildingId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["buildingId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_decideGreetingSwap_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6859,6 +7965,28 @@ func (ec *executionContext) field_Mutation_doNotAdmit_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_endResidency_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_generateGreetingRota_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6878,6 +8006,52 @@ func (ec *executionContext) field_Mutation_generateGreetingRota_args(ctx context
 		return nil, err
 	}
 	args["month"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_hireStaff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "nameZh",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nameZh"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (person.Role, error) {
+			return ec.unmarshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg4
 	return args, nil
 }
 
@@ -6908,6 +8082,66 @@ func (ec *executionContext) field_Mutation_holdRequest_args(ctx context.Context,
 		return nil, err
 	}
 	args["resumeAt"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "csv",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["csv"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueActivationCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "relation",
+		func(ctx context.Context, v any) (person.Relation, error) {
+			return ec.unmarshalNRelation2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRelation(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["relation"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "nameZh",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nameZh"] = arg3
 	return args, nil
 }
 
@@ -7165,6 +8399,20 @@ func (ec *executionContext) field_Mutation_replyToRating_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resetPassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_resumeRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7373,6 +8621,28 @@ func (ec *executionContext) field_Mutation_setGreetingWindow_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setHouseholdVip_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "vip",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["vip"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setLanguage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7479,6 +8749,36 @@ func (ec *executionContext) field_Mutation_setStaffProfile_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_staffLeaves_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "butlerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["butlerId"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7581,6 +8881,66 @@ func (ec *executionContext) field_Mutation_unregisterDevice_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateProperty_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PropertyChange, error) {
+			return ec.unmarshalNPropertyChange2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPropertyChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateStaff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (person.Role, error) {
+			return ec.unmarshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "toPropertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toPropertyId"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_urgeRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7606,6 +8966,50 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_butlerPortfolios_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
 	return args, nil
 }
 
@@ -7807,6 +9211,36 @@ func (ec *executionContext) field_Query_requests_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "text",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["text"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_serviceCategories_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7848,6 +9282,20 @@ func (ec *executionContext) field_Query_serviceStats_args(ctx context.Context, r
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_staffBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
 	return args, nil
 }
 
@@ -8087,6 +9535,332 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _Activation_person(ctx context.Context, field graphql.CollectedField, obj *admin.Activation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activation_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activation().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activation_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activation_username(ctx context.Context, field graphql.CollectedField, obj *admin.Activation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activation_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activation_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivationCode_code(ctx context.Context, field graphql.CollectedField, obj *admin.Issued) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivationCode_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivationCode_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivationCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivationCode_expiresAt(ctx context.Context, field graphql.CollectedField, obj *admin.Issued) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivationCode_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivationCode_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivationCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditEntry_id(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AuditEntry_at(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditEntry_actor(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntry_property(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_property(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Property(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalOProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_property(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntry_action(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEntry_entity(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_entity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEntry_entityId(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_entityId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntityID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_entityId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditEntry_before(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Before(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditEntry_after(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().After(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "String")
+}
+
 func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8243,7 +10017,7 @@ func (ec *executionContext) _Building_name(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Building_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Building().Name(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8254,6 +10028,52 @@ func (ec *executionContext) _Building_name(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Building_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Building", field, true, true, "String")
+}
+
+func (ec *executionContext) _Building_nameEn(ctx context.Context, field graphql.CollectedField, obj *property.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_nameEn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Building_nameEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Building", field, false, false, "String")
+}
+
+func (ec *executionContext) _Building_nameZh(ctx context.Context, field graphql.CollectedField, obj *property.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_nameZh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameZh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Building_nameZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Building", field, false, false, "String")
 }
 
@@ -8397,6 +10217,157 @@ func (ec *executionContext) _ButlerAssignment_movedRequests(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_ButlerAssignment_movedRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ButlerAssignment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ButlerPortfolio_butler(ctx context.Context, field graphql.CollectedField, obj *admin.Portfolio) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerPortfolio_butler(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerPortfolio().Butler(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerPortfolio_butler(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerPortfolio",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerPortfolio_households(ctx context.Context, field graphql.CollectedField, obj *admin.Portfolio) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerPortfolio_households(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerPortfolio().Households(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerPortfolio_households(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerPortfolio",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerPortfolio_visitsLast30Days(ctx context.Context, field graphql.CollectedField, obj *admin.Portfolio) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerPortfolio_visitsLast30Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerPortfolio_visitsLast30Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ButlerPortfolio", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ButlerPortfolios_butlers(ctx context.Context, field graphql.CollectedField, obj *admin.Portfolios) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerPortfolios_butlers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Butlers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []admin.Portfolio) graphql.Marshaler {
+			return ec.marshalNButlerPortfolio2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolioᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerPortfolios_butlers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerPortfolios",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ButlerPortfolio(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ButlerPortfolios_withoutButler(ctx context.Context, field graphql.CollectedField, obj *admin.Portfolios) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ButlerPortfolios_withoutButler(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ButlerPortfolios().WithoutButler(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ButlerPortfolios_withoutButler(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ButlerPortfolios",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ButlerVisit_id(ctx context.Context, field graphql.CollectedField, obj *portfolio.Visit) (ret graphql.Marshaler) {
@@ -10557,6 +12528,75 @@ func (ec *executionContext) fieldContext_IdHandBack_withinTargetShare(_ context.
 	return graphql.NewScalarFieldContext("IdHandBack", field, true, false, "Float")
 }
 
+func (ec *executionContext) _ImportReport_buildingsCreated(ctx context.Context, field graphql.CollectedField, obj *admin.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_buildingsCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BuildingsCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_buildingsCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportReport_unitsCreated(ctx context.Context, field graphql.CollectedField, obj *admin.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_unitsCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitsCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_unitsCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportReport_unitsUnchanged(ctx context.Context, field graphql.CollectedField, obj *admin.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_unitsUnchanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitsUnchanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_unitsUnchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Money_amountCents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12671,6 +14711,622 @@ func (ec *executionContext) fieldContext_Mutation_setLanguage(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createProperty(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProperty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProperty(ctx, fc.Args["input"].(model.PropertyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProperty(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProperty_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProperty(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProperty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProperty(ctx, fc.Args["id"].(string), fc.Args["input"].(model.PropertyChange))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProperty(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProperty_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createBuilding(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createBuilding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateBuilding(ctx, fc.Args["propertyId"].(string), fc.Args["code"].(string), fc.Args["name"].(string), fc.Args["nameZh"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Building) graphql.Marshaler {
+			return ec.marshalNBuilding2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐBuilding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createBuilding(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createBuilding_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateUnit(ctx, fc.Args["buildingId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createUnit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createUnit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setHouseholdVip(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setHouseholdVip(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetHouseholdVip(ctx, fc.Args["unitId"].(string), fc.Args["vip"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setHouseholdVip(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setHouseholdVip_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importUnits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportUnits(ctx, fc.Args["propertyId"].(string), fc.Args["csv"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.ImportReport) graphql.Marshaler {
+			return ec.marshalNImportReport2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐImportReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importUnits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importUnits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueActivationCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueActivationCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueActivationCode(ctx, fc.Args["unitId"].(string), fc.Args["relation"].(person.Relation), fc.Args["name"].(string), fc.Args["nameZh"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Issued) graphql.Marshaler {
+			return ec.marshalNActivationCode2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐIssued(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueActivationCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivationCode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueActivationCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_activateAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_activateAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ActivateAccount(ctx, fc.Args["code"].(string), fc.Args["username"].(*string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Activation) graphql.Marshaler {
+			return ec.marshalNActivation2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐActivation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_activateAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_activateAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changePassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangePassword(ctx, fc.Args["oldPassword"].(string), fc.Args["newPassword"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changePassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resetPassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetPassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetPassword(ctx, fc.Args["personId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Issued) graphql.Marshaler {
+			return ec.marshalNActivationCode2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐIssued(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetPassword(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivationCode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetPassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_endResidency(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endResidency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndResidency(ctx, fc.Args["unitId"].(string), fc.Args["personId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endResidency(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endResidency_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_hireStaff(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_hireStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HireStaff(ctx, fc.Args["propertyId"].(string), fc.Args["username"].(string), fc.Args["name"].(string), fc.Args["nameZh"].(*string), fc.Args["role"].(person.Role))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Hire) graphql.Marshaler {
+			return ec.marshalNStaffHire2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐHire(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_hireStaff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffHire(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_hireStaff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateStaff(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateStaff(ctx, fc.Args["personId"].(string), fc.Args["propertyId"].(string), fc.Args["role"].(person.Role), fc.Args["toPropertyId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateStaff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateStaff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_staffLeaves(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_staffLeaves(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StaffLeaves(ctx, fc.Args["personId"].(string), fc.Args["propertyId"].(string), fc.Args["butlerId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Leave) graphql.Marshaler {
+			return ec.marshalNStaffLeave2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐLeave(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_staffLeaves(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffLeave(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_staffLeaves_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13130,7 +15786,7 @@ func (ec *executionContext) _Person_name(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Person_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Person().Name(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -13141,6 +15797,52 @@ func (ec *executionContext) _Person_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Person_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, "String")
+}
+
+func (ec *executionContext) _Person_nameEn(ctx context.Context, field graphql.CollectedField, obj *person.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_nameEn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_nameEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, "String")
+}
+
+func (ec *executionContext) _Person_nameZh(ctx context.Context, field graphql.CollectedField, obj *person.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_nameZh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameZh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_nameZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Person", field, false, false, "String")
 }
 
@@ -13498,7 +16200,7 @@ func (ec *executionContext) _Property_name(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Property_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Property().Name(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -13509,7 +16211,7 @@ func (ec *executionContext) _Property_name(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Property_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Property", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Property", field, true, true, "String")
 }
 
 func (ec *executionContext) _Property_kind(ctx context.Context, field graphql.CollectedField, obj *property.Property) (ret graphql.Marshaler) {
@@ -13634,6 +16336,75 @@ func (ec *executionContext) fieldContext_Property_promiseSettings(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Property_nameEn(ctx context.Context, field graphql.CollectedField, obj *property.Property) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Property_nameEn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Property_nameEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Property", field, false, false, "String")
+}
+
+func (ec *executionContext) _Property_nameZh(ctx context.Context, field graphql.CollectedField, obj *property.Property) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Property_nameZh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameZh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Property_nameZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Property", field, false, false, "String")
+}
+
+func (ec *executionContext) _Property_address(ctx context.Context, field graphql.CollectedField, obj *property.Property) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Property_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Property_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Property", field, false, false, "String")
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -14310,6 +17081,182 @@ func (ec *executionContext) fieldContext_Query_frontDeskStats(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_frontDeskStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_search(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Search(ctx, fc.Args["propertyId"].(string), fc.Args["text"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Found) graphql.Marshaler {
+			return ec.marshalNSearchResult2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐFound(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_search_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_staffBoard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_staffBoard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StaffBoard(ctx, fc.Args["propertyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []admin.BoardRow) graphql.Marshaler {
+			return ec.marshalNStaffBoardEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_staffBoard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffBoardEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_staffBoard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_butlerPortfolios(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_butlerPortfolios(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ButlerPortfolios(ctx, fc.Args["propertyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Portfolios) graphql.Marshaler {
+			return ec.marshalNButlerPortfolios2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolios(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_butlerPortfolios(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ButlerPortfolios(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_butlerPortfolios_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["propertyId"].(*string), fc.Args["first"].(*int), fc.Args["before"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []admin.Entry) graphql.Marshaler {
+			return ec.marshalNAuditEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15305,6 +18252,102 @@ func (ec *executionContext) fieldContext_RequestMessageEdge_node(_ context.Conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RequestMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_requests(ctx context.Context, field graphql.CollectedField, obj *admin.Found) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚕᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_people(ctx context.Context, field graphql.CollectedField, obj *admin.Found) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_people(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.People, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPersonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_people(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_units(ctx context.Context, field graphql.CollectedField, obj *admin.Found) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
 		},
 	}
 	return fc, nil
@@ -16920,6 +19963,272 @@ func (ec *executionContext) fieldContext_ServiceStats_daily(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StaffBoardEntry_person(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Person, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffBoardEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffBoardEntry_role(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffBoardEntry", field, false, false, "Role")
+}
+
+func (ec *executionContext) _StaffBoardEntry_availability(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffBoardEntry().Availability(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v dispatch.Availability) graphql.Marshaler {
+			return ec.marshalNAvailability2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐAvailability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_availability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffBoardEntry", field, true, true, "Availability")
+}
+
+func (ec *executionContext) _StaffBoardEntry_openJobs(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_openJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenJobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_openJobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffBoardEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StaffBoardEntry_skills(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_skills(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skills, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_skills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffBoardEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _StaffBoardEntry_building(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffBoardEntry().Building(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Building) graphql.Marshaler {
+			return ec.marshalOBuilding2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐBuilding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffBoardEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffHire_person(ctx context.Context, field graphql.CollectedField, obj *admin.Hire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffHire_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffHire().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffHire_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffHire",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffHire_activationCode(ctx context.Context, field graphql.CollectedField, obj *admin.Hire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffHire_activationCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v admin.Issued) graphql.Marshaler {
+			return ec.marshalNActivationCode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐIssued(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffHire_activationCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffHire",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivationCode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffLeave_sentBack(ctx context.Context, field graphql.CollectedField, obj *admin.Leave) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffLeave_sentBack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentBack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffLeave_sentBack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffLeave", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StaffLeave_handedOver(ctx context.Context, field graphql.CollectedField, obj *admin.Leave) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffLeave_handedOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandedOver, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffLeave_handedOver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffLeave", field, false, false, "Int")
 }
 
 func (ec *executionContext) _StaffProfile_person(ctx context.Context, field graphql.CollectedField, obj *dispatch.Profile) (ret graphql.Marshaler) {
@@ -20072,6 +23381,174 @@ func UnmarshalPreRegisterVisitorInput(ctx context.Context, raw any) (model.PreRe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPropertyChange(ctx context.Context, obj any) (model.PropertyChange, error) {
+	var it model.PropertyChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "nameZh", "grade", "serviceMode", "timeZone", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameZh":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameZh"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameZh = data
+		case "grade":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grade"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grade = data
+		case "serviceMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceMode"))
+			data, err := ec.unmarshalOServiceMode2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐServiceMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceMode = data
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPropertyChange unmarshals raw into the PropertyChange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPropertyChange(ctx context.Context, raw any) (model.PropertyChange, error) {
+	var out model.PropertyChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PropertyChange", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj any) (model.PropertyInput, error) {
+	var it model.PropertyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "nameZh", "kind", "grade", "serviceMode", "timeZone", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameZh":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameZh"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameZh = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNPropertyKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "grade":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grade"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grade = data
+		case "serviceMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceMode"))
+			data, err := ec.unmarshalNServiceMode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐServiceMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceMode = data
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPropertyInput unmarshals raw into the PropertyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPropertyInput(ctx context.Context, raw any) (model.PropertyInput, error) {
+	var out model.PropertyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PropertyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj any) (model.RequestFilter, error) {
 	var it model.RequestFilter
 	if obj == nil {
@@ -20489,6 +23966,161 @@ func UnmarshalVisitorArrivalInput(ctx context.Context, raw any) (model.VisitorAr
 
 // region    **************************** object.gotpl ****************************
 
+var activationImplementors = []string{"Activation"}
+
+func (ec *executionContext) _Activation(ctx context.Context, sel ast.SelectionSet, obj *admin.Activation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Activation")
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activation_person(ctx, field, obj)
+				})
+		case "username":
+			out.Values[i] = ec._Activation_username(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activationCodeImplementors = []string{"ActivationCode"}
+
+func (ec *executionContext) _ActivationCode(ctx context.Context, sel ast.SelectionSet, obj *admin.Issued) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activationCodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivationCode")
+		case "code":
+			out.Values[i] = ec._ActivationCode_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ActivationCode_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditEntryImplementors = []string{"AuditEntry"}
+
+func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *admin.Entry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditEntry")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_id(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._AuditEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_actor(ctx, field, obj)
+				})
+		case "property":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_property(ctx, field, obj)
+				})
+		case "action":
+			out.Values[i] = ec._AuditEntry_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "entity":
+			out.Values[i] = ec._AuditEntry_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "entityId":
+			out.Values[i] = ec._AuditEntry_entityId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "before":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_before(ctx, field, obj)
+				})
+		case "after":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_after(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
@@ -20551,17 +24183,28 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._Building_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "code":
 			out.Values[i] = ec._Building_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Building_name(ctx, field, obj)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Building_name(ctx, field, obj)
+				})
+		case "nameEn":
+			out.Values[i] = ec._Building_nameEn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameZh":
+			out.Values[i] = ec._Building_nameZh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20619,6 +24262,90 @@ func (ec *executionContext) _ButlerAssignment(ctx context.Context, sel ast.Selec
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var butlerPortfolioImplementors = []string{"ButlerPortfolio"}
+
+func (ec *executionContext) _ButlerPortfolio(ctx context.Context, sel ast.SelectionSet, obj *admin.Portfolio) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, butlerPortfolioImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ButlerPortfolio")
+		case "butler":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerPortfolio_butler(ctx, field, obj)
+				})
+		case "households":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerPortfolio_households(ctx, field, obj)
+				})
+		case "visitsLast30Days":
+			out.Values[i] = ec._ButlerPortfolio_visitsLast30Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var butlerPortfoliosImplementors = []string{"ButlerPortfolios"}
+
+func (ec *executionContext) _ButlerPortfolios(ctx context.Context, sel ast.SelectionSet, obj *admin.Portfolios) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, butlerPortfoliosImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ButlerPortfolios")
+		case "butlers":
+			out.Values[i] = ec._ButlerPortfolios_butlers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "withoutButler":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ButlerPortfolios_withoutButler(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21527,6 +25254,49 @@ func (ec *executionContext) _IdHandBack(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var importReportImplementors = []string{"ImportReport"}
+
+func (ec *executionContext) _ImportReport(ctx context.Context, sel ast.SelectionSet, obj *admin.ImportReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportReport")
+		case "buildingsCreated":
+			out.Values[i] = ec._ImportReport_buildingsCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitsCreated":
+			out.Values[i] = ec._ImportReport_unitsCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitsUnchanged":
+			out.Values[i] = ec._ImportReport_unitsUnchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -21913,6 +25683,104 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createProperty":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProperty(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProperty":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProperty(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createBuilding":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createBuilding(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createUnit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createUnit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setHouseholdVip":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setHouseholdVip(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importUnits":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importUnits(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueActivationCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueActivationCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activateAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_activateAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changePassword":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changePassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetPassword":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetPassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endResidency":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endResidency(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hireStaff":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_hireStaff(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateStaff":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateStaff(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staffLeaves":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_staffLeaves(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22144,12 +26012,23 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Person_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Person_name(ctx, field, obj)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_name(ctx, field, obj)
+				})
+		case "nameEn":
+			out.Values[i] = ec._Person_nameEn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameZh":
+			out.Values[i] = ec._Person_nameZh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22343,10 +26222,11 @@ func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Property_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Property_name(ctx, field, obj)
+				})
 		case "kind":
 			out.Values[i] = ec._Property_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22373,6 +26253,21 @@ func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Property_promiseSettings(ctx, field, obj)
 				})
+		case "nameEn":
+			out.Values[i] = ec._Property_nameEn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameZh":
+			out.Values[i] = ec._Property_nameZh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.Values[i] = ec._Property_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22504,6 +26399,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_frontDeskStats(ctx, field)
+				})
+		case "search":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_search(ctx, field)
+				})
+		case "staffBoard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_staffBoard(ctx, field)
+				})
+		case "butlerPortfolios":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_butlerPortfolios(ctx, field)
+				})
+		case "auditLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditLog(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -22876,6 +26795,49 @@ func (ec *executionContext) _RequestMessageEdge(ctx context.Context, sel ast.Sel
 			}
 		case "node":
 			out.Values[i] = ec._RequestMessageEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchResultImplementors = []string{"SearchResult"}
+
+func (ec *executionContext) _SearchResult(ctx context.Context, sel ast.SelectionSet, obj *admin.Found) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchResult")
+		case "requests":
+			out.Values[i] = ec._SearchResult_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "people":
+			out.Values[i] = ec._SearchResult_people(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._SearchResult_units(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23346,6 +27308,143 @@ func (ec *executionContext) _ServiceStats(ctx context.Context, sel ast.Selection
 			out.Values[i] = ec._ServiceStats_daily(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staffBoardEntryImplementors = []string{"StaffBoardEntry"}
+
+func (ec *executionContext) _StaffBoardEntry(ctx context.Context, sel ast.SelectionSet, obj *admin.BoardRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffBoardEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffBoardEntry")
+		case "person":
+			out.Values[i] = ec._StaffBoardEntry_person(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "role":
+			out.Values[i] = ec._StaffBoardEntry_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availability":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffBoardEntry_availability(ctx, field, obj)
+				})
+		case "openJobs":
+			out.Values[i] = ec._StaffBoardEntry_openJobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "skills":
+			out.Values[i] = ec._StaffBoardEntry_skills(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "building":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffBoardEntry_building(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staffHireImplementors = []string{"StaffHire"}
+
+func (ec *executionContext) _StaffHire(ctx context.Context, sel ast.SelectionSet, obj *admin.Hire) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffHireImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffHire")
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffHire_person(ctx, field, obj)
+				})
+		case "activationCode":
+			out.Values[i] = ec._StaffHire_activationCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staffLeaveImplementors = []string{"StaffLeave"}
+
+func (ec *executionContext) _StaffLeave(ctx context.Context, sel ast.SelectionSet, obj *admin.Leave) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffLeaveImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffLeave")
+		case "sentBack":
+			out.Values[i] = ec._StaffLeave_sentBack(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "handedOver":
+			out.Values[i] = ec._StaffLeave_handedOver(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24375,9 +28474,49 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNActivation2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐActivation(ctx context.Context, sel ast.SelectionSet, v *admin.Activation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Activation!")
+		return graphql.Null
+	}
+	return ec._Activation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivationCode2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐIssued(ctx context.Context, sel ast.SelectionSet, v admin.Issued) graphql.Marshaler {
+	return ec._ActivationCode(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivationCode2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐIssued(ctx context.Context, sel ast.SelectionSet, v *admin.Issued) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ActivationCode!")
+		return graphql.Null
+	}
+	return ec._ActivationCode(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAddRequestMessageInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAddRequestMessageInput(ctx context.Context, v any) (model.AddRequestMessageInput, error) {
 	res, err := ec.unmarshalInputAddRequestMessageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntry(ctx context.Context, sel ast.SelectionSet, v admin.Entry) graphql.Marshaler {
+	return ec._AuditEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuditEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []admin.Entry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
@@ -24431,6 +28570,34 @@ func (ec *executionContext) marshalNButlerAssignment2ᚖgithubᚗcomᚋkproperty
 		return graphql.Null
 	}
 	return ec._ButlerAssignment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNButlerPortfolio2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolio(ctx context.Context, sel ast.SelectionSet, v admin.Portfolio) graphql.Marshaler {
+	return ec._ButlerPortfolio(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNButlerPortfolio2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolioᚄ(ctx context.Context, sel ast.SelectionSet, v []admin.Portfolio) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNButlerPortfolio2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolio(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNButlerPortfolios2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolios(ctx context.Context, sel ast.SelectionSet, v *admin.Portfolios) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ButlerPortfolios!")
+		return graphql.Null
+	}
+	return ec._ButlerPortfolios(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNButlerVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋportfolioᚐVisit(ctx context.Context, sel ast.SelectionSet, v *portfolio.Visit) graphql.Marshaler {
@@ -24844,6 +29011,14 @@ func (ec *executionContext) marshalNIdHandBack2ᚕgithubᚗcomᚋkpropertyᚋone
 	return ret
 }
 
+func (ec *executionContext) marshalNImportReport2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐImportReport(ctx context.Context, sel ast.SelectionSet, v *admin.ImportReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportReport!")
+		return graphql.Null
+	}
+	return ec._ImportReport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25053,6 +29228,16 @@ func (ec *executionContext) marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonest
 	return ec._Property(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPropertyChange2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPropertyChange(ctx context.Context, v any) (model.PropertyChange, error) {
+	res, err := ec.unmarshalInputPropertyChange(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPropertyInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐPropertyInput(ctx context.Context, v any) (model.PropertyInput, error) {
+	res, err := ec.unmarshalInputPropertyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNPropertyKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐKind(ctx context.Context, v any) (property.Kind, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := property.Kind(tmp)
@@ -25064,6 +29249,21 @@ func (ec *executionContext) marshalNPropertyKind2githubᚗcomᚋkpropertyᚋones
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "PropertyKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNRelation2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRelation(ctx context.Context, v any) (person.Relation, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := person.Relation(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRelation2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRelation(ctx context.Context, sel ast.SelectionSet, v person.Relation) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Relation!")
 	}
 	return res
 }
@@ -25182,6 +29382,14 @@ func (ec *executionContext) marshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋin
 	return res
 }
 
+func (ec *executionContext) marshalNSearchResult2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐFound(ctx context.Context, sel ast.SelectionSet, v *admin.Found) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchResult!")
+		return graphql.Null
+	}
+	return ec._SearchResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNServiceCategory2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx context.Context, sel ast.SelectionSet, v property.Category) graphql.Marshaler {
 	return ec._ServiceCategory(ctx, sel, &v)
 }
@@ -25230,6 +29438,22 @@ func (ec *executionContext) marshalNServiceMode2githubᚗcomᚋkpropertyᚋonest
 	return res
 }
 
+func (ec *executionContext) marshalNServiceRequest2ᚕᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*request.Request) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx context.Context, sel ast.SelectionSet, v *request.Request) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ServiceRequest!")
@@ -25272,6 +29496,42 @@ func (ec *executionContext) marshalNServiceStats2ᚖgithubᚗcomᚋkpropertyᚋo
 		return graphql.Null
 	}
 	return ec._ServiceStats(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaffBoardEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRow(ctx context.Context, sel ast.SelectionSet, v admin.BoardRow) graphql.Marshaler {
+	return ec._StaffBoardEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStaffBoardEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRowᚄ(ctx context.Context, sel ast.SelectionSet, v []admin.BoardRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaffBoardEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStaffHire2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐHire(ctx context.Context, sel ast.SelectionSet, v *admin.Hire) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaffHire!")
+		return graphql.Null
+	}
+	return ec._StaffHire(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaffLeave2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐLeave(ctx context.Context, sel ast.SelectionSet, v *admin.Leave) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaffLeave!")
+		return graphql.Null
+	}
+	return ec._StaffLeave(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNStaffProfile2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdispatchᚐProfile(ctx context.Context, sel ast.SelectionSet, v *dispatch.Profile) graphql.Marshaler {
@@ -25966,6 +30226,13 @@ func (ec *executionContext) marshalOPromiseSettings2ᚖgithubᚗcomᚋkproperty�
 	return ec._PromiseSettings(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx context.Context, sel ast.SelectionSet, v *property.Property) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Property(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalORating2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRating(ctx context.Context, sel ast.SelectionSet, v *model.Rating) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -26060,6 +30327,25 @@ func (ec *executionContext) marshalOServiceCategory2ᚖgithubᚗcomᚋkproperty�
 		return graphql.Null
 	}
 	return ec._ServiceCategory(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOServiceMode2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐServiceMode(ctx context.Context, v any) (*property.ServiceMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := property.ServiceMode(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOServiceMode2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐServiceMode(ctx context.Context, sel ast.SelectionSet, v *property.ServiceMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalOServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx context.Context, sel ast.SelectionSet, v *request.Request) graphql.Marshaler {

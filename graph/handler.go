@@ -140,7 +140,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	if o.OperationTimeout > 0 {
 		srv.AroundResponses(operationDeadline(o.OperationTimeout))
 	}
-	return withRequestID(withClientIP(o.TrustedProxies, limitBody(o.Live.track(authenticate(d.AuthService, srv)))))
+	return withRequestID(withClientIP(o.TrustedProxies, limitBody(o.Live.track(authenticate(d.AuthService, withLanguage(srv))))))
 }
 
 // unsupportedTransport takes every HTTP request the real transports do not
@@ -183,7 +183,7 @@ func operationDeadline(timeout time.Duration) graphql.ResponseMiddleware {
 }
 
 // publicFields are the only operations that work without a token.
-var publicFields = map[string]bool{"login": true, "refreshToken": true}
+var publicFields = map[string]bool{"login": true, "refreshToken": true, "activateAccount": true}
 
 // requireActor refuses any operation other than login and refreshToken
 // from a caller without a valid token. Where introspection is on (in
@@ -217,7 +217,7 @@ func schemaOnly(ctx context.Context) bool {
 }
 
 // requireActorFor lets an operation run only with a valid token, or when
-// it is login or refreshToken alone.
+// it is login, refreshToken or activateAccount alone.
 func requireActorFor(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if auth.ActorFrom(ctx) != nil {
 		return next(ctx)
@@ -338,7 +338,8 @@ func wsInit(svc *auth.Service, sessionCheck time.Duration, log *slog.Logger) tra
 		// it expires the connection ends, and the app reconnects with a
 		// fresh token (graphql-ws asks connectionParams again) and
 		// resumes with since.
-		expiring, cancel := context.WithTimeout(ctx, a.TokenLeft)
+		// Access taken away (a move-out, a leaver) cuts the socket too.
+		expiring, cancel := context.WithTimeout(svc.Track(ctx, a.PersonID), a.TokenLeft)
 		context.AfterFunc(expiring, cancel)
 		if sock := socketFrom(ctx); sock != nil {
 			go watchSession(expiring, svc, a, sock, sessionCheck, log)

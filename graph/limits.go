@@ -86,6 +86,15 @@ var listBounds = map[string]int{
 	"RequestMessageConnection.edges": 1,
 	"ServiceRequest.files":           files.MaxRequestFiles,
 	"RequestMessage.files":           files.MaxCount,
+	// The console's administration (SQL limits match).
+	"Query.staffBoard":               500,
+	"StaffBoardEntry.skills":         20,
+	"ButlerPortfolios.butlers":       100,
+	"ButlerPortfolio.households":     200,
+	"ButlerPortfolios.withoutButler": 1000,
+	"SearchResult.requests":          100,
+	"SearchResult.people":            100,
+	"SearchResult.units":             100,
 }
 
 const defaultListBound = 100

@@ -29,6 +29,9 @@ var (
 		// login is further limited per account and address (internal/auth).
 		"login":        ratelimit.PerMinute(30, 30),
 		"refreshToken": ratelimit.PerMinute(60, 60),
+		// One-time codes are guessed no faster than passwords.
+		"activateAccount": ratelimit.PerMinute(30, 30),
+		"importUnits":     ratelimit.PerMinute(10, 5),
 	}
 )
 

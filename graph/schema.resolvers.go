@@ -9,9 +9,11 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kproperty/onestop/graph/model"
+	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/callback"
@@ -30,6 +32,45 @@ import (
 	"github.com/kproperty/onestop/internal/visitor"
 )
 
+// Person is the resolver for the person field.
+func (r *activationResolver) Person(ctx context.Context, obj *admin.Activation) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.PersonID)
+}
+
+// ID is the resolver for the id field.
+func (r *auditEntryResolver) ID(ctx context.Context, obj *admin.Entry) (string, error) {
+	return strconv.FormatInt(obj.ID, 10), nil
+}
+
+// Actor is the resolver for the actor field.
+func (r *auditEntryResolver) Actor(ctx context.Context, obj *admin.Entry) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.ActorID)
+}
+
+// Property is the resolver for the property field.
+func (r *auditEntryResolver) Property(ctx context.Context, obj *admin.Entry) (*property.Property, error) {
+	if obj.PropertyID == nil {
+		return nil, nil
+	}
+	p, err := r.loaders(ctx).properties.Load(ctx, *obj.PropertyID)
+	return &p, err
+}
+
+// Before is the resolver for the before field.
+func (r *auditEntryResolver) Before(ctx context.Context, obj *admin.Entry) (*string, error) {
+	return jsonText(obj.Before), nil
+}
+
+// After is the resolver for the after field.
+func (r *auditEntryResolver) After(ctx context.Context, obj *admin.Entry) (*string, error) {
+	return jsonText(obj.After), nil
+}
+
+// Name is the resolver for the name field.
+func (r *buildingResolver) Name(ctx context.Context, obj *property.Building) (string, error) {
+	return localName(ctx, obj.Name, obj.NameZh), nil
+}
+
 // Unit is the resolver for the unit field.
 func (r *butlerAssignmentResolver) Unit(ctx context.Context, obj *portfolio.Assignment) (*property.Unit, error) {
 	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
@@ -44,6 +85,21 @@ func (r *butlerAssignmentResolver) Butler(ctx context.Context, obj *portfolio.As
 // PreviousButler is the resolver for the previousButler field.
 func (r *butlerAssignmentResolver) PreviousButler(ctx context.Context, obj *portfolio.Assignment) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, obj.Previous)
+}
+
+// Butler is the resolver for the butler field.
+func (r *butlerPortfolioResolver) Butler(ctx context.Context, obj *admin.Portfolio) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.ButlerID)
+}
+
+// Households is the resolver for the households field.
+func (r *butlerPortfolioResolver) Households(ctx context.Context, obj *admin.Portfolio) ([]property.Unit, error) {
+	return r.loaders(ctx).units.LoadAll(ctx, obj.UnitIDs)
+}
+
+// WithoutButler is the resolver for the withoutButler field.
+func (r *butlerPortfoliosResolver) WithoutButler(ctx context.Context, obj *admin.Portfolios) ([]property.Unit, error) {
+	return r.loaders(ctx).units.LoadAll(ctx, obj.Unassigned)
 }
 
 // Unit is the resolver for the unit field.
@@ -622,6 +678,136 @@ func (r *mutationResolver) SetLanguage(ctx context.Context, language model.Langu
 	return a, r.DeviceService.SetLanguage(ctx, a, languageCode(language))
 }
 
+// CreateProperty is the resolver for the createProperty field.
+func (r *mutationResolver) CreateProperty(ctx context.Context, input model.PropertyInput) (*property.Property, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.CreateProperty(ctx, a, admin.PropertyInput{Code: input.Code, Name: input.Name, NameZh: input.NameZh,
+		Kind: input.Kind, Grade: deref(input.Grade), ServiceMode: input.ServiceMode, TimeZone: input.TimeZone, Address: deref(input.Address)})
+}
+
+// UpdateProperty is the resolver for the updateProperty field.
+func (r *mutationResolver) UpdateProperty(ctx context.Context, id string, input model.PropertyChange) (*property.Property, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.UpdateProperty(ctx, a, id, admin.PropertyChange{Name: input.Name, NameZh: input.NameZh, Grade: input.Grade,
+		ServiceMode: input.ServiceMode, TimeZone: input.TimeZone, Address: input.Address})
+}
+
+// CreateBuilding is the resolver for the createBuilding field.
+func (r *mutationResolver) CreateBuilding(ctx context.Context, propertyID string, code string, name string, nameZh string) (*property.Building, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.CreateBuilding(ctx, a, propertyID, code, name, nameZh)
+}
+
+// CreateUnit is the resolver for the createUnit field.
+func (r *mutationResolver) CreateUnit(ctx context.Context, buildingID string, code string) (*property.Unit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.CreateUnit(ctx, a, buildingID, code)
+}
+
+// SetHouseholdVip is the resolver for the setHouseholdVip field.
+func (r *mutationResolver) SetHouseholdVip(ctx context.Context, unitID string, vip bool) (*property.Unit, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.SetVIP(ctx, a, unitID, vip)
+}
+
+// ImportUnits is the resolver for the importUnits field.
+func (r *mutationResolver) ImportUnits(ctx context.Context, propertyID string, csv string) (*admin.ImportReport, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.ImportUnits(ctx, a, propertyID, strings.NewReader(csv))
+}
+
+// IssueActivationCode is the resolver for the issueActivationCode field.
+func (r *mutationResolver) IssueActivationCode(ctx context.Context, unitID string, relation person.Relation, name string, nameZh *string) (*admin.Issued, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.IssueActivationCode(ctx, a, unitID, relation, name, deref(nameZh))
+}
+
+// ActivateAccount is the resolver for the activateAccount field.
+func (r *mutationResolver) ActivateAccount(ctx context.Context, code string, username *string, password string) (*admin.Activation, error) {
+	return r.AdminService.ActivateAccount(ctx, code, deref(username), password)
+}
+
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, oldPassword string, newPassword string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := r.AdminService.ChangePassword(ctx, a, oldPassword, newPassword); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// ResetPassword is the resolver for the resetPassword field.
+func (r *mutationResolver) ResetPassword(ctx context.Context, personID string) (*admin.Issued, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.ResetPassword(ctx, a, personID)
+}
+
+// EndResidency is the resolver for the endResidency field.
+func (r *mutationResolver) EndResidency(ctx context.Context, unitID string, personID *string) (int, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r.AdminService.EndResidency(ctx, a, unitID, personID)
+}
+
+// HireStaff is the resolver for the hireStaff field.
+func (r *mutationResolver) HireStaff(ctx context.Context, propertyID string, username string, name string, nameZh *string, role person.Role) (*admin.Hire, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.HireStaff(ctx, a, propertyID, username, name, deref(nameZh), role)
+}
+
+// UpdateStaff is the resolver for the updateStaff field.
+func (r *mutationResolver) UpdateStaff(ctx context.Context, personID string, propertyID string, role person.Role, toPropertyID *string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := r.AdminService.UpdateStaff(ctx, a, personID, propertyID, role, toPropertyID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// StaffLeaves is the resolver for the staffLeaves field.
+func (r *mutationResolver) StaffLeaves(ctx context.Context, personID string, propertyID string, butlerID *string) (*admin.Leave, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.StaffLeaves(ctx, a, personID, propertyID, butlerID)
+}
+
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -645,6 +831,11 @@ func (r *notificationResolver) Read(ctx context.Context, obj *notification.Notif
 	return obj.ReadAt != nil, nil
 }
 
+// Name is the resolver for the name field.
+func (r *personResolver) Name(ctx context.Context, obj *person.Person) (string, error) {
+	return localName(ctx, obj.Name, obj.NameZh), nil
+}
+
 // BusinessOpen is the resolver for the businessOpen field.
 func (r *promiseSettingsResolver) BusinessOpen(ctx context.Context, obj *property.PromiseSettings) (string, error) {
 	return clockText(obj.Open), nil
@@ -663,6 +854,11 @@ func (r *promiseSettingsResolver) BusinessDays(ctx context.Context, obj *propert
 // DirectorAfterMinutes is the resolver for the directorAfterMinutes field.
 func (r *promiseSettingsResolver) DirectorAfterMinutes(ctx context.Context, obj *property.PromiseSettings) (int, error) {
 	return int(obj.DirectorAfter / time.Minute), nil
+}
+
+// Name is the resolver for the name field.
+func (r *propertyResolver) Name(ctx context.Context, obj *property.Property) (string, error) {
+	return localName(ctx, obj.Name, obj.NameZh), nil
 }
 
 // PromiseSettings is the resolver for the promiseSettings field.
@@ -892,6 +1088,59 @@ func (r *queryResolver) FrontDeskStats(ctx context.Context, propertyID string, f
 	return orNil(r.FrontDeskService.Stats(ctx, a, propertyID, from, to))
 }
 
+// Search is the resolver for the search field.
+func (r *queryResolver) Search(ctx context.Context, propertyID string, text string, first *int) (*admin.Found, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	return r.AdminService.Search(ctx, a, propertyID, text, n)
+}
+
+// StaffBoard is the resolver for the staffBoard field.
+func (r *queryResolver) StaffBoard(ctx context.Context, propertyID string) ([]admin.BoardRow, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.StaffBoard(ctx, a, propertyID)
+}
+
+// ButlerPortfolios is the resolver for the butlerPortfolios field.
+func (r *queryResolver) ButlerPortfolios(ctx context.Context, propertyID string) (*admin.Portfolios, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.ButlerPortfolios(ctx, a, propertyID)
+}
+
+// AuditLog is the resolver for the auditLog field.
+func (r *queryResolver) AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]admin.Entry, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var from int64
+	if before != nil {
+		if from, err = strconv.ParseInt(*before, 10, 64); err != nil || from <= 0 {
+			return nil, apperr.Invalid("before", "before must be the id of an audit entry")
+		}
+	}
+	n := 50
+	if first != nil {
+		n = *first
+	}
+	if n < 1 || n > 100 {
+		return nil, apperr.Invalid("first", "first must be 1-100")
+	}
+	return r.AdminService.AuditLog(ctx, a, propertyID, from, n)
+}
+
 // ID is the resolver for the id field.
 func (r *requestEventResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -1106,6 +1355,25 @@ func (r *serviceStatsResolver) ByCategory(ctx context.Context, obj *stats.Servic
 	return r.categoryCounts(ctx, obj.ByCategory)
 }
 
+// Availability is the resolver for the availability field.
+func (r *staffBoardEntryResolver) Availability(ctx context.Context, obj *admin.BoardRow) (dispatch.Availability, error) {
+	return dispatch.Availability(obj.Availability), nil
+}
+
+// Building is the resolver for the building field.
+func (r *staffBoardEntryResolver) Building(ctx context.Context, obj *admin.BoardRow) (*property.Building, error) {
+	if obj.BuildingID == nil {
+		return nil, nil
+	}
+	b, err := r.loaders(ctx).buildings.Load(ctx, *obj.BuildingID)
+	return &b, err
+}
+
+// Person is the resolver for the person field.
+func (r *staffHireResolver) Person(ctx context.Context, obj *admin.Hire) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.PersonID)
+}
+
 // Person is the resolver for the person field.
 func (r *staffProfileResolver) Person(ctx context.Context, obj *dispatch.Profile) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, &obj.PersonID)
@@ -1232,8 +1500,23 @@ func (r *visitorPassResolver) Unit(ctx context.Context, obj *visitor.Pass) (*pro
 	return &u, err
 }
 
+// Activation returns ActivationResolver implementation.
+func (r *Resolver) Activation() ActivationResolver { return &activationResolver{r} }
+
+// AuditEntry returns AuditEntryResolver implementation.
+func (r *Resolver) AuditEntry() AuditEntryResolver { return &auditEntryResolver{r} }
+
+// Building returns BuildingResolver implementation.
+func (r *Resolver) Building() BuildingResolver { return &buildingResolver{r} }
+
 // ButlerAssignment returns ButlerAssignmentResolver implementation.
 func (r *Resolver) ButlerAssignment() ButlerAssignmentResolver { return &butlerAssignmentResolver{r} }
+
+// ButlerPortfolio returns ButlerPortfolioResolver implementation.
+func (r *Resolver) ButlerPortfolio() ButlerPortfolioResolver { return &butlerPortfolioResolver{r} }
+
+// ButlerPortfolios returns ButlerPortfoliosResolver implementation.
+func (r *Resolver) ButlerPortfolios() ButlerPortfoliosResolver { return &butlerPortfoliosResolver{r} }
 
 // ButlerVisit returns ButlerVisitResolver implementation.
 func (r *Resolver) ButlerVisit() ButlerVisitResolver { return &butlerVisitResolver{r} }
@@ -1262,6 +1545,9 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 // Notification returns NotificationResolver implementation.
 func (r *Resolver) Notification() NotificationResolver { return &notificationResolver{r} }
 
+// Person returns PersonResolver implementation.
+func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
+
 // PromiseSettings returns PromiseSettingsResolver implementation.
 func (r *Resolver) PromiseSettings() PromiseSettingsResolver { return &promiseSettingsResolver{r} }
 
@@ -1289,6 +1575,12 @@ func (r *Resolver) ServiceRequest() ServiceRequestResolver { return &serviceRequ
 // ServiceStats returns ServiceStatsResolver implementation.
 func (r *Resolver) ServiceStats() ServiceStatsResolver { return &serviceStatsResolver{r} }
 
+// StaffBoardEntry returns StaffBoardEntryResolver implementation.
+func (r *Resolver) StaffBoardEntry() StaffBoardEntryResolver { return &staffBoardEntryResolver{r} }
+
+// StaffHire returns StaffHireResolver implementation.
+func (r *Resolver) StaffHire() StaffHireResolver { return &staffHireResolver{r} }
+
 // StaffProfile returns StaffProfileResolver implementation.
 func (r *Resolver) StaffProfile() StaffProfileResolver { return &staffProfileResolver{r} }
 
@@ -1311,7 +1603,12 @@ func (r *Resolver) Visit() VisitResolver { return &visitResolver{r} }
 func (r *Resolver) VisitorPass() VisitorPassResolver { return &visitorPassResolver{r} }
 
 type (
+	activationResolver       struct{ *Resolver }
+	auditEntryResolver       struct{ *Resolver }
+	buildingResolver         struct{ *Resolver }
 	butlerAssignmentResolver struct{ *Resolver }
+	butlerPortfolioResolver  struct{ *Resolver }
+	butlerPortfoliosResolver struct{ *Resolver }
 	butlerVisitResolver      struct{ *Resolver }
 	callbackTaskResolver     struct{ *Resolver }
 	dailyStatsResolver       struct{ *Resolver }
@@ -1321,6 +1618,7 @@ type (
 	idHandBackResolver       struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
+	personResolver           struct{ *Resolver }
 	promiseSettingsResolver  struct{ *Resolver }
 	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
@@ -1330,6 +1628,8 @@ type (
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
 	serviceStatsResolver     struct{ *Resolver }
+	staffBoardEntryResolver  struct{ *Resolver }
+	staffHireResolver        struct{ *Resolver }
 	staffProfileResolver     struct{ *Resolver }
 	staffStatsResolver       struct{ *Resolver }
 	subscriptionResolver     struct{ *Resolver }

@@ -138,6 +138,42 @@ type PreRegisterVisitorInput struct {
 	Purpose *string `json:"purpose,omitempty"`
 }
 
+// Changes to a property; omitted fields stay as they are.
+type PropertyChange struct {
+	// The English name.
+	Name *string `json:"name,omitempty"`
+	// The Traditional Chinese name.
+	NameZh *string `json:"nameZh,omitempty"`
+	// The company's grading.
+	Grade *string `json:"grade,omitempty"`
+	// Service center or butler mode.
+	ServiceMode *property.ServiceMode `json:"serviceMode,omitempty"`
+	// IANA time zone, checked against the zone database.
+	TimeZone *string `json:"timeZone,omitempty"`
+	// Street address.
+	Address *string `json:"address,omitempty"`
+}
+
+// A new property, for company admins.
+type PropertyInput struct {
+	// Short code, the prefix of its request numbers: 2-8 capital letters or digits.
+	Code string `json:"code"`
+	// The English name.
+	Name string `json:"name"`
+	// The Traditional Chinese name.
+	NameZh string `json:"nameZh"`
+	// Residential, office or mixed.
+	Kind property.Kind `json:"kind"`
+	// The company's grading (STANDARD when omitted).
+	Grade *string `json:"grade,omitempty"`
+	// Service center or butler mode.
+	ServiceMode property.ServiceMode `json:"serviceMode"`
+	// IANA time zone, checked against the zone database (Asia/Hong_Kong).
+	TimeZone string `json:"timeZone"`
+	// Street address.
+	Address *string `json:"address,omitempty"`
+}
+
 // Everything an app reads. Every field needs a signed-in viewer.
 type Query struct {
 }

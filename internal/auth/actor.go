@@ -22,6 +22,11 @@ type Actor struct {
 	Units []string
 	// Portfolio are the households in the person's care as their butler.
 	Portfolio []string
+	// Household names, for each unit in Units, the people who live there
+	// now. A resident sees a household's requests asked by them, and not
+	// those of a household that has moved out. Nil means not loaded (an
+	// actor built in memory), and then every request of the unit counts.
+	Household map[string][]string
 	// TokenLeft is how long the access token that authenticated this
 	// actor had left to live; a websocket closes when it runs out.
 	TokenLeft time.Duration
@@ -89,6 +94,15 @@ func (a *Actor) LivesIn(unitID string) bool {
 	return slices.Contains(a.Units, unitID)
 }
 
+// SharesHome reports whether the actor lives in the unit and sees the
+// requests of requester there: someone who lives there now.
+func (a *Actor) SharesHome(unitID, requesterID string) bool {
+	if !a.LivesIn(unitID) {
+		return false
+	}
+	return a.Household == nil || slices.Contains(a.Household[unitID], requesterID)
+}
+
 // PropertyIDs returns every property the actor works at.
 func (a *Actor) PropertyIDs() []string {
 	ids := make([]string, 0, len(a.Staff))
@@ -116,6 +130,16 @@ func (a *Actor) Within(now *Actor) *Actor {
 	}
 	out.Units = intersect(a.Units, now.Units)
 	out.Portfolio = intersect(a.Portfolio, now.Portfolio)
+	if a.Household != nil || now.Household != nil {
+		out.Household = map[string][]string{}
+		for _, u := range out.Units {
+			were, are := a.Household[u], now.Household[u]
+			if a.Household == nil {
+				were = are
+			}
+			out.Household[u] = intersect(were, are)
+		}
+	}
 	return &out
 }
 

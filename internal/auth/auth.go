@@ -86,6 +86,7 @@ type Service struct {
 	actors    actorCache
 	refreshed refreshCache
 	flight    singleflight.Group
+	socks     sockets
 }
 
 // Session is what a successful login or refresh hands to the app.

@@ -56,6 +56,9 @@ type Person struct {
 	Username string `db:"username"`
 	Name     string `db:"name"`
 	IsAdmin  bool   `db:"is_admin"`
+	// NameZh is the name in Traditional Chinese; Name is the English
+	// (or romanised) one. Either may be empty for older accounts.
+	NameZh string `db:"name_zh"`
 }
 
 // StaffRole is a person's role at one property.

@@ -26,7 +26,7 @@ func (s *AuthStore) Credentials(ctx context.Context, username string) (person.Pe
 		person.Person
 		Hash string `db:"password_hash"`
 	}
-	err := get(ctx, s.db, &row, `SELECT id, username, name, is_admin, password_hash FROM people WHERE lower(username) = lower($1)`, username)
+	err := get(ctx, s.db, &row, `SELECT id, username, name, is_admin, password_hash FROM people WHERE lower(username) = lower($1) AND disabled_at IS NULL`, username)
 	return row.Person, row.Hash, err
 }
 
@@ -41,6 +41,9 @@ type actorRow struct {
 	Roles     pq.StringArray `db:"roles"`
 	Units     pq.StringArray `db:"units"`
 	Portfolio pq.StringArray `db:"portfolio"`
+	// Household lists "<unit>:<person>" for every current resident of
+	// the units the person lives in.
+	Household pq.StringArray `db:"household"`
 }
 
 // actorSQL selects people with their staff roles, households and butler
@@ -48,14 +51,24 @@ type actorRow struct {
 const actorSQL = `
 SELECT p.id, p.username, p.name, p.is_admin,
        COALESCE((SELECT array_agg(s.property_id::text || ':' || s.role) FROM staff_roles s WHERE s.person_id = p.id), '{}') AS roles,
-       COALESCE((SELECT array_agg(r.unit_id::text ORDER BY r.unit_id) FROM residencies r WHERE r.person_id = p.id), '{}') AS units,
+       COALESCE((SELECT array_agg(r.unit_id::text ORDER BY r.unit_id) FROM residencies r WHERE r.person_id = p.id AND r.moved_out_at IS NULL), '{}') AS units,
+       COALESCE((SELECT array_agg(h.unit_id::text || ':' || h.person_id::text) FROM residencies r
+                 JOIN residencies h ON h.unit_id = r.unit_id AND h.moved_out_at IS NULL
+                 WHERE r.person_id = p.id AND r.moved_out_at IS NULL), '{}') AS household,
        COALESCE((SELECT array_agg(b.unit_id::text ORDER BY b.unit_id) FROM butler_assignments b
                  WHERE b.butler_id = p.id AND b.to_at IS NULL), '{}') AS portfolio
 FROM people p `
 
+// activeSQL limits actorSQL to people who may still sign in.
+const activeSQL = ` AND p.disabled_at IS NULL`
+
 func (row *actorRow) actor() *auth.Actor {
 	a := &auth.Actor{PersonID: row.ID, Username: row.Username, Name: row.Name, Admin: row.IsAdmin,
 		Staff: map[string]person.Role{}, Units: []string(row.Units), Portfolio: []string(row.Portfolio)}
+	a.Household = map[string][]string{}
+	for _, up := range row.Household {
+		a.Household[up[:36]] = append(a.Household[up[:36]], up[37:])
+	}
 	for _, pr := range row.Roles {
 		// "<uuid>:<ROLE>": a uuid is 36 characters.
 		a.Staff[pr[:36]] = person.Role(pr[37:])
@@ -65,7 +78,7 @@ func (row *actorRow) actor() *auth.Actor {
 
 func loadActor(ctx context.Context, q sqlx.QueryerContext, personID string) (*auth.Actor, error) {
 	var row actorRow
-	if err := get(ctx, q, &row, actorSQL+`WHERE p.id = $1`, personID); err != nil {
+	if err := get(ctx, q, &row, actorSQL+`WHERE p.id = $1`+activeSQL, personID); err != nil {
 		return nil, err
 	}
 	return row.actor(), nil
@@ -75,7 +88,7 @@ func loadActor(ctx context.Context, q sqlx.QueryerContext, personID string) (*au
 // missing from the answer.
 func loadActors(ctx context.Context, q sqlx.QueryerContext, personIDs []string) (map[string]*auth.Actor, error) {
 	rows := []actorRow{}
-	if err := sqlx.SelectContext(ctx, q, &rows, actorSQL+`WHERE p.id = ANY($1::uuid[])`, pq.Array(personIDs)); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &rows, actorSQL+`WHERE p.id = ANY($1::uuid[])`+activeSQL, pq.Array(personIDs)); err != nil {
 		return nil, mapErr(err)
 	}
 	out := make(map[string]*auth.Actor, len(rows))

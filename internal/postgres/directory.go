@@ -10,7 +10,7 @@ import (
 	"github.com/kproperty/onestop/internal/property"
 )
 
-const propertyCols = `id, code, name, kind, grade, service_mode, time_zone`
+const propertyCols = `id, code, name, kind, grade, service_mode, time_zone, name_zh, address`
 
 const categoryCols = `id, property_id, code, kind, name, name_zh, target_minutes, price_cents, currency, active, business_hours_only, skill, callback_policy`
 
@@ -56,12 +56,12 @@ func (d *Directory) Units(ctx context.Context, ids []string) ([]property.Unit, e
 
 // Buildings returns the buildings with the given ids.
 func (d *Directory) Buildings(ctx context.Context, ids []string) ([]property.Building, error) {
-	return selectIn[property.Building](ctx, d.db, `SELECT id, property_id, code, name FROM buildings WHERE id = ANY($1::uuid[])`, ids)
+	return selectIn[property.Building](ctx, d.db, `SELECT id, property_id, code, name, name_zh FROM buildings WHERE id = ANY($1::uuid[])`, ids)
 }
 
 // People returns the people with the given ids.
 func (d *Directory) People(ctx context.Context, ids []string) ([]person.Person, error) {
-	return selectIn[person.Person](ctx, d.db, `SELECT id, username, name, is_admin FROM people WHERE id = ANY($1::uuid[])`, ids)
+	return selectIn[person.Person](ctx, d.db, `SELECT id, username, name, is_admin, name_zh FROM people WHERE id = ANY($1::uuid[])`, ids)
 }
 
 // Categories returns the categories with the given ids.

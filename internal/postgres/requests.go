@@ -48,10 +48,18 @@ var visibleSQL = visibleOn("r")
 // visibleOn writes the rule over any row with the audience columns: a
 // request (r) or an event, whose columns are a snapshot of its request's.
 func visibleOn(alias string) string {
-	return strings.NewReplacer("r.", alias+".").Replace(`($1::boolean OR r.requester_id = $2::uuid OR r.unit_id = ANY($3::uuid[])
+	return strings.NewReplacer("r.", alias+".").Replace(`($1::boolean OR r.requester_id = $2::uuid OR (r.unit_id = ANY($3::uuid[]) AND ` + householdCond + `)
 	OR r.property_id = ANY($4::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid
 	OR (r.pooled AND r.property_id = ANY($5::uuid[])))`)
 }
+
+// householdCond narrows a household's requests (a unit lived in or served,
+// over a row aliased r) to what the viewer may see by unit: a butler sees
+// all of the household's, a resident only those asked by someone who lives
+// there now. A family that moves out takes its requests' sight with it, and
+// the next household to move in never sees them; the company keeps them.
+const householdCond = `(EXISTS (SELECT 1 FROM residencies h WHERE h.unit_id = r.unit_id AND h.person_id = r.requester_id AND h.moved_out_at IS NULL)
+	OR EXISTS (SELECT 1 FROM butler_assignments b WHERE b.unit_id = r.unit_id AND b.butler_id = $2::uuid AND b.to_at IS NULL))`
 
 func visibleArgs(a *auth.Actor) []any {
 	// A butler sees their portfolio's households as a resident sees their
@@ -123,7 +131,7 @@ func listBranch(cond string) string {
 // return rows in date order.
 var listVisibleSQL = `WITH seen AS (
 	` + listBranch(`r.requester_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.id, x.created_at FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id`) + ` x)
+	UNION ` + `(SELECT x.id, x.created_at FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
 	UNION ` + `(SELECT x.id, x.created_at FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
 	UNION ` + listBranch(`r.assignee_id = $2::uuid`) + `
 	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
@@ -236,7 +244,7 @@ func (t requestTx) Category(ctx context.Context, id string) (*property.Category,
 
 func (t requestTx) UnitsOf(ctx context.Context, personID string) ([]string, error) {
 	units := []string{}
-	err := sqlx.SelectContext(ctx, t.q, &units, `SELECT unit_id FROM residencies WHERE person_id = $1 ORDER BY unit_id`, personID)
+	err := sqlx.SelectContext(ctx, t.q, &units, `SELECT unit_id FROM residencies WHERE person_id = $1 AND moved_out_at IS NULL ORDER BY unit_id`, personID)
 	return units, mapErr(err)
 }
 

@@ -45,6 +45,9 @@ type Property struct {
 	Grade       string      `db:"grade"`
 	ServiceMode ServiceMode `db:"service_mode"`
 	TimeZone    string      `db:"time_zone"`
+	// NameZh is the name in Traditional Chinese; Name is the English one.
+	NameZh  string `db:"name_zh"`
+	Address string `db:"address"`
 }
 
 // Location returns the property's time zone; local dates (request numbers,
@@ -90,6 +93,8 @@ type Building struct {
 	PropertyID string `db:"property_id"`
 	Code       string `db:"code"`
 	Name       string `db:"name"`
+	// NameZh is the name in Traditional Chinese.
+	NameZh string `db:"name_zh"`
 }
 
 // Unit is a household: residents are linked to it, and VIP status is its own.

@@ -80,7 +80,10 @@ INSERT INTO residencies (person_id, unit_id, relation) VALUES ('` + household.Pe
 	err := db.Select(&reqs, `
 WITH p AS (INSERT INTO properties (code, name, kind, service_mode, time_zone) VALUES ($1, 'Hub test', 'OFFICE', 'SERVICE_CENTER', 'UTC') RETURNING id),
 who AS (INSERT INTO people (username, name, password_hash) VALUES ($1 || '.resident', 'R', 'x') RETURNING id),
-c AS (INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes) SELECT id, 'c', 'INQUIRY', 'c', 'c', 60 FROM p RETURNING id, property_id)
+c AS (INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes) SELECT id, 'c', 'INQUIRY', 'c', 'c', 60 FROM p RETURNING id, property_id),
+-- The requester lives in both units: a household sees the requests of
+-- the people who live there now.
+res AS (INSERT INTO residencies (person_id, unit_id, relation) SELECT who.id, u.id, 'FAMILY' FROM who, units u WHERE u.id IN ($2, $3))
 INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id, channel, status, description, created_at, updated_at)
 SELECT $1 || '-' || u.code, c.property_id, u.id, c.id, who.id, who.id, gen_random_uuid(), 'APP', 'SUBMITTED', 'd', now(), now()
 FROM c, who, units u WHERE u.id IN ($2, $3)

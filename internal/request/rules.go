@@ -56,6 +56,8 @@ const (
 	AutoAssign Action = "auto-assign"
 	// PlannedResume ends a hold at its planned time.
 	PlannedResume Action = "resume at the planned time"
+	// Release sends a leaver's open work back to the service center.
+	Release Action = "release"
 	// Warn, Breach and Escalate are the promise clock's rungs.
 	Warn     Action = "warn"
 	Breach   Action = "breach"
@@ -148,6 +150,8 @@ var Transitions = []Transition{
 	{Warn, []Status{Accepted, Assigned, InProgress}, "", System, EvWarned},
 	{Breach, []Status{Accepted, Assigned, InProgress}, "", System, EvBreached},
 	{Escalate, []Status{Accepted, Assigned, InProgress}, "", System, EvEscalated},
+	// A worker who leaves the company hands their open jobs back.
+	{Release, []Status{Assigned, InProgress}, Accepted, System, EvSentBack},
 }
 
 // PartiesOf returns every part the actor plays towards a request. In a
@@ -235,7 +239,7 @@ func Visible(a *auth.Actor, r Audience) bool {
 	if a.Admin {
 		return true
 	}
-	if r.RequesterID == a.PersonID || a.LivesIn(r.UnitID) || a.Serves(r.UnitID) {
+	if r.RequesterID == a.PersonID || a.SharesHome(r.UnitID, r.RequesterID) || a.Serves(r.UnitID) {
 		return true
 	}
 	if role, ok := a.RoleAt(r.PropertyID); ok && role.IsServiceCenter() {
