@@ -6240,30 +6240,77 @@ extend type Query {
   at most first (default 20, at most 100) of each. For the property's
   service center and admins.
   """
-  search(propertyId: ID!, text: String!, first: Int = 20): SearchResult!
+  search(
+    "The property searched."
+    propertyId: ID!
+    "Words in English or Chinese: request numbers and texts, people, units."
+    text: String!
+    "How many of each kind (at most 100)."
+    first: Int = 20
+  ): SearchResult!
   "A property's staff (at most 500) with role, availability, skills, building and open jobs; for its service center and admins."
-  staffBoard(propertyId: ID!): [StaffBoardEntry!]!
+  staffBoard(
+    "The property whose staff are shown."
+    propertyId: ID!
+  ): [StaffBoardEntry!]!
   "A property's butler portfolios and the households without a butler; for its service center and admins."
-  butlerPortfolios(propertyId: ID!): ButlerPortfolios!
+  butlerPortfolios(
+    "The butler-mode property."
+    propertyId: ID!
+  ): ButlerPortfolios!
   """
   Administrative changes, newest first: a property's for its director, or
   every one (without propertyId) for admins. first defaults to 50, at most
   100; before is the id of the last entry already read.
   """
-  auditLog(propertyId: ID, first: Int = 50, before: ID): [AuditEntry!]!
+  auditLog(
+    "One property's changes; unset (admins), the company's."
+    propertyId: ID
+    "How many entries, newest first (at most 200)."
+    first: Int = 50
+    "The id of the last entry of the previous page."
+    before: ID
+  ): [AuditEntry!]!
 }
 
 extend type Mutation {
   "A company admin creates a property."
-  createProperty(input: PropertyInput!): Property!
+  createProperty(
+    "Code, names in both languages, kind, service mode, time zone and address."
+    input: PropertyInput!
+  ): Property!
   "The property's manager or director, or an admin, changes it."
-  updateProperty(id: ID!, input: PropertyChange!): Property!
+  updateProperty(
+    "The property."
+    id: ID!
+    "The fields to change; unset fields keep their value."
+    input: PropertyChange!
+  ): Property!
   "Adds a building to a property (its manager or director, or an admin)."
-  createBuilding(propertyId: ID!, code: String!, name: String!, nameZh: String!): Building!
+  createBuilding(
+    "The property it belongs to."
+    propertyId: ID!
+    "Its short code, unique at the property (e.g. A)."
+    code: String!
+    "Its name in English."
+    name: String!
+    "Its name in Traditional Chinese."
+    nameZh: String!
+  ): Building!
   "Adds a unit to a building (the property's manager or director, or an admin)."
-  createUnit(buildingId: ID!, code: String!): Unit!
+  createUnit(
+    "The building it is in."
+    buildingId: ID!
+    "Its door number, unique at the property (e.g. A-1201)."
+    code: String!
+  ): Unit!
   "The property's director or an admin sets a household's VIP flag."
-  setHouseholdVip(unitId: ID!, vip: Boolean!): Unit!
+  setHouseholdVip(
+    "The household."
+    unitId: ID!
+    "true makes it a special (VIP) household: its work owes the director a follow-up."
+    vip: Boolean!
+  ): Unit!
   """
   Loads a property's buildings and units from CSV (a header line with
   building and unit, optionally building_name and building_name_zh). The
@@ -6272,9 +6319,23 @@ extend type Mutation {
   one transaction; existing units are left as they are, so the same file
   run again changes nothing.
   """
-  importUnits(propertyId: ID!, csv: String!): ImportReport!
+  importUnits(
+    "The property the units belong to."
+    propertyId: ID!
+    "The file: a header row building,unit[,building_name,building_name_zh], then one unit per line."
+    csv: String!
+  ): ImportReport!
   "The property's office invites a resident of a unit: a one-time code valid for 7 days."
-  issueActivationCode(unitId: ID!, relation: Relation!, name: String!, nameZh: String): ActivationCode!
+  issueActivationCode(
+    "The household the new resident joins."
+    unitId: ID!
+    "Owner, tenant or family member."
+    relation: Relation!
+    "Their name in English."
+    name: String!
+    "Their name in Traditional Chinese."
+    nameZh: String
+  ): ActivationCode!
   """
   Spends a one-time code, without signing in. An activation code creates
   the resident's account with the username and password they choose and
@@ -6282,28 +6343,75 @@ extend type Mutation {
   person (username is ignored). Unknown, used and expired codes answer
   INVALID_INPUT (field code).
   """
-  activateAccount(code: String!, username: String, password: String!): Activation!
+  activateAccount(
+    "The one-time code the office gave you."
+    code: String!
+    "The username you choose; unset, the code's own."
+    username: String
+    "Your new password."
+    password: String!
+  ): Activation!
   "The signed-in person sets a new password (8-200 characters), proving the old one."
-  changePassword(oldPassword: String!, newPassword: String!): Boolean!
+  changePassword(
+    "Your current password."
+    oldPassword: String!
+    "The new one, at least 8 characters."
+    newPassword: String!
+  ): Boolean!
   "The office gives a resident or worker a one-time code to set a new password; their sessions end at once."
-  resetPassword(personId: ID!): ActivationCode!
+  resetPassword(
+    "Whose password is reset: their sessions end and a new activation code is issued."
+    personId: ID!
+  ): ActivationCode!
   """
   The office records a move-out now: the unit's whole household, or one
   person. Their sessions and sockets end at once; the requests they made
   stay with the company and leave the sight of the household that follows.
   Answers how many moved out.
   """
-  endResidency(unitId: ID!, personId: ID): Int!
+  endResidency(
+    "The household that moves out."
+    unitId: ID!
+    "Only this resident moves out; unset, the whole household."
+    personId: ID
+  ): Int!
   "The property's manager or director (or an admin; managers and directors only by admins) hires a worker."
-  hireStaff(propertyId: ID!, username: String!, name: String!, nameZh: String, role: Role!): StaffHire!
+  hireStaff(
+    "Where they will work."
+    propertyId: ID!
+    "Their sign-in name."
+    username: String!
+    "Their name in English."
+    name: String!
+    "Their name in Traditional Chinese."
+    nameZh: String
+    "Their role there (only admins appoint managers and directors)."
+    role: Role!
+  ): StaffHire!
   "Changes a worker's role at a property, or moves them (toPropertyId) to another with that role."
-  updateStaff(personId: ID!, propertyId: ID!, role: Role!, toPropertyId: ID): Boolean!
+  updateStaff(
+    "The staff member."
+    personId: ID!
+    "Where they work now."
+    propertyId: ID!
+    "Their new role."
+    role: Role!
+    "Moves them to this property instead."
+    toPropertyId: ID
+  ): Boolean!
   """
   A worker leaves a property now: their sessions and sockets end at once,
   their open jobs go back to the service center (a SENT_BACK event each),
   and their butler portfolio to butlerId (required when they have one).
   """
-  staffLeaves(personId: ID!, propertyId: ID!, butlerId: ID): StaffLeave!
+  staffLeaves(
+    "Who leaves."
+    personId: ID!
+    "The property they leave."
+    propertyId: ID!
+    "Who takes over their butler portfolio (required when they have one)."
+    butlerId: ID
+  ): StaffLeave!
 }
 `, BuiltIn: false},
 }
