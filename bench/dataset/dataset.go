@@ -116,7 +116,7 @@ func Seed(ctx context.Context, db *sql.DB, o Options) (string, error) {
 		// Every other household has a butler; each butler a tenth of them.
 		`INSERT INTO butler_assignments (unit_id, butler_id, from_at)
 			SELECT u.id, b.id, timestamptz '@NOW' - interval '2 years'
-			FROM bench_units u JOIN bench_people b ON b.kind = 'butler' AND b.n = 1 + (u.n / 2) % @BUTLERS
+			FROM bench_units u JOIN bench_people b ON b.kind = 'butler' AND b.n = 1 + (u.n / 2) % NULLIF(@BUTLERS, 0)
 			WHERE u.n % 2 = 0`,
 		// The requests, spread over the past year; the newest are still on
 		// their way, the rest closed. stage: 1 submitted, 2 accepted, 3
