@@ -47,10 +47,10 @@ import (
 //
 // The phones run in a child process (this test binary again, running
 // TestLivePhones), so the server process's memory, CPU and file
-// descriptors are its own. A phone's sample is the time from the event's
-// own timestamp (OneStop: the time of the step, taken in its transaction;
-// the bare server: when the mutation made it) to the phone having read
-// and decoded it. Run with `make bench-live`; figures are in
+// descriptors are its own. A phone's sample is the time from the commit
+// (OneStop: when the request service hands the committed events to the
+// hub; the bare server: when the mutation made the event and handed it to
+// the subscribers) to the phone having read and decoded it. Run with `make bench-live`; figures are in
 // docs/performance.md.
 
 const liveSecret = "test-secret-test-secret-test-secret!"
@@ -103,7 +103,10 @@ type liveSide struct {
 	// submit makes one change as phone i of the audience (its household's
 	// resident) and says whether it was accepted.
 	submit func(hc *http.Client, i int) error
-	stop   func()
+	// committed says when an event's change committed, or zero to take
+	// the time the event carries.
+	committed func(id string) time.Time
+	stop      func()
 }
 
 // audience is who listens: each phone's connection_init payload per side,
@@ -175,8 +178,13 @@ func startLiveOneStop(b *testing.B) *testServer {
 }
 
 func onestopSide(ts *testServer, residents []livePerson, tokens []string, categoryID string) *liveSide {
+	// Stamp each event the moment its transaction has committed, on its
+	// way to the hub's publisher.
+	stamps := &stampingPublisher{next: ts.app.Hub, at: map[int64]time.Time{}}
+	ts.app.Requests.SetPublisher(stamps)
 	return &liveSide{
-		name: "OneStop", wsURL: "ws" + strings.TrimPrefix(ts.URL, "http") + "/query",
+		committed: stamps.when,
+		name:      "OneStop", wsURL: "ws" + strings.TrimPrefix(ts.URL, "http") + "/query",
 		query: `subscription { requestEvents { id at } }`, field: "requestEvents",
 		subscribers: ts.app.Hub.Subscribers,
 		submit: func(hc *http.Client, i int) error {
@@ -193,6 +201,7 @@ func bareSide(residents []livePerson) *liveSide {
 		name: "bare gqlgen", wsURL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/query",
 		query: `subscription { events { id at } }`, field: "events",
 		subscribers: count,
+		committed:   func(string) time.Time { return time.Time{} },
 		submit: func(hc *http.Client, i int) error {
 			_, err := postJSON(hc, srv.URL+"/query", "", map[string]any{
 				"query":     `mutation($h: ID!) { submit(household: $h, description: "live bench") { id } }`,
@@ -210,16 +219,16 @@ type liveResult struct {
 	delivered, expected   int
 	p50, p99, max         float64 // ms
 	heapPerSub, rssPerSub float64 // KiB
+	goroutinesPerSub      float64
 	cpuPerMsg             float64 // µs
 }
 
-// phoneSummary is what the phones' process reports.
-type phoneSummary struct {
-	Received int     `json:"received"`
-	P50      float64 `json:"p50_ms"`
-	P99      float64 `json:"p99_ms"`
-	Max      float64 `json:"max_ms"`
-	Error    string  `json:"error,omitempty"`
+// phoneArrivals is what the phones' process reports: for each delivery,
+// the event's id, the time it carries and when it arrived (Unix ns).
+type phoneArrivals struct {
+	IDs     []string `json:"ids"`
+	At      []int64  `json:"at"`
+	Arrived []int64  `json:"arrived"`
 }
 
 // runLive subscribes the audience through a phones' process, measures the
@@ -234,8 +243,10 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 	if err := os.WriteFile(file, []byte(strings.Join(payloads, "\n")), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	var res liveResult
 	base := side.subscribers()
 	heap0, rss0 := memNow()
+	g0 := runtime.NumGoroutine()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLivePhones$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "LIVE_PHONES_URL="+side.wsURL, "LIVE_PHONES_FILE="+file,
 		"LIVE_PHONES_QUERY="+side.query, "LIVE_PHONES_FIELD="+side.field)
@@ -249,7 +260,7 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		sc.Buffer(make([]byte, 1<<20), 256<<20)
 		for sc.Scan() {
 			if s, ok := strings.CutPrefix(sc.Text(), "LIVE "); ok {
 				lines <- s
@@ -273,7 +284,7 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 	}
 	time.Sleep(2 * time.Second) // let set-up work settle
 	heap1, rss1 := memNow()
-	var res liveResult
+	res.goroutinesPerSub = float64(runtime.NumGoroutine()-g0) / float64(len(payloads))
 	res.heapPerSub = float64(int64(heap1)-int64(heap0)) / float64(len(payloads)) / 1024
 	res.rssPerSub = float64(int64(rss1)-int64(rss0)) / float64(len(payloads)) / 1024
 
@@ -334,14 +345,28 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 	}
 	res.cpuPerMsg = float64((cpuNow() - cpu0).Microseconds()) / float64(max(res.expected, 1))
 	_, _ = io.WriteString(stdin, "done\n")
-	var sum phoneSummary
+	var arr phoneArrivals
 	if l, ok := <-lines; ok {
-		_ = json.Unmarshal([]byte(l), &sum)
+		if err := json.Unmarshal([]byte(l), &arr); err != nil {
+			b.Fatalf("%s phones: %v", side.name, err)
+		}
 	}
-	if sum.Error != "" {
-		b.Fatalf("%s phones: %s", side.name, sum.Error)
+	lat := make([]time.Duration, len(arr.IDs))
+	for i, id := range arr.IDs {
+		from := side.committed(id)
+		if from.IsZero() {
+			from = time.Unix(0, arr.At[i])
+		}
+		lat[i] = time.Unix(0, arr.Arrived[i]).Sub(from)
 	}
-	res.delivered, res.p50, res.p99, res.max = sum.Received, sum.P50, sum.P99, sum.Max
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	res.delivered, res.p50, res.p99, res.max = len(lat), q(0.5), q(0.99), q(1)
 	return res
 }
 
@@ -369,8 +394,8 @@ func cpuNow() time.Duration {
 }
 
 func (r liveResult) String() string {
-	return fmt.Sprintf("%d offered, %d done (%d failed or dropped), %.1f changes/s; %d of %d deliveries, p50 %.1f ms p99 %.1f ms max %.1f ms; %.1f KiB heap and %.1f KiB RSS per idle subscription; %.0f µs CPU per delivery",
-		r.offered, r.done, r.failed, r.changesPerSec, r.delivered, r.expected, r.p50, r.p99, r.max, r.heapPerSub, r.rssPerSub, r.cpuPerMsg)
+	return fmt.Sprintf("%d offered, %d done (%d failed or dropped), %.1f changes/s; %d of %d deliveries, p50 %.1f ms p99 %.1f ms max %.1f ms; %.1f KiB heap, %.1f KiB RSS and %.1f goroutines per idle subscription; %.0f µs CPU per delivery",
+		r.offered, r.done, r.failed, r.changesPerSec, r.delivered, r.expected, r.p50, r.p99, r.max, r.heapPerSub, r.rssPerSub, r.goroutinesPerSub, r.cpuPerMsg)
 }
 
 // BenchmarkLiveAudience: N residents (each their own household) and 50
@@ -461,8 +486,8 @@ func BenchmarkLiveOneChange(b *testing.B) {
 // only when they start it. It opens one websocket per line of
 // LIVE_PHONES_FILE (that line its connection_init payload), subscribes
 // each with LIVE_PHONES_QUERY, prints "LIVE ready", and stamps every event
-// against the timestamp it carries. On "count" it prints how many events
-// arrived; on "done" (or the end of its input) a summary as JSON.
+// on arrival. On "count" it prints how many events arrived; on "done" (or
+// the end of its input) every arrival as JSON.
 func TestLivePhones(t *testing.T) {
 	url := os.Getenv("LIVE_PHONES_URL")
 	if url == "" {
@@ -478,7 +503,7 @@ func TestLivePhones(t *testing.T) {
 	sub, _ := json.Marshal(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": os.Getenv("LIVE_PHONES_QUERY")}})
 	field := os.Getenv("LIVE_PHONES_FIELD")
 	var mu sync.Mutex
-	var lat []time.Duration
+	var arr phoneArrivals
 	conns := make([]*websocket.Conn, len(payloads))
 	var readers sync.WaitGroup
 	work := make(chan int)
@@ -517,10 +542,14 @@ func TestLivePhones(t *testing.T) {
 						if err != nil {
 							return
 						}
+						now := time.Now().UnixNano()
 						var msg struct {
 							Type    string
 							Payload struct {
-								Data map[string]struct{ At time.Time }
+								Data map[string]struct {
+									ID string
+									At time.Time
+								}
 							}
 						}
 						if json.Unmarshal(m, &msg) != nil {
@@ -528,9 +557,9 @@ func TestLivePhones(t *testing.T) {
 						}
 						switch msg.Type {
 						case "next":
-							at := time.Since(msg.Payload.Data[field].At)
+							e := msg.Payload.Data[field]
 							mu.Lock()
-							lat = append(lat, at)
+							arr.IDs, arr.At, arr.Arrived = append(arr.IDs, e.ID), append(arr.At, e.At.UnixNano()), append(arr.Arrived, now)
 							mu.Unlock()
 						case "ping":
 							_ = c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"pong"}`))
@@ -554,21 +583,13 @@ func TestLivePhones(t *testing.T) {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() && in.Text() == "count" {
 		mu.Lock()
-		fmt.Printf("LIVE %d\n", len(lat))
+		fmt.Printf("LIVE %d\n", len(arr.IDs))
 		mu.Unlock()
 	}
 	for _, c := range conns {
 		c.CloseNow()
 	}
 	readers.Wait()
-	slices.Sort(lat)
-	q := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
-	}
-	out, _ := json.Marshal(phoneSummary{Received: len(lat), P50: q(0.5), P99: q(0.99), Max: q(1)})
+	out, _ := json.Marshal(&arr)
 	fmt.Printf("LIVE %s\n", out)
 }
-
