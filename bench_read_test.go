@@ -193,6 +193,7 @@ func BenchmarkRequestByID16(b *testing.B) {
 	ps := httptest.NewServer(plain.Handler(pdb, []byte("test-secret-test-secret-test-secret!")))
 	defer ps.Close()
 
+	statements := countingServer(b).statements(b, names[0], o.Password, requestByIDQuery, map[string]any{"id": readers[0].ids[0]})
 	onestop := func(hc *http.Client, i, k int) error {
 		r := readers[i]
 		_, err := postJSON(hc, ts.URL+"/query", r.token, map[string]any{"query": requestByIDQuery, "variables": map[string]any{"id": r.ids[k%len(r.ids)]}})
@@ -238,11 +239,12 @@ func BenchmarkRequestByID16(b *testing.B) {
 	b.ReportMetric(rOne, "req/s")
 	b.ReportMetric(rPlain, "plain-req/s")
 	b.ReportMetric(rOne/rPlain, "ratio")
+	b.ReportMetric(float64(statements), "statements")
 	if b.N < 100 { // the framework's trial run
 		return
 	}
-	b.Logf("request(id), %d clients, %d calls each side (%s): OneStop %.0f req/s, plain net/http+sqlx %.0f req/s, ratio %.2f; %s",
-		readClients, b.N, order, rOne, rPlain, rOne/rPlain, loadAverage())
+	b.Logf("request(id), %d clients, %d calls each side (%s): OneStop %.0f req/s (%d SQL statements a call), plain net/http+sqlx %.0f req/s (5), ratio %.2f; %s",
+		readClients, b.N, order, rOne, statements, rPlain, rOne/rPlain, loadAverage())
 }
 
 // sameJSON says whether two answers hold the same data, times compared as
@@ -357,7 +359,7 @@ func BenchmarkRequestsList16(b *testing.B) {
 			for i, name := range names {
 				tokens[i] = loginAs(b, ts, name, o.Password).token
 			}
-			statements := counted.statements(b, names[0], o.Password)
+			statements := counted.statements(b, names[0], o.Password, requestsListQuery, nil)
 			onestop := func(hc *http.Client, i, _ int) error {
 				out, err := postJSON(hc, ts.URL+"/query", tokens[i], map[string]any{"query": requestsListQuery})
 				if err == nil && !bytes.Contains(out, []byte(`"number"`)) {
@@ -515,23 +517,25 @@ func countingServer(b *testing.B) *counter {
 }
 
 // statements signs the user in and returns how many SQL statements one
-// requests(first: 20) call runs (the median of five calls, after a first
-// that warms the caches).
-func (c *counter) statements(b *testing.B, username, password string) int {
+// call of the query runs (the median of five calls, after a first that
+// warms the caches), logging the last call's statements.
+func (c *counter) statements(b *testing.B, username, password, query string, vars map[string]any) int {
 	b.Helper()
 	cl := loginAs(b, c.ts, username, password)
 	var counts []int
 	for k := range 6 {
 		before := c.proxy.Count()
 		c.proxy.Capture(k == 5)
-		cl.must(requestsListQuery, nil, nil)
+		cl.must(query, vars, nil)
 		counts = append(counts, int(c.proxy.Count()-before))
 	}
 	c.proxy.Capture(false)
-	// What they are, by their first words, for the log (go test -v).
+	// What they are, by their first words, with go test -v (a benchmark's
+	// log keeps only its first lines, and the figures come last).
 	for _, t := range c.proxy.Texts() {
-		t = strings.Join(strings.Fields(t), " ")
-		b.Logf("  %s: %.110s", username, t)
+		if testing.Verbose() {
+			b.Logf("  %s: %.110s", username, strings.Join(strings.Fields(t), " "))
+		}
 	}
 	counts = counts[1:]
 	slices.Sort(counts)
