@@ -130,7 +130,7 @@ func liveData(b *testing.B, ts *testServer, n int) (residents, agents []livePers
 	o := dataset.Default()
 	o.Code, o.Units, o.Residents, o.Requests, o.Butlers, o.Technicians, o.Now = "LIVE", n, n, 0, 0, 1, time.Now()
 	start := time.Now()
-	if _, err := dataset.Seed(context.Background(), ts.app.DB.DB.DB, o); err != nil {
+	if _, _, err := dataset.Seed(context.Background(), ts.app.DB.DB.DB, o); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("seeded %d households (one resident each) and %d agents in %s", n, o.Agents, time.Since(start).Round(time.Second))

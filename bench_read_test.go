@@ -50,7 +50,7 @@ func benchData(b *testing.B, ts *testServer) dataset.Options {
 	o := dataset.Default()
 	o.Now = testEpoch
 	start := time.Now()
-	if _, err := dataset.Seed(context.Background(), ts.app.DB.DB.DB, o); err != nil {
+	if _, _, err := dataset.Seed(context.Background(), ts.app.DB.DB.DB, o); err != nil {
 		b.Fatal(err)
 	}
 	if d := time.Since(start); d > time.Second {

@@ -51,20 +51,19 @@ func Butler(code string, i int) string     { return fmt.Sprintf("%s.butler%d", s
 func Technician(code string, i int) string { return fmt.Sprintf("%s.tech%d", strings.ToLower(code), i) }
 
 // Seed writes the property into a migrated database, unless a property with
-// its code is there already (then it returns at once: the data set is made
-// once per database). It returns the property's id.
-func Seed(ctx context.Context, db *sql.DB, o Options) (string, error) {
-	var id string
-	err := db.QueryRowContext(ctx, `SELECT id FROM properties WHERE code = $1`, o.Code).Scan(&id)
+// its code is there already (then it returns at once, made false: the data
+// set is made once per database). It returns the property's id.
+func Seed(ctx context.Context, db *sql.DB, o Options) (id string, made bool, err error) {
+	err = db.QueryRowContext(ctx, `SELECT id FROM properties WHERE code = $1`, o.Code).Scan(&id)
 	if err == nil {
-		return id, nil
+		return id, false, nil
 	}
 	if err != sql.ErrNoRows {
-		return "", err
+		return "", false, err
 	}
 	hash, err := auth.HashPassword(o.Password, 4)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	lower := strings.ToLower(o.Code)
 	perBlock := (o.Units + 9) / 10
@@ -170,19 +169,19 @@ func Seed(ctx context.Context, db *sql.DB, o Options) (string, error) {
 	// One connection throughout: the staging tables are temporary.
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer conn.Close()
 	for i, q := range steps {
 		if _, err := conn.ExecContext(ctx, r.Replace(q)); err != nil {
-			return "", fmt.Errorf("seed step %d: %w", i, err)
+			return "", false, fmt.Errorf("seed step %d: %w", i, err)
 		}
 	}
 	for _, t := range []string{"bench_units", "bench_cats", "bench_people", "bench_gen", "bench_reqs"} {
 		if _, err := conn.ExecContext(ctx, `DROP TABLE `+t); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
 	err = db.QueryRowContext(ctx, `SELECT id FROM properties WHERE code = $1`, o.Code).Scan(&id)
-	return id, err
+	return id, err == nil, err
 }

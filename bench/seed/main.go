@@ -30,6 +30,9 @@ func main() {
 	flag.IntVar(&o.Units, "units", o.Units, "households")
 	flag.IntVar(&o.Residents, "residents", o.Residents, "residents (resident i lives in unit i modulo units)")
 	flag.IntVar(&o.Requests, "requests", o.Requests, "requests over the past year")
+	flag.IntVar(&o.Agents, "agents", o.Agents, "service-center agents")
+	flag.IntVar(&o.Butlers, "butlers", o.Butlers, "butlers (every other household is in a portfolio; 0: none)")
+	flag.IntVar(&o.Technicians, "technicians", o.Technicians, "technicians")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "seed: set DATABASE_URL or -db")
@@ -48,10 +51,14 @@ func main() {
 		os.Exit(1)
 	}
 	start := time.Now()
-	id, err := dataset.Seed(ctx, db.DB.DB, o)
+	id, made, err := dataset.Seed(ctx, db.DB.DB, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "seed:", err)
 		os.Exit(1)
+	}
+	if !made {
+		fmt.Printf("property %s (%s) is there already: nothing written\n", o.Code, id)
+		return
 	}
 	fmt.Printf("property %s (%s): %d units, %d residents, %d requests; %s\n", o.Code, id, o.Units, o.Residents, o.Requests, time.Since(start).Round(time.Millisecond))
 }
