@@ -109,13 +109,6 @@ type liveSide struct {
 	stop      func()
 }
 
-// audience is who listens: each phone's connection_init payload per side,
-// and which of them are residents who may make changes.
-type liveAudience struct {
-	onestop, bare []string
-	residents     []int
-}
-
 // livePerson is one generated person of the live property.
 type livePerson struct {
 	ID     string `db:"id"`
@@ -177,7 +170,7 @@ func startLiveOneStop(b *testing.B) *testServer {
 	return ts
 }
 
-func onestopSide(ts *testServer, residents []livePerson, tokens []string, categoryID string) *liveSide {
+func onestopSide(ts *testServer, tokens []string, categoryID string) *liveSide {
 	// Stamp each event the moment its transaction has committed, on its
 	// way to the hub's publisher.
 	stamps := &stampingPublisher{next: ts.app.Hub, at: map[int64]time.Time{}}
@@ -425,7 +418,7 @@ func BenchmarkLiveAudience(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		sides := []*liveSide{onestopSide(ts, residents, tokens, cat), bareSide(residents)}
+		sides := []*liveSide{onestopSide(ts, tokens, cat), bareSide(residents)}
 		payloads := [][]string{one, bar}
 		results := make([]liveResult, 2)
 		for k, side := range sides {
@@ -465,7 +458,7 @@ func BenchmarkLiveOneChange(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		sides := []*liveSide{onestopSide(ts, residents, []string{token}, cat), bareSide(residents)}
+		sides := []*liveSide{onestopSide(ts, []string{token}, cat), bareSide(residents)}
 		payloads := [][]string{one, bar}
 		results := make([]liveResult, 2)
 		for k, side := range sides {
