@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -429,12 +430,20 @@ func startPostGraphile(b *testing.B, dbURL string) (string, func(), string) {
 		"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--disable-query-log", "--no-setof-functions-contain-nulls")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// npx runs PostGraphile through a shell, as a child of its own: the
+	// whole process group is stopped, or the server outlives the run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return "", func() {}, fmt.Sprintf("npx postgraphile@4.14 did not start (%v): no PostGraphile baseline", err)
 	}
-	stop := func() { cancel(); _ = cmd.Wait() }
+	stop := func() {
+		cancel()
+		_ = cmd.Wait()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	// The first start downloads the package through npm.
 	deadline := time.Now().Add(3 * time.Minute)
