@@ -25,6 +25,8 @@ import (
 	"github.com/kproperty/onestop/graph"
 	"github.com/kproperty/onestop/graph/playground"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/billing"
+	"github.com/kproperty/onestop/internal/booking"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
@@ -280,6 +282,8 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 	app.Clock = promiseclock.New(app.Requests, postgres.NewClockStore())
 	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
 	notifications := postgres.NewNotificationStore(db)
+	bookingStore := postgres.NewBookingStore(db)
+	bookings := booking.NewService(bookingStore, app.Requests, app.Hub.Wake)
 	deps := graph.Deps{
 		AuthService:         authSvc,
 		RequestService:      app.Requests,
@@ -292,6 +296,8 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		CatalogueService:    property.NewCatalogueService(postgres.NewCatalogueStore(db)),
 		Directory:           postgres.NewDirectory(db),
 		Events:              app.Hub,
+		BookingService:      bookings,
+		BillingService:      billing.NewService(app.Requests, app.Callbacks, bookingStore.Billing()),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {
@@ -302,6 +308,7 @@ func newApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.L
 		app.Metrics.Job("promise_clock", app.Clock.Tick),
 		app.Metrics.Job("auto_confirm", app.Callbacks.AutoConfirmDue),
 		app.Metrics.Job("push", app.Pusher.Tick),
+		app.Metrics.Job("visit_reminders", bookings.RemindVisits),
 	}
 	if cfg.TickInterval > 0 {
 		stop := startTicker(cfg.TickInterval, log, app.Jobs...)

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/billing"
+	"github.com/kproperty/onestop/internal/booking"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
@@ -46,4 +48,6 @@ type Deps struct {
 	CatalogueService    *property.CatalogueService
 	Directory           Directory
 	Events              EventFeed
+	BookingService      *booking.Service
+	BillingService      *billing.Service
 }

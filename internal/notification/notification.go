@@ -26,6 +26,9 @@ const (
 	Pool          Kind = "POOL"
 	// FollowUp tells a director a VIP household is owed their follow-up.
 	FollowUp Kind = "FOLLOW_UP"
+	// Booking tells a household and the service center of a booking's
+	// change: booked, cancelled, promoted from a waiting list, a reminder.
+	Booking Kind = "BOOKING"
 )
 
 // Notification is one entry of a person's inbox.

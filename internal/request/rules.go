@@ -44,6 +44,11 @@ const (
 	CallBackReached Action = "record the callback of"
 	// HandOver moves a household's open requests to its new butler.
 	HandOver Action = "hand over"
+	// Quote, AcceptQuote and RecordPayment are the price of a paid
+	// request: they add to the timeline and move no status.
+	Quote         Action = "quote"
+	AcceptQuote   Action = "accept the quote of"
+	RecordPayment Action = "record the payment of"
 
 	// The system's own steps.
 
@@ -133,6 +138,12 @@ var Transitions = []Transition{
 	{CallBackReached, []Status{Confirmed}, "", Center, EvCalledBack},
 	// A household's new butler takes over its open work.
 	{HandOver, []Status{Submitted, Accepted, Assigned, InProgress, Completed}, "", Center, EvHandedOver},
+	// A paid request is quoted and the quote accepted before work starts;
+	// its payment is recorded at any point until it closes (a refund even
+	// after).
+	{Quote, []Status{Submitted, Accepted, Assigned}, "", Center, EvQuoted},
+	{AcceptQuote, []Status{Submitted, Accepted, Assigned}, "", Household, EvQuoteAccepted},
+	{RecordPayment, []Status{Accepted, Assigned, InProgress, Completed, Confirmed, Closed}, "", Center, EvPaymentRecorded},
 
 	// The server's own steps: routing, automatic dispatch and the promise
 	// clock. They obey the table like everyone else's.
