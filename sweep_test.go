@@ -16,6 +16,8 @@ import (
 // people of K Tower who must not reach any of it.
 type sweepWorld struct {
 	request, property, unit, building, category, tech, butler, resident, notification string
+	// Harbour View's bookings side: see sweepBookings.
+	facility, booking, activity, signUp, paid, visitCategory string
 }
 
 // sweepCase calls one field with Harbour View's ids. empty, when set,
@@ -147,6 +149,7 @@ func TestOtherPropertySweep(t *testing.T) {
 		t.Fatal("the technician has no unread notification to protect")
 	}
 	w.notification = inbox.MyNotifications.Edges[0].Node.ID
+	sweepBookings(t, s, &w)
 
 	snapshot := func() string {
 		var b strings.Builder

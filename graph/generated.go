@@ -197,6 +197,7 @@ type ComplexityRoot struct {
 		MaxSlots    func(childComplexity int) int
 		Name        func(childComplexity int) int
 		NameZh      func(childComplexity int) int
+		OpenDays    func(childComplexity int) int
 		Opens       func(childComplexity int) int
 		Property    func(childComplexity int) int
 		SlotMinutes func(childComplexity int) int
@@ -1262,6 +1263,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Facility.NameZh(childComplexity), true
+	case "Facility.openDays":
+		if e.ComplexityRoot.Facility.OpenDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.OpenDays(childComplexity), true
 	case "Facility.opens":
 		if e.ComplexityRoot.Facility.Opens == nil {
 			break
@@ -4004,6 +4011,8 @@ type Facility {
   opens: String!
   "Closing time, HH:MM on the property's local clock: the last slot ends by then."
   closes: String!
+  "The ISO weekdays it opens on: 1 Monday to 7 Sunday."
+  openDays: [Int!]!
   "Length of one slot."
   slotMinutes: Int!
   "Households that may hold one slot at once: 1 for a room, N for a class."
@@ -4544,6 +4553,8 @@ func (ec *executionContext) childFields_Facility(ctx context.Context, field grap
 		return ec.fieldContext_Facility_opens(ctx, field)
 	case "closes":
 		return ec.fieldContext_Facility_closes(ctx, field)
+	case "openDays":
+		return ec.fieldContext_Facility_openDays(ctx, field)
 	case "slotMinutes":
 		return ec.fieldContext_Facility_slotMinutes(ctx, field)
 	case "capacity":
@@ -8563,6 +8574,29 @@ func (ec *executionContext) _Facility_closes(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Facility_closes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Facility", field, false, false, "String")
+}
+
+func (ec *executionContext) _Facility_openDays(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_openDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenDays(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_openDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Facility_slotMinutes(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
@@ -17830,6 +17864,11 @@ func (ec *executionContext) _Facility(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "closes":
 			out.Values[i] = ec._Facility_closes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openDays":
+			out.Values[i] = ec._Facility_openDays(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

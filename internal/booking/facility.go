@@ -69,6 +69,9 @@ func (f *Facility) location() (*time.Location, error) {
 func (f *Facility) day(day time.Time, loc *time.Location) []Slot {
 	d := day.In(loc)
 	var out []Slot
+	if !f.opensOn(d.Weekday()) {
+		return out
+	}
 	step := time.Duration(f.SlotMinutes) * time.Minute
 	for off := hhmm(f.Opens); off+step <= hhmm(f.Closes); off += step {
 		start := time.Date(d.Year(), d.Month(), d.Day(), int(off/time.Hour), int(off%time.Hour/time.Minute), 0, 0, loc)

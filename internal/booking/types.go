@@ -8,6 +8,9 @@ package booking
 
 import (
 	"context"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kproperty/onestop/internal/auth"
@@ -26,6 +29,9 @@ type Facility struct {
 	// Opens and Closes are "HH:MM" on the property's local clock.
 	Opens       string `db:"opens"`
 	Closes      string `db:"closes"`
+	// Days are the ISO weekdays it opens on (1 Monday .. 7 Sunday),
+	// comma-separated.
+	Days        string `db:"days"`
 	SlotMinutes int    `db:"slot_minutes"`
 	Capacity    int    `db:"capacity"`
 	// MaxSlots is the longest booking, in slots.
@@ -316,3 +322,24 @@ func (s Slot) Open() bool { return s.Available() > 0 }
 
 // PlacesLeft is the places not yet confirmed.
 func (a *Activity) PlacesLeft() int { return max(a.Capacity-a.ConfirmedPlaces, 0) }
+
+// OpenDays are the ISO weekdays the facility opens on (1 Monday .. 7
+// Sunday).
+func (f *Facility) OpenDays() []int {
+	var out []int
+	for _, d := range strings.Split(f.Days, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(d)); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// opensOn reports whether the facility opens on a weekday.
+func (f *Facility) opensOn(d time.Weekday) bool {
+	iso := int(d)
+	if iso == 0 {
+		iso = 7
+	}
+	return slices.Contains(f.OpenDays(), iso)
+}

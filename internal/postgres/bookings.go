@@ -39,7 +39,7 @@ func (s *BookingStore) Billing() BillingStore { return BillingStore{s} }
 func (BillingStore) Tx(tx request.Tx) billing.Tx { return tx.(requestTx) }
 
 const facilityCols = `f.id, f.property_id, f.code, f.name, f.name_zh, to_char(f.opens, 'HH24:MI') AS opens,
-	to_char(f.closes, 'HH24:MI') AS closes, f.slot_minutes, f.capacity, f.max_slots, f.advance_days, f.weekly_quota,
+	to_char(f.closes, 'HH24:MI') AS closes, array_to_string(f.days, ',') AS days, f.slot_minutes, f.capacity, f.max_slots, f.advance_days, f.weekly_quota,
 	f.cancel_hours, f.fee_cents, f.deposit_cents, f.currency, f.active, p.time_zone`
 
 const bookingCols = `b.id, b.facility_id, b.property_id, b.unit_id, b.booked_by, lower(b.during) AS starts_at,

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Bookings and paid services: the clubhouse's facilities and their
 -- bookings, community activities with their waiting lists, guided visits
 -- with their guides, and the quote and payment of a paid request.
@@ -19,6 +20,8 @@ CREATE TABLE facilities (
     -- Opening hours are the property's local wall clock.
     opens               time NOT NULL,
     closes              time NOT NULL,
+    -- ISO weekdays (1 Monday .. 7 Sunday) it opens on.
+    days                smallint[] NOT NULL DEFAULT '{1,2,3,4,5,6,7}',
     slot_minutes        integer NOT NULL CHECK (slot_minutes BETWEEN 15 AND 1440),
     capacity            integer NOT NULL CHECK (capacity > 0),
     max_slots           integer NOT NULL DEFAULT 1 CHECK (max_slots > 0),
@@ -148,3 +151,16 @@ CREATE TABLE quotes (
     payment_at       timestamptz,
     payment_note     text
 );
+
+-- +goose Down
+DROP TABLE quotes;
+DROP TABLE guided_visits;
+ALTER TABLE service_requests DROP CONSTRAINT service_requests_appointment_check,
+    DROP COLUMN appointment_at, DROP COLUMN appointment_until;
+DROP TABLE activity_signups;
+DROP TABLE activities;
+DROP TABLE facility_slot_places;
+DROP TABLE facility_bookings;
+DROP TABLE facility_closures;
+DROP TABLE facilities;
+ALTER TABLE properties DROP COLUMN no_show_limit, DROP COLUMN no_show_suspend_days;
