@@ -456,6 +456,32 @@ func TestPaidRequestClosesOnlyPaidOrWaived(t *testing.T) {
 			t.Fatalf("%s: %s %s", how, got.Status, statuses(got.Timeline))
 		}
 	}
+
+	// The console's figures: the paid cleaning is revenue of its
+	// category on the local day; the demo's quoted cleaning is owed.
+	var figs struct {
+		PaymentFigures struct {
+			Revenue []struct {
+				Day      string
+				Category struct{ Code string }
+				Amount   struct{ AmountCents int }
+			}
+			Unpaid []struct {
+				Amount   struct{ AmountCents int }
+				Requests int
+			}
+		}
+	}
+	agent.must(`{ paymentFigures(from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z") { revenue { day category { code } amount { amountCents } }
+		unpaid { amount { amountCents } requests } } }`, nil, &figs)
+	f := figs.PaymentFigures
+	if len(f.Revenue) == 0 || f.Revenue[0].Day != "2026-11-27" || f.Revenue[0].Category.Code != "aircon-wash" || f.Revenue[0].Amount.AmountCents < 96000 {
+		t.Errorf("revenue %+v", f.Revenue)
+	}
+	if len(f.Unpaid) != 1 || f.Unpaid[0].Amount.AmountCents < 96000 || f.Unpaid[0].Requests < 1 {
+		t.Errorf("unpaid %+v", f.Unpaid)
+	}
+	ko.fails("FORBIDDEN", `{ paymentFigures(from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z") { unpaid { requests } } }`, nil)
 }
 
 // Another household of the same property is refused every booking, sign-up

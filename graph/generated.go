@@ -58,6 +58,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Quote() QuoteResolver
 	RequestEvent() RequestEventResolver
+	RevenueDay() RevenueDayResolver
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
 	ServiceStats() ServiceStatsResolver
@@ -65,6 +66,7 @@ type ResolverRoot interface {
 	StaffStats() StaffStatsResolver
 	Subscription() SubscriptionResolver
 	Unit() UnitResolver
+	UnpaidAmount() UnpaidAmountResolver
 	Viewer() ViewerResolver
 }
 
@@ -309,6 +311,11 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PaymentFigures struct {
+		Revenue func(childComplexity int) int
+		Unpaid  func(childComplexity int) int
+	}
+
 	Person struct {
 		ID   func(childComplexity int) int
 		Name func(childComplexity int) int
@@ -343,6 +350,7 @@ type ComplexityRoot struct {
 		Me                func(childComplexity int) int
 		MyBookings        func(childComplexity int) int
 		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
+		PaymentFigures    func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
 		Request           func(childComplexity int, id string) int
 		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
 		ServiceCategories func(childComplexity int, propertyID *string) int
@@ -384,6 +392,13 @@ type ComplexityRoot struct {
 		Request    func(childComplexity int) int
 		ToStatus   func(childComplexity int) int
 		Type       func(childComplexity int) int
+	}
+
+	RevenueDay struct {
+		Amount   func(childComplexity int) int
+		Category func(childComplexity int) int
+		Day      func(childComplexity int) int
+		Requests func(childComplexity int) int
 	}
 
 	ServiceCategory struct {
@@ -498,6 +513,11 @@ type ComplexityRoot struct {
 		ID       func(childComplexity int) int
 		Property func(childComplexity int) int
 		VIP      func(childComplexity int) int
+	}
+
+	UnpaidAmount struct {
+		Amount   func(childComplexity int) int
+		Requests func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -635,6 +655,7 @@ type QueryResolver interface {
 	MyBookings(ctx context.Context) ([]booking.Booking, error)
 	FacilityBookings(ctx context.Context, facilityID string, date string) ([]booking.Booking, error)
 	Activities(ctx context.Context) ([]booking.Activity, error)
+	PaymentFigures(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*billing.Figures, error)
 }
 type QuoteResolver interface {
 	Request(ctx context.Context, obj *billing.Quote) (*request.Request, error)
@@ -652,6 +673,10 @@ type RequestEventResolver interface {
 	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
 
 	Actor(ctx context.Context, obj *request.Event) (*person.Person, error)
+}
+type RevenueDayResolver interface {
+	Category(ctx context.Context, obj *billing.Revenue) (*property.Category, error)
+	Amount(ctx context.Context, obj *billing.Revenue) (*model.Money, error)
 }
 type ServiceCategoryResolver interface {
 	Price(ctx context.Context, obj *property.Category) (*model.Money, error)
@@ -698,6 +723,9 @@ type SubscriptionResolver interface {
 type UnitResolver interface {
 	Building(ctx context.Context, obj *property.Unit) (*property.Building, error)
 	Property(ctx context.Context, obj *property.Unit) (*property.Property, error)
+}
+type UnpaidAmountResolver interface {
+	Amount(ctx context.Context, obj *billing.Owed) (*model.Money, error)
 }
 type ViewerResolver interface {
 	Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error)
@@ -1956,6 +1984,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PaymentFigures.revenue":
+		if e.ComplexityRoot.PaymentFigures.Revenue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFigures.Revenue(childComplexity), true
+	case "PaymentFigures.unpaid":
+		if e.ComplexityRoot.PaymentFigures.Unpaid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFigures.Unpaid(childComplexity), true
+
 	case "Person.id":
 		if e.ComplexityRoot.Person.ID == nil {
 			break
@@ -2134,6 +2175,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyNotifications(childComplexity, args["first"].(*int), args["after"].(*string), args["unreadOnly"].(*bool)), true
+	case "Query.paymentFigures":
+		if e.ComplexityRoot.Query.PaymentFigures == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paymentFigures_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaymentFigures(childComplexity, args["propertyId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.request":
 		if e.ComplexityRoot.Query.Request == nil {
 			break
@@ -2354,6 +2406,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEvent.Type(childComplexity), true
+
+	case "RevenueDay.amount":
+		if e.ComplexityRoot.RevenueDay.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Amount(childComplexity), true
+	case "RevenueDay.category":
+		if e.ComplexityRoot.RevenueDay.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Category(childComplexity), true
+	case "RevenueDay.day":
+		if e.ComplexityRoot.RevenueDay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Day(childComplexity), true
+	case "RevenueDay.requests":
+		if e.ComplexityRoot.RevenueDay.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Requests(childComplexity), true
 
 	case "ServiceCategory.active":
 		if e.ComplexityRoot.ServiceCategory.Active == nil {
@@ -2883,6 +2960,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.VIP(childComplexity), true
+
+	case "UnpaidAmount.amount":
+		if e.ComplexityRoot.UnpaidAmount.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnpaidAmount.Amount(childComplexity), true
+	case "UnpaidAmount.requests":
+		if e.ComplexityRoot.UnpaidAmount.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnpaidAmount.Requests(childComplexity), true
 
 	case "Viewer.availability":
 		if e.ComplexityRoot.Viewer.Availability == nil {
@@ -4245,6 +4335,34 @@ type Quote {
   paymentNote: String
 }
 
+"What was paid for one category on one local day of payment."
+type RevenueDay {
+  "The property's local day, YYYY-MM-DD."
+  day: String!
+  "The category."
+  category: ServiceCategory!
+  "Paid that day."
+  amount: Money!
+  "Requests paid that day."
+  requests: Int!
+}
+
+"What is quoted and still owed, in one currency."
+type UnpaidAmount {
+  "Owed."
+  amount: Money!
+  "Requests owing it."
+  requests: Int!
+}
+
+"The console's money figures."
+type PaymentFigures {
+  "Revenue by category and local day of payment in the window."
+  revenue: [RevenueDay!]!
+  "Quoted amounts owed now, on requests not cancelled."
+  unpaid: [UnpaidAmount!]!
+}
+
 extend type ServiceRequest {
   "When the appointment it books starts (a guided visit)."
   appointmentAt: Time
@@ -4281,6 +4399,8 @@ extend type Query {
   facilityBookings(facilityId: ID!, date: String!): [FacilityBooking!]!
   "The activities not yet ended at the properties the viewer lives or works at."
   activities: [Activity!]!
+  "For the service center and admins: revenue by category and day, and unpaid amounts, of their properties or one of them."
+  paymentFigures(propertyId: ID, from: Time!, to: Time!): PaymentFigures!
 }
 
 extend type Mutation {
@@ -4707,6 +4827,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PaymentFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "revenue":
+		return ec.fieldContext_PaymentFigures_revenue(ctx, field)
+	case "unpaid":
+		return ec.fieldContext_PaymentFigures_unpaid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentFigures", field.Name)
+}
+
 func (ec *executionContext) childFields_Person(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4825,6 +4955,20 @@ func (ec *executionContext) childFields_RequestEvent(ctx context.Context, field 
 		return ec.fieldContext_RequestEvent_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_RevenueDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_RevenueDay_day(ctx, field)
+	case "category":
+		return ec.fieldContext_RevenueDay_category(ctx, field)
+	case "amount":
+		return ec.fieldContext_RevenueDay_amount(ctx, field)
+	case "requests":
+		return ec.fieldContext_RevenueDay_requests(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevenueDay", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceCategory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5043,6 +5187,16 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_property(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Unit", field.Name)
+}
+
+func (ec *executionContext) childFields_UnpaidAmount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_UnpaidAmount_amount(ctx, field)
+	case "requests":
+		return ec.fieldContext_UnpaidAmount_requests(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnpaidAmount", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6242,6 +6396,36 @@ func (ec *executionContext) field_Query_myNotifications_args(ctx context.Context
 		return nil, err
 	}
 	args["unreadOnly"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_paymentFigures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -11485,6 +11669,70 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PaymentFigures_revenue(ctx context.Context, field graphql.CollectedField, obj *billing.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFigures_revenue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revenue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []billing.Revenue) graphql.Marshaler {
+			return ec.marshalNRevenueDay2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFigures_revenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RevenueDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentFigures_unpaid(ctx context.Context, field graphql.CollectedField, obj *billing.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFigures_unpaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unpaid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []billing.Owed) graphql.Marshaler {
+			return ec.marshalNUnpaidAmount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFigures_unpaid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnpaidAmount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *person.Person) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12419,6 +12667,50 @@ func (ec *executionContext) fieldContext_Query_activities(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_paymentFigures(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_paymentFigures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PaymentFigures(ctx, fc.Args["propertyId"].(*string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Figures) graphql.Marshaler {
+			return ec.marshalNPaymentFigures2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_paymentFigures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentFigures(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_paymentFigures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13195,6 +13487,116 @@ func (ec *executionContext) _RequestEvent_at(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_RequestEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RequestEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RevenueDay_day(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RevenueDay", field, false, false, "String")
+}
+
+func (ec *executionContext) _RevenueDay_category(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RevenueDay().Category(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Category) graphql.Marshaler {
+			return ec.marshalNServiceCategory2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevenueDay",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceCategory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RevenueDay_amount(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RevenueDay().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevenueDay",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RevenueDay_requests(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RevenueDay", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ServiceCategory_id(ctx context.Context, field graphql.CollectedField, obj *property.Category) (ret graphql.Marshaler) {
@@ -15397,6 +15799,61 @@ func (ec *executionContext) fieldContext_Unit_property(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UnpaidAmount_amount(ctx context.Context, field graphql.CollectedField, obj *billing.Owed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnpaidAmount_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnpaidAmount().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnpaidAmount_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnpaidAmount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnpaidAmount_requests(ctx context.Context, field graphql.CollectedField, obj *billing.Owed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnpaidAmount_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnpaidAmount_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnpaidAmount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *auth.Actor) (ret graphql.Marshaler) {
@@ -18669,6 +19126,44 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var paymentFiguresImplementors = []string{"PaymentFigures"}
+
+func (ec *executionContext) _PaymentFigures(ctx context.Context, sel ast.SelectionSet, obj *billing.Figures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentFigures")
+		case "revenue":
+			out.Values[i] = ec._PaymentFigures_revenue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unpaid":
+			out.Values[i] = ec._PaymentFigures_unpaid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var personImplementors = []string{"Person"}
 
 func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, obj *person.Person) graphql.Marshaler {
@@ -18936,6 +19431,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_activities(ctx, field)
 				})
+		case "paymentFigures":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_paymentFigures(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -19175,6 +19676,56 @@ func (ec *executionContext) _RequestEvent(ctx context.Context, sel ast.Selection
 			}
 		case "at":
 			out.Values[i] = ec._RequestEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var revenueDayImplementors = []string{"RevenueDay"}
+
+func (ec *executionContext) _RevenueDay(ctx context.Context, sel ast.SelectionSet, obj *billing.Revenue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, revenueDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RevenueDay")
+		case "day":
+			out.Values[i] = ec._RevenueDay_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RevenueDay_category(ctx, field, obj)
+				})
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RevenueDay_amount(ctx, field, obj)
+				})
+		case "requests":
+			out.Values[i] = ec._RevenueDay_requests(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -19885,6 +20436,45 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Unit_property(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unpaidAmountImplementors = []string{"UnpaidAmount"}
+
+func (ec *executionContext) _UnpaidAmount(ctx context.Context, sel ast.SelectionSet, obj *billing.Owed) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unpaidAmountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnpaidAmount")
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnpaidAmount_amount(ctx, field, obj)
+				})
+		case "requests":
+			out.Values[i] = ec._UnpaidAmount_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20905,6 +21495,14 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋkpropertyᚋonest
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPaymentFigures2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐFigures(ctx context.Context, sel ast.SelectionSet, v *billing.Figures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentFigures!")
+		return graphql.Null
+	}
+	return ec._PaymentFigures(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPaymentState2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐPayment(ctx context.Context, v any) (billing.Payment, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := billing.Payment(tmp)
@@ -21028,6 +21626,26 @@ func (ec *executionContext) marshalNRequestStatus2githubᚗcomᚋkpropertyᚋone
 		graphql.AddInvalidNullFromMarshaler(ctx, "RequestStatus!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNRevenueDay2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenue(ctx context.Context, sel ast.SelectionSet, v billing.Revenue) graphql.Marshaler {
+	return ec._RevenueDay(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRevenueDay2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenueᚄ(ctx context.Context, sel ast.SelectionSet, v []billing.Revenue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRevenueDay2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx context.Context, v any) (person.Role, error) {
@@ -21288,6 +21906,26 @@ func (ec *executionContext) marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestop�
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUnpaidAmount2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwed(ctx context.Context, sel ast.SelectionSet, v billing.Owed) graphql.Marshaler {
+	return ec._UnpaidAmount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUnpaidAmount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwedᚄ(ctx context.Context, sel ast.SelectionSet, v []billing.Owed) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnpaidAmount2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwed(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauthᚐActor(ctx context.Context, sel ast.SelectionSet, v *auth.Actor) graphql.Marshaler {

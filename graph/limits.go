@@ -80,6 +80,17 @@ var listBounds = map[string]int{
 	"ServiceRequestConnection.edges": 1,
 	"NotificationConnection.edges":   1,
 	"CallbackTaskConnection.edges":   1,
+	// Bookings: slots of a day at the shortest slot length, and the
+	// limits the booking store reads with.
+	"Facility.openDays":      7,
+	"Query.facilities":       100,
+	"Query.facilitySlots":    96,
+	"Query.myBookings":       100,
+	"Query.facilityBookings": 500,
+	"Query.activities":       100,
+	"Activity.signUps":       500,
+	"PaymentFigures.revenue": 2000,
+	"PaymentFigures.unpaid":  10,
 }
 
 const defaultListBound = 100

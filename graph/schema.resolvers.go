@@ -776,6 +776,15 @@ func (r *queryResolver) Activities(ctx context.Context) ([]booking.Activity, err
 	return values(r.BookingService.Activities(ctx, a))
 }
 
+// PaymentFigures is the resolver for the paymentFigures field.
+func (r *queryResolver) PaymentFigures(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*billing.Figures, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BillingService.Figures(ctx, a, propertyID, from, to)
+}
+
 // Request is the resolver for the request field.
 func (r *quoteResolver) Request(ctx context.Context, obj *billing.Quote) (*request.Request, error) {
 	a, err := actor(ctx)
@@ -823,6 +832,17 @@ func (r *requestEventResolver) Request(ctx context.Context, obj *request.Event) 
 // Actor is the resolver for the actor field.
 func (r *requestEventResolver) Actor(ctx context.Context, obj *request.Event) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, obj.ActorID)
+}
+
+// Category is the resolver for the category field.
+func (r *revenueDayResolver) Category(ctx context.Context, obj *billing.Revenue) (*property.Category, error) {
+	c, err := r.loaders(ctx).categories.Load(ctx, obj.CategoryID)
+	return &c, err
+}
+
+// Amount is the resolver for the amount field.
+func (r *revenueDayResolver) Amount(ctx context.Context, obj *billing.Revenue) (*model.Money, error) {
+	return &model.Money{AmountCents: int(obj.AmountCents), Currency: obj.Currency}, nil
 }
 
 // Price is the resolver for the price field.
@@ -999,6 +1019,11 @@ func (r *unitResolver) Property(ctx context.Context, obj *property.Unit) (*prope
 	return &p, err
 }
 
+// Amount is the resolver for the amount field.
+func (r *unpaidAmountResolver) Amount(ctx context.Context, obj *billing.Owed) (*model.Money, error) {
+	return &model.Money{AmountCents: int(obj.AmountCents), Currency: obj.Currency}, nil
+}
+
 // Properties is the resolver for the properties field.
 func (r *viewerResolver) Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error) {
 	ids, err := r.propertiesOf(ctx, obj)
@@ -1073,6 +1098,9 @@ func (r *Resolver) Quote() QuoteResolver { return &quoteResolver{r} }
 // RequestEvent returns RequestEventResolver implementation.
 func (r *Resolver) RequestEvent() RequestEventResolver { return &requestEventResolver{r} }
 
+// RevenueDay returns RevenueDayResolver implementation.
+func (r *Resolver) RevenueDay() RevenueDayResolver { return &revenueDayResolver{r} }
+
 // ServiceCategory returns ServiceCategoryResolver implementation.
 func (r *Resolver) ServiceCategory() ServiceCategoryResolver { return &serviceCategoryResolver{r} }
 
@@ -1093,6 +1121,9 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 
 // Unit returns UnitResolver implementation.
 func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
+
+// UnpaidAmount returns UnpaidAmountResolver implementation.
+func (r *Resolver) UnpaidAmount() UnpaidAmountResolver { return &unpaidAmountResolver{r} }
 
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
@@ -1115,6 +1146,7 @@ type (
 	queryResolver            struct{ *Resolver }
 	quoteResolver            struct{ *Resolver }
 	requestEventResolver     struct{ *Resolver }
+	revenueDayResolver       struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
 	serviceStatsResolver     struct{ *Resolver }
@@ -1122,5 +1154,6 @@ type (
 	staffStatsResolver       struct{ *Resolver }
 	subscriptionResolver     struct{ *Resolver }
 	unitResolver             struct{ *Resolver }
+	unpaidAmountResolver     struct{ *Resolver }
 	viewerResolver           struct{ *Resolver }
 )

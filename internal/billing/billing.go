@@ -53,6 +53,9 @@ type Store interface {
 	Tx(request.Tx) Tx
 	// QuoteOf reads a request's quote, or apperr.ErrNotFound.
 	QuoteOf(ctx context.Context, requestID string) (*Quote, error)
+	// Figures reads the revenue by category and local day of payment in
+	// [from, to), and what is owed now, at the properties (all when nil).
+	Figures(ctx context.Context, propertyIDs []string, from, to time.Time) (*Figures, error)
 }
 
 // Tx is what billing reads and writes inside a request's transaction.
@@ -208,4 +211,51 @@ func mustJSON(v any) json.RawMessage {
 		panic(fmt.Sprintf("billing: marshal event data: %v", err))
 	}
 	return b
+}
+
+// Revenue is what was paid for one category on one local day.
+type Revenue struct {
+	Day         string `db:"day"`
+	PropertyID  string `db:"property_id"`
+	CategoryID  string `db:"category_id"`
+	AmountCents int64  `db:"amount_cents"`
+	Currency    string `db:"currency"`
+	Requests    int    `db:"requests"`
+}
+
+// Owed is what is quoted and still owed, per currency.
+type Owed struct {
+	AmountCents int64  `db:"amount_cents"`
+	Currency    string `db:"currency"`
+	Requests    int    `db:"requests"`
+}
+
+// Figures are the console's money figures over a window.
+type Figures struct {
+	Revenue []Revenue
+	Unpaid  []Owed
+}
+
+// Figures returns the money figures of the properties whose service center
+// the viewer staffs (every property for an admin), or of one of them;
+// another property is NOT_FOUND.
+func (s *Service) Figures(ctx context.Context, a *auth.Actor, propertyID *string, from, to time.Time) (*Figures, error) {
+	if !to.After(from) || to.Sub(from) > 366*24*time.Hour {
+		return nil, apperr.Invalid("to", "the window must end after it starts and span at most a year")
+	}
+	var props []string
+	switch {
+	case a.Admin && propertyID == nil:
+	case propertyID != nil:
+		if !a.Admin && !a.IsCenterAt(*propertyID) {
+			return nil, apperr.ErrNotFound
+		}
+		props = []string{*propertyID}
+	default:
+		props = a.CenterProperties()
+		if len(props) == 0 {
+			return nil, apperr.New(apperr.Forbidden, "money figures are for the service center")
+		}
+	}
+	return s.store.Figures(ctx, props, from, to)
 }

@@ -48,6 +48,9 @@ func (s *Service) visibleActivity(ctx context.Context, a *auth.Actor, id string)
 	return act, sc, nil
 }
 
+// maxSignUps bounds the sign-ups one answer lists.
+const maxSignUps = 500
+
 // SignUps lists an activity's sign-ups the viewer may see: all of them
 // for its property's staff, their own household's for a resident.
 func (s *Service) SignUps(ctx context.Context, a *auth.Actor, act *Activity) ([]*SignUp, error) {
@@ -61,6 +64,9 @@ func (s *Service) SignUps(ctx context.Context, a *auth.Actor, act *Activity) ([]
 	}
 	out := []*SignUp{}
 	for _, su := range all {
+		if len(out) == maxSignUps {
+			break
+		}
 		if sc.staffAt(su.PropertyID) || sc.household(su.UnitID) {
 			out = append(out, su)
 		}
@@ -146,8 +152,8 @@ func (s *Service) visibleSignUp(ctx context.Context, a *auth.Actor, id string) (
 		return nil, sc, apperr.ErrNotFound
 	}
 	var su *SignUp
-	err = s.run(ctx, func(_ request.Tx, tx Tx) error {
-		su, err = tx.LockSignUp(ctx, id)
+	err = s.req.Run(ctx, func(rtx request.Tx) error {
+		su, err = s.store.Tx(rtx).LockSignUp(ctx, id)
 		return err
 	})
 	if err != nil {

@@ -505,5 +505,12 @@ func (s *Service) FacilityBookings(ctx context.Context, a *auth.Actor, facilityI
 	if err != nil {
 		return nil, apperr.Invalid("date", "date must be a day like 2026-12-05")
 	}
-	return s.store.Bookings(ctx, f.ID, d, d.AddDate(0, 0, 1))
+	out, err := s.store.Bookings(ctx, f.ID, d, d.AddDate(0, 0, 1))
+	if len(out) > maxDayBookings {
+		out = out[:maxDayBookings]
+	}
+	return out, err
 }
+
+// maxDayBookings bounds one facility's day as the console reads it.
+const maxDayBookings = 500

@@ -27,8 +27,8 @@ type Facility struct {
 	Name       string `db:"name"`
 	NameZh     string `db:"name_zh"`
 	// Opens and Closes are "HH:MM" on the property's local clock.
-	Opens       string `db:"opens"`
-	Closes      string `db:"closes"`
+	Opens  string `db:"opens"`
+	Closes string `db:"closes"`
 	// Days are the ISO weekdays it opens on (1 Monday .. 7 Sunday),
 	// comma-separated.
 	Days        string `db:"days"`

@@ -82,7 +82,7 @@ func (s *BookingStore) Facility(ctx context.Context, id string) (*booking.Facili
 func (s *BookingStore) Facilities(ctx context.Context, propertyIDs []string) ([]*booking.Facility, error) {
 	out := []*booking.Facility{}
 	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+facilityCols+` FROM facilities f JOIN properties p ON p.id = f.property_id
-WHERE $1::uuid[] IS NULL OR f.property_id = ANY($1::uuid[]) ORDER BY p.code, f.code`, nullArray(propertyIDs))
+WHERE $1::uuid[] IS NULL OR f.property_id = ANY($1::uuid[]) ORDER BY p.code, f.code LIMIT 100`, nullArray(propertyIDs))
 	return out, mapErr(err)
 }
 
@@ -114,7 +114,7 @@ FROM facility_closures WHERE facility_id = $1 AND during && tstzrange($2, $3)`, 
 func (s *BookingStore) BookingsOf(ctx context.Context, unitIDs []string, from time.Time) ([]*booking.Booking, error) {
 	out := []*booking.Booking{}
 	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+bookingCols+` FROM facility_bookings b
-WHERE b.unit_id = ANY($1::uuid[]) AND upper(b.during) > $2 ORDER BY lower(b.during), b.id`, pq.Array(unitIDs), from)
+WHERE b.unit_id = ANY($1::uuid[]) AND upper(b.during) > $2 ORDER BY lower(b.during), b.id LIMIT 100`, pq.Array(unitIDs), from)
 	return out, mapErr(err)
 }
 
@@ -130,7 +130,7 @@ func (s *BookingStore) BookingByID(ctx context.Context, id string) (*booking.Boo
 func (s *BookingStore) Activities(ctx context.Context, propertyIDs []string, from time.Time) ([]*booking.Activity, error) {
 	out := []*booking.Activity{}
 	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+activityCols+` FROM activities a
-WHERE ($1::uuid[] IS NULL OR a.property_id = ANY($1::uuid[])) AND a.ends_at > $2 ORDER BY a.starts_at, a.id`, nullArray(propertyIDs), from)
+WHERE ($1::uuid[] IS NULL OR a.property_id = ANY($1::uuid[])) AND a.ends_at > $2 ORDER BY a.starts_at, a.id LIMIT 100`, nullArray(propertyIDs), from)
 	return out, mapErr(err)
 }
 
@@ -351,4 +351,23 @@ ON CONFLICT (request_id) DO UPDATE SET unit_price_cents = excluded.unit_price_ce
 	accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at, payment = excluded.payment,
 	payment_by = excluded.payment_by, payment_at = excluded.payment_at, payment_note = excluded.payment_note`, q)
 	return mapErr(err)
+}
+
+// Figures reads revenue by category and local day of payment, and what is
+// owed now on requests not cancelled.
+func (s *BookingStore) Figures(ctx context.Context, propertyIDs []string, from, to time.Time) (*billing.Figures, error) {
+	f := &billing.Figures{Revenue: []billing.Revenue{}, Unpaid: []billing.Owed{}}
+	err := sqlx.SelectContext(ctx, s.db, &f.Revenue, `SELECT to_char((q.payment_at AT TIME ZONE p.time_zone)::date, 'YYYY-MM-DD') AS day,
+	r.property_id, r.category_id, sum(q.amount_cents) AS amount_cents, q.currency, count(*) AS requests
+FROM quotes q JOIN service_requests r ON r.id = q.request_id JOIN properties p ON p.id = r.property_id
+WHERE q.payment = 'PAID' AND q.payment_at >= $2 AND q.payment_at < $3 AND ($1::uuid[] IS NULL OR r.property_id = ANY($1::uuid[]))
+GROUP BY 1, 2, 3, 5 ORDER BY 1, 2, 3, 5 LIMIT 2000`, nullArray(propertyIDs), from, to)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	err = sqlx.SelectContext(ctx, s.db, &f.Unpaid, `SELECT sum(q.amount_cents) AS amount_cents, q.currency, count(*) AS requests
+FROM quotes q JOIN service_requests r ON r.id = q.request_id
+WHERE q.payment = 'UNPAID' AND r.status <> 'CANCELLED' AND ($1::uuid[] IS NULL OR r.property_id = ANY($1::uuid[]))
+GROUP BY q.currency ORDER BY q.currency LIMIT 10`, nullArray(propertyIDs))
+	return f, mapErr(err)
 }
