@@ -87,8 +87,8 @@ var listBounds = map[string]int{
 	"Query.facilitySlots":    96,
 	"Query.myBookings":       100,
 	"Query.facilityBookings": 500,
-	"Query.activities":       100,
-	"Activity.signUps":       500,
+	"Query.activities":       50,
+	"Activity.signUps":       200,
 	"PaymentFigures.revenue": 2000,
 	"PaymentFigures.unpaid":  10,
 }

@@ -49,7 +49,7 @@ func (s *Service) visibleActivity(ctx context.Context, a *auth.Actor, id string)
 }
 
 // maxSignUps bounds the sign-ups one answer lists.
-const maxSignUps = 500
+const maxSignUps = 200
 
 // SignUps lists an activity's sign-ups the viewer may see: all of them
 // for its property's staff, their own household's for a resident.

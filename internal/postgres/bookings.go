@@ -130,7 +130,7 @@ func (s *BookingStore) BookingByID(ctx context.Context, id string) (*booking.Boo
 func (s *BookingStore) Activities(ctx context.Context, propertyIDs []string, from time.Time) ([]*booking.Activity, error) {
 	out := []*booking.Activity{}
 	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT `+activityCols+` FROM activities a
-WHERE ($1::uuid[] IS NULL OR a.property_id = ANY($1::uuid[])) AND a.ends_at > $2 ORDER BY a.starts_at, a.id LIMIT 100`, nullArray(propertyIDs), from)
+WHERE ($1::uuid[] IS NULL OR a.property_id = ANY($1::uuid[])) AND a.ends_at > $2 ORDER BY a.starts_at, a.id LIMIT 50`, nullArray(propertyIDs), from)
 	return out, mapErr(err)
 }
 
