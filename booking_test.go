@@ -502,6 +502,34 @@ func TestOtherHouseholdsAreRefused(t *testing.T) {
 		t.Fatalf("myBookings: %+v / %+v", mineList, otherList)
 	}
 	other.fails("FORBIDDEN", `query($f: ID!) { facilityBookings(facilityId: $f, date: "2026-12-03") { id } }`, map[string]any{"f": room})
+
+	// A sign-up and a quote of the first household are not the second's.
+	var act, paidCat string
+	if err := s.app.DB.Get(&act, `INSERT INTO activities (property_id, title, place, starts_at, ends_at, capacity, signup_opens_at,
+	signup_closes_at) VALUES ($1, 'Choir', 'Hall', $2, $3, 10, $4, $2) RETURNING id`,
+		c.ID, hk("2026-12-06 10:00"), hk("2026-12-06 12:00"), hk("2026-11-20 09:00")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.app.DB.Get(&paidCat, `INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes, price_cents, currency)
+	VALUES ($1, 'aircon-wash', 'CONTRACTED', 'Air-con', '冷氣', 600, 30000, 'HKD') RETURNING id`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	var su struct{ SignUpForActivity struct{ ID string } }
+	mine.must(`mutation($a: ID!) { signUpForActivity(activityId: $a) { id } }`, map[string]any{"a": act}, &su)
+	other.fails("NOT_FOUND", `mutation($id: ID!) { cancelActivitySignUp(id: $id) { id } }`, map[string]any{"id": su.SignUpForActivity.ID})
+	other.fails("NOT_FOUND", `mutation($id: ID!) { checkInActivity(id: $id, attended: 1) { id } }`, map[string]any{"id": su.SignUpForActivity.ID})
+	paid := mine.submit(paidCat, "Clean the bedroom unit")
+	c.agent.must(`mutation($id: ID!) { quoteRequest(id: $id, quantity: 1) { quantity } }`, map[string]any{"id": paid.ID}, nil)
+	other.fails("NOT_FOUND", `mutation($id: ID!) { acceptQuote(id: $id) { acceptedAt } }`, map[string]any{"id": paid.ID})
+	other.fails("NOT_FOUND", `mutation($id: ID!) { quoteRequest(id: $id, quantity: 9) { quantity } }`, map[string]any{"id": paid.ID})
+	other.fails("NOT_FOUND", `mutation($id: ID!) { recordPayment(id: $id, payment: WAIVED) { payment } }`, map[string]any{"id": paid.ID})
+	var q struct {
+		Request struct{ Quote struct{ Quantity int } }
+	}
+	mine.must(`query($id: ID!) { request(id: $id) { quote { quantity } } }`, map[string]any{"id": paid.ID}, &q)
+	if q.Request.Quote.Quantity != 1 {
+		t.Fatalf("the quote changed: %+v", q)
+	}
 	var staff struct{ FacilityBookings []bookingOut }
 	c.agent.must(`query($f: ID!) { facilityBookings(facilityId: $f, date: "2026-12-03") { id } }`, map[string]any{"f": room}, &staff)
 	if len(staff.FacilityBookings) != 1 {
