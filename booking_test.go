@@ -143,6 +143,11 @@ func TestConcurrentBookingsOfOneSlot(t *testing.T) {
 	if err := s.app.DB.Get(&taken, `SELECT taken FROM facility_slot_places WHERE facility_id = $1`, class); err != nil || taken != 5 {
 		t.Fatalf("class places taken: %d (%v)", taken, err)
 	}
+	// Only the winners were announced: to their households and the center.
+	if err := s.app.DB.Get(&n, `SELECT count(*) FROM notifications WHERE person_id = $1 AND kind = 'BOOKING' AND title LIKE 'Booked: class %'`,
+		c.agent.id); err != nil || n != 5 {
+		t.Fatalf("the center heard of %d class bookings (%v), want 5", n, err)
+	}
 
 	var slots struct {
 		FacilitySlots []struct {
