@@ -49,6 +49,8 @@ func init() {
 		"Query.facilityBookings": {`query($f: ID!) { facilityBookings(facilityId: $f, date: "2026-12-01") { id } }`, facilityVars, nil},
 		"Query.paymentFigures": {`query($p: ID) { paymentFigures(propertyId: $p, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z") { unpaid { requests } } }`,
 			func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil},
+		"Mutation.closeFacility": {`mutation($f: ID!) { closeFacility(facilityId: $f, from: "2026-12-01T01:00:00Z", to: "2026-12-01T03:00:00Z", reason: "no") { reason } }`,
+			facilityVars, nil},
 		"Mutation.bookFacility":  {`mutation($f: ID!) { bookFacility(facilityId: $f, startsAt: "2026-12-01T01:00:00Z") { id } }`, facilityVars, nil},
 		"Mutation.cancelBooking": {`mutation($id: ID!) { cancelBooking(id: $id) { id } }`, func(w sweepWorld) map[string]any { return map[string]any{"id": w.booking} }, nil},
 		"Mutation.checkInBooking": {`mutation($id: ID!) { checkInBooking(id: $id, attended: false) { id } }`,

@@ -204,8 +204,11 @@ func TestBookingRules(t *testing.T) {
 	// An overlap with the two-hour booking is refused by PostgreSQL.
 	c.residents[1].fails("CONFLICT", bookMutation, map[string]any{"f": room, "at": hk("2026-11-30 11:00")})
 
-	s.exec(t, `INSERT INTO facility_closures (facility_id, during, reason) VALUES ($1, tstzrange($2, $3), 'repainting')`,
-		room, hk("2026-12-01 09:00"), hk("2026-12-01 22:00"))
+	closeF := `mutation($f: ID!, $from: Time!, $to: Time!) { closeFacility(facilityId: $f, from: $from, to: $to, reason: "repainting") { reason } }`
+	closure := map[string]any{"f": room, "from": hk("2026-12-01 09:00"), "to": hk("2026-12-01 22:00")}
+	c.agent.fails("FORBIDDEN", closeF, closure)
+	s.exec(t, `UPDATE staff_roles SET role = 'MANAGER' WHERE person_id = $1`, c.agent.id)
+	c.agent.must(closeF, closure, nil)
 	if resp := c.residents[1].fails("CONFLICT", bookMutation, map[string]any{"f": room, "at": hk("2026-12-01 15:00")}); !strings.Contains(resp.Errors[0].Message, "closed") {
 		t.Errorf("closure: %+v", resp.Errors)
 	}

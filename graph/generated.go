@@ -221,6 +221,12 @@ type ComplexityRoot struct {
 		Unit        func(childComplexity int) int
 	}
 
+	FacilityClosure struct {
+		From   func(childComplexity int) int
+		Reason func(childComplexity int) int
+		To     func(childComplexity int) int
+	}
+
 	FacilitySlot struct {
 		Available func(childComplexity int) int
 		Capacity  func(childComplexity int) int
@@ -256,6 +262,7 @@ type ComplexityRoot struct {
 		CheckInActivity       func(childComplexity int, id string, attended int) int
 		CheckInBooking        func(childComplexity int, id string, attended bool) int
 		ClaimRequest          func(childComplexity int, id string) int
+		CloseFacility         func(childComplexity int, facilityID string, from time.Time, to time.Time, reason string) int
 		CompleteRequest       func(childComplexity int, id string, note string) int
 		ConfirmRequest        func(childComplexity int, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) int
 		HoldRequest           func(childComplexity int, id string, reason string, resumeAt *time.Time) int
@@ -613,6 +620,7 @@ type MutationResolver interface {
 	SetStaffProfile(ctx context.Context, personID string, propertyID string, skills []string, zoneBuildingID *string) (*dispatch.Profile, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
 	BookFacility(ctx context.Context, facilityID string, startsAt time.Time, slots *int, unitID *string) (*booking.Booking, error)
+	CloseFacility(ctx context.Context, facilityID string, from time.Time, to time.Time, reason string) (*booking.Closure, error)
 	CancelBooking(ctx context.Context, id string) (*booking.Booking, error)
 	CheckInBooking(ctx context.Context, id string, attended bool) (*booking.Booking, error)
 	SignUpForActivity(ctx context.Context, activityID string, places *int, unitID *string) (*booking.SignUp, error)
@@ -1395,6 +1403,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FacilityBooking.Unit(childComplexity), true
 
+	case "FacilityClosure.from":
+		if e.ComplexityRoot.FacilityClosure.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityClosure.From(childComplexity), true
+	case "FacilityClosure.reason":
+		if e.ComplexityRoot.FacilityClosure.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityClosure.Reason(childComplexity), true
+	case "FacilityClosure.to":
+		if e.ComplexityRoot.FacilityClosure.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityClosure.To(childComplexity), true
+
 	case "FacilitySlot.available":
 		if e.ComplexityRoot.FacilitySlot.Available == nil {
 			break
@@ -1608,6 +1635,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimRequest(childComplexity, args["id"].(string)), true
+	case "Mutation.closeFacility":
+		if e.ComplexityRoot.Mutation.CloseFacility == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeFacility_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseFacility(childComplexity, args["facilityId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["reason"].(string)), true
 	case "Mutation.completeRequest":
 		if e.ComplexityRoot.Mutation.CompleteRequest == nil {
 			break
@@ -4139,6 +4177,16 @@ type FacilitySlot {
   open: Boolean!
 }
 
+"A time a facility is shut for maintenance."
+type FacilityClosure {
+  "When it starts."
+  from: Time!
+  "When it ends."
+  to: Time!
+  "Why."
+  reason: String!
+}
+
 "Where a facility booking stands."
 enum BookingStatus {
   "Held for the household."
@@ -4406,6 +4454,8 @@ extend type Query {
 extend type Mutation {
   "Book consecutive slots of a facility for the viewer's household. CONFLICT when the places are taken, the week's quota is used or the facility is closed; INVALID_INPUT outside the hours or the booking window."
   bookFacility(facilityId: ID!, startsAt: Time!, slots: Int, unitId: ID): FacilityBooking!
+  "For the property's manager or director: shut a facility for maintenance; no booking may be made in the closure."
+  closeFacility(facilityId: ID!, from: Time!, to: Time!, reason: String!): FacilityClosure!
   "Cancel a booking: the household up to the facility's cut-off, the service center until it starts."
   cancelBooking(id: ID!): FacilityBooking!
   "For the property's staff: check a booking in (attended) or mark it a no-show."
@@ -4725,6 +4775,18 @@ func (ec *executionContext) childFields_FacilityBooking(ctx context.Context, fie
 		return ec.fieldContext_FacilityBooking_checkedInAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FacilityBooking", field.Name)
+}
+
+func (ec *executionContext) childFields_FacilityClosure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_FacilityClosure_from(ctx, field)
+	case "to":
+		return ec.fieldContext_FacilityClosure_to(ctx, field)
+	case "reason":
+		return ec.fieldContext_FacilityClosure_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FacilityClosure", field.Name)
 }
 
 func (ec *executionContext) childFields_FacilitySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5596,6 +5658,44 @@ func (ec *executionContext) field_Mutation_claimRequest_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeFacility_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "facilityId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["facilityId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
 	return args, nil
 }
 
@@ -9329,6 +9429,75 @@ func (ec *executionContext) fieldContext_FacilityBooking_checkedInAt(_ context.C
 	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "Time")
 }
 
+func (ec *executionContext) _FacilityClosure_from(ctx context.Context, field graphql.CollectedField, obj *booking.Closure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityClosure_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityClosure_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityClosure", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityClosure_to(ctx context.Context, field graphql.CollectedField, obj *booking.Closure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityClosure_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityClosure_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityClosure", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityClosure_reason(ctx context.Context, field graphql.CollectedField, obj *booking.Closure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityClosure_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityClosure_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityClosure", field, false, false, "String")
+}
+
 func (ec *executionContext) _FacilitySlot_startsAt(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10863,6 +11032,50 @@ func (ec *executionContext) fieldContext_Mutation_bookFacility(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_bookFacility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeFacility(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeFacility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseFacility(ctx, fc.Args["facilityId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Closure) graphql.Marshaler {
+			return ec.marshalNFacilityClosure2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐClosure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeFacility(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilityClosure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeFacility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18486,6 +18699,49 @@ func (ec *executionContext) _FacilityBooking(ctx context.Context, sel ast.Select
 	return out
 }
 
+var facilityClosureImplementors = []string{"FacilityClosure"}
+
+func (ec *executionContext) _FacilityClosure(ctx context.Context, sel ast.SelectionSet, obj *booking.Closure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, facilityClosureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FacilityClosure")
+		case "from":
+			out.Values[i] = ec._FacilityClosure_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._FacilityClosure_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._FacilityClosure_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var facilitySlotImplementors = []string{"FacilitySlot"}
 
 func (ec *executionContext) _FacilitySlot(ctx context.Context, sel ast.SelectionSet, obj *booking.Slot) graphql.Marshaler {
@@ -18847,6 +19103,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "bookFacility":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_bookFacility(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeFacility":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeFacility(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21320,6 +21583,14 @@ func (ec *executionContext) marshalNFacilityBooking2ᚖgithubᚗcomᚋkproperty�
 		return graphql.Null
 	}
 	return ec._FacilityBooking(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFacilityClosure2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐClosure(ctx context.Context, sel ast.SelectionSet, v *booking.Closure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FacilityClosure!")
+		return graphql.Null
+	}
+	return ec._FacilityClosure(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFacilitySlot2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSlot(ctx context.Context, sel ast.SelectionSet, v booking.Slot) graphql.Marshaler {

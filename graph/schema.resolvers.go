@@ -447,6 +447,15 @@ func (r *mutationResolver) BookFacility(ctx context.Context, facilityID string, 
 	return r.BookingService.Book(ctx, a, booking.BookInput{FacilityID: facilityID, StartsAt: startsAt, Slots: deref(slots), UnitID: unitID})
 }
 
+// CloseFacility is the resolver for the closeFacility field.
+func (r *mutationResolver) CloseFacility(ctx context.Context, facilityID string, from time.Time, to time.Time, reason string) (*booking.Closure, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.CloseFacility(ctx, a, facilityID, from, to, reason)
+}
+
 // CancelBooking is the resolver for the cancelBooking field.
 func (r *mutationResolver) CancelBooking(ctx context.Context, id string) (*booking.Booking, error) {
 	a, err := actor(ctx)

@@ -514,3 +514,26 @@ func (s *Service) FacilityBookings(ctx context.Context, a *auth.Actor, facilityI
 
 // maxDayBookings bounds one facility's day as the console reads it.
 const maxDayBookings = 500
+
+// CloseFacility shuts a facility for a time (maintenance), for the
+// property's manager or director: no booking may then be made in it.
+// Bookings already made are left for the service center to move.
+func (s *Service) CloseFacility(ctx context.Context, a *auth.Actor, facilityID string, from, to time.Time, reason string) (*Closure, error) {
+	f, _, err := s.visibleFacility(ctx, a, facilityID)
+	if err != nil {
+		return nil, err
+	}
+	if role, ok := a.RoleAt(f.PropertyID); !a.Admin && (!ok || (role != person.Manager && role != person.Director)) {
+		return nil, apperr.New(apperr.Forbidden, "the property's manager or director closes a facility")
+	}
+	why, err := request.Text("reason", reason, true)
+	if err != nil {
+		return nil, err
+	}
+	if !to.After(from) {
+		return nil, apperr.Invalid("to", "a closure must end after it starts")
+	}
+	c := &Closure{FacilityID: f.ID, From: from.UTC(), To: to.UTC(), Reason: *why}
+	err = s.req.Run(ctx, func(rtx request.Tx) error { return s.store.Tx(rtx).InsertClosure(ctx, c) })
+	return c, err
+}

@@ -211,6 +211,7 @@ type Tx interface {
 	// ClosedDuring reports whether the facility is closed at any time in
 	// [from, to).
 	ClosedDuring(ctx context.Context, facilityID string, from, to time.Time) (bool, error)
+	InsertClosure(ctx context.Context, c *Closure) error
 	// InsertBooking stores a booking; an overlap on a room is CONFLICT.
 	InsertBooking(ctx context.Context, b *Booking) error
 	// TakePlaces adds delta places to each slot of a shared facility; a

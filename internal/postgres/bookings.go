@@ -371,3 +371,9 @@ WHERE q.payment = 'UNPAID' AND r.status <> 'CANCELLED' AND ($1::uuid[] IS NULL O
 GROUP BY q.currency ORDER BY q.currency LIMIT 10`, nullArray(propertyIDs))
 	return f, mapErr(err)
 }
+
+func (t requestTx) InsertClosure(ctx context.Context, c *booking.Closure) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO facility_closures (facility_id, during, reason) VALUES ($1, tstzrange($2, $3), $4)`,
+		c.FacilityID, c.From, c.To, c.Reason)
+	return mapErr(err)
+}
