@@ -191,6 +191,9 @@ type Store interface {
 	ActivityByID(ctx context.Context, id string) (*Activity, error)
 	SignUpsOf(ctx context.Context, activityIDs []string) ([]*SignUp, error)
 	GuidedVisit(ctx context.Context, requestID string) (*GuidedVisit, error)
+	// AnyReminderDue reports, without a transaction, whether a guided
+	// visit starting in (now, until] still awaits its reminder.
+	AnyReminderDue(ctx context.Context, now, until time.Time) (bool, error)
 }
 
 // Tx is what bookings read and write inside one transaction.

@@ -105,6 +105,10 @@ const remindAhead = 24 * time.Hour
 // run it at once, since each locks the visits it reminds with SKIP LOCKED.
 func (s *Service) RemindVisits(ctx context.Context) (int, error) {
 	now := s.req.Now()
+	// Most ticks find nothing: they ask without opening a transaction.
+	if due, err := s.store.AnyReminderDue(ctx, now, now.Add(remindAhead)); err != nil || !due {
+		return 0, err
+	}
 	n := 0
 	err := s.run(ctx, func(_ request.Tx, tx Tx) error {
 		due, err := tx.DueReminders(ctx, now, now.Add(remindAhead), 100)

@@ -377,3 +377,11 @@ func (t requestTx) InsertClosure(ctx context.Context, c *booking.Closure) error 
 		c.FacilityID, c.From, c.To, c.Reason)
 	return mapErr(err)
 }
+
+// AnyReminderDue reports whether a guided visit awaits its reminder.
+func (s *BookingStore) AnyReminderDue(ctx context.Context, now, until time.Time) (bool, error) {
+	var due bool
+	err := get(ctx, s.db, &due, `SELECT EXISTS (SELECT 1 FROM guided_visits v
+WHERE v.active AND v.reminded_at IS NULL AND lower(v.during) > $1 AND lower(v.during) <= $2)`, now, until)
+	return due, err
+}
