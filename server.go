@@ -34,6 +34,8 @@ import (
 	"github.com/kproperty/onestop/graph/playground"
 	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/billing"
+	"github.com/kproperty/onestop/internal/booking"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/config"
@@ -369,6 +371,8 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 	notifications := postgres.NewNotificationStore(db)
 	visitors := visitor.NewService(postgres.NewVisitorStore(db), clk)
 	duties := duty.NewService(postgres.NewDutyStore(db), clk)
+	bookingStore := postgres.NewBookingStore(db)
+	bookings := booking.NewService(bookingStore, app.Requests, app.Hub.Wake)
 	deps := graph.Deps{
 		AuthService:         authSvc,
 		RequestService:      app.Requests,
@@ -387,6 +391,8 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 		ConversationService: conversation.NewService(app.Requests.Engine, postgres.NewRequestStore(db), postgres.NewConversationStore(db), app.Files),
 		DeviceService:       device.NewService(postgres.NewDeviceStore(db), clk),
 		AdminService:        admin.NewService(app.Requests, postgres.NewAdminStore(db), authSvc, authSvc),
+		BookingService:      bookings,
+		BillingService:      billing.NewService(app.Requests, app.Callbacks, bookingStore.Billing()),
 	}
 	var sender notification.Sender = notification.LogSender{Log: log}
 	if cfg.PushWebhookURL != "" {
@@ -401,6 +407,7 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 		app.Metrics.Job("visitor_unanswered", visitors.TellUnanswered),
 		app.Metrics.Job("visitor_purge", visitors.Purge),
 		app.Metrics.Job("greeting_duty", duties.Remind),
+		app.Metrics.Job("visit_reminders", bookings.RemindVisits),
 	}
 	if cfg.TickInterval > 0 {
 		stop := startTicker(cfg.TickInterval, log, app.Jobs...)

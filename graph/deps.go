@@ -5,6 +5,8 @@ import (
 
 	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/billing"
+	"github.com/kproperty/onestop/internal/booking"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/conversation"
 	"github.com/kproperty/onestop/internal/device"
@@ -59,4 +61,6 @@ type Deps struct {
 	ConversationService *conversation.Service
 	DeviceService       *device.Service
 	AdminService        *admin.Service
+	BookingService      *booking.Service
+	BillingService      *billing.Service
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/kproperty/onestop/graph/scalar"
 	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/billing"
+	"github.com/kproperty/onestop/internal/booking"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/device"
 	"github.com/kproperty/onestop/internal/dispatch"
@@ -46,6 +48,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Activation() ActivationResolver
+	Activity() ActivityResolver
+	ActivitySignUp() ActivitySignUpResolver
 	AuditEntry() AuditEntryResolver
 	Building() BuildingResolver
 	ButlerAssignment() ButlerAssignmentResolver
@@ -55,8 +59,11 @@ type ResolverRoot interface {
 	CallbackTask() CallbackTaskResolver
 	DailyStats() DailyStatsResolver
 	DispatchRule() DispatchRuleResolver
+	Facility() FacilityResolver
+	FacilityBooking() FacilityBookingResolver
 	GreetingDuty() GreetingDutyResolver
 	GuardPost() GuardPostResolver
+	GuidedVisit() GuidedVisitResolver
 	IdHandBack() IdHandBackResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
@@ -64,9 +71,11 @@ type ResolverRoot interface {
 	PromiseSettings() PromiseSettingsResolver
 	Property() PropertyResolver
 	Query() QueryResolver
+	Quote() QuoteResolver
 	RequestEvent() RequestEventResolver
 	RequestFile() RequestFileResolver
 	RequestMessage() RequestMessageResolver
+	RevenueDay() RevenueDayResolver
 	ServiceCategory() ServiceCategoryResolver
 	ServiceRequest() ServiceRequestResolver
 	ServiceStats() ServiceStatsResolver
@@ -76,6 +85,7 @@ type ResolverRoot interface {
 	StaffStats() StaffStatsResolver
 	Subscription() SubscriptionResolver
 	Unit() UnitResolver
+	UnpaidAmount() UnpaidAmountResolver
 	Viewer() ViewerResolver
 	Visit() VisitResolver
 	VisitorPass() VisitorPassResolver
@@ -93,6 +103,38 @@ type ComplexityRoot struct {
 	ActivationCode struct {
 		Code      func(childComplexity int) int
 		ExpiresAt func(childComplexity int) int
+	}
+
+	Activity struct {
+		Attended        func(childComplexity int) int
+		Capacity        func(childComplexity int) int
+		ConfirmedPlaces func(childComplexity int) int
+		EndsAt          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		PerHousehold    func(childComplexity int) int
+		Place           func(childComplexity int) int
+		PlacesLeft      func(childComplexity int) int
+		Property        func(childComplexity int) int
+		SignUps         func(childComplexity int) int
+		SignupClosesAt  func(childComplexity int) int
+		SignupOpensAt   func(childComplexity int) int
+		StartsAt        func(childComplexity int) int
+		Title           func(childComplexity int) int
+		TitleZh         func(childComplexity int) int
+		WaitingPlaces   func(childComplexity int) int
+	}
+
+	ActivitySignUp struct {
+		Activity        func(childComplexity int) int
+		Attended        func(childComplexity int) int
+		CheckedInAt     func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Places          func(childComplexity int) int
+		PromotedAt      func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Unit            func(childComplexity int) int
+		WaitingPosition func(childComplexity int) int
 	}
 
 	AuditEntry struct {
@@ -206,6 +248,56 @@ type ComplexityRoot struct {
 		Note      func(childComplexity int) int
 	}
 
+	Facility struct {
+		Active      func(childComplexity int) int
+		AdvanceDays func(childComplexity int) int
+		CancelHours func(childComplexity int) int
+		Capacity    func(childComplexity int) int
+		Closes      func(childComplexity int) int
+		Code        func(childComplexity int) int
+		Deposit     func(childComplexity int) int
+		Fee         func(childComplexity int) int
+		ID          func(childComplexity int) int
+		MaxSlots    func(childComplexity int) int
+		Name        func(childComplexity int) int
+		NameZh      func(childComplexity int) int
+		OpenDays    func(childComplexity int) int
+		Opens       func(childComplexity int) int
+		Property    func(childComplexity int) int
+		SlotMinutes func(childComplexity int) int
+		WeeklyQuota func(childComplexity int) int
+	}
+
+	FacilityBooking struct {
+		BookedBy    func(childComplexity int) int
+		CancelledAt func(childComplexity int) int
+		CheckedInAt func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Deposit     func(childComplexity int) int
+		EndsAt      func(childComplexity int) int
+		Facility    func(childComplexity int) int
+		Fee         func(childComplexity int) int
+		ID          func(childComplexity int) int
+		StartsAt    func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Unit        func(childComplexity int) int
+	}
+
+	FacilityClosure struct {
+		From   func(childComplexity int) int
+		Reason func(childComplexity int) int
+		To     func(childComplexity int) int
+	}
+
+	FacilitySlot struct {
+		Available func(childComplexity int) int
+		Capacity  func(childComplexity int) int
+		EndsAt    func(childComplexity int) int
+		Open      func(childComplexity int) int
+		StartsAt  func(childComplexity int) int
+		Taken     func(childComplexity int) int
+	}
+
 	FrontDeskDay struct {
 		Date          func(childComplexity int) int
 		PreRegistered func(childComplexity int) int
@@ -265,6 +357,14 @@ type ComplexityRoot struct {
 		Standing func(childComplexity int) int
 	}
 
+	GuidedVisit struct {
+		EndsAt    func(childComplexity int) int
+		Guide     func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		PartySize func(childComplexity int) int
+		StartsAt  func(childComplexity int) int
+	}
+
 	IdHandBack struct {
 		Key           func(childComplexity int) int
 		MedianSeconds func(childComplexity int) int
@@ -286,19 +386,27 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcceptQuote            func(childComplexity int, id string) int
 		AcceptRequest          func(childComplexity int, id string, promisedAt *time.Time, note *string) int
 		ActivateAccount        func(childComplexity int, code string, username *string, password string) int
 		AddRequestMessage      func(childComplexity int, input model.AddRequestMessageInput) int
 		AnswerVisitor          func(childComplexity int, visitID string, admit bool) int
 		AssignButler           func(childComplexity int, unitID string, butlerID string, from *time.Time) int
 		AssignRequest          func(childComplexity int, id string, assigneeID string, note *string) int
+		BookFacility           func(childComplexity int, facilityID string, startsAt time.Time, slots *int, unitID *string) int
+		BookGuidedVisit        func(childComplexity int, input model.BookGuidedVisitInput) int
+		CancelActivitySignUp   func(childComplexity int, id string) int
+		CancelBooking          func(childComplexity int, id string) int
 		CancelRequest          func(childComplexity int, id string, reason string) int
 		CancelVisitorPass      func(childComplexity int, id string) int
 		ChangePassword         func(childComplexity int, oldPassword string, newPassword string) int
+		CheckInActivity        func(childComplexity int, id string, attended int) int
+		CheckInBooking         func(childComplexity int, id string, attended bool) int
 		CheckInGreeting        func(childComplexity int, dutyID string) int
 		CheckInPost            func(childComplexity int, postID string) int
 		CheckOutPost           func(childComplexity int, postID string) int
 		ClaimRequest           func(childComplexity int, id string) int
+		CloseFacility          func(childComplexity int, facilityID string, from time.Time, to time.Time, reason string) int
 		CompleteRequest        func(childComplexity int, id string, note string) int
 		ConfirmRequest         func(childComplexity int, id string, satisfied bool, rating *int, comment *string, timeliness *int, attitude *int) int
 		CreateBuilding         func(childComplexity int, propertyID string, code string, name string, nameZh string) int
@@ -318,8 +426,10 @@ type ComplexityRoot struct {
 		MarkMessagesRead       func(childComplexity int, requestID string) int
 		MarkNotificationsRead  func(childComplexity int, ids []string) int
 		PreRegisterVisitor     func(childComplexity int, input model.PreRegisterVisitorInput) int
+		QuoteRequest           func(childComplexity int, id string, quantity int, unitPriceCents *int) int
 		RecordCallback         func(childComplexity int, id string, method callback.Method, outcome *callback.Outcome, satisfaction *int, note *string) int
 		RecordFollowUp         func(childComplexity int, id string, note string) int
+		RecordPayment          func(childComplexity int, id string, payment billing.Payment, note *string) int
 		RecordVisitorDeparture func(childComplexity int, visitID string) int
 		RefreshToken           func(childComplexity int, refreshToken string) int
 		RegisterDevice         func(childComplexity int, platform device.Platform, token string) int
@@ -338,6 +448,7 @@ type ComplexityRoot struct {
 		SetLanguage            func(childComplexity int, language model.Language) int
 		SetPromiseSettings     func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
 		SetStaffProfile        func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
+		SignUpForActivity      func(childComplexity int, activityID string, places *int, unitID *string) int
 		StaffLeaves            func(childComplexity int, personID string, propertyID string, butlerID *string) int
 		StartRequest           func(childComplexity int, id string, note *string) int
 		SubmitRequest          func(childComplexity int, input model.SubmitRequestInput) int
@@ -376,6 +487,11 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PaymentFigures struct {
+		Revenue func(childComplexity int) int
+		Unpaid  func(childComplexity int) int
 	}
 
 	Person struct {
@@ -420,16 +536,22 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Activities        func(childComplexity int) int
 		AuditLog          func(childComplexity int, propertyID *string, first *int, before *string) int
 		ButlerPortfolios  func(childComplexity int, propertyID string) int
 		CallbackQueue     func(childComplexity int, propertyID *string, first *int, after *string) int
 		DispatchRules     func(childComplexity int, propertyID string) int
 		DoNotAdmitList    func(childComplexity int, unitID string) int
+		Facilities        func(childComplexity int, propertyID *string) int
+		FacilityBookings  func(childComplexity int, facilityID string, date string) int
+		FacilitySlots     func(childComplexity int, facilityID string, date string) int
 		FrontDeskStats    func(childComplexity int, propertyID string, from time.Time, to time.Time) int
 		GreetingRota      func(childComplexity int, propertyID string, month string) int
 		Me                func(childComplexity int) int
+		MyBookings        func(childComplexity int) int
 		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		MyVisitorPasses   func(childComplexity int) int
+		PaymentFigures    func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
 		Posts             func(childComplexity int, propertyID string) int
 		Request           func(childComplexity int, id string) int
 		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
@@ -440,6 +562,21 @@ type ComplexityRoot struct {
 		StaffStats        func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
 		Visit             func(childComplexity int, id string) int
 		VisitorLog        func(childComplexity int, propertyID string, day *string, unitID *string, name *string, first *int) int
+	}
+
+	Quote struct {
+		AcceptedAt        func(childComplexity int) int
+		AcceptedBy        func(childComplexity int) int
+		Amount            func(childComplexity int) int
+		Payment           func(childComplexity int) int
+		PaymentAt         func(childComplexity int) int
+		PaymentNote       func(childComplexity int) int
+		PaymentRecordedBy func(childComplexity int) int
+		Quantity          func(childComplexity int) int
+		QuotedAt          func(childComplexity int) int
+		QuotedBy          func(childComplexity int) int
+		Request           func(childComplexity int) int
+		UnitPrice         func(childComplexity int) int
 	}
 
 	Rating struct {
@@ -496,6 +633,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	RevenueDay struct {
+		Amount   func(childComplexity int) int
+		Category func(childComplexity int) int
+		Day      func(childComplexity int) int
+		Requests func(childComplexity int) int
+	}
+
 	SearchResult struct {
 		People   func(childComplexity int) int
 		Requests func(childComplexity int) int
@@ -518,37 +662,41 @@ type ComplexityRoot struct {
 	}
 
 	ServiceRequest struct {
-		Assignee        func(childComplexity int) int
-		Breached        func(childComplexity int) int
-		CancelReason    func(childComplexity int) int
-		Category        func(childComplexity int) int
-		Channel         func(childComplexity int) int
-		CreatedAt       func(childComplexity int) int
-		Description     func(childComplexity int) int
-		DueAt           func(childComplexity int) int
-		EscalationLevel func(childComplexity int) int
-		Files           func(childComplexity int) int
-		FirstResponder  func(childComplexity int) int
-		FollowUpPending func(childComplexity int) int
-		HoldReason      func(childComplexity int) int
-		HoldUntil       func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Messages        func(childComplexity int, first *int, after *string) int
-		Number          func(childComplexity int) int
-		OnHold          func(childComplexity int) int
-		Pooled          func(childComplexity int) int
-		PreferredTime   func(childComplexity int) int
-		PromisedAt      func(childComplexity int) int
-		Property        func(childComplexity int) int
-		Rating          func(childComplexity int) int
-		Requester       func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Timeline        func(childComplexity int, last *int) int
-		Unit            func(childComplexity int) int
-		UnreadMessages  func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
-		Version         func(childComplexity int) int
-		Warned          func(childComplexity int) int
+		AppointmentAt    func(childComplexity int) int
+		AppointmentUntil func(childComplexity int) int
+		Assignee         func(childComplexity int) int
+		Breached         func(childComplexity int) int
+		CancelReason     func(childComplexity int) int
+		Category         func(childComplexity int) int
+		Channel          func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Description      func(childComplexity int) int
+		DueAt            func(childComplexity int) int
+		EscalationLevel  func(childComplexity int) int
+		Files            func(childComplexity int) int
+		FirstResponder   func(childComplexity int) int
+		FollowUpPending  func(childComplexity int) int
+		GuidedVisit      func(childComplexity int) int
+		HoldReason       func(childComplexity int) int
+		HoldUntil        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Messages         func(childComplexity int, first *int, after *string) int
+		Number           func(childComplexity int) int
+		OnHold           func(childComplexity int) int
+		Pooled           func(childComplexity int) int
+		PreferredTime    func(childComplexity int) int
+		PromisedAt       func(childComplexity int) int
+		Property         func(childComplexity int) int
+		Quote            func(childComplexity int) int
+		Rating           func(childComplexity int) int
+		Requester        func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Timeline         func(childComplexity int, last *int) int
+		Unit             func(childComplexity int) int
+		UnreadMessages   func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Version          func(childComplexity int) int
+		Warned           func(childComplexity int) int
 	}
 
 	ServiceRequestConnection struct {
@@ -634,6 +782,11 @@ type ComplexityRoot struct {
 		VIP      func(childComplexity int) int
 	}
 
+	UnpaidAmount struct {
+		Amount   func(childComplexity int) int
+		Requests func(childComplexity int) int
+	}
+
 	Viewer struct {
 		Availability func(childComplexity int) int
 		Language     func(childComplexity int) int
@@ -710,6 +863,17 @@ type ComplexityRoot struct {
 type ActivationResolver interface {
 	Person(ctx context.Context, obj *admin.Activation) (*person.Person, error)
 }
+type ActivityResolver interface {
+	Property(ctx context.Context, obj *booking.Activity) (*property.Property, error)
+
+	SignUps(ctx context.Context, obj *booking.Activity) ([]booking.SignUp, error)
+}
+type ActivitySignUpResolver interface {
+	Activity(ctx context.Context, obj *booking.SignUp) (*booking.Activity, error)
+	Unit(ctx context.Context, obj *booking.SignUp) (*property.Unit, error)
+
+	WaitingPosition(ctx context.Context, obj *booking.SignUp) (*int, error)
+}
 type AuditEntryResolver interface {
 	ID(ctx context.Context, obj *admin.Entry) (string, error)
 
@@ -750,6 +914,20 @@ type DispatchRuleResolver interface {
 	Property(ctx context.Context, obj *dispatch.Rule) (*property.Property, error)
 	Category(ctx context.Context, obj *dispatch.Rule) (*property.Category, error)
 }
+type FacilityResolver interface {
+	Property(ctx context.Context, obj *booking.Facility) (*property.Property, error)
+
+	Fee(ctx context.Context, obj *booking.Facility) (*model.Money, error)
+	Deposit(ctx context.Context, obj *booking.Facility) (*model.Money, error)
+}
+type FacilityBookingResolver interface {
+	Facility(ctx context.Context, obj *booking.Booking) (*booking.Facility, error)
+	Unit(ctx context.Context, obj *booking.Booking) (*property.Unit, error)
+	BookedBy(ctx context.Context, obj *booking.Booking) (*person.Person, error)
+
+	Fee(ctx context.Context, obj *booking.Booking) (*model.Money, error)
+	Deposit(ctx context.Context, obj *booking.Booking) (*model.Money, error)
+}
 type GreetingDutyResolver interface {
 	Day(ctx context.Context, obj *duty.Duty) (string, error)
 
@@ -760,6 +938,9 @@ type GreetingDutyResolver interface {
 type GuardPostResolver interface {
 	Shifts(ctx context.Context, obj *duty.Post) ([]string, error)
 	OnDuty(ctx context.Context, obj *duty.Post) ([]person.Person, error)
+}
+type GuidedVisitResolver interface {
+	Guide(ctx context.Context, obj *booking.GuidedVisit) (*person.Person, error)
 }
 type IdHandBackResolver interface {
 	Key(ctx context.Context, obj *frontdesk.HandBack) (*string, error)
@@ -826,6 +1007,17 @@ type MutationResolver interface {
 	HireStaff(ctx context.Context, propertyID string, username string, name string, nameZh *string, role person.Role) (*admin.Hire, error)
 	UpdateStaff(ctx context.Context, personID string, propertyID string, role person.Role, toPropertyID *string) (bool, error)
 	StaffLeaves(ctx context.Context, personID string, propertyID string, butlerID *string) (*admin.Leave, error)
+	BookFacility(ctx context.Context, facilityID string, startsAt time.Time, slots *int, unitID *string) (*booking.Booking, error)
+	CloseFacility(ctx context.Context, facilityID string, from time.Time, to time.Time, reason string) (*booking.Closure, error)
+	CancelBooking(ctx context.Context, id string) (*booking.Booking, error)
+	CheckInBooking(ctx context.Context, id string, attended bool) (*booking.Booking, error)
+	SignUpForActivity(ctx context.Context, activityID string, places *int, unitID *string) (*booking.SignUp, error)
+	CancelActivitySignUp(ctx context.Context, id string) (*booking.SignUp, error)
+	CheckInActivity(ctx context.Context, id string, attended int) (*booking.SignUp, error)
+	BookGuidedVisit(ctx context.Context, input model.BookGuidedVisitInput) (*request.Request, error)
+	QuoteRequest(ctx context.Context, id string, quantity int, unitPriceCents *int) (*billing.Quote, error)
+	AcceptQuote(ctx context.Context, id string) (*billing.Quote, error)
+	RecordPayment(ctx context.Context, id string, payment billing.Payment, note *string) (*billing.Quote, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notification.Notification) (string, error)
@@ -870,6 +1062,23 @@ type QueryResolver interface {
 	StaffBoard(ctx context.Context, propertyID string) ([]admin.BoardRow, error)
 	ButlerPortfolios(ctx context.Context, propertyID string) (*admin.Portfolios, error)
 	AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]admin.Entry, error)
+	Facilities(ctx context.Context, propertyID *string) ([]booking.Facility, error)
+	FacilitySlots(ctx context.Context, facilityID string, date string) ([]booking.Slot, error)
+	MyBookings(ctx context.Context) ([]booking.Booking, error)
+	FacilityBookings(ctx context.Context, facilityID string, date string) ([]booking.Booking, error)
+	Activities(ctx context.Context) ([]booking.Activity, error)
+	PaymentFigures(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*billing.Figures, error)
+}
+type QuoteResolver interface {
+	Request(ctx context.Context, obj *billing.Quote) (*request.Request, error)
+	UnitPrice(ctx context.Context, obj *billing.Quote) (*model.Money, error)
+
+	Amount(ctx context.Context, obj *billing.Quote) (*model.Money, error)
+	QuotedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error)
+
+	AcceptedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error)
+
+	PaymentRecordedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error)
 }
 type RequestEventResolver interface {
 	ID(ctx context.Context, obj *request.Event) (string, error)
@@ -891,6 +1100,10 @@ type RequestMessageResolver interface {
 	Text(ctx context.Context, obj *request.Event) (string, error)
 
 	Files(ctx context.Context, obj *request.Event) ([]files.File, error)
+}
+type RevenueDayResolver interface {
+	Category(ctx context.Context, obj *billing.Revenue) (*property.Category, error)
+	Amount(ctx context.Context, obj *billing.Revenue) (*model.Money, error)
 }
 type ServiceCategoryResolver interface {
 	Price(ctx context.Context, obj *property.Category) (*model.Money, error)
@@ -916,6 +1129,9 @@ type ServiceRequestResolver interface {
 	Messages(ctx context.Context, obj *request.Request, first *int, after *string) (*model.RequestMessageConnection, error)
 	UnreadMessages(ctx context.Context, obj *request.Request) (int, error)
 	Files(ctx context.Context, obj *request.Request) ([]files.File, error)
+
+	GuidedVisit(ctx context.Context, obj *request.Request) (*booking.GuidedVisit, error)
+	Quote(ctx context.Context, obj *request.Request) (*billing.Quote, error)
 }
 type ServiceStatsResolver interface {
 	ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error)
@@ -945,6 +1161,9 @@ type SubscriptionResolver interface {
 type UnitResolver interface {
 	Building(ctx context.Context, obj *property.Unit) (*property.Building, error)
 	Property(ctx context.Context, obj *property.Unit) (*property.Property, error)
+}
+type UnpaidAmountResolver interface {
+	Amount(ctx context.Context, obj *billing.Owed) (*model.Money, error)
 }
 type ViewerResolver interface {
 	Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error)
@@ -1006,6 +1225,164 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActivationCode.ExpiresAt(childComplexity), true
+
+	case "Activity.attended":
+		if e.ComplexityRoot.Activity.Attended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Attended(childComplexity), true
+	case "Activity.capacity":
+		if e.ComplexityRoot.Activity.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Capacity(childComplexity), true
+	case "Activity.confirmedPlaces":
+		if e.ComplexityRoot.Activity.ConfirmedPlaces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ConfirmedPlaces(childComplexity), true
+	case "Activity.endsAt":
+		if e.ComplexityRoot.Activity.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.EndsAt(childComplexity), true
+	case "Activity.id":
+		if e.ComplexityRoot.Activity.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ID(childComplexity), true
+	case "Activity.perHousehold":
+		if e.ComplexityRoot.Activity.PerHousehold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.PerHousehold(childComplexity), true
+	case "Activity.place":
+		if e.ComplexityRoot.Activity.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Place(childComplexity), true
+	case "Activity.placesLeft":
+		if e.ComplexityRoot.Activity.PlacesLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.PlacesLeft(childComplexity), true
+	case "Activity.property":
+		if e.ComplexityRoot.Activity.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Property(childComplexity), true
+	case "Activity.signUps":
+		if e.ComplexityRoot.Activity.SignUps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.SignUps(childComplexity), true
+	case "Activity.signUpClosesAt":
+		if e.ComplexityRoot.Activity.SignupClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.SignupClosesAt(childComplexity), true
+	case "Activity.signUpOpensAt":
+		if e.ComplexityRoot.Activity.SignupOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.SignupOpensAt(childComplexity), true
+	case "Activity.startsAt":
+		if e.ComplexityRoot.Activity.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.StartsAt(childComplexity), true
+	case "Activity.title":
+		if e.ComplexityRoot.Activity.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Title(childComplexity), true
+	case "Activity.titleZh":
+		if e.ComplexityRoot.Activity.TitleZh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.TitleZh(childComplexity), true
+	case "Activity.waitingPlaces":
+		if e.ComplexityRoot.Activity.WaitingPlaces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.WaitingPlaces(childComplexity), true
+
+	case "ActivitySignUp.activity":
+		if e.ComplexityRoot.ActivitySignUp.Activity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.Activity(childComplexity), true
+	case "ActivitySignUp.attended":
+		if e.ComplexityRoot.ActivitySignUp.Attended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.Attended(childComplexity), true
+	case "ActivitySignUp.checkedInAt":
+		if e.ComplexityRoot.ActivitySignUp.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.CheckedInAt(childComplexity), true
+	case "ActivitySignUp.createdAt":
+		if e.ComplexityRoot.ActivitySignUp.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.CreatedAt(childComplexity), true
+	case "ActivitySignUp.id":
+		if e.ComplexityRoot.ActivitySignUp.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.ID(childComplexity), true
+	case "ActivitySignUp.places":
+		if e.ComplexityRoot.ActivitySignUp.Places == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.Places(childComplexity), true
+	case "ActivitySignUp.promotedAt":
+		if e.ComplexityRoot.ActivitySignUp.PromotedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.PromotedAt(childComplexity), true
+	case "ActivitySignUp.status":
+		if e.ComplexityRoot.ActivitySignUp.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.Status(childComplexity), true
+	case "ActivitySignUp.unit":
+		if e.ComplexityRoot.ActivitySignUp.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.Unit(childComplexity), true
+	case "ActivitySignUp.waitingPosition":
+		if e.ComplexityRoot.ActivitySignUp.WaitingPosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivitySignUp.WaitingPosition(childComplexity), true
 
 	case "AuditEntry.action":
 		if e.ComplexityRoot.AuditEntry.Action == nil {
@@ -1435,6 +1812,238 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DoNotAdmitEntry.Note(childComplexity), true
 
+	case "Facility.active":
+		if e.ComplexityRoot.Facility.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Active(childComplexity), true
+	case "Facility.advanceDays":
+		if e.ComplexityRoot.Facility.AdvanceDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.AdvanceDays(childComplexity), true
+	case "Facility.cancelHours":
+		if e.ComplexityRoot.Facility.CancelHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.CancelHours(childComplexity), true
+	case "Facility.capacity":
+		if e.ComplexityRoot.Facility.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Capacity(childComplexity), true
+	case "Facility.closes":
+		if e.ComplexityRoot.Facility.Closes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Closes(childComplexity), true
+	case "Facility.code":
+		if e.ComplexityRoot.Facility.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Code(childComplexity), true
+	case "Facility.deposit":
+		if e.ComplexityRoot.Facility.Deposit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Deposit(childComplexity), true
+	case "Facility.fee":
+		if e.ComplexityRoot.Facility.Fee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Fee(childComplexity), true
+	case "Facility.id":
+		if e.ComplexityRoot.Facility.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.ID(childComplexity), true
+	case "Facility.maxSlots":
+		if e.ComplexityRoot.Facility.MaxSlots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.MaxSlots(childComplexity), true
+	case "Facility.name":
+		if e.ComplexityRoot.Facility.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Name(childComplexity), true
+	case "Facility.nameZh":
+		if e.ComplexityRoot.Facility.NameZh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.NameZh(childComplexity), true
+	case "Facility.openDays":
+		if e.ComplexityRoot.Facility.OpenDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.OpenDays(childComplexity), true
+	case "Facility.opens":
+		if e.ComplexityRoot.Facility.Opens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Opens(childComplexity), true
+	case "Facility.property":
+		if e.ComplexityRoot.Facility.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.Property(childComplexity), true
+	case "Facility.slotMinutes":
+		if e.ComplexityRoot.Facility.SlotMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.SlotMinutes(childComplexity), true
+	case "Facility.weeklyQuota":
+		if e.ComplexityRoot.Facility.WeeklyQuota == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Facility.WeeklyQuota(childComplexity), true
+
+	case "FacilityBooking.bookedBy":
+		if e.ComplexityRoot.FacilityBooking.BookedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.BookedBy(childComplexity), true
+	case "FacilityBooking.cancelledAt":
+		if e.ComplexityRoot.FacilityBooking.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.CancelledAt(childComplexity), true
+	case "FacilityBooking.checkedInAt":
+		if e.ComplexityRoot.FacilityBooking.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.CheckedInAt(childComplexity), true
+	case "FacilityBooking.createdAt":
+		if e.ComplexityRoot.FacilityBooking.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.CreatedAt(childComplexity), true
+	case "FacilityBooking.deposit":
+		if e.ComplexityRoot.FacilityBooking.Deposit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.Deposit(childComplexity), true
+	case "FacilityBooking.endsAt":
+		if e.ComplexityRoot.FacilityBooking.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.EndsAt(childComplexity), true
+	case "FacilityBooking.facility":
+		if e.ComplexityRoot.FacilityBooking.Facility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.Facility(childComplexity), true
+	case "FacilityBooking.fee":
+		if e.ComplexityRoot.FacilityBooking.Fee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.Fee(childComplexity), true
+	case "FacilityBooking.id":
+		if e.ComplexityRoot.FacilityBooking.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.ID(childComplexity), true
+	case "FacilityBooking.startsAt":
+		if e.ComplexityRoot.FacilityBooking.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.StartsAt(childComplexity), true
+	case "FacilityBooking.status":
+		if e.ComplexityRoot.FacilityBooking.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.Status(childComplexity), true
+	case "FacilityBooking.unit":
+		if e.ComplexityRoot.FacilityBooking.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityBooking.Unit(childComplexity), true
+
+	case "FacilityClosure.from":
+		if e.ComplexityRoot.FacilityClosure.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityClosure.From(childComplexity), true
+	case "FacilityClosure.reason":
+		if e.ComplexityRoot.FacilityClosure.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityClosure.Reason(childComplexity), true
+	case "FacilityClosure.to":
+		if e.ComplexityRoot.FacilityClosure.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilityClosure.To(childComplexity), true
+
+	case "FacilitySlot.available":
+		if e.ComplexityRoot.FacilitySlot.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilitySlot.Available(childComplexity), true
+	case "FacilitySlot.capacity":
+		if e.ComplexityRoot.FacilitySlot.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilitySlot.Capacity(childComplexity), true
+	case "FacilitySlot.endsAt":
+		if e.ComplexityRoot.FacilitySlot.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilitySlot.EndsAt(childComplexity), true
+	case "FacilitySlot.open":
+		if e.ComplexityRoot.FacilitySlot.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilitySlot.Open(childComplexity), true
+	case "FacilitySlot.startsAt":
+		if e.ComplexityRoot.FacilitySlot.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilitySlot.StartsAt(childComplexity), true
+	case "FacilitySlot.taken":
+		if e.ComplexityRoot.FacilitySlot.Taken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacilitySlot.Taken(childComplexity), true
+
 	case "FrontDeskDay.date":
 		if e.ComplexityRoot.FrontDeskDay.Date == nil {
 			break
@@ -1670,6 +2279,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GuardPost.Standing(childComplexity), true
 
+	case "GuidedVisit.endsAt":
+		if e.ComplexityRoot.GuidedVisit.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuidedVisit.EndsAt(childComplexity), true
+	case "GuidedVisit.guide":
+		if e.ComplexityRoot.GuidedVisit.Guide == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuidedVisit.Guide(childComplexity), true
+	case "GuidedVisit.kind":
+		if e.ComplexityRoot.GuidedVisit.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuidedVisit.Kind(childComplexity), true
+	case "GuidedVisit.partySize":
+		if e.ComplexityRoot.GuidedVisit.PartySize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuidedVisit.PartySize(childComplexity), true
+	case "GuidedVisit.startsAt":
+		if e.ComplexityRoot.GuidedVisit.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuidedVisit.StartsAt(childComplexity), true
+
 	case "IdHandBack.key":
 		if e.ComplexityRoot.IdHandBack.Key == nil {
 			break
@@ -1739,6 +2379,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.acceptQuote":
+		if e.ComplexityRoot.Mutation.AcceptQuote == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptQuote_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptQuote(childComplexity, args["id"].(string)), true
 	case "Mutation.acceptRequest":
 		if e.ComplexityRoot.Mutation.AcceptRequest == nil {
 			break
@@ -1805,6 +2456,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignRequest(childComplexity, args["id"].(string), args["assigneeId"].(string), args["note"].(*string)), true
+	case "Mutation.bookFacility":
+		if e.ComplexityRoot.Mutation.BookFacility == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bookFacility_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BookFacility(childComplexity, args["facilityId"].(string), args["startsAt"].(time.Time), args["slots"].(*int), args["unitId"].(*string)), true
+	case "Mutation.bookGuidedVisit":
+		if e.ComplexityRoot.Mutation.BookGuidedVisit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bookGuidedVisit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BookGuidedVisit(childComplexity, args["input"].(model.BookGuidedVisitInput)), true
+	case "Mutation.cancelActivitySignUp":
+		if e.ComplexityRoot.Mutation.CancelActivitySignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelActivitySignUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelActivitySignUp(childComplexity, args["id"].(string)), true
+	case "Mutation.cancelBooking":
+		if e.ComplexityRoot.Mutation.CancelBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelBooking(childComplexity, args["id"].(string)), true
 	case "Mutation.cancelRequest":
 		if e.ComplexityRoot.Mutation.CancelRequest == nil {
 			break
@@ -1838,6 +2533,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["oldPassword"].(string), args["newPassword"].(string)), true
+	case "Mutation.checkInActivity":
+		if e.ComplexityRoot.Mutation.CheckInActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInActivity(childComplexity, args["id"].(string), args["attended"].(int)), true
+	case "Mutation.checkInBooking":
+		if e.ComplexityRoot.Mutation.CheckInBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInBooking(childComplexity, args["id"].(string), args["attended"].(bool)), true
 	case "Mutation.checkInGreeting":
 		if e.ComplexityRoot.Mutation.CheckInGreeting == nil {
 			break
@@ -1882,6 +2599,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimRequest(childComplexity, args["id"].(string)), true
+	case "Mutation.closeFacility":
+		if e.ComplexityRoot.Mutation.CloseFacility == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeFacility_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseFacility(childComplexity, args["facilityId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["reason"].(string)), true
 	case "Mutation.completeRequest":
 		if e.ComplexityRoot.Mutation.CompleteRequest == nil {
 			break
@@ -2091,6 +2819,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PreRegisterVisitor(childComplexity, args["input"].(model.PreRegisterVisitorInput)), true
+	case "Mutation.quoteRequest":
+		if e.ComplexityRoot.Mutation.QuoteRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_quoteRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.QuoteRequest(childComplexity, args["id"].(string), args["quantity"].(int), args["unitPriceCents"].(*int)), true
 	case "Mutation.recordCallback":
 		if e.ComplexityRoot.Mutation.RecordCallback == nil {
 			break
@@ -2113,6 +2852,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordFollowUp(childComplexity, args["id"].(string), args["note"].(string)), true
+	case "Mutation.recordPayment":
+		if e.ComplexityRoot.Mutation.RecordPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordPayment(childComplexity, args["id"].(string), args["payment"].(billing.Payment), args["note"].(*string)), true
 	case "Mutation.recordVisitorDeparture":
 		if e.ComplexityRoot.Mutation.RecordVisitorDeparture == nil {
 			break
@@ -2311,6 +3061,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetStaffProfile(childComplexity, args["personId"].(string), args["propertyId"].(string), args["skills"].([]string), args["zoneBuildingId"].(*string)), true
+	case "Mutation.signUpForActivity":
+		if e.ComplexityRoot.Mutation.SignUpForActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_signUpForActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SignUpForActivity(childComplexity, args["activityId"].(string), args["places"].(*int), args["unitId"].(*string)), true
 	case "Mutation.staffLeaves":
 		if e.ComplexityRoot.Mutation.StaffLeaves == nil {
 			break
@@ -2517,6 +3278,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PaymentFigures.revenue":
+		if e.ComplexityRoot.PaymentFigures.Revenue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFigures.Revenue(childComplexity), true
+	case "PaymentFigures.unpaid":
+		if e.ComplexityRoot.PaymentFigures.Unpaid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFigures.Unpaid(childComplexity), true
+
 	case "Person.id":
 		if e.ComplexityRoot.Person.ID == nil {
 			break
@@ -2678,6 +3452,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Property.TimeZone(childComplexity), true
 
+	case "Query.activities":
+		if e.ComplexityRoot.Query.Activities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Activities(childComplexity), true
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
 			break
@@ -2733,6 +3513,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DoNotAdmitList(childComplexity, args["unitId"].(string)), true
+	case "Query.facilities":
+		if e.ComplexityRoot.Query.Facilities == nil {
+			break
+		}
+
+		args, err := ec.field_Query_facilities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Facilities(childComplexity, args["propertyId"].(*string)), true
+	case "Query.facilityBookings":
+		if e.ComplexityRoot.Query.FacilityBookings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_facilityBookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FacilityBookings(childComplexity, args["facilityId"].(string), args["date"].(string)), true
+	case "Query.facilitySlots":
+		if e.ComplexityRoot.Query.FacilitySlots == nil {
+			break
+		}
+
+		args, err := ec.field_Query_facilitySlots_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FacilitySlots(childComplexity, args["facilityId"].(string), args["date"].(string)), true
 	case "Query.frontDeskStats":
 		if e.ComplexityRoot.Query.FrontDeskStats == nil {
 			break
@@ -2762,6 +3575,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myBookings":
+		if e.ComplexityRoot.Query.MyBookings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyBookings(childComplexity), true
 	case "Query.myNotifications":
 		if e.ComplexityRoot.Query.MyNotifications == nil {
 			break
@@ -2779,6 +3598,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyVisitorPasses(childComplexity), true
+	case "Query.paymentFigures":
+		if e.ComplexityRoot.Query.PaymentFigures == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paymentFigures_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaymentFigures(childComplexity, args["propertyId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.posts":
 		if e.ComplexityRoot.Query.Posts == nil {
 			break
@@ -2889,6 +3719,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.VisitorLog(childComplexity, args["propertyId"].(string), args["day"].(*string), args["unitId"].(*string), args["name"].(*string), args["first"].(*int)), true
+
+	case "Quote.acceptedAt":
+		if e.ComplexityRoot.Quote.AcceptedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.AcceptedAt(childComplexity), true
+	case "Quote.acceptedBy":
+		if e.ComplexityRoot.Quote.AcceptedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.AcceptedBy(childComplexity), true
+	case "Quote.amount":
+		if e.ComplexityRoot.Quote.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.Amount(childComplexity), true
+	case "Quote.payment":
+		if e.ComplexityRoot.Quote.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.Payment(childComplexity), true
+	case "Quote.paymentRecordedAt":
+		if e.ComplexityRoot.Quote.PaymentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.PaymentAt(childComplexity), true
+	case "Quote.paymentNote":
+		if e.ComplexityRoot.Quote.PaymentNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.PaymentNote(childComplexity), true
+	case "Quote.paymentRecordedBy":
+		if e.ComplexityRoot.Quote.PaymentRecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.PaymentRecordedBy(childComplexity), true
+	case "Quote.quantity":
+		if e.ComplexityRoot.Quote.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.Quantity(childComplexity), true
+	case "Quote.quotedAt":
+		if e.ComplexityRoot.Quote.QuotedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.QuotedAt(childComplexity), true
+	case "Quote.quotedBy":
+		if e.ComplexityRoot.Quote.QuotedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.QuotedBy(childComplexity), true
+	case "Quote.request":
+		if e.ComplexityRoot.Quote.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.Request(childComplexity), true
+	case "Quote.unitPrice":
+		if e.ComplexityRoot.Quote.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.UnitPrice(childComplexity), true
 
 	case "Rating.attitude":
 		if e.ComplexityRoot.Rating.Attitude == nil {
@@ -3112,6 +4015,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestMessageEdge.Node(childComplexity), true
 
+	case "RevenueDay.amount":
+		if e.ComplexityRoot.RevenueDay.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Amount(childComplexity), true
+	case "RevenueDay.category":
+		if e.ComplexityRoot.RevenueDay.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Category(childComplexity), true
+	case "RevenueDay.day":
+		if e.ComplexityRoot.RevenueDay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Day(childComplexity), true
+	case "RevenueDay.requests":
+		if e.ComplexityRoot.RevenueDay.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueDay.Requests(childComplexity), true
+
 	case "SearchResult.people":
 		if e.ComplexityRoot.SearchResult.People == nil {
 			break
@@ -3204,6 +4132,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceCategory.TargetMinutes(childComplexity), true
 
+	case "ServiceRequest.appointmentAt":
+		if e.ComplexityRoot.ServiceRequest.AppointmentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.AppointmentAt(childComplexity), true
+	case "ServiceRequest.appointmentUntil":
+		if e.ComplexityRoot.ServiceRequest.AppointmentUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.AppointmentUntil(childComplexity), true
 	case "ServiceRequest.assignee":
 		if e.ComplexityRoot.ServiceRequest.Assignee == nil {
 			break
@@ -3276,6 +4216,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.FollowUpPending(childComplexity), true
+	case "ServiceRequest.guidedVisit":
+		if e.ComplexityRoot.ServiceRequest.GuidedVisit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.GuidedVisit(childComplexity), true
 	case "ServiceRequest.holdReason":
 		if e.ComplexityRoot.ServiceRequest.HoldReason == nil {
 			break
@@ -3341,6 +4287,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceRequest.Property(childComplexity), true
+	case "ServiceRequest.quote":
+		if e.ComplexityRoot.ServiceRequest.Quote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceRequest.Quote(childComplexity), true
 	case "ServiceRequest.rating":
 		if e.ComplexityRoot.ServiceRequest.Rating == nil {
 			break
@@ -3722,6 +4674,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Unit.VIP(childComplexity), true
 
+	case "UnpaidAmount.amount":
+		if e.ComplexityRoot.UnpaidAmount.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnpaidAmount.Amount(childComplexity), true
+	case "UnpaidAmount.requests":
+		if e.ComplexityRoot.UnpaidAmount.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnpaidAmount.Requests(childComplexity), true
+
 	case "Viewer.availability":
 		if e.ComplexityRoot.Viewer.Availability == nil {
 			break
@@ -4055,6 +5020,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddRequestMessageInput", ec.unmarshalInputAddRequestMessageInput),
+			graphql.NewInputUnmarshaler("BookGuidedVisitInput", ec.unmarshalInputBookGuidedVisitInput),
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("PreRegisterVisitorInput", ec.unmarshalInputPreRegisterVisitorInput),
 			graphql.NewInputUnmarshaler("PropertyChange", ec.unmarshalInputPropertyChange),
@@ -6413,6 +7379,442 @@ extend type Mutation {
     butlerId: ID
   ): StaffLeave!
 }
+
+# ---- bookings ----
+
+"A bookable part of a property's clubhouse (會所): a room held whole (capacity 1) or a class shared by the place."
+type Facility {
+  "The facility's id."
+  id: ID!
+  "Where it is."
+  property: Property!
+  "Short code, unique at the property."
+  code: String!
+  "English name."
+  name: String!
+  "Traditional Chinese name."
+  nameZh: String!
+  "Opening time, HH:MM on the property's local clock."
+  opens: String!
+  "Closing time, HH:MM on the property's local clock: the last slot ends by then."
+  closes: String!
+  "The ISO weekdays it opens on: 1 Monday to 7 Sunday."
+  openDays: [Int!]!
+  "Length of one slot."
+  slotMinutes: Int!
+  "Households that may hold one slot at once: 1 for a room, N for a class."
+  capacity: Int!
+  "The longest booking, in consecutive slots."
+  maxSlots: Int!
+  "How many local days ahead a slot may be booked."
+  advanceDays: Int!
+  "Bookings one household may hold in one local week (Monday to Sunday)."
+  weeklyQuota: Int!
+  "A household cancels at least this many hours before the start; later, only the service center can."
+  cancelHours: Int!
+  "The fee of one booking, if any."
+  fee: Money
+  "The deposit of one booking, if any."
+  deposit: Money
+  "Whether it takes bookings."
+  active: Boolean!
+}
+
+"One slot of a facility's day."
+type FacilitySlot {
+  "When it starts."
+  startsAt: Time!
+  "When it ends."
+  endsAt: Time!
+  "Households that may hold it."
+  capacity: Int!
+  "Places held."
+  taken: Int!
+  "Places left (0 when closed)."
+  available: Int!
+  "Whether it can be booked now: not past, inside the booking window, not closed for maintenance, not full."
+  open: Boolean!
+}
+
+"A time a facility is shut for maintenance."
+type FacilityClosure {
+  "When it starts."
+  from: Time!
+  "When it ends."
+  to: Time!
+  "Why."
+  reason: String!
+}
+
+"Where a facility booking stands."
+enum BookingStatus {
+  "Held for the household."
+  BOOKED
+  "The household came; staff checked it in."
+  CHECKED_IN
+  "The household did not come; repeated no-shows suspend booking for a while."
+  NO_SHOW
+  "Given back."
+  CANCELLED
+}
+
+"A household's hold on a facility for consecutive slots."
+type FacilityBooking {
+  "The booking's id."
+  id: ID!
+  "What is booked."
+  facility: Facility!
+  "The household it is for."
+  unit: Unit!
+  "Who booked it."
+  bookedBy: Person!
+  "When it starts."
+  startsAt: Time!
+  "When it ends."
+  endsAt: Time!
+  "Where it stands."
+  status: BookingStatus!
+  "The fee charged, if any."
+  fee: Money
+  "The deposit held, if any."
+  deposit: Money
+  "When it was made."
+  createdAt: Time!
+  "When it was cancelled."
+  cancelledAt: Time
+  "When staff checked the household in."
+  checkedInAt: Time
+}
+
+"A community cultural activity (社區文化活動) with its places and waiting list."
+type Activity {
+  "The activity's id."
+  id: ID!
+  "Where it is held."
+  property: Property!
+  "English title."
+  title: String!
+  "Traditional Chinese title."
+  titleZh: String!
+  "The room or place."
+  place: String!
+  "When it starts."
+  startsAt: Time!
+  "When it ends."
+  endsAt: Time!
+  "Places in all."
+  capacity: Int!
+  "When sign-up opens."
+  signUpOpensAt: Time!
+  "When sign-up closes."
+  signUpClosesAt: Time!
+  "Most places one household may take."
+  perHousehold: Int!
+  "Places confirmed."
+  confirmedPlaces: Int!
+  "Places asked for on the waiting list."
+  waitingPlaces: Int!
+  "People checked in at the door."
+  attended: Int!
+  "Places still free."
+  placesLeft: Int!
+  "The sign-ups the viewer may see: all for the property's staff, their own household's for a resident."
+  signUps: [ActivitySignUp!]!
+}
+
+"Where a household's sign-up stands."
+enum SignUpStatus {
+  "The places are the household's."
+  CONFIRMED
+  "On the waiting list, promoted in the order of signing up when places free."
+  WAITING
+  "Given back."
+  CANCELLED
+}
+
+"A household's places at an activity, or its place on the waiting list."
+type ActivitySignUp {
+  "The sign-up's id."
+  id: ID!
+  "The activity."
+  activity: Activity!
+  "The household."
+  unit: Unit!
+  "Places taken or asked for."
+  places: Int!
+  "Where it stands."
+  status: SignUpStatus!
+  "On the waiting list: 1 is next."
+  waitingPosition: Int
+  "When it was made."
+  createdAt: Time!
+  "When it was promoted from the waiting list."
+  promotedAt: Time
+  "When it was checked in at the door."
+  checkedInAt: Time
+  "How many of the household came."
+  attended: Int
+}
+
+"What a guided visit (引導式服務) is for."
+enum GuidedVisitKind {
+  "A visit to be escorted."
+  VISIT
+  "A study tour."
+  STUDY_TOUR
+  "An assessment team."
+  ASSESSMENT_TEAM
+  "Help with heavy items."
+  HEAVY_ITEMS
+}
+
+"The booking side of a guided-visit request."
+type GuidedVisit {
+  "What it is for."
+  kind: GuidedVisitKind!
+  "How many people."
+  partySize: Int!
+  "When it starts."
+  startsAt: Time!
+  "When it ends: the request's promise."
+  endsAt: Time!
+  "The staff member guiding it, never booked twice at once."
+  guide: Person!
+}
+
+"A guided visit as the household books it."
+input BookGuidedVisitInput {
+  "A UUID the app makes once per booking; a retry with it books nothing new."
+  clientRequestId: ID!
+  "The property's guided-visit category."
+  categoryId: ID!
+  "When it starts."
+  startsAt: Time!
+  "How long it lasts (60 when omitted)."
+  minutes: Int
+  "How many people."
+  partySize: Int!
+  "What it is for."
+  kind: GuidedVisitKind!
+  "Anything the guide should know."
+  note: String
+  "The household, for a resident with several."
+  unitId: ID
+}
+
+"Where the payment of a paid request stands."
+enum PaymentState {
+  "Owed: the request cannot close."
+  UNPAID
+  "Paid."
+  PAID
+  "Waived by the management office: the request may close."
+  WAIVED
+  "Paid and given back."
+  REFUNDED
+}
+
+"The price of a paid (contracted, 特約) request and its payment."
+type Quote {
+  "The request priced."
+  request: ServiceRequest!
+  "Price of one unit."
+  unitPrice: Money!
+  "How many units."
+  quantity: Int!
+  "Unit price times quantity."
+  amount: Money!
+  "Who quoted it."
+  quotedBy: Person!
+  "When."
+  quotedAt: Time!
+  "Who in the household accepted it."
+  acceptedBy: Person
+  "When it was accepted; work starts after."
+  acceptedAt: Time
+  "Where the payment stands."
+  payment: PaymentState!
+  "Who recorded the payment, waiver or refund."
+  paymentRecordedBy: Person
+  "When it was recorded."
+  paymentRecordedAt: Time
+  "The note recorded with it."
+  paymentNote: String
+}
+
+"What was paid for one category on one local day of payment."
+type RevenueDay {
+  "The property's local day, YYYY-MM-DD."
+  day: String!
+  "The category."
+  category: ServiceCategory!
+  "Paid that day."
+  amount: Money!
+  "Requests paid that day."
+  requests: Int!
+}
+
+"What is quoted and still owed, in one currency."
+type UnpaidAmount {
+  "Owed."
+  amount: Money!
+  "Requests owing it."
+  requests: Int!
+}
+
+"The console's money figures."
+type PaymentFigures {
+  "Revenue by category and local day of payment in the window."
+  revenue: [RevenueDay!]!
+  "Quoted amounts owed now, on requests not cancelled."
+  unpaid: [UnpaidAmount!]!
+}
+
+extend type ServiceRequest {
+  "When the appointment it books starts (a guided visit)."
+  appointmentAt: Time
+  "When the appointment ends: a request with an appointment is promised for its end."
+  appointmentUntil: Time
+  "The guided visit it books, if any."
+  guidedVisit: GuidedVisit
+  "Its quote, if it is a paid request that was quoted."
+  quote: Quote
+}
+
+extend enum NotificationKind {
+  "A booking, sign-up or guided visit of yours changed: booked, cancelled, promoted from the waiting list, checked in, a reminder."
+  BOOKING
+}
+
+extend enum EventType {
+  "The service center quoted the price."
+  QUOTED
+  "The household accepted the quote."
+  QUOTE_ACCEPTED
+  "The payment was recorded as paid, waived or refunded."
+  PAYMENT_RECORDED
+}
+
+extend type Query {
+  "The clubhouse facilities of the properties the viewer lives or works at, or of one of them."
+  facilities(
+    "The property; unset, your own."
+    propertyId: ID
+  ): [Facility!]!
+  "A facility's slots on a local date (YYYY-MM-DD), with the places taken."
+  facilitySlots(
+    "The facility."
+    facilityId: ID!
+    "A local day, YYYY-MM-DD."
+    date: String!
+  ): [FacilitySlot!]!
+  "The viewer's households' bookings that have not ended, soonest first."
+  myBookings: [FacilityBooking!]!
+  "For the property's staff: a facility's bookings on a local date, to check them in."
+  facilityBookings(
+    "The facility."
+    facilityId: ID!
+    "A local day, YYYY-MM-DD."
+    date: String!
+  ): [FacilityBooking!]!
+  "The activities not yet ended at the properties the viewer lives or works at."
+  activities: [Activity!]!
+  "For the service center and admins: revenue by category and day, and unpaid amounts, of their properties or one of them."
+  paymentFigures(
+    "One property; unset, every one you may read."
+    propertyId: ID
+    "Start of the window (inclusive)."
+    from: Time!
+    "End of the window (exclusive)."
+    to: Time!
+  ): PaymentFigures!
+}
+
+extend type Mutation {
+  "Book consecutive slots of a facility for the viewer's household. CONFLICT when the places are taken, the week's quota is used or the facility is closed; INVALID_INPUT outside the hours or the booking window."
+  bookFacility(
+    "The facility."
+    facilityId: ID!
+    "The first slot, on the slot grid in the property's time zone."
+    startsAt: Time!
+    "How many consecutive slots (1 unless given; at most the facility's longest booking)."
+    slots: Int
+    "Your household, if you belong to several."
+    unitId: ID
+  ): FacilityBooking!
+  "For the property's manager or director: shut a facility for maintenance; no booking may be made in the closure."
+  closeFacility(
+    "The facility."
+    facilityId: ID!
+    "Start of the closure."
+    from: Time!
+    "End of the closure."
+    to: Time!
+    "Why, shown to residents."
+    reason: String!
+  ): FacilityClosure!
+  "Cancel a booking: the household up to the facility's cut-off, the service center until it starts."
+  cancelBooking(
+    "The booking: your household's, before the cut-off (the service center at any time)."
+    id: ID!
+  ): FacilityBooking!
+  "For the property's staff: check a booking in (attended) or mark it a no-show."
+  checkInBooking(
+    "The booking."
+    id: ID!
+    "true if the household came; false marks a no-show."
+    attended: Boolean!
+  ): FacilityBooking!
+  "Take places at an activity for the viewer's household: confirmed while places last, on the waiting list after."
+  signUpForActivity(
+    "The activity."
+    activityId: ID!
+    "How many places (1 unless given; at most the per-household limit)."
+    places: Int
+    "Your household, if you belong to several."
+    unitId: ID
+  ): ActivitySignUp!
+  "Give a sign-up back; freed places go to the waiting list in order, and the households promoted are told."
+  cancelActivitySignUp(
+    "Your household's sign-up."
+    id: ID!
+  ): ActivitySignUp!
+  "For the property's staff at the door: how many of a household came."
+  checkInActivity(
+    "The sign-up."
+    id: ID!
+    "How many of its places came."
+    attended: Int!
+  ): ActivitySignUp!
+  "Book a guided visit: a request promised for the appointment, with a guide assigned."
+  bookGuidedVisit(
+    "The kind of visit, when, how many people, the category and your household."
+    input: BookGuidedVisitInput!
+  ): ServiceRequest!
+  "Quote a paid request: quantity times the unit price (the category's unless given)."
+  quoteRequest(
+    "The paid request."
+    id: ID!
+    "How many units of the service."
+    quantity: Int!
+    "The price of one, in cents; unset, the catalogue's."
+    unitPriceCents: Int
+  ): Quote!
+  "The household accepts the quote before work starts."
+  acceptQuote(
+    "The paid request whose quote your household accepts."
+    id: ID!
+  ): Quote!
+  "Record, from the console, that a paid request was paid, waived or refunded; a confirmed request waiting only for it closes."
+  recordPayment(
+    "The paid request."
+    id: ID!
+    "PAID, WAIVED or REFUNDED."
+    payment: PaymentState!
+    "A receipt number or the reason for a waiver; optional."
+    note: String
+  ): Quote!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -6439,6 +7841,70 @@ func (ec *executionContext) childFields_ActivationCode(ctx context.Context, fiel
 		return ec.fieldContext_ActivationCode_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActivationCode", field.Name)
+}
+
+func (ec *executionContext) childFields_Activity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Activity_id(ctx, field)
+	case "property":
+		return ec.fieldContext_Activity_property(ctx, field)
+	case "title":
+		return ec.fieldContext_Activity_title(ctx, field)
+	case "titleZh":
+		return ec.fieldContext_Activity_titleZh(ctx, field)
+	case "place":
+		return ec.fieldContext_Activity_place(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_Activity_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Activity_endsAt(ctx, field)
+	case "capacity":
+		return ec.fieldContext_Activity_capacity(ctx, field)
+	case "signUpOpensAt":
+		return ec.fieldContext_Activity_signUpOpensAt(ctx, field)
+	case "signUpClosesAt":
+		return ec.fieldContext_Activity_signUpClosesAt(ctx, field)
+	case "perHousehold":
+		return ec.fieldContext_Activity_perHousehold(ctx, field)
+	case "confirmedPlaces":
+		return ec.fieldContext_Activity_confirmedPlaces(ctx, field)
+	case "waitingPlaces":
+		return ec.fieldContext_Activity_waitingPlaces(ctx, field)
+	case "attended":
+		return ec.fieldContext_Activity_attended(ctx, field)
+	case "placesLeft":
+		return ec.fieldContext_Activity_placesLeft(ctx, field)
+	case "signUps":
+		return ec.fieldContext_Activity_signUps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivitySignUp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ActivitySignUp_id(ctx, field)
+	case "activity":
+		return ec.fieldContext_ActivitySignUp_activity(ctx, field)
+	case "unit":
+		return ec.fieldContext_ActivitySignUp_unit(ctx, field)
+	case "places":
+		return ec.fieldContext_ActivitySignUp_places(ctx, field)
+	case "status":
+		return ec.fieldContext_ActivitySignUp_status(ctx, field)
+	case "waitingPosition":
+		return ec.fieldContext_ActivitySignUp_waitingPosition(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ActivitySignUp_createdAt(ctx, field)
+	case "promotedAt":
+		return ec.fieldContext_ActivitySignUp_promotedAt(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_ActivitySignUp_checkedInAt(ctx, field)
+	case "attended":
+		return ec.fieldContext_ActivitySignUp_attended(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivitySignUp", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6665,6 +8131,106 @@ func (ec *executionContext) childFields_DoNotAdmitEntry(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type DoNotAdmitEntry", field.Name)
 }
 
+func (ec *executionContext) childFields_Facility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Facility_id(ctx, field)
+	case "property":
+		return ec.fieldContext_Facility_property(ctx, field)
+	case "code":
+		return ec.fieldContext_Facility_code(ctx, field)
+	case "name":
+		return ec.fieldContext_Facility_name(ctx, field)
+	case "nameZh":
+		return ec.fieldContext_Facility_nameZh(ctx, field)
+	case "opens":
+		return ec.fieldContext_Facility_opens(ctx, field)
+	case "closes":
+		return ec.fieldContext_Facility_closes(ctx, field)
+	case "openDays":
+		return ec.fieldContext_Facility_openDays(ctx, field)
+	case "slotMinutes":
+		return ec.fieldContext_Facility_slotMinutes(ctx, field)
+	case "capacity":
+		return ec.fieldContext_Facility_capacity(ctx, field)
+	case "maxSlots":
+		return ec.fieldContext_Facility_maxSlots(ctx, field)
+	case "advanceDays":
+		return ec.fieldContext_Facility_advanceDays(ctx, field)
+	case "weeklyQuota":
+		return ec.fieldContext_Facility_weeklyQuota(ctx, field)
+	case "cancelHours":
+		return ec.fieldContext_Facility_cancelHours(ctx, field)
+	case "fee":
+		return ec.fieldContext_Facility_fee(ctx, field)
+	case "deposit":
+		return ec.fieldContext_Facility_deposit(ctx, field)
+	case "active":
+		return ec.fieldContext_Facility_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Facility", field.Name)
+}
+
+func (ec *executionContext) childFields_FacilityBooking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FacilityBooking_id(ctx, field)
+	case "facility":
+		return ec.fieldContext_FacilityBooking_facility(ctx, field)
+	case "unit":
+		return ec.fieldContext_FacilityBooking_unit(ctx, field)
+	case "bookedBy":
+		return ec.fieldContext_FacilityBooking_bookedBy(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_FacilityBooking_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_FacilityBooking_endsAt(ctx, field)
+	case "status":
+		return ec.fieldContext_FacilityBooking_status(ctx, field)
+	case "fee":
+		return ec.fieldContext_FacilityBooking_fee(ctx, field)
+	case "deposit":
+		return ec.fieldContext_FacilityBooking_deposit(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_FacilityBooking_createdAt(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_FacilityBooking_cancelledAt(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_FacilityBooking_checkedInAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FacilityBooking", field.Name)
+}
+
+func (ec *executionContext) childFields_FacilityClosure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_FacilityClosure_from(ctx, field)
+	case "to":
+		return ec.fieldContext_FacilityClosure_to(ctx, field)
+	case "reason":
+		return ec.fieldContext_FacilityClosure_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FacilityClosure", field.Name)
+}
+
+func (ec *executionContext) childFields_FacilitySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startsAt":
+		return ec.fieldContext_FacilitySlot_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_FacilitySlot_endsAt(ctx, field)
+	case "capacity":
+		return ec.fieldContext_FacilitySlot_capacity(ctx, field)
+	case "taken":
+		return ec.fieldContext_FacilitySlot_taken(ctx, field)
+	case "available":
+		return ec.fieldContext_FacilitySlot_available(ctx, field)
+	case "open":
+		return ec.fieldContext_FacilitySlot_open(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FacilitySlot", field.Name)
+}
+
 func (ec *executionContext) childFields_FrontDeskDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -6783,6 +8349,22 @@ func (ec *executionContext) childFields_GuardPost(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type GuardPost", field.Name)
 }
 
+func (ec *executionContext) childFields_GuidedVisit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_GuidedVisit_kind(ctx, field)
+	case "partySize":
+		return ec.fieldContext_GuidedVisit_partySize(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_GuidedVisit_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_GuidedVisit_endsAt(ctx, field)
+	case "guide":
+		return ec.fieldContext_GuidedVisit_guide(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuidedVisit", field.Name)
+}
+
 func (ec *executionContext) childFields_IdHandBack(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -6881,6 +8463,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PaymentFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "revenue":
+		return ec.fieldContext_PaymentFigures_revenue(ctx, field)
+	case "unpaid":
+		return ec.fieldContext_PaymentFigures_unpaid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentFigures", field.Name)
+}
+
 func (ec *executionContext) childFields_Person(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6965,6 +8557,36 @@ func (ec *executionContext) childFields_Property(ctx context.Context, field grap
 		return ec.fieldContext_Property_address(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Property", field.Name)
+}
+
+func (ec *executionContext) childFields_Quote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_Quote_request(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_Quote_unitPrice(ctx, field)
+	case "quantity":
+		return ec.fieldContext_Quote_quantity(ctx, field)
+	case "amount":
+		return ec.fieldContext_Quote_amount(ctx, field)
+	case "quotedBy":
+		return ec.fieldContext_Quote_quotedBy(ctx, field)
+	case "quotedAt":
+		return ec.fieldContext_Quote_quotedAt(ctx, field)
+	case "acceptedBy":
+		return ec.fieldContext_Quote_acceptedBy(ctx, field)
+	case "acceptedAt":
+		return ec.fieldContext_Quote_acceptedAt(ctx, field)
+	case "payment":
+		return ec.fieldContext_Quote_payment(ctx, field)
+	case "paymentRecordedBy":
+		return ec.fieldContext_Quote_paymentRecordedBy(ctx, field)
+	case "paymentRecordedAt":
+		return ec.fieldContext_Quote_paymentRecordedAt(ctx, field)
+	case "paymentNote":
+		return ec.fieldContext_Quote_paymentNote(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Quote", field.Name)
 }
 
 func (ec *executionContext) childFields_Rating(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7075,6 +8697,20 @@ func (ec *executionContext) childFields_RequestMessageEdge(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type RequestMessageEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RevenueDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_RevenueDay_day(ctx, field)
+	case "category":
+		return ec.fieldContext_RevenueDay_category(ctx, field)
+	case "amount":
+		return ec.fieldContext_RevenueDay_amount(ctx, field)
+	case "requests":
+		return ec.fieldContext_RevenueDay_requests(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevenueDay", field.Name)
+}
+
 func (ec *executionContext) childFields_SearchResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "requests":
@@ -7181,6 +8817,14 @@ func (ec *executionContext) childFields_ServiceRequest(ctx context.Context, fiel
 		return ec.fieldContext_ServiceRequest_unreadMessages(ctx, field)
 	case "files":
 		return ec.fieldContext_ServiceRequest_files(ctx, field)
+	case "appointmentAt":
+		return ec.fieldContext_ServiceRequest_appointmentAt(ctx, field)
+	case "appointmentUntil":
+		return ec.fieldContext_ServiceRequest_appointmentUntil(ctx, field)
+	case "guidedVisit":
+		return ec.fieldContext_ServiceRequest_guidedVisit(ctx, field)
+	case "quote":
+		return ec.fieldContext_ServiceRequest_quote(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceRequest", field.Name)
 }
@@ -7339,6 +8983,16 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_property(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Unit", field.Name)
+}
+
+func (ec *executionContext) childFields_UnpaidAmount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_UnpaidAmount_amount(ctx, field)
+	case "requests":
+		return ec.fieldContext_UnpaidAmount_requests(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnpaidAmount", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7593,6 +9247,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_acceptQuote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_acceptRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7749,6 +9417,86 @@ func (ec *executionContext) field_Mutation_assignRequest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_bookFacility_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "facilityId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["facilityId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "startsAt",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["startsAt"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "slots",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slots"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_bookGuidedVisit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BookGuidedVisitInput, error) {
+			return ec.unmarshalNBookGuidedVisitInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐBookGuidedVisitInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelActivitySignUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelBooking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7807,6 +9555,50 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_checkInActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "attended",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["attended"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkInBooking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "attended",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["attended"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_checkInGreeting_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7860,6 +9652,44 @@ func (ec *executionContext) field_Mutation_claimRequest_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeFacility_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "facilityId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["facilityId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
 	return args, nil
 }
 
@@ -8353,6 +10183,36 @@ func (ec *executionContext) field_Mutation_preRegisterVisitor_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_quoteRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "quantity",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["quantity"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "unitPriceCents",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitPriceCents"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_recordCallback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8418,6 +10278,36 @@ func (ec *executionContext) field_Mutation_recordFollowUp_args(ctx context.Conte
 		return nil, err
 	}
 	args["note"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordPayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "payment",
+		func(ctx context.Context, v any) (billing.Payment, error) {
+			return ec.unmarshalNPaymentState2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐPayment(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["payment"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
 	return args, nil
 }
 
@@ -8857,6 +10747,36 @@ func (ec *executionContext) field_Mutation_setStaffProfile_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_signUpForActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "activityId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["activityId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "places",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["places"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_staffLeaves_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9179,6 +11099,64 @@ func (ec *executionContext) field_Query_doNotAdmitList_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_facilities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_facilityBookings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "facilityId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["facilityId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "date",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["date"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_facilitySlots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "facilityId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["facilityId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "date",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["date"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_frontDeskStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9258,6 +11236,36 @@ func (ec *executionContext) field_Query_myNotifications_args(ctx context.Context
 		return nil, err
 	}
 	args["unreadOnly"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_paymentFigures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -9742,6 +11750,640 @@ func (ec *executionContext) _ActivationCode_expiresAt(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_ActivationCode_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActivationCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Activity_property(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_property(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Property(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_property(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_title(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Activity_titleZh(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_titleZh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TitleZh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_titleZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Activity_place(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Place, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Activity_startsAt(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_endsAt(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_capacity(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Activity_signUpOpensAt(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_signUpOpensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignupOpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_signUpOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_signUpClosesAt(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_signUpClosesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignupClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_signUpClosesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_perHousehold(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_perHousehold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerHousehold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_perHousehold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Activity_confirmedPlaces(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_confirmedPlaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmedPlaces, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_confirmedPlaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Activity_waitingPlaces(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_waitingPlaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitingPlaces, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_waitingPlaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Activity_attended(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_attended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_attended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Activity_placesLeft(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_placesLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlacesLeft(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_placesLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Activity_signUps(ctx context.Context, field graphql.CollectedField, obj *booking.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_signUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().SignUps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.SignUp) graphql.Marshaler {
+			return ec.marshalNActivitySignUp2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUpᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_signUps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivitySignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivitySignUp_id(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ActivitySignUp_activity(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ActivitySignUp().Activity(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐActivity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivitySignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivitySignUp_unit(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ActivitySignUp().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivitySignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivitySignUp_places(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_places(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Places, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_places(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ActivitySignUp_status(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v booking.SignUpStatus) graphql.Marshaler {
+			return ec.marshalNSignUpStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUpStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "SignUpStatus")
+}
+
+func (ec *executionContext) _ActivitySignUp_waitingPosition(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_waitingPosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ActivitySignUp().WaitingPosition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_waitingPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ActivitySignUp_createdAt(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ActivitySignUp_promotedAt(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_promotedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromotedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_promotedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ActivitySignUp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ActivitySignUp_attended(ctx context.Context, field graphql.CollectedField, obj *booking.SignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivitySignUp_attended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivitySignUp_attended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AuditEntry_id(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
@@ -11543,6 +14185,952 @@ func (ec *executionContext) fieldContext_DoNotAdmitEntry_createdAt(_ context.Con
 	return graphql.NewScalarFieldContext("DoNotAdmitEntry", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Facility_id(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Facility_property(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_property(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Facility().Property(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐProperty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_property(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Facility",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Facility_code(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "String")
+}
+
+func (ec *executionContext) _Facility_name(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "String")
+}
+
+func (ec *executionContext) _Facility_nameZh(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_nameZh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameZh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_nameZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "String")
+}
+
+func (ec *executionContext) _Facility_opens(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_opens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_opens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "String")
+}
+
+func (ec *executionContext) _Facility_closes(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_closes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Closes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_closes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "String")
+}
+
+func (ec *executionContext) _Facility_openDays(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_openDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenDays(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_openDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Facility_slotMinutes(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_slotMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlotMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_slotMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Facility_capacity(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Facility_maxSlots(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_maxSlots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxSlots, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_maxSlots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Facility_advanceDays(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_advanceDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdvanceDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_advanceDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Facility_weeklyQuota(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_weeklyQuota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeeklyQuota, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_weeklyQuota(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Facility_cancelHours(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_cancelHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_cancelHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Facility_fee(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_fee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Facility().Fee(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_fee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Facility",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Facility_deposit(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_deposit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Facility().Deposit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_deposit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Facility",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Facility_active(ctx context.Context, field graphql.CollectedField, obj *booking.Facility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Facility_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Facility_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Facility", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FacilityBooking_id(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FacilityBooking_facility(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_facility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FacilityBooking().Facility(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Facility) graphql.Marshaler {
+			return ec.marshalNFacility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐFacility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_facility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FacilityBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Facility(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FacilityBooking_unit(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FacilityBooking().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FacilityBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FacilityBooking_bookedBy(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_bookedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FacilityBooking().BookedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_bookedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FacilityBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FacilityBooking_startsAt(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityBooking_endsAt(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityBooking_status(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v booking.Status) graphql.Marshaler {
+			return ec.marshalNBookingStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "BookingStatus")
+}
+
+func (ec *executionContext) _FacilityBooking_fee(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_fee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FacilityBooking().Fee(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_fee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FacilityBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FacilityBooking_deposit(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_deposit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FacilityBooking().Deposit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_deposit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FacilityBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FacilityBooking_createdAt(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityBooking_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityBooking_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *booking.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityBooking_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityBooking_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityClosure_from(ctx context.Context, field graphql.CollectedField, obj *booking.Closure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityClosure_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityClosure_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityClosure", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityClosure_to(ctx context.Context, field graphql.CollectedField, obj *booking.Closure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityClosure_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityClosure_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityClosure", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilityClosure_reason(ctx context.Context, field graphql.CollectedField, obj *booking.Closure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilityClosure_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilityClosure_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilityClosure", field, false, false, "String")
+}
+
+func (ec *executionContext) _FacilitySlot_startsAt(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilitySlot_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilitySlot_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilitySlot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilitySlot_endsAt(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilitySlot_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilitySlot_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilitySlot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FacilitySlot_capacity(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilitySlot_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilitySlot_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilitySlot", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FacilitySlot_taken(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilitySlot_taken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Taken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilitySlot_taken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilitySlot", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FacilitySlot_available(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilitySlot_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilitySlot_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilitySlot", field, true, false, "Int")
+}
+
+func (ec *executionContext) _FacilitySlot_open(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacilitySlot_open(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacilitySlot_open(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacilitySlot", field, true, false, "Boolean")
+}
+
 func (ec *executionContext) _FrontDeskDay_date(ctx context.Context, field graphql.CollectedField, obj *frontdesk.Day) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12488,6 +16076,130 @@ func (ec *executionContext) _GuardPost_onDuty(ctx context.Context, field graphql
 func (ec *executionContext) fieldContext_GuardPost_onDuty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "GuardPost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GuidedVisit_kind(ctx context.Context, field graphql.CollectedField, obj *booking.GuidedVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuidedVisit_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v booking.VisitKind) graphql.Marshaler {
+			return ec.marshalNGuidedVisitKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐVisitKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuidedVisit_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuidedVisit", field, false, false, "GuidedVisitKind")
+}
+
+func (ec *executionContext) _GuidedVisit_partySize(ctx context.Context, field graphql.CollectedField, obj *booking.GuidedVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuidedVisit_partySize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartySize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuidedVisit_partySize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuidedVisit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GuidedVisit_startsAt(ctx context.Context, field graphql.CollectedField, obj *booking.GuidedVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuidedVisit_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuidedVisit_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuidedVisit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GuidedVisit_endsAt(ctx context.Context, field graphql.CollectedField, obj *booking.GuidedVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuidedVisit_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuidedVisit_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuidedVisit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GuidedVisit_guide(ctx context.Context, field graphql.CollectedField, obj *booking.GuidedVisit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuidedVisit_guide(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GuidedVisit().Guide(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuidedVisit_guide(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuidedVisit",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
@@ -15435,6 +19147,490 @@ func (ec *executionContext) fieldContext_Mutation_staffLeaves(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_bookFacility(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_bookFacility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BookFacility(ctx, fc.Args["facilityId"].(string), fc.Args["startsAt"].(time.Time), fc.Args["slots"].(*int), fc.Args["unitId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Booking) graphql.Marshaler {
+			return ec.marshalNFacilityBooking2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBooking(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_bookFacility(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilityBooking(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_bookFacility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeFacility(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeFacility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseFacility(ctx, fc.Args["facilityId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Closure) graphql.Marshaler {
+			return ec.marshalNFacilityClosure2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐClosure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeFacility(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilityClosure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeFacility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelBooking(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelBooking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelBooking(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Booking) graphql.Marshaler {
+			return ec.marshalNFacilityBooking2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBooking(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelBooking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilityBooking(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelBooking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInBooking(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInBooking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInBooking(ctx, fc.Args["id"].(string), fc.Args["attended"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Booking) graphql.Marshaler {
+			return ec.marshalNFacilityBooking2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBooking(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInBooking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilityBooking(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInBooking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_signUpForActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_signUpForActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SignUpForActivity(ctx, fc.Args["activityId"].(string), fc.Args["places"].(*int), fc.Args["unitId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.SignUp) graphql.Marshaler {
+			return ec.marshalNActivitySignUp2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_signUpForActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivitySignUp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_signUpForActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelActivitySignUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelActivitySignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelActivitySignUp(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.SignUp) graphql.Marshaler {
+			return ec.marshalNActivitySignUp2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelActivitySignUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivitySignUp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelActivitySignUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInActivity(ctx, fc.Args["id"].(string), fc.Args["attended"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.SignUp) graphql.Marshaler {
+			return ec.marshalNActivitySignUp2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivitySignUp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_bookGuidedVisit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_bookGuidedVisit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BookGuidedVisit(ctx, fc.Args["input"].(model.BookGuidedVisitInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_bookGuidedVisit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_bookGuidedVisit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_quoteRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_quoteRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().QuoteRequest(ctx, fc.Args["id"].(string), fc.Args["quantity"].(int), fc.Args["unitPriceCents"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Quote) graphql.Marshaler {
+			return ec.marshalNQuote2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐQuote(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_quoteRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quote(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_quoteRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptQuote(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptQuote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptQuote(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Quote) graphql.Marshaler {
+			return ec.marshalNQuote2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐQuote(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptQuote(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quote(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptQuote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordPayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordPayment(ctx, fc.Args["id"].(string), fc.Args["payment"].(billing.Payment), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Quote) graphql.Marshaler {
+			return ec.marshalNQuote2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐQuote(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordPayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quote(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordPayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15860,6 +20056,70 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentFigures_revenue(ctx context.Context, field graphql.CollectedField, obj *billing.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFigures_revenue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revenue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []billing.Revenue) graphql.Marshaler {
+			return ec.marshalNRevenueDay2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFigures_revenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RevenueDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentFigures_unpaid(ctx context.Context, field graphql.CollectedField, obj *billing.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFigures_unpaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unpaid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []billing.Owed) graphql.Marshaler {
+			return ec.marshalNUnpaidAmount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFigures_unpaid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnpaidAmount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *person.Person) (ret graphql.Marshaler) {
@@ -17371,6 +21631,246 @@ func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_facilities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_facilities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Facilities(ctx, fc.Args["propertyId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.Facility) graphql.Marshaler {
+			return ec.marshalNFacility2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐFacilityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_facilities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Facility(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_facilities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_facilitySlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_facilitySlots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FacilitySlots(ctx, fc.Args["facilityId"].(string), fc.Args["date"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.Slot) graphql.Marshaler {
+			return ec.marshalNFacilitySlot2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSlotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_facilitySlots(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilitySlot(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_facilitySlots_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myBookings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myBookings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyBookings(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.Booking) graphql.Marshaler {
+			return ec.marshalNFacilityBooking2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBookingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myBookings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilityBooking(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_facilityBookings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_facilityBookings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FacilityBookings(ctx, fc.Args["facilityId"].(string), fc.Args["date"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.Booking) graphql.Marshaler {
+			return ec.marshalNFacilityBooking2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBookingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_facilityBookings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacilityBooking(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_facilityBookings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_activities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Activities(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐActivityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_paymentFigures(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_paymentFigures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PaymentFigures(ctx, fc.Args["propertyId"].(*string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Figures) graphql.Marshaler {
+			return ec.marshalNPaymentFigures2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_paymentFigures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentFigures(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_paymentFigures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17445,6 +21945,336 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Quote_request(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quote().Request(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *request.Request) graphql.Marshaler {
+			return ec.marshalNServiceRequest2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quote_unitPrice(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_unitPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quote().UnitPrice(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quote_quantity(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Quote_amount(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quote().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quote_quotedBy(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_quotedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quote().QuotedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_quotedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quote_quotedAt(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_quotedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuotedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_quotedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Quote_acceptedBy(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_acceptedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quote().AcceptedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_acceptedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quote_acceptedAt(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_acceptedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcceptedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_acceptedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Quote_payment(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v billing.Payment) graphql.Marshaler {
+			return ec.marshalNPaymentState2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "PaymentState")
+}
+
+func (ec *executionContext) _Quote_paymentRecordedBy(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_paymentRecordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quote().PaymentRecordedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_paymentRecordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quote_paymentRecordedAt(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_paymentRecordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_paymentRecordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Quote_paymentNote(ctx context.Context, field graphql.CollectedField, obj *billing.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_paymentNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_paymentNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "String")
 }
 
 func (ec *executionContext) _Rating_score(ctx context.Context, field graphql.CollectedField, obj *model.Rating) (ret graphql.Marshaler) {
@@ -18363,6 +23193,116 @@ func (ec *executionContext) fieldContext_RequestMessageEdge_node(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RevenueDay_day(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RevenueDay", field, false, false, "String")
+}
+
+func (ec *executionContext) _RevenueDay_category(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RevenueDay().Category(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Category) graphql.Marshaler {
+			return ec.marshalNServiceCategory2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevenueDay",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceCategory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RevenueDay_amount(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RevenueDay().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevenueDay",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RevenueDay_requests(ctx context.Context, field graphql.CollectedField, obj *billing.Revenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevenueDay_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevenueDay_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RevenueDay", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SearchResult_requests(ctx context.Context, field graphql.CollectedField, obj *admin.Found) (ret graphql.Marshaler) {
@@ -19577,6 +24517,116 @@ func (ec *executionContext) fieldContext_ServiceRequest_files(_ context.Context,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RequestFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceRequest_appointmentAt(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_appointmentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppointmentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_appointmentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceRequest_appointmentUntil(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_appointmentUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppointmentUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_appointmentUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceRequest_guidedVisit(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_guidedVisit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().GuidedVisit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.GuidedVisit) graphql.Marshaler {
+			return ec.marshalOGuidedVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐGuidedVisit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_guidedVisit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuidedVisit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceRequest_quote(ctx context.Context, field graphql.CollectedField, obj *request.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceRequest_quote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceRequest().Quote(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Quote) graphql.Marshaler {
+			return ec.marshalOQuote2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐQuote(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceRequest_quote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quote(ctx, field)
 		},
 	}
 	return fc, nil
@@ -20916,6 +25966,61 @@ func (ec *executionContext) fieldContext_Unit_property(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UnpaidAmount_amount(ctx context.Context, field graphql.CollectedField, obj *billing.Owed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnpaidAmount_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnpaidAmount().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnpaidAmount_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnpaidAmount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnpaidAmount_requests(ctx context.Context, field graphql.CollectedField, obj *billing.Owed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnpaidAmount_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnpaidAmount_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnpaidAmount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *auth.Actor) (ret graphql.Marshaler) {
@@ -23349,6 +28454,97 @@ func UnmarshalAddRequestMessageInput(ctx context.Context, raw any) (model.AddReq
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBookGuidedVisitInput(ctx context.Context, obj any) (model.BookGuidedVisitInput, error) {
+	var it model.BookGuidedVisitInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"clientRequestId", "categoryId", "startsAt", "minutes", "partySize", "kind", "note", "unitId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "clientRequestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientRequestId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientRequestID = data
+		case "categoryId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryID = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "minutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Minutes = data
+		case "partySize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partySize"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartySize = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNGuidedVisitKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐVisitKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBookGuidedVisitInput unmarshals raw into the BookGuidedVisitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBookGuidedVisitInput(ctx context.Context, raw any) (model.BookGuidedVisitInput, error) {
+	var out model.BookGuidedVisitInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BookGuidedVisitInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (model.MoneyInput, error) {
 	var it model.MoneyInput
 	if obj == nil {
@@ -24151,6 +29347,197 @@ func (ec *executionContext) _ActivationCode(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var activityImplementors = []string{"Activity"}
+
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *booking.Activity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Activity")
+		case "id":
+			out.Values[i] = ec._Activity_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "property":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_property(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._Activity_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "titleZh":
+			out.Values[i] = ec._Activity_titleZh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "place":
+			out.Values[i] = ec._Activity_place(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._Activity_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._Activity_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capacity":
+			out.Values[i] = ec._Activity_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUpOpensAt":
+			out.Values[i] = ec._Activity_signUpOpensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUpClosesAt":
+			out.Values[i] = ec._Activity_signUpClosesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perHousehold":
+			out.Values[i] = ec._Activity_perHousehold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "confirmedPlaces":
+			out.Values[i] = ec._Activity_confirmedPlaces(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitingPlaces":
+			out.Values[i] = ec._Activity_waitingPlaces(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attended":
+			out.Values[i] = ec._Activity_attended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "placesLeft":
+			out.Values[i] = ec._Activity_placesLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_signUps(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activitySignUpImplementors = []string{"ActivitySignUp"}
+
+func (ec *executionContext) _ActivitySignUp(ctx context.Context, sel ast.SelectionSet, obj *booking.SignUp) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activitySignUpImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivitySignUp")
+		case "id":
+			out.Values[i] = ec._ActivitySignUp_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activity":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ActivitySignUp_activity(ctx, field, obj)
+				})
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ActivitySignUp_unit(ctx, field, obj)
+				})
+		case "places":
+			out.Values[i] = ec._ActivitySignUp_places(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._ActivitySignUp_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitingPosition":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ActivitySignUp_waitingPosition(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._ActivitySignUp_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promotedAt":
+			out.Values[i] = ec._ActivitySignUp_promotedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkedInAt":
+			out.Values[i] = ec._ActivitySignUp_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attended":
+			out.Values[i] = ec._ActivitySignUp_attended(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEntryImplementors = []string{"AuditEntry"}
 
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *admin.Entry) graphql.Marshaler {
@@ -24912,6 +30299,316 @@ func (ec *executionContext) _DoNotAdmitEntry(ctx context.Context, sel ast.Select
 	return out
 }
 
+var facilityImplementors = []string{"Facility"}
+
+func (ec *executionContext) _Facility(ctx context.Context, sel ast.SelectionSet, obj *booking.Facility) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, facilityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Facility")
+		case "id":
+			out.Values[i] = ec._Facility_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "property":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Facility_property(ctx, field, obj)
+				})
+		case "code":
+			out.Values[i] = ec._Facility_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Facility_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameZh":
+			out.Values[i] = ec._Facility_nameZh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "opens":
+			out.Values[i] = ec._Facility_opens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closes":
+			out.Values[i] = ec._Facility_closes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openDays":
+			out.Values[i] = ec._Facility_openDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slotMinutes":
+			out.Values[i] = ec._Facility_slotMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capacity":
+			out.Values[i] = ec._Facility_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxSlots":
+			out.Values[i] = ec._Facility_maxSlots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "advanceDays":
+			out.Values[i] = ec._Facility_advanceDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "weeklyQuota":
+			out.Values[i] = ec._Facility_weeklyQuota(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelHours":
+			out.Values[i] = ec._Facility_cancelHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fee":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Facility_fee(ctx, field, obj)
+				})
+		case "deposit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Facility_deposit(ctx, field, obj)
+				})
+		case "active":
+			out.Values[i] = ec._Facility_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var facilityBookingImplementors = []string{"FacilityBooking"}
+
+func (ec *executionContext) _FacilityBooking(ctx context.Context, sel ast.SelectionSet, obj *booking.Booking) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, facilityBookingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FacilityBooking")
+		case "id":
+			out.Values[i] = ec._FacilityBooking_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "facility":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FacilityBooking_facility(ctx, field, obj)
+				})
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FacilityBooking_unit(ctx, field, obj)
+				})
+		case "bookedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FacilityBooking_bookedBy(ctx, field, obj)
+				})
+		case "startsAt":
+			out.Values[i] = ec._FacilityBooking_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._FacilityBooking_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._FacilityBooking_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fee":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FacilityBooking_fee(ctx, field, obj)
+				})
+		case "deposit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FacilityBooking_deposit(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._FacilityBooking_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelledAt":
+			out.Values[i] = ec._FacilityBooking_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkedInAt":
+			out.Values[i] = ec._FacilityBooking_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var facilityClosureImplementors = []string{"FacilityClosure"}
+
+func (ec *executionContext) _FacilityClosure(ctx context.Context, sel ast.SelectionSet, obj *booking.Closure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, facilityClosureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FacilityClosure")
+		case "from":
+			out.Values[i] = ec._FacilityClosure_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._FacilityClosure_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._FacilityClosure_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var facilitySlotImplementors = []string{"FacilitySlot"}
+
+func (ec *executionContext) _FacilitySlot(ctx context.Context, sel ast.SelectionSet, obj *booking.Slot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, facilitySlotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FacilitySlot")
+		case "startsAt":
+			out.Values[i] = ec._FacilitySlot_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._FacilitySlot_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._FacilitySlot_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taken":
+			out.Values[i] = ec._FacilitySlot_taken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "available":
+			out.Values[i] = ec._FacilitySlot_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "open":
+			out.Values[i] = ec._FacilitySlot_open(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var frontDeskDayImplementors = []string{"FrontDeskDay"}
 
 func (ec *executionContext) _FrontDeskDay(ctx context.Context, sel ast.SelectionSet, obj *frontdesk.Day) graphql.Marshaler {
@@ -25285,6 +30982,60 @@ func (ec *executionContext) _GuardPost(ctx context.Context, sel ast.SelectionSet
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._GuardPost_onDuty(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var guidedVisitImplementors = []string{"GuidedVisit"}
+
+func (ec *executionContext) _GuidedVisit(ctx context.Context, sel ast.SelectionSet, obj *booking.GuidedVisit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guidedVisitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuidedVisit")
+		case "kind":
+			out.Values[i] = ec._GuidedVisit_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partySize":
+			out.Values[i] = ec._GuidedVisit_partySize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._GuidedVisit_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._GuidedVisit_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guide":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GuidedVisit_guide(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -25889,6 +31640,83 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "bookFacility":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_bookFacility(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeFacility":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeFacility(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelBooking":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelBooking(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInBooking":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInBooking(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signUpForActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_signUpForActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelActivitySignUp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelActivitySignUp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bookGuidedVisit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_bookGuidedVisit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quoteRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_quoteRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptQuote":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptQuote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordPayment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordPayment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26087,6 +31915,44 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentFiguresImplementors = []string{"PaymentFigures"}
+
+func (ec *executionContext) _PaymentFigures(ctx context.Context, sel ast.SelectionSet, obj *billing.Figures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentFigures")
+		case "revenue":
+			out.Values[i] = ec._PaymentFigures_revenue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unpaid":
+			out.Values[i] = ec._PaymentFigures_unpaid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -26532,6 +32398,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditLog(ctx, field)
 				})
+		case "facilities":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_facilities(ctx, field)
+				})
+		case "facilitySlots":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_facilitySlots(ctx, field)
+				})
+		case "myBookings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myBookings(ctx, field)
+				})
+		case "facilityBookings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_facilityBookings(ctx, field)
+				})
+		case "activities":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_activities(ctx, field)
+				})
+		case "paymentFigures":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_paymentFigures(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -26544,6 +32446,100 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				return ec._Query___schema(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var quoteImplementors = []string{"Quote"}
+
+func (ec *executionContext) _Quote(ctx context.Context, sel ast.SelectionSet, obj *billing.Quote) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, quoteImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Quote")
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quote_request(ctx, field, obj)
+				})
+		case "unitPrice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quote_unitPrice(ctx, field, obj)
+				})
+		case "quantity":
+			out.Values[i] = ec._Quote_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quote_amount(ctx, field, obj)
+				})
+		case "quotedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quote_quotedBy(ctx, field, obj)
+				})
+		case "quotedAt":
+			out.Values[i] = ec._Quote_quotedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acceptedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quote_acceptedBy(ctx, field, obj)
+				})
+		case "acceptedAt":
+			out.Values[i] = ec._Quote_acceptedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "payment":
+			out.Values[i] = ec._Quote_payment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paymentRecordedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quote_paymentRecordedBy(ctx, field, obj)
+				})
+		case "paymentRecordedAt":
+			out.Values[i] = ec._Quote_paymentRecordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paymentNote":
+			out.Values[i] = ec._Quote_paymentNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -26923,6 +32919,56 @@ func (ec *executionContext) _RequestMessageEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var revenueDayImplementors = []string{"RevenueDay"}
+
+func (ec *executionContext) _RevenueDay(ctx context.Context, sel ast.SelectionSet, obj *billing.Revenue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, revenueDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RevenueDay")
+		case "day":
+			out.Values[i] = ec._RevenueDay_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RevenueDay_category(ctx, field, obj)
+				})
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RevenueDay_amount(ctx, field, obj)
+				})
+		case "requests":
+			out.Values[i] = ec._RevenueDay_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var searchResultImplementors = []string{"SearchResult"}
 
 func (ec *executionContext) _SearchResult(ctx context.Context, sel ast.SelectionSet, obj *admin.Found) graphql.Marshaler {
@@ -27235,6 +33281,28 @@ func (ec *executionContext) _ServiceRequest(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ServiceRequest_files(ctx, field, obj)
+				})
+		case "appointmentAt":
+			out.Values[i] = ec._ServiceRequest_appointmentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "appointmentUntil":
+			out.Values[i] = ec._ServiceRequest_appointmentUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guidedVisit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_guidedVisit(ctx, field, obj)
+				})
+		case "quote":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceRequest_quote(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27789,6 +33857,45 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Unit_property(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unpaidAmountImplementors = []string{"UnpaidAmount"}
+
+func (ec *executionContext) _UnpaidAmount(ctx context.Context, sel ast.SelectionSet, obj *billing.Owed) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unpaidAmountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnpaidAmount")
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnpaidAmount_amount(ctx, field, obj)
+				})
+		case "requests":
+			out.Values[i] = ec._UnpaidAmount_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28602,6 +34709,62 @@ func (ec *executionContext) marshalNActivationCode2ᚖgithubᚗcomᚋkproperty�
 	return ec._ActivationCode(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNActivity2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐActivity(ctx context.Context, sel ast.SelectionSet, v booking.Activity) graphql.Marshaler {
+	return ec._Activity(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivity2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.Activity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivity2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐActivity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐActivity(ctx context.Context, sel ast.SelectionSet, v *booking.Activity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Activity!")
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivitySignUp2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUp(ctx context.Context, sel ast.SelectionSet, v booking.SignUp) graphql.Marshaler {
+	return ec._ActivitySignUp(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivitySignUp2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUpᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.SignUp) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivitySignUp2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUp(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNActivitySignUp2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUp(ctx context.Context, sel ast.SelectionSet, v *booking.SignUp) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ActivitySignUp!")
+		return graphql.Null
+	}
+	return ec._ActivitySignUp(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAddRequestMessageInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐAddRequestMessageInput(ctx context.Context, v any) (model.AddRequestMessageInput, error) {
 	res, err := ec.unmarshalInputAddRequestMessageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28646,6 +34809,26 @@ func (ec *executionContext) marshalNAvailability2githubᚗcomᚋkpropertyᚋones
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Availability!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNBookGuidedVisitInput2githubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐBookGuidedVisitInput(ctx context.Context, v any) (model.BookGuidedVisitInput, error) {
+	res, err := ec.unmarshalInputBookGuidedVisitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBookingStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐStatus(ctx context.Context, v any) (booking.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := booking.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBookingStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐStatus(ctx context.Context, sel ast.SelectionSet, v booking.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "BookingStatus!")
 	}
 	return res
 }
@@ -28960,6 +35143,90 @@ func (ec *executionContext) marshalNEventType2githubᚗcomᚋkpropertyᚋonestop
 	return res
 }
 
+func (ec *executionContext) marshalNFacility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐFacility(ctx context.Context, sel ast.SelectionSet, v booking.Facility) graphql.Marshaler {
+	return ec._Facility(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFacility2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐFacilityᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.Facility) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFacility2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐFacility(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFacility2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐFacility(ctx context.Context, sel ast.SelectionSet, v *booking.Facility) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Facility!")
+		return graphql.Null
+	}
+	return ec._Facility(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFacilityBooking2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBooking(ctx context.Context, sel ast.SelectionSet, v booking.Booking) graphql.Marshaler {
+	return ec._FacilityBooking(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFacilityBooking2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBookingᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.Booking) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFacilityBooking2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBooking(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFacilityBooking2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐBooking(ctx context.Context, sel ast.SelectionSet, v *booking.Booking) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FacilityBooking!")
+		return graphql.Null
+	}
+	return ec._FacilityBooking(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFacilityClosure2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐClosure(ctx context.Context, sel ast.SelectionSet, v *booking.Closure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FacilityClosure!")
+		return graphql.Null
+	}
+	return ec._FacilityClosure(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFacilitySlot2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSlot(ctx context.Context, sel ast.SelectionSet, v booking.Slot) graphql.Marshaler {
+	return ec._FacilitySlot(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFacilitySlot2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.Slot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFacilitySlot2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29085,6 +35352,21 @@ func (ec *executionContext) marshalNGuardPost2ᚕgithubᚗcomᚋkpropertyᚋones
 	return ret
 }
 
+func (ec *executionContext) unmarshalNGuidedVisitKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐVisitKind(ctx context.Context, v any) (booking.VisitKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := booking.VisitKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGuidedVisitKind2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐVisitKind(ctx context.Context, sel ast.SelectionSet, v booking.VisitKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GuidedVisitKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := scalar.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29180,6 +35462,14 @@ func (ec *executionContext) marshalNLanguage2githubᚗcomᚋkpropertyᚋonestop�
 	return v
 }
 
+func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Money!")
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋnotificationᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notification.Notification) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Notification!")
@@ -29237,6 +35527,29 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋkpropertyᚋonest
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentFigures2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐFigures(ctx context.Context, sel ast.SelectionSet, v *billing.Figures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentFigures!")
+		return graphql.Null
+	}
+	return ec._PaymentFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentState2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐPayment(ctx context.Context, v any) (billing.Payment, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := billing.Payment(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentState2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐPayment(ctx context.Context, sel ast.SelectionSet, v billing.Payment) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PaymentState!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNPerson2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx context.Context, sel ast.SelectionSet, v person.Person) graphql.Marshaler {
@@ -29361,6 +35674,14 @@ func (ec *executionContext) marshalNPropertyKind2githubᚗcomᚋkpropertyᚋones
 	return res
 }
 
+func (ec *executionContext) marshalNQuote2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐQuote(ctx context.Context, sel ast.SelectionSet, v *billing.Quote) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Quote!")
+		return graphql.Null
+	}
+	return ec._Quote(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRelation2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRelation(ctx context.Context, v any) (person.Relation, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := person.Relation(tmp)
@@ -29473,6 +35794,26 @@ func (ec *executionContext) marshalNRequestStatus2githubᚗcomᚋkpropertyᚋone
 		graphql.AddInvalidNullFromMarshaler(ctx, "RequestStatus!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNRevenueDay2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenue(ctx context.Context, sel ast.SelectionSet, v billing.Revenue) graphql.Marshaler {
+	return ec._RevenueDay(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRevenueDay2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenueᚄ(ctx context.Context, sel ast.SelectionSet, v []billing.Revenue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRevenueDay2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐRevenue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐRole(ctx context.Context, v any) (person.Role, error) {
@@ -29604,6 +35945,21 @@ func (ec *executionContext) marshalNServiceStats2ᚖgithubᚗcomᚋkpropertyᚋo
 		return graphql.Null
 	}
 	return ec._ServiceStats(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSignUpStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUpStatus(ctx context.Context, v any) (booking.SignUpStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := booking.SignUpStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSignUpStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUpStatus(ctx context.Context, sel ast.SelectionSet, v booking.SignUpStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "SignUpStatus!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNStaffBoardEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRow(ctx context.Context, sel ast.SelectionSet, v admin.BoardRow) graphql.Marshaler {
@@ -29778,6 +36134,26 @@ func (ec *executionContext) marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestop�
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUnpaidAmount2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwed(ctx context.Context, sel ast.SelectionSet, v billing.Owed) graphql.Marshaler {
+	return ec._UnpaidAmount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUnpaidAmount2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwedᚄ(ctx context.Context, sel ast.SelectionSet, v []billing.Owed) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnpaidAmount2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐOwed(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
@@ -30199,6 +36575,13 @@ func (ec *executionContext) marshalOGuardPost2ᚖgithubᚗcomᚋkpropertyᚋones
 	return ec._GuardPost(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOGuidedVisit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐGuidedVisit(ctx context.Context, sel ast.SelectionSet, v *booking.GuidedVisit) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GuidedVisit(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -30339,6 +36722,13 @@ func (ec *executionContext) marshalOProperty2ᚖgithubᚗcomᚋkpropertyᚋonest
 		return graphql.Null
 	}
 	return ec._Property(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOQuote2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbillingᚐQuote(ctx context.Context, sel ast.SelectionSet, v *billing.Quote) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Quote(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalORating2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋgraphᚋmodelᚐRating(ctx context.Context, sel ast.SelectionSet, v *model.Rating) graphql.Marshaler {

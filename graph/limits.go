@@ -95,6 +95,17 @@ var listBounds = map[string]int{
 	"SearchResult.requests":          100,
 	"SearchResult.people":            100,
 	"SearchResult.units":             100,
+	// Bookings: slots of a day at the shortest slot length, and the
+	// limits the booking store reads with.
+	"Facility.openDays":      7,
+	"Query.facilities":       100,
+	"Query.facilitySlots":    96,
+	"Query.myBookings":       100,
+	"Query.facilityBookings": 500,
+	"Query.activities":       50,
+	"Activity.signUps":       200,
+	"PaymentFigures.revenue": 2000,
+	"PaymentFigures.unpaid":  10,
 }
 
 const defaultListBound = 100

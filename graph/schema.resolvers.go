@@ -16,6 +16,8 @@ import (
 	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/billing"
+	"github.com/kproperty/onestop/internal/booking"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/conversation"
 	"github.com/kproperty/onestop/internal/device"
@@ -35,6 +37,37 @@ import (
 // Person is the resolver for the person field.
 func (r *activationResolver) Person(ctx context.Context, obj *admin.Activation) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, &obj.PersonID)
+}
+
+// Property is the resolver for the property field.
+func (r *activityResolver) Property(ctx context.Context, obj *booking.Activity) (*property.Property, error) {
+	p, err := r.loaders(ctx).properties.Load(ctx, obj.PropertyID)
+	return &p, err
+}
+
+// SignUps is the resolver for the signUps field.
+func (r *activityResolver) SignUps(ctx context.Context, obj *booking.Activity) ([]booking.SignUp, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return values(r.BookingService.SignUps(ctx, a, obj))
+}
+
+// Activity is the resolver for the activity field.
+func (r *activitySignUpResolver) Activity(ctx context.Context, obj *booking.SignUp) (*booking.Activity, error) {
+	return r.BookingService.ActivityOf(ctx, obj.ActivityID)
+}
+
+// Unit is the resolver for the unit field.
+func (r *activitySignUpResolver) Unit(ctx context.Context, obj *booking.SignUp) (*property.Unit, error) {
+	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
+	return &u, err
+}
+
+// WaitingPosition is the resolver for the waitingPosition field.
+func (r *activitySignUpResolver) WaitingPosition(ctx context.Context, obj *booking.SignUp) (*int, error) {
+	return waitingPosition(ctx, r.Resolver, obj)
 }
 
 // ID is the resolver for the id field.
@@ -143,6 +176,48 @@ func (r *dispatchRuleResolver) Category(ctx context.Context, obj *dispatch.Rule)
 	return &c, err
 }
 
+// Property is the resolver for the property field.
+func (r *facilityResolver) Property(ctx context.Context, obj *booking.Facility) (*property.Property, error) {
+	p, err := r.loaders(ctx).properties.Load(ctx, obj.PropertyID)
+	return &p, err
+}
+
+// Fee is the resolver for the fee field.
+func (r *facilityResolver) Fee(ctx context.Context, obj *booking.Facility) (*model.Money, error) {
+	return money(obj.FeeCents, obj.Currency), nil
+}
+
+// Deposit is the resolver for the deposit field.
+func (r *facilityResolver) Deposit(ctx context.Context, obj *booking.Facility) (*model.Money, error) {
+	return money(obj.DepositCents, obj.Currency), nil
+}
+
+// Facility is the resolver for the facility field.
+func (r *facilityBookingResolver) Facility(ctx context.Context, obj *booking.Booking) (*booking.Facility, error) {
+	return r.BookingService.FacilityOf(ctx, obj.FacilityID)
+}
+
+// Unit is the resolver for the unit field.
+func (r *facilityBookingResolver) Unit(ctx context.Context, obj *booking.Booking) (*property.Unit, error) {
+	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
+	return &u, err
+}
+
+// BookedBy is the resolver for the bookedBy field.
+func (r *facilityBookingResolver) BookedBy(ctx context.Context, obj *booking.Booking) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.BookedBy)
+}
+
+// Fee is the resolver for the fee field.
+func (r *facilityBookingResolver) Fee(ctx context.Context, obj *booking.Booking) (*model.Money, error) {
+	return money(obj.FeeCents, obj.Currency), nil
+}
+
+// Deposit is the resolver for the deposit field.
+func (r *facilityBookingResolver) Deposit(ctx context.Context, obj *booking.Booking) (*model.Money, error) {
+	return money(obj.DepositCents, obj.Currency), nil
+}
+
 // Day is the resolver for the day field.
 func (r *greetingDutyResolver) Day(ctx context.Context, obj *duty.Duty) (string, error) {
 	return obj.Day.Format(time.DateOnly), nil
@@ -178,6 +253,11 @@ func (r *guardPostResolver) OnDuty(ctx context.Context, obj *duty.Post) ([]perso
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// Guide is the resolver for the guide field.
+func (r *guidedVisitResolver) Guide(ctx context.Context, obj *booking.GuidedVisit) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.GuideID)
 }
 
 // Key is the resolver for the key field.
@@ -331,11 +411,6 @@ func (r *mutationResolver) AssignButler(ctx context.Context, unitID string, butl
 	out, err := r.PortfolioService.AssignButler(ctx, a, unitID, butlerID, from)
 	if err != nil {
 		return nil, err
-	}
-	// Both butlers' sight changed: their next calls read it afresh.
-	r.AuthService.Forget(butlerID)
-	if out.Previous != nil {
-		r.AuthService.Forget(*out.Previous)
 	}
 	return out, nil
 }
@@ -808,6 +883,105 @@ func (r *mutationResolver) StaffLeaves(ctx context.Context, personID string, pro
 	return r.AdminService.StaffLeaves(ctx, a, personID, propertyID, butlerID)
 }
 
+// BookFacility is the resolver for the bookFacility field.
+func (r *mutationResolver) BookFacility(ctx context.Context, facilityID string, startsAt time.Time, slots *int, unitID *string) (*booking.Booking, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.Book(ctx, a, booking.BookInput{FacilityID: facilityID, StartsAt: startsAt, Slots: deref(slots), UnitID: unitID})
+}
+
+// CloseFacility is the resolver for the closeFacility field.
+func (r *mutationResolver) CloseFacility(ctx context.Context, facilityID string, from time.Time, to time.Time, reason string) (*booking.Closure, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.CloseFacility(ctx, a, facilityID, from, to, reason)
+}
+
+// CancelBooking is the resolver for the cancelBooking field.
+func (r *mutationResolver) CancelBooking(ctx context.Context, id string) (*booking.Booking, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.Cancel(ctx, a, id)
+}
+
+// CheckInBooking is the resolver for the checkInBooking field.
+func (r *mutationResolver) CheckInBooking(ctx context.Context, id string, attended bool) (*booking.Booking, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.CheckIn(ctx, a, id, attended)
+}
+
+// SignUpForActivity is the resolver for the signUpForActivity field.
+func (r *mutationResolver) SignUpForActivity(ctx context.Context, activityID string, places *int, unitID *string) (*booking.SignUp, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.SignUp(ctx, a, activityID, deref(places), unitID)
+}
+
+// CancelActivitySignUp is the resolver for the cancelActivitySignUp field.
+func (r *mutationResolver) CancelActivitySignUp(ctx context.Context, id string) (*booking.SignUp, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.CancelSignUp(ctx, a, id)
+}
+
+// CheckInActivity is the resolver for the checkInActivity field.
+func (r *mutationResolver) CheckInActivity(ctx context.Context, id string, attended int) (*booking.SignUp, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.CheckInSignUp(ctx, a, id, attended)
+}
+
+// BookGuidedVisit is the resolver for the bookGuidedVisit field.
+func (r *mutationResolver) BookGuidedVisit(ctx context.Context, input model.BookGuidedVisitInput) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.BookGuidedVisit(ctx, a, guidedVisitInput(input))
+}
+
+// QuoteRequest is the resolver for the quoteRequest field.
+func (r *mutationResolver) QuoteRequest(ctx context.Context, id string, quantity int, unitPriceCents *int) (*billing.Quote, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BillingService.QuoteRequest(ctx, a, id, quantity, int64OrNil(unitPriceCents))
+}
+
+// AcceptQuote is the resolver for the acceptQuote field.
+func (r *mutationResolver) AcceptQuote(ctx context.Context, id string) (*billing.Quote, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BillingService.AcceptQuote(ctx, a, id)
+}
+
+// RecordPayment is the resolver for the recordPayment field.
+func (r *mutationResolver) RecordPayment(ctx context.Context, id string, payment billing.Payment, note *string) (*billing.Quote, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BillingService.RecordPayment(ctx, a, id, payment, note)
+}
+
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -1141,6 +1315,94 @@ func (r *queryResolver) AuditLog(ctx context.Context, propertyID *string, first 
 	return r.AdminService.AuditLog(ctx, a, propertyID, from, n)
 }
 
+// Facilities is the resolver for the facilities field.
+func (r *queryResolver) Facilities(ctx context.Context, propertyID *string) ([]booking.Facility, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return values(r.BookingService.Facilities(ctx, a, propertyID))
+}
+
+// FacilitySlots is the resolver for the facilitySlots field.
+func (r *queryResolver) FacilitySlots(ctx context.Context, facilityID string, date string) ([]booking.Slot, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BookingService.Slots(ctx, a, facilityID, date)
+}
+
+// MyBookings is the resolver for the myBookings field.
+func (r *queryResolver) MyBookings(ctx context.Context) ([]booking.Booking, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return values(r.BookingService.MyBookings(ctx, a))
+}
+
+// FacilityBookings is the resolver for the facilityBookings field.
+func (r *queryResolver) FacilityBookings(ctx context.Context, facilityID string, date string) ([]booking.Booking, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return values(r.BookingService.FacilityBookings(ctx, a, facilityID, date))
+}
+
+// Activities is the resolver for the activities field.
+func (r *queryResolver) Activities(ctx context.Context) ([]booking.Activity, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return values(r.BookingService.Activities(ctx, a))
+}
+
+// PaymentFigures is the resolver for the paymentFigures field.
+func (r *queryResolver) PaymentFigures(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*billing.Figures, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.BillingService.Figures(ctx, a, propertyID, from, to)
+}
+
+// Request is the resolver for the request field.
+func (r *quoteResolver) Request(ctx context.Context, obj *billing.Quote) (*request.Request, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.RequestService.Get(ctx, a, obj.RequestID)
+}
+
+// UnitPrice is the resolver for the unitPrice field.
+func (r *quoteResolver) UnitPrice(ctx context.Context, obj *billing.Quote) (*model.Money, error) {
+	return money(obj.UnitPriceCents, obj.Currency), nil
+}
+
+// Amount is the resolver for the amount field.
+func (r *quoteResolver) Amount(ctx context.Context, obj *billing.Quote) (*model.Money, error) {
+	return money(obj.AmountCents, obj.Currency), nil
+}
+
+// QuotedBy is the resolver for the quotedBy field.
+func (r *quoteResolver) QuotedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.QuotedBy)
+}
+
+// AcceptedBy is the resolver for the acceptedBy field.
+func (r *quoteResolver) AcceptedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, obj.AcceptedBy)
+}
+
+// PaymentRecordedBy is the resolver for the paymentRecordedBy field.
+func (r *quoteResolver) PaymentRecordedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, obj.PaymentBy)
+}
+
 // ID is the resolver for the id field.
 func (r *requestEventResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -1205,6 +1467,17 @@ func (r *requestMessageResolver) Text(ctx context.Context, obj *request.Event) (
 // Files is the resolver for the files field.
 func (r *requestMessageResolver) Files(ctx context.Context, obj *request.Event) ([]files.File, error) {
 	return r.ConversationService.FilesOf(ctx, *obj)
+}
+
+// Category is the resolver for the category field.
+func (r *revenueDayResolver) Category(ctx context.Context, obj *billing.Revenue) (*property.Category, error) {
+	c, err := r.loaders(ctx).categories.Load(ctx, obj.CategoryID)
+	return &c, err
+}
+
+// Amount is the resolver for the amount field.
+func (r *revenueDayResolver) Amount(ctx context.Context, obj *billing.Revenue) (*model.Money, error) {
+	return &model.Money{AmountCents: int(obj.AmountCents), Currency: obj.Currency}, nil
 }
 
 // Price is the resolver for the price field.
@@ -1345,6 +1618,16 @@ func (r *serviceRequestResolver) Files(ctx context.Context, obj *request.Request
 	return r.ConversationService.Files(ctx, a, obj)
 }
 
+// GuidedVisit is the resolver for the guidedVisit field.
+func (r *serviceRequestResolver) GuidedVisit(ctx context.Context, obj *request.Request) (*booking.GuidedVisit, error) {
+	return r.BookingService.GuidedVisitOf(ctx, obj.ID)
+}
+
+// Quote is the resolver for the quote field.
+func (r *serviceRequestResolver) Quote(ctx context.Context, obj *request.Request) (*billing.Quote, error) {
+	return r.BillingService.QuoteOf(ctx, obj.ID)
+}
+
 // ByStatus is the resolver for the byStatus field.
 func (r *serviceStatsResolver) ByStatus(ctx context.Context, obj *stats.ServiceStats) ([]model.StatusCount, error) {
 	return statusCounts(obj.ByStatus), nil
@@ -1437,6 +1720,11 @@ func (r *unitResolver) Property(ctx context.Context, obj *property.Unit) (*prope
 	return &p, err
 }
 
+// Amount is the resolver for the amount field.
+func (r *unpaidAmountResolver) Amount(ctx context.Context, obj *billing.Owed) (*model.Money, error) {
+	return &model.Money{AmountCents: int(obj.AmountCents), Currency: obj.Currency}, nil
+}
+
 // Properties is the resolver for the properties field.
 func (r *viewerResolver) Properties(ctx context.Context, obj *auth.Actor) ([]property.Property, error) {
 	ids, err := r.propertiesOf(ctx, obj)
@@ -1503,6 +1791,12 @@ func (r *visitorPassResolver) Unit(ctx context.Context, obj *visitor.Pass) (*pro
 // Activation returns ActivationResolver implementation.
 func (r *Resolver) Activation() ActivationResolver { return &activationResolver{r} }
 
+// Activity returns ActivityResolver implementation.
+func (r *Resolver) Activity() ActivityResolver { return &activityResolver{r} }
+
+// ActivitySignUp returns ActivitySignUpResolver implementation.
+func (r *Resolver) ActivitySignUp() ActivitySignUpResolver { return &activitySignUpResolver{r} }
+
 // AuditEntry returns AuditEntryResolver implementation.
 func (r *Resolver) AuditEntry() AuditEntryResolver { return &auditEntryResolver{r} }
 
@@ -1530,11 +1824,20 @@ func (r *Resolver) DailyStats() DailyStatsResolver { return &dailyStatsResolver{
 // DispatchRule returns DispatchRuleResolver implementation.
 func (r *Resolver) DispatchRule() DispatchRuleResolver { return &dispatchRuleResolver{r} }
 
+// Facility returns FacilityResolver implementation.
+func (r *Resolver) Facility() FacilityResolver { return &facilityResolver{r} }
+
+// FacilityBooking returns FacilityBookingResolver implementation.
+func (r *Resolver) FacilityBooking() FacilityBookingResolver { return &facilityBookingResolver{r} }
+
 // GreetingDuty returns GreetingDutyResolver implementation.
 func (r *Resolver) GreetingDuty() GreetingDutyResolver { return &greetingDutyResolver{r} }
 
 // GuardPost returns GuardPostResolver implementation.
 func (r *Resolver) GuardPost() GuardPostResolver { return &guardPostResolver{r} }
+
+// GuidedVisit returns GuidedVisitResolver implementation.
+func (r *Resolver) GuidedVisit() GuidedVisitResolver { return &guidedVisitResolver{r} }
 
 // IdHandBack returns IdHandBackResolver implementation.
 func (r *Resolver) IdHandBack() IdHandBackResolver { return &idHandBackResolver{r} }
@@ -1557,6 +1860,9 @@ func (r *Resolver) Property() PropertyResolver { return &propertyResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Quote returns QuoteResolver implementation.
+func (r *Resolver) Quote() QuoteResolver { return &quoteResolver{r} }
+
 // RequestEvent returns RequestEventResolver implementation.
 func (r *Resolver) RequestEvent() RequestEventResolver { return &requestEventResolver{r} }
 
@@ -1565,6 +1871,9 @@ func (r *Resolver) RequestFile() RequestFileResolver { return &requestFileResolv
 
 // RequestMessage returns RequestMessageResolver implementation.
 func (r *Resolver) RequestMessage() RequestMessageResolver { return &requestMessageResolver{r} }
+
+// RevenueDay returns RevenueDayResolver implementation.
+func (r *Resolver) RevenueDay() RevenueDayResolver { return &revenueDayResolver{r} }
 
 // ServiceCategory returns ServiceCategoryResolver implementation.
 func (r *Resolver) ServiceCategory() ServiceCategoryResolver { return &serviceCategoryResolver{r} }
@@ -1593,6 +1902,9 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 // Unit returns UnitResolver implementation.
 func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
 
+// UnpaidAmount returns UnpaidAmountResolver implementation.
+func (r *Resolver) UnpaidAmount() UnpaidAmountResolver { return &unpaidAmountResolver{r} }
+
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
@@ -1604,6 +1916,8 @@ func (r *Resolver) VisitorPass() VisitorPassResolver { return &visitorPassResolv
 
 type (
 	activationResolver       struct{ *Resolver }
+	activityResolver         struct{ *Resolver }
+	activitySignUpResolver   struct{ *Resolver }
 	auditEntryResolver       struct{ *Resolver }
 	buildingResolver         struct{ *Resolver }
 	butlerAssignmentResolver struct{ *Resolver }
@@ -1613,8 +1927,11 @@ type (
 	callbackTaskResolver     struct{ *Resolver }
 	dailyStatsResolver       struct{ *Resolver }
 	dispatchRuleResolver     struct{ *Resolver }
+	facilityResolver         struct{ *Resolver }
+	facilityBookingResolver  struct{ *Resolver }
 	greetingDutyResolver     struct{ *Resolver }
 	guardPostResolver        struct{ *Resolver }
+	guidedVisitResolver      struct{ *Resolver }
 	idHandBackResolver       struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
@@ -1622,9 +1939,11 @@ type (
 	promiseSettingsResolver  struct{ *Resolver }
 	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
+	quoteResolver            struct{ *Resolver }
 	requestEventResolver     struct{ *Resolver }
 	requestFileResolver      struct{ *Resolver }
 	requestMessageResolver   struct{ *Resolver }
+	revenueDayResolver       struct{ *Resolver }
 	serviceCategoryResolver  struct{ *Resolver }
 	serviceRequestResolver   struct{ *Resolver }
 	serviceStatsResolver     struct{ *Resolver }
@@ -1634,6 +1953,7 @@ type (
 	staffStatsResolver       struct{ *Resolver }
 	subscriptionResolver     struct{ *Resolver }
 	unitResolver             struct{ *Resolver }
+	unpaidAmountResolver     struct{ *Resolver }
 	viewerResolver           struct{ *Resolver }
 	visitResolver            struct{ *Resolver }
 	visitorPassResolver      struct{ *Resolver }

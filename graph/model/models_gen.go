@@ -11,6 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/booking"
 	"github.com/kproperty/onestop/internal/callback"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -41,6 +42,26 @@ type AuthPayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// The person signed in.
 	Viewer *auth.Actor `json:"viewer"`
+}
+
+// A guided visit as the household books it.
+type BookGuidedVisitInput struct {
+	// A UUID the app makes once per booking; a retry with it books nothing new.
+	ClientRequestID string `json:"clientRequestId"`
+	// The property's guided-visit category.
+	CategoryID string `json:"categoryId"`
+	// When it starts.
+	StartsAt time.Time `json:"startsAt"`
+	// How long it lasts (60 when omitted).
+	Minutes *int `json:"minutes,omitempty"`
+	// How many people.
+	PartySize int `json:"partySize"`
+	// What it is for.
+	Kind booking.VisitKind `json:"kind"`
+	// Anything the guide should know.
+	Note *string `json:"note,omitempty"`
+	// The household, for a resident with several.
+	UnitID *string `json:"unitId,omitempty"`
 }
 
 // A page of the callback queue.

@@ -83,7 +83,6 @@ type Service struct {
 	dummyHash []byte
 	limiter   ratelimit.Limiter
 	sessions  sessionCache
-	actors    actorCache
 	refreshed refreshCache
 	flight    singleflight.Group
 	socks     sockets
@@ -295,16 +294,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 		}
 	}
 	now := s.clock.Now()
-	a, ok := s.actors.get(claims.Subject, now)
-	if !ok {
-		a, err = s.store.Actor(ctx, claims.Subject)
-		if apperr.CodeOf(err) == apperr.NotFound {
-			return nil, apperr.New(apperr.Unauthenticated, "access token is invalid")
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.actors.put(a, now)
+	a, err := s.store.Actor(ctx, claims.Subject)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, apperr.New(apperr.Unauthenticated, "access token is invalid")
+	}
+	if err != nil {
+		return nil, err
 	}
 	a.TokenLeft = claims.ExpiresAt.Sub(now)
 	a.Session = claims.Session

@@ -44,6 +44,9 @@ type Tx interface {
 	// DoFollowUp records the pending follow-up as done; false when none
 	// was pending.
 	DoFollowUp(ctx context.Context, requestID, directorID string, note *string, at time.Time) (bool, error)
+	// PaymentOwed reports whether the request is of a paid category and
+	// its payment is neither recorded nor waived.
+	PaymentOwed(ctx context.Context, requestID string) (bool, error)
 	// ClaimUnanswered locks up to limit completed requests whose work was
 	// done at or before cutoff, skipping any another instance holds.
 	ClaimUnanswered(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
@@ -135,9 +138,19 @@ func (s *Service) Confirmed(ctx context.Context, w *request.Work, reason request
 	return tx.InsertTask(ctx, t)
 }
 
-// closeIfSettled closes a confirmed request when no callback task is open
-// and no director follow-up is pending. The system closes it, so the event
-// has no actor.
+// ErrPaymentOwed refuses to close a paid request whose payment is neither
+// recorded nor waived.
+var ErrPaymentOwed = apperr.New(apperr.Conflict, "payment is owed on this request: record the payment or waive it before it closes")
+
+// CloseIfSettled is closeIfSettled for the nouns that settle what a
+// request owes (a payment recorded on a confirmed request).
+func (s *Service) CloseIfSettled(ctx context.Context, w *request.Work, why string) error {
+	return s.closeIfSettled(ctx, w, why)
+}
+
+// closeIfSettled closes a confirmed request when no callback task is open,
+// no director follow-up is pending and no payment is owed. The system
+// closes it, so the event has no actor.
 func (s *Service) closeIfSettled(ctx context.Context, w *request.Work, why string) error {
 	if _, decision := request.LookupSystem(request.Close, w.Request()); decision != request.Allowed {
 		return nil
@@ -146,6 +159,9 @@ func (s *Service) closeIfSettled(ctx context.Context, w *request.Work, why strin
 		return err
 	}
 	if pending, err := s.store.Tx(w.Tx()).FollowUpPending(ctx, w.Request().ID); err != nil || pending {
+		return err
+	}
+	if owed, err := s.store.Tx(w.Tx()).PaymentOwed(ctx, w.Request().ID); err != nil || owed {
 		return err
 	}
 	_, err := w.System(ctx, request.Close, nil, func(_ request.Tx, _ *request.Request, c *request.Change) error {
@@ -212,6 +228,16 @@ func (s *Service) RecordCallback(ctx context.Context, a *auth.Actor, id string, 
 	choose := func(ctx context.Context, tx request.Tx, r *request.Request) (request.Action, error) {
 		if action != request.CallBack {
 			return action, nil
+		}
+		// A satisfied callback closes the request, which a paid request
+		// may not do while its payment is owed.
+		if request.Visible(a, r.Audience) && r.Status == request.Confirmed {
+			if owed, err := s.store.Tx(tx).PaymentOwed(ctx, r.ID); err != nil || owed {
+				if err == nil {
+					err = ErrPaymentOwed
+				}
+				return action, err
+			}
 		}
 		pending, err := s.store.Tx(tx).FollowUpPending(ctx, r.ID)
 		if err != nil || !pending {

@@ -36,6 +36,9 @@ const (
 	Progress Kind = "PROGRESS"
 	// RatingReplied tells the household that staff answered their rating.
 	RatingReplied Kind = "RATING_REPLIED"
+	// Booking tells a household and the service center of a booking's
+	// change: booked, cancelled, promoted from a waiting list, a reminder.
+	Booking Kind = "BOOKING"
 )
 
 // Notification is one entry of a person's inbox.

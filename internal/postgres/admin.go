@@ -261,13 +261,6 @@ ORDER BY id DESC LIMIT $3`, nullArray(propertyIDs), before, limit)
 	return out, mapErr(err)
 }
 
-func nullArray(ids []string) any {
-	if ids == nil {
-		return nil
-	}
-	return pq.Array(ids)
-}
-
 // StaffBoard lists a property's staff with their open jobs.
 func (s *AdminStore) StaffBoard(ctx context.Context, propertyID string) ([]admin.BoardRow, error) {
 	var rows []struct {

@@ -137,3 +137,14 @@ WHERE status = 'OPEN' AND ($1::uuid[] IS NULL OR property_id = ANY($1::uuid[]))
 ORDER BY due_at, id LIMIT $4`, props, afterAt, afterID, limit)
 	return rows, mapErr(err)
 }
+
+// PaymentOwed reports whether a request of a paid (contracted) category has
+// no payment recorded and none waived; with no quote yet, the price is owed.
+func (t requestTx) PaymentOwed(ctx context.Context, requestID string) (bool, error) {
+	var owed bool
+	err := get(ctx, t.q, &owed, `SELECT c.kind = 'CONTRACTED' AND coalesce(c.price_cents, 0) > 0
+	AND coalesce(q.payment, 'UNPAID') = 'UNPAID'
+FROM service_requests r JOIN service_categories c ON c.id = r.category_id
+LEFT JOIN quotes q ON q.request_id = r.id WHERE r.id = $1`, requestID)
+	return owed, err
+}

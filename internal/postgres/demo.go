@@ -158,7 +158,10 @@ WHERE pe.username = $1 AND pr.code = $2 AND u.code = $3 ON CONFLICT (person_id, 
 			}
 			accounts = append(accounts, acct)
 		}
-		return seedDispatch(ctx, tx)
+		if err := seedDispatch(ctx, tx); err != nil {
+			return err
+		}
+		return seedBookings(ctx, tx)
 	})
 	return accounts, err
 }
@@ -391,6 +394,71 @@ VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, CASE WHEN $9::timestamptz IS NULL THE
 				arrived.Add(time.Duration(30+n%90)*time.Minute)); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// seedBookings sets up the demo clubhouses and paid services: Harbour
+// View's function room, BBQ pit, tennis court and Saturday yoga class, K
+// Tower's meeting room; an activity next week whose list is full with a
+// household waiting; and Ms Ko's paid air-conditioner cleaning, quoted.
+// Each statement leaves what is already there alone.
+func seedBookings(ctx context.Context, tx *sqlx.Tx) error {
+	stmts := []string{
+		`INSERT INTO facilities (property_id, code, name, name_zh, opens, closes, days, slot_minutes, capacity, max_slots,
+	advance_days, weekly_quota, cancel_hours, fee_cents, deposit_cents)
+SELECT p.id, f.code, f.name, f.name_zh, f.opens::time, f.closes::time, f.days::smallint[], f.slot, f.capacity, f.max_slots,
+	f.advance, f.quota, f.cancel, f.fee, f.deposit
+FROM properties p JOIN (VALUES
+	('HV', 'function-room', 'Function room', '多用途宴會廳', '09:00', '23:00', '{1,2,3,4,5,6,7}', 60, 1, 4, 14, 2, 24, 50000, 100000),
+	('HV', 'bbq-pit', 'BBQ pit', '燒烤場', '11:00', '23:00', '{1,2,3,4,5,6,7}', 180, 1, 1, 14, 1, 24, 20000, 0),
+	('HV', 'tennis-court', 'Tennis court', '網球場', '07:00', '22:00', '{1,2,3,4,5,6,7}', 60, 1, 2, 7, 3, 2, 0, 0),
+	('HV', 'yoga', 'Saturday yoga class', '瑜伽班(逢星期六)', '09:00', '10:00', '{6}', 60, 12, 1, 14, 1, 12, 8000, 0),
+	('KT', 'meeting-room', 'Meeting room 23/F', '23樓會議室', '08:00', '20:00', '{1,2,3,4,5}', 30, 1, 4, 14, 5, 2, 0, 0)
+) AS f(property, code, name, name_zh, opens, closes, days, slot, capacity, max_slots, advance, quota, cancel, fee, deposit)
+ON f.property = p.code
+ON CONFLICT (property_id, code) DO NOTHING`,
+		// Next Saturday 14:00 in Hong Kong, sign-up open until the day
+		// before: Mrs Chan's household took both places, Mr Lee's waits.
+		`INSERT INTO activities (property_id, title, title_zh, place, starts_at, ends_at, capacity, signup_opens_at, signup_closes_at, per_household)
+SELECT p.id, 'Lantern-making workshop', '花燈製作工作坊', 'Clubhouse activity room', s.at, s.at + interval '2 hours', 2,
+	now() - interval '1 day', s.at - interval '1 day', 2
+FROM properties p, (SELECT (date_trunc('week', now() AT TIME ZONE 'Asia/Hong_Kong') + interval '12 days 14 hours') AT TIME ZONE 'Asia/Hong_Kong' AS at) s
+WHERE p.code = 'HV' AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.property_id = p.id AND a.title = 'Lantern-making workshop')`,
+		`INSERT INTO activity_signups (activity_id, unit_id, signed_up_by, places, status, created_at)
+SELECT a.id, u.id, pe.id, x.places, x.status, now() + x.n * interval '1 second'
+FROM (VALUES ('A-1201', 'resident.chan', 2, 'CONFIRMED', 1), ('B-0805', 'resident.lee', 1, 'WAITING', 2)) AS x(unit, who, places, status, n)
+JOIN units u ON u.code = x.unit JOIN properties p ON p.id = u.property_id AND p.code = 'HV'
+JOIN activities a ON a.property_id = p.id AND a.title = 'Lantern-making workshop'
+JOIN people pe ON pe.username = x.who
+WHERE NOT EXISTS (SELECT 1 FROM activity_signups s WHERE s.activity_id = a.id)
+ORDER BY x.n`,
+		`INSERT INTO service_requests (number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
+	channel, status, description, version, created_at, updated_at)
+SELECT 'KT-DEMO-0001', p.id, u.id, c.id, pe.id, pe.id, '00000000-0000-4000-8000-00000000ac01', 'APP', 'SUBMITTED',
+	'Clean the two air-conditioners in the office', 1, now(), now()
+FROM properties p JOIN units u ON u.property_id = p.id AND u.code = 'T-2301'
+JOIN service_categories c ON c.property_id = p.id AND c.code = 'aircon-wash', people pe
+WHERE p.code = 'KT' AND pe.username = 'tenant.ko'
+ON CONFLICT (number) DO NOTHING`,
+		`INSERT INTO request_events (request_id, type, from_status, to_status, actor_id, data, at, property_id, unit_id, requester_id)
+SELECT r.id, x.type, x.from_status, 'SUBMITTED', CASE WHEN x.type = 'QUOTED' THEN ag.id ELSE r.requester_id END,
+	x.data::jsonb, r.created_at + x.n * interval '1 second', r.property_id, r.unit_id, r.requester_id
+FROM service_requests r, people ag,
+	(VALUES ('SUBMITTED', NULL, '{"channel": "APP", "number": "KT-DEMO-0001"}', 0),
+	        ('QUOTED', 'SUBMITTED', '{"unitPriceCents": 48000, "quantity": 2, "amountCents": 96000, "currency": "HKD"}', 1)) AS x(type, from_status, data, n)
+WHERE r.number = 'KT-DEMO-0001' AND ag.username = 'agent.siu'
+  AND NOT EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id)
+ORDER BY x.n`,
+		`INSERT INTO quotes (request_id, unit_price_cents, quantity, amount_cents, currency, quoted_by, quoted_at)
+SELECT r.id, 48000, 2, 96000, 'HKD', ag.id, r.created_at + interval '1 second'
+FROM service_requests r, people ag WHERE r.number = 'KT-DEMO-0001' AND ag.username = 'agent.siu'
+ON CONFLICT (request_id) DO NOTHING`,
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("demo bookings: %w", err)
 		}
 	}
 	return nil

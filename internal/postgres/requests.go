@@ -33,7 +33,7 @@ const requestCols = `r.id, r.number, r.property_id, r.unit_id, r.category_id, r.
 	r.breached_at, r.escalation_level, r.escalated_at, r.last_urged_at, r.pooled,
 	r.rating_timeliness, r.rating_attitude, r.rating_reply, r.rating_replied_at, r.rating_replied_by, r.completed_at,
 	r.first_completed_at, r.promise_kept, r.confirmed_at, r.reopen_count, r.breach_count, r.escalation_count,
-	r.callback_reached, r.callback_satisfaction_sum, r.callback_satisfaction_n`
+	r.callback_reached, r.callback_satisfaction_sum, r.callback_satisfaction_n, r.appointment_at, r.appointment_until`
 
 const eventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.data, e.at,
 	e.property_id, e.unit_id, e.requester_id, e.assignee_id, e.first_responder_id, e.pooled, e.internal, e.note_internal`
@@ -273,10 +273,10 @@ func (t requestTx) Insert(ctx context.Context, r *request.Request) (bool, error)
 	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
 INSERT INTO service_requests (id, number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
 	first_responder_id, assignee_id, channel, status, description, preferred_time, promised_at, version, created_at, updated_at,
-	accepted_at, due_at, warn_at)
+	accepted_at, due_at, warn_at, appointment_at, appointment_until)
 VALUES (:id, :number, :property_id, :unit_id, :category_id, :requester_id, :submitted_by, :client_request_id,
 	:first_responder_id, :assignee_id, :channel, :status, :description, :preferred_time, :promised_at, :version, :created_at, :updated_at,
-	:accepted_at, :due_at, :warn_at)
+	:accepted_at, :due_at, :warn_at, :appointment_at, :appointment_until)
 ON CONFLICT (submitted_by, client_request_id) DO NOTHING
 RETURNING id`, r)
 	if err != nil {
@@ -321,8 +321,10 @@ WHERE id = :id AND version = :version`, r)
 func (t requestTx) SettleObligations(ctx context.Context, requestID string, at time.Time) error {
 	// One statement: a request that ends owes neither a callback nor a
 	// director's follow-up.
+	// An ended guided visit no longer holds its guide.
 	_, err := t.q.ExecContext(ctx, `WITH f AS (
-	UPDATE follow_ups SET cancelled_at = $2 WHERE request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL)
+	UPDATE follow_ups SET cancelled_at = $2 WHERE request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL),
+g AS (UPDATE guided_visits SET active = false WHERE request_id = $1 AND active)
 UPDATE callback_tasks SET status = 'CANCELLED', closed_at = $2 WHERE request_id = $1 AND status = 'OPEN'`, requestID, at)
 	return mapErr(err)
 }

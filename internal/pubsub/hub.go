@@ -322,6 +322,11 @@ func (h *Hub) notify(payload []byte) {
 	}
 }
 
+// Wake has the tailer read the logs now: a change that wrote only
+// notifications (a booking) reaches its subscribers without waiting for the
+// poll.
+func (h *Hub) Wake() { h.nudge() }
+
 func (h *Hub) nudge() {
 	select {
 	case h.wake <- struct{}{}:

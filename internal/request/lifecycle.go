@@ -45,6 +45,9 @@ func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promised
 		return nil, err
 	}
 	return s.MoveThen(ctx, a, id, Accept, func(tx Tx, r *Request, c *Change) error {
+		if promisedAt != nil && r.AppointmentUntil != nil {
+			return apperr.Invalid("promisedAt", "the request is an appointment: the appointment is its promise")
+		}
 		if r.FirstResponderID == nil {
 			r.FirstResponderID = &a.PersonID
 		}
@@ -57,11 +60,15 @@ func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promised
 }
 
 // promise starts the promise clock: on acceptance, or again when the
-// customer sends the work back.
+// customer sends the work back. A request with an appointment still ahead
+// is promised for the appointment's end, whatever its category's target.
 func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *time.Time, now time.Time) error {
 	settings, err := tx.PromiseSettings(ctx, r.PropertyID)
 	if err != nil {
 		return err
+	}
+	if promisedAt == nil && r.AppointmentUntil != nil && r.AppointmentUntil.After(now) {
+		promisedAt = r.AppointmentUntil
 	}
 	if promisedAt == nil {
 		cat, err := tx.Category(ctx, r.CategoryID)

@@ -92,6 +92,11 @@ type Request struct {
 	// completion is auto-confirmed some days after it.
 	CompletedAt  *time.Time `db:"completed_at"`
 	CancelReason *string    `db:"cancel_reason"`
+	// AppointmentAt and AppointmentUntil are the appointment a request
+	// books (a guided visit): its promise is the appointment's end, not
+	// the category's completion target.
+	AppointmentAt    *time.Time `db:"appointment_at"`
+	AppointmentUntil *time.Time `db:"appointment_until"`
 	// Version grows with every change; an update that finds another
 	// version than it read fails with CONFLICT instead of overwriting.
 	Version   int       `db:"version"`
@@ -191,6 +196,12 @@ const (
 	// EvMessage is a message of the request's thread: its note is the text,
 	// and Internal says it is for staff only.
 	EvMessage EventType = "MESSAGE"
+	// EvQuoted, EvQuoteAccepted and EvPaymentRecorded are the price of a
+	// paid request: quoted by the center, accepted by the household, and
+	// its payment (or waiver, or refund) recorded.
+	EvQuoted          EventType = "QUOTED"
+	EvQuoteAccepted   EventType = "QUOTE_ACCEPTED"
+	EvPaymentRecorded EventType = "PAYMENT_RECORDED"
 )
 
 // Event is one row of a request's append-only log. Its ID grows with commit

@@ -46,6 +46,11 @@ const (
 	HandOver Action = "hand over"
 	// Message adds to the request's thread; it changes no status.
 	Message Action = "write on"
+	// Quote, AcceptQuote and RecordPayment are the price of a paid
+	// request: they add to the timeline and move no status.
+	Quote         Action = "quote"
+	AcceptQuote   Action = "accept the quote of"
+	RecordPayment Action = "record the payment of"
 
 	// The system's own steps.
 
@@ -141,6 +146,12 @@ var Transitions = []Transition{
 	// open for as long as the request is kept.
 	{Message, []Status{Submitted, Accepted, Assigned, InProgress, Completed, Confirmed, Closed, Cancelled}, "",
 		Household | Center | Assignee | StaffMember | Director, EvMessage},
+	// A paid request is quoted and the quote accepted before work starts;
+	// its payment is recorded at any point until it closes (a refund even
+	// after).
+	{Quote, []Status{Submitted, Accepted, Assigned}, "", Center, EvQuoted},
+	{AcceptQuote, []Status{Submitted, Accepted, Assigned}, "", Household, EvQuoteAccepted},
+	{RecordPayment, []Status{Accepted, Assigned, InProgress, Completed, Confirmed, Closed}, "", Center, EvPaymentRecorded},
 
 	// The server's own steps: routing, automatic dispatch and the promise
 	// clock. They obey the table like everyone else's.

@@ -24,6 +24,18 @@ type SubmitInput struct {
 	PreferredTime   *time.Time
 	OnBehalfOf      *string
 	Channel         *Channel
+	// Appointment, when set, books the request for a time: its promise
+	// is the appointment's end.
+	Appointment *Appointment
+	// Then runs in the submission's transaction once the row is written:
+	// what the request brings with it (a guided visit's guide) is written
+	// with it or not at all.
+	Then func(context.Context, *Work) error
+}
+
+// Appointment is the time a request is booked for.
+type Appointment struct {
+	At, Until time.Time
 }
 
 // Submit records a new request. A retry with the same clientRequestId by the
@@ -43,6 +55,14 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 	// A little slack lets a phone whose clock runs behind still say "now".
 	if in.PreferredTime != nil && in.PreferredTime.Before(now.Add(-5*time.Minute)) {
 		return nil, apperr.Invalid("preferredTime", "preferredTime is in the past")
+	}
+	if ap := in.Appointment; ap != nil {
+		if err := checkFuture("appointment", &ap.At, now); err != nil {
+			return nil, err
+		}
+		if !ap.Until.After(ap.At) {
+			return nil, apperr.Invalid("appointment", "an appointment must end after it starts")
+		}
 	}
 	// Who it is for, where, and its number are settled before the write
 	// transaction, on reads that need no lock. The number comes from the
@@ -65,6 +85,10 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		Version:         1,
 		CreatedAt:       now,
 		UpdatedAt:       now,
+	}
+	if ap := in.Appointment; ap != nil {
+		at, until := ap.At.UTC(), ap.Until.UTC()
+		r.AppointmentAt, r.AppointmentUntil = &at, &until
 	}
 	units, err := s.requester(ctx, pl, a, in, r)
 	if err != nil {
@@ -118,6 +142,11 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		}
 		if !inserted {
 			return errDuplicate
+		}
+		if in.Then != nil {
+			if err := in.Then(ctx, w); err != nil {
+				return err
+			}
 		}
 		if err := w.stage(ctx); err != nil {
 			return err
