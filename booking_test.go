@@ -442,9 +442,13 @@ func TestPaidRequestClosesOnlyPaidOrWaived(t *testing.T) {
 			t.Fatalf("quote %+v", q)
 		}
 		lee.fails("NOT_FOUND", acceptQ, map[string]any{"id": r.ID})
-		ko.must(acceptQ, map[string]any{"id": r.ID}, nil)
 		agent.act(accept, map[string]any{"id": r.ID, "at": s.later()})
 		agent.act(assign, map[string]any{"id": r.ID, "to": tech.id})
+		// Work waits for the household to accept the price.
+		if resp := tech.fails("CONFLICT", start, map[string]any{"id": r.ID}); !strings.Contains(resp.Errors[0].Message, "quote") {
+			t.Errorf("start before the quote was accepted: %+v", resp.Errors)
+		}
+		ko.must(acceptQ, map[string]any{"id": r.ID}, nil)
 		tech.act(start, map[string]any{"id": r.ID})
 		tech.act(complete, map[string]any{"id": r.ID, "note": "Both cleaned"})
 		ko.act(confirm, map[string]any{"id": r.ID, "ok": true, "rating": 5})
@@ -475,7 +479,7 @@ func TestPaidRequestClosesOnlyPaidOrWaived(t *testing.T) {
 			agent.act(callBack, map[string]any{"id": r.ID, "method": "PHONE", "sat": 5})
 		}
 		got := agent.get(r.ID)
-		if got.Status != "CLOSED" || !strings.Contains(statuses(got.Timeline), "QUOTED QUOTE_ACCEPTED") ||
+		if got.Status != "CLOSED" || !strings.Contains(statuses(got.Timeline), "QUOTED") || !strings.Contains(statuses(got.Timeline), "QUOTE_ACCEPTED STARTED") ||
 			!strings.Contains(statuses(got.Timeline), "PAYMENT_RECORDED") {
 			t.Fatalf("%s: %s %s", how, got.Status, statuses(got.Timeline))
 		}

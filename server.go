@@ -369,8 +369,10 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 	app.Storage = bucket
 	app.Files = files.NewService(postgres.NewFileStore(db), bucket, clk, cfg.JWTSecret)
 	notifications := postgres.NewNotificationStore(db)
-	visitors := visitor.NewService(postgres.NewVisitorStore(db), clk)
-	duties := duty.NewService(postgres.NewDutyStore(db), clk)
+	visitorStore, dutyStore := postgres.NewVisitorStore(db), postgres.NewDutyStore(db)
+	visitorStore.Notified, dutyStore.Notified = app.Hub.Wake, app.Hub.Wake
+	visitors := visitor.NewService(visitorStore, clk)
+	duties := duty.NewService(dutyStore, clk)
 	bookingStore := postgres.NewBookingStore(db)
 	bookings := booking.NewService(bookingStore, app.Requests, app.Hub.Wake)
 	deps := graph.Deps{

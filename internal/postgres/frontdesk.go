@@ -63,18 +63,31 @@ FROM jsonb_to_recordset($1::jsonb) AS y(person_id uuid, kind text, visit_id uuid
 	return mapErr(err)
 }
 
-func deskInTx(ctx context.Context, db *DB, fn func(*deskTx) error) error {
-	return db.InTx(ctx, func(tx *sqlx.Tx) error {
+func deskInTx(ctx context.Context, db *DB, fn func(*deskTx) error, wrote func()) error {
+	notified := false
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		t := &deskTx{tx: tx}
 		if err := fn(t); err != nil {
 			return err
 		}
+		notified = len(t.notes) > 0
 		return t.flush(ctx)
 	})
+	if err == nil && notified && wrote != nil {
+		// Rung after commit: the live path reads the new notifications at
+		// once instead of at its next poll.
+		wrote()
+	}
+	return err
 }
 
 // VisitorStore implements visitor.Store.
-type VisitorStore struct{ db *DB }
+type VisitorStore struct {
+	db *DB
+	// Notified, if set, is rung after a transaction that wrote
+	// notifications has committed.
+	Notified func()
+}
 
 // NewVisitorStore returns the visitor store.
 func NewVisitorStore(db *DB) *VisitorStore { return &VisitorStore{db: db} }
@@ -83,7 +96,7 @@ var _ visitor.Store = (*VisitorStore)(nil)
 
 // InTx runs fn in one transaction.
 func (s *VisitorStore) InTx(ctx context.Context, fn func(visitor.Tx) error) error {
-	return deskInTx(ctx, s.db, func(t *deskTx) error { return fn(t) })
+	return deskInTx(ctx, s.db, func(t *deskTx) error { return fn(t) }, s.Notified)
 }
 
 const passCols = `id, property_id, unit_id, created_by, code, visitor_name, phone, expected_from, expected_to, party_size, car_plate, purpose, status, created_at, cancelled_at`
@@ -295,7 +308,12 @@ ORDER BY v.arrived_at LIMIT $2 FOR UPDATE OF v SKIP LOCKED`, now, limit)
 }
 
 // DutyStore implements duty.Store.
-type DutyStore struct{ db *DB }
+type DutyStore struct {
+	db *DB
+	// Notified, if set, is rung after a transaction that wrote
+	// notifications has committed.
+	Notified func()
+}
 
 // NewDutyStore returns the duty store.
 func NewDutyStore(db *DB) *DutyStore { return &DutyStore{db: db} }
@@ -304,7 +322,7 @@ var _ duty.Store = (*DutyStore)(nil)
 
 // InTx runs fn in one transaction.
 func (s *DutyStore) InTx(ctx context.Context, fn func(duty.Tx) error) error {
-	return deskInTx(ctx, s.db, func(t *deskTx) error { return fn(t) })
+	return deskInTx(ctx, s.db, func(t *deskTx) error { return fn(t) }, s.Notified)
 }
 
 // Posts lists a property's posts with who is checked in at each.

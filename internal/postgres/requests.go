@@ -318,6 +318,14 @@ WHERE id = :id AND version = :version`, r)
 	return nil
 }
 
+func (t requestTx) QuoteOwed(ctx context.Context, requestID, categoryID string) (bool, error) {
+	var owed bool
+	err := get(ctx, t.q, &owed, `SELECT c.price_cents IS NOT NULL AND NOT EXISTS (
+	SELECT 1 FROM quotes q WHERE q.request_id = $1 AND q.accepted_at IS NOT NULL)
+FROM service_categories c WHERE c.id = $2`, requestID, categoryID)
+	return owed, err
+}
+
 func (t requestTx) SettleObligations(ctx context.Context, requestID string, at time.Time) error {
 	// One statement: a request that ends owes neither a callback nor a
 	// director's follow-up.

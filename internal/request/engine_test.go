@@ -48,6 +48,7 @@ func (m *memTx) Stage(evs []Event, ns []notification.Notification) {
 	m.events = append(m.events, evs...)
 	m.notes = append(m.notes, ns...)
 }
+func (m *memTx) QuoteOwed(context.Context, string, string) (bool, error) { return false, nil }
 func (m *memTx) SettleObligations(_ context.Context, id string, _ time.Time) error {
 	m.settled = append(m.settled, id)
 	return nil

@@ -171,6 +171,12 @@ func (s *Service) Start(ctx context.Context, a *auth.Actor, id string, note *str
 		if r.OnHold {
 			return apperr.New(apperr.Conflict, "the request is on hold: resume it first")
 		}
+		// A paid service is done at the price the household accepted.
+		if owed, err := tx.QuoteOwed(ctx, r.ID, r.CategoryID); err != nil {
+			return err
+		} else if owed {
+			return apperr.New(apperr.Conflict, "this is a paid service: the household must accept its quote before work starts")
+		}
 		c.Ev.Note = n
 		busy := dispatch.Busy
 		return tx.SetAvailability(ctx, a.PersonID, busy, ptrAvail(dispatch.Available))

@@ -80,6 +80,9 @@ type Rows interface {
 	// Stage queues events and notifications; the store writes them, in one
 	// statement, just before commit.
 	Stage(evs []Event, ns []notification.Notification)
+	// QuoteOwed reports whether a request of a paid category still waits
+	// for its household to accept a quote: work may not start before.
+	QuoteOwed(ctx context.Context, requestID, categoryID string) (bool, error)
 	// SettleObligations cancels what an ended request no longer owes: its
 	// open callback task and its pending director's follow-up.
 	SettleObligations(ctx context.Context, requestID string, at time.Time) error
