@@ -723,3 +723,32 @@ func TestSaveServiceCategory(t *testing.T) {
 	resident.fails("INVALID_INPUT", `mutation($in: SubmitRequestInput!) { submitRequest(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"clientRequestId": uuid.NewString(), "categoryId": first.ID, "description": "again"}})
 }
+
+// A job waiting in the grab pool reaches the phones of the property's staff
+// live, whoever's way of seeing it is the pool; another property's staff
+// and another household hear nothing of it.
+func TestPoolReachesStaffLive(t *testing.T) {
+	s := sharedServer(t)
+	e := newEstate(t, s, "PL", map[string]string{"agent": "AGENT", "c1": "CLEANER", "tech": "TECHNICIAN"})
+	other := newEstate(t, s, "PO", map[string]string{"c1": "CLEANER"})
+	s.exec(t, `INSERT INTO dispatch_rules (property_id, category_id, mode, role) VALUES ($1, $2, 'POOL', 'CLEANER')`, e.ID, e.Cleaning)
+	resident, agent := s.login(t, e.Resident), s.login(t, e.user("agent"))
+	phones := map[string]*wsClient{}
+	for name, c := range map[string]*client{"cleaner": s.login(t, e.user("c1")), "tech": s.login(t, e.user("tech")),
+		"other cleaner": s.login(t, other.user("c1")), "other household": s.login(t, other.Resident)} {
+		w := c.ws()
+		w.subscribe("all", nil, nil)
+		phones[name] = w
+	}
+	time.Sleep(100 * time.Millisecond)
+	r := resident.submit(e.Cleaning, "Spill in the lift")
+	agent.act(accept, map[string]any{"id": r.ID})
+	for _, name := range []string{"cleaner", "tech"} {
+		if ev := phones[name].event(); ev.Type != "ACCEPTED" || ev.Request.ID != r.ID {
+			t.Fatalf("%s got %+v", name, ev)
+		}
+	}
+	for _, name := range []string{"other cleaner", "other household"} {
+		phones[name].quiet(300 * time.Millisecond)
+	}
+}

@@ -148,6 +148,9 @@ type Hub struct {
 	mu     sync.Mutex
 	cursor int64 // the last event id delivered; written by the tailer only
 	subs   map[*Subscription]struct{}
+	// index finds the subscriptions an event may concern without looking
+	// at the others: by each way of seeing a request (see keysOf).
+	index map[string]map[*Subscription]struct{}
 	// ncursor and inboxes are the same for notifications.
 	ncursor int64
 	// inboxes are keyed by person, so a notification reaches its person's
@@ -182,6 +185,7 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 		outbox:  make(chan queued, 4096),
 		tracer:  opts.Tracer.Tracer("github.com/kproperty/onestop/internal/pubsub"),
 		subs:    map[*Subscription]struct{}{},
+		index:   map[string]map[*Subscription]struct{}{},
 		inboxes: map[string]map[*InboxSubscription]struct{}{},
 	}
 }
@@ -445,17 +449,16 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 	var people []string
 	h.mu.Lock()
 	seen := map[string]bool{}
-	for s := range h.subs {
-		if seen[s.actor.PersonID] {
+	for _, e := range evs {
+		if e.ID <= h.cursor {
 			continue
 		}
-		for _, e := range evs {
-			if e.ID > h.cursor && s.matches(e) && !direct(s.actor, e.Audience) {
+		h.eachCandidate(e.Audience, func(s *Subscription) {
+			if !seen[s.actor.PersonID] && s.matches(e) && !direct(s.actor, e.Audience) {
 				seen[s.actor.PersonID] = true
 				people = append(people, s.actor.PersonID)
-				break
 			}
-		}
+		})
 	}
 	h.mu.Unlock()
 	var fresh map[string]*auth.Actor
@@ -490,9 +493,9 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 			continue
 		}
 		h.cursor = e.ID
-		for s := range h.subs {
+		h.eachCandidate(e.Audience, func(s *Subscription) {
 			if !s.matches(*e) {
-				continue
+				return
 			}
 			select {
 			case s.live <- e:
@@ -501,9 +504,97 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 			default:
 				h.dropLocked(s, "subscriber too slow")
 			}
-		}
+		})
 	}
 	return true
+}
+
+// keysOf are the ways an actor may see requests, as index keys: as a
+// person (requester, assignee, first-asker), by household (lived in or in
+// a butler's portfolio), as a property's service center, as its staff
+// (the grab pool), or everything (an admin). Sight only ever narrows while
+// a subscription lives, so the keys it registered with stay a superset.
+func keysOf(a *auth.Actor) []string {
+	if a.Admin {
+		return []string{"*"}
+	}
+	keys := []string{"p:" + a.PersonID}
+	for _, u := range a.Units {
+		keys = append(keys, "u:"+u)
+	}
+	for _, u := range a.Portfolio {
+		keys = append(keys, "u:"+u)
+	}
+	for _, p := range a.CenterProperties() {
+		keys = append(keys, "c:"+p)
+	}
+	for _, p := range a.PropertyIDs() {
+		keys = append(keys, "s:"+p)
+	}
+	return keys
+}
+
+// eachCandidate calls fn once for every subscription an event of this
+// audience may concern; fn still decides by the visibility rule. The
+// caller holds h.mu.
+func (h *Hub) eachCandidate(e request.Audience, fn func(*Subscription)) {
+	keys := [7]string{"*", "p:" + e.RequesterID, "u:" + e.UnitID, "c:" + e.PropertyID}
+	n := 4
+	if e.AssigneeID != nil {
+		keys[n] = "p:" + *e.AssigneeID
+		n++
+	}
+	if e.FirstResponderID != nil {
+		keys[n] = "p:" + *e.FirstResponderID
+		n++
+	}
+	if e.Pooled {
+		keys[n] = "s:" + e.PropertyID
+		n++
+	}
+	var done map[*Subscription]bool
+	for _, k := range keys[:n] {
+		for s := range h.index[k] {
+			if n > 1 {
+				// A subscription may stand under several of the keys.
+				if done == nil {
+					done = map[*Subscription]bool{}
+				}
+				if done[s] {
+					continue
+				}
+				done[s] = true
+			}
+			fn(s)
+		}
+	}
+}
+
+// registerLocked adds a subscription to the hub and its index.
+func (h *Hub) registerLocked(s *Subscription) {
+	h.subs[s] = struct{}{}
+	s.keys = keysOf(s.actor)
+	for _, k := range s.keys {
+		set := h.index[k]
+		if set == nil {
+			set = map[*Subscription]struct{}{}
+			h.index[k] = set
+		}
+		set[s] = struct{}{}
+	}
+}
+
+// unregisterLocked forgets a subscription; it may be called again.
+func (h *Hub) unregisterLocked(s *Subscription) {
+	delete(h.subs, s)
+	for _, k := range s.keys {
+		if set := h.index[k]; set != nil {
+			delete(set, s)
+			if len(set) == 0 {
+				delete(h.index, k)
+			}
+		}
+	}
 }
 
 // direct reports whether the actor sees an event as a party to its request
@@ -516,7 +607,7 @@ func direct(a *auth.Actor, e request.Audience) bool {
 }
 
 func (h *Hub) dropLocked(s *Subscription, reason string) {
-	delete(h.subs, s)
+	h.unregisterLocked(s)
 	s.reason = reason
 	close(s.live)
 }
@@ -541,6 +632,8 @@ type Subscription struct {
 	// that they lost sight of something; guarded by hub.mu.
 	actor     *auth.Actor
 	requestID string
+	// keys are where the hub's index holds it.
+	keys []string
 
 	// live is fed by the hub and closed by it (with reason set) when it
 	// drops the subscription. It carries pointers to the hub's one copy of
@@ -624,7 +717,7 @@ func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *st
 	} else {
 		s.last = from
 	}
-	h.subs[s] = struct{}{}
+	h.registerLocked(s)
 	return s, nil
 }
 
@@ -706,5 +799,5 @@ func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
 func (s *Subscription) Close() {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
-	delete(s.hub.subs, s)
+	s.hub.unregisterLocked(s)
 }
