@@ -11,6 +11,7 @@ import (
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/promise"
+	"github.com/kproperty/onestop/internal/property"
 )
 
 // MaxAhead is how far ahead a promise or a planned resume may be set.
@@ -63,6 +64,14 @@ func (s *Service) Accept(ctx context.Context, a *auth.Actor, id string, promised
 // customer sends the work back. A request with an appointment still ahead
 // is promised for the appointment's end, whatever its category's target.
 func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *time.Time, now time.Time) error {
+	return s.promiseKnowing(ctx, tx, r, promisedAt, now, nil, nil)
+}
+
+// promiseKnowing is promise for a caller that has already read the
+// request's category and property (a submission being routed); nil ones
+// are read here.
+func (s *Service) promiseKnowing(ctx context.Context, tx Tx, r *Request, promisedAt *time.Time, now time.Time,
+	cat *property.Category, prop *property.Property) error {
 	settings, err := tx.PromiseSettings(ctx, r.PropertyID)
 	if err != nil {
 		return err
@@ -71,13 +80,15 @@ func (s *Service) promise(ctx context.Context, tx Tx, r *Request, promisedAt *ti
 		promisedAt = r.AppointmentUntil
 	}
 	if promisedAt == nil {
-		cat, err := tx.Category(ctx, r.CategoryID)
-		if err != nil {
-			return err
+		if cat == nil {
+			if cat, err = tx.Category(ctx, r.CategoryID); err != nil {
+				return err
+			}
 		}
-		prop, err := tx.Property(ctx, r.PropertyID)
-		if err != nil {
-			return err
+		if prop == nil {
+			if prop, err = tx.Property(ctx, r.PropertyID); err != nil {
+				return err
+			}
 		}
 		loc, err := prop.LoadLocation()
 		if err != nil {

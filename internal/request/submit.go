@@ -133,7 +133,7 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 		w := s.Work(tx, r, &a.PersonID, now)
 		w.record(r, &Change{Ev: &Event{Type: EvSubmitted, ToStatus: Submitted, ActorID: &a.PersonID,
 			Data: EventData(map[string]any{"channel": r.Channel, "number": r.Number})}}, true)
-		if err := s.routeNew(ctx, w, prop); err != nil {
+		if err := s.routeNew(ctx, w, cat, prop); err != nil {
 			return err
 		}
 		inserted, err := tx.Insert(ctx, r)
@@ -176,7 +176,7 @@ func (s *Service) Submit(ctx context.Context, a *auth.Actor, in SubmitInput) (*R
 // may do it or dispatch it onward. Both are the system's steps, taken in
 // the butler's name. Everyone else's goes to the service center, which
 // hears of it.
-func (s *Service) routeNew(ctx context.Context, w *Work, prop *property.Property) error {
+func (s *Service) routeNew(ctx context.Context, w *Work, cat *property.Category, prop *property.Property) error {
 	r, tx, now := w.r, w.tx, w.now
 	if prop.ServiceMode == property.ButlerMode {
 		butler, err := tx.CurrentButler(ctx, r.UnitID, now)
@@ -192,7 +192,7 @@ func (s *Service) routeNew(ctx context.Context, w *Work, prop *property.Property
 					r.FirstResponderID = butler
 				}
 				r.AcceptedAt = &now
-				if err := s.promise(ctx, tx, r, nil, now); err != nil {
+				if err := s.promiseKnowing(ctx, tx, r, nil, now, cat, prop); err != nil {
 					return err
 				}
 				note := "butler mode: accepted for the household's butler"
