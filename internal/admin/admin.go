@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
@@ -31,18 +32,9 @@ import (
 // CodeTTL is how long an activation or reset code may be used.
 const CodeTTL = 7 * 24 * time.Hour
 
-// Entry is one line of the audit log.
-type Entry struct {
-	ID         int64     `db:"id"`
-	At         time.Time `db:"at"`
-	ActorID    string    `db:"actor_id"`
-	PropertyID *string   `db:"property_id"`
-	Action     string    `db:"action"`
-	Entity     string    `db:"entity"`
-	EntityID   string    `db:"entity_id"`
-	Before     []byte    `db:"before"`
-	After      []byte    `db:"after"`
-}
+// Entry is one line of the audit log; the log belongs to internal/audit,
+// so that every noun with administrative changes can write it.
+type Entry = audit.Entry
 
 // Code is a stored one-time code: an activation for a unit and relation,
 // or a password reset (or first password) for an existing person.
@@ -232,19 +224,10 @@ func parseID(id string) error {
 	return nil
 }
 
-func audit(ctx context.Context, tx Tx, a *auth.Actor, now time.Time, propertyID *string, action, entity, id string, before, after any) error {
-	enc := func(v any) json.RawMessage {
-		if v == nil {
-			return nil
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			panic(fmt.Sprintf("admin: audit %s: %v", action, err))
-		}
-		return b
-	}
-	return tx.Audit(ctx, Entry{At: now, ActorID: a.PersonID, PropertyID: propertyID, Action: action, Entity: entity, EntityID: id,
-		Before: enc(before), After: enc(after)})
+// record writes an administrative change to the audit log, in tx.
+func record(ctx context.Context, tx Tx, a *auth.Actor, now time.Time, propertyID *string, action, entity, id string, before, after any) error {
+	return audit.Record(ctx, tx, audit.Change{ActorID: a.PersonID, At: now, PropertyID: propertyID, Action: action,
+		Entity: entity, EntityID: id, Before: before, After: after})
 }
 
 var (
@@ -306,7 +289,7 @@ func (s *Service) CreateProperty(ctx context.Context, a *auth.Actor, in Property
 			}
 			return err
 		}
-		return audit(ctx, tx, a, now, &p.ID, "createProperty", "property", p.ID, nil, p)
+		return record(ctx, tx, a, now, &p.ID, "createProperty", "property", p.ID, nil, p)
 	})
 	if err != nil {
 		return nil, err
@@ -365,7 +348,7 @@ func (s *Service) UpdateProperty(ctx context.Context, a *auth.Actor, id string, 
 			return err
 		}
 		out = p
-		return audit(ctx, tx, a, now, &p.ID, "updateProperty", "property", p.ID, before, p)
+		return record(ctx, tx, a, now, &p.ID, "updateProperty", "property", p.ID, before, p)
 	})
 	return out, err
 }
@@ -397,7 +380,7 @@ func (s *Service) CreateBuilding(ctx context.Context, a *auth.Actor, propertyID,
 			}
 			return err
 		}
-		return audit(ctx, tx, a, now, &propertyID, "createBuilding", "building", b.ID, nil, b)
+		return record(ctx, tx, a, now, &propertyID, "createBuilding", "building", b.ID, nil, b)
 	})
 	if err != nil {
 		return nil, err
@@ -430,7 +413,7 @@ func (s *Service) CreateUnit(ctx context.Context, a *auth.Actor, buildingID, cod
 			}
 			return err
 		}
-		return audit(ctx, tx, a, now, &b.PropertyID, "createUnit", "unit", u.ID, nil, u)
+		return record(ctx, tx, a, now, &b.PropertyID, "createUnit", "unit", u.ID, nil, u)
 	})
 	return u, err
 }
@@ -458,7 +441,7 @@ func (s *Service) SetVIP(ctx context.Context, a *auth.Actor, unitID string, vip 
 			return err
 		}
 		u.VIP = vip
-		return audit(ctx, tx, a, now, &u.PropertyID, "setHouseholdVip", "unit", u.ID, before, u)
+		return record(ctx, tx, a, now, &u.PropertyID, "setHouseholdVip", "unit", u.ID, before, u)
 	})
 	return u, err
 }
@@ -519,7 +502,7 @@ func (s *Service) IssueActivationCode(ctx context.Context, a *auth.Actor, unitID
 		if err := tx.InsertCode(ctx, c); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, now, &u.PropertyID, "issueActivationCode", "unit", unitID, nil,
+		return record(ctx, tx, a, now, &u.PropertyID, "issueActivationCode", "unit", unitID, nil,
 			map[string]any{"relation": rel, "name": en, "nameZh": zh, "expiresAt": out.ExpiresAt})
 	})
 	if err != nil {
@@ -563,7 +546,7 @@ func (s *Service) ResetPassword(ctx context.Context, a *auth.Actor, personID str
 		if sessions, err = tx.RevokeSessions(ctx, []string{personID}, now); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, now, nil, "resetPassword", "person", personID, nil, map[string]any{"expiresAt": out.ExpiresAt})
+		return record(ctx, tx, a, now, nil, "resetPassword", "person", personID, nil, map[string]any{"expiresAt": out.ExpiresAt})
 	})
 	if err != nil {
 		return nil, err
@@ -713,7 +696,7 @@ func (s *Service) EndResidency(ctx context.Context, a *auth.Actor, unitID string
 		if sessions, err = tx.RevokeSessions(ctx, people, now); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, now, &u.PropertyID, "endResidency", "unit", unitID,
+		return record(ctx, tx, a, now, &u.PropertyID, "endResidency", "unit", unitID,
 			map[string]any{"residents": people}, map[string]any{"movedOutAt": now})
 	})
 	if err != nil {

@@ -162,7 +162,7 @@ func (s *Service) ImportUnits(ctx context.Context, a *auth.Actor, propertyID str
 		if out.UnitsCreated == 0 && out.BuildingsCreated == 0 {
 			return nil // nothing changed, nothing to audit
 		}
-		return audit(ctx, tx, a, now, &propertyID, "importUnits", "property", propertyID, nil,
+		return record(ctx, tx, a, now, &propertyID, "importUnits", "property", propertyID, nil,
 			map[string]any{"rows": len(rows), "buildingsCreated": out.BuildingsCreated, "unitsCreated": out.UnitsCreated})
 	})
 	if err != nil {

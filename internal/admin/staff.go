@@ -92,7 +92,7 @@ func (s *Service) HireStaff(ctx context.Context, a *auth.Actor, propertyID, user
 		if err := tx.InsertCode(ctx, Code{Hash: hash, PersonID: &id, IssuedBy: a.PersonID, CreatedAt: now, ExpiresAt: out.Code.ExpiresAt}); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, now, &propertyID, "hireStaff", "person", id, nil,
+		return record(ctx, tx, a, now, &propertyID, "hireStaff", "person", id, nil,
 			map[string]any{"username": username, "name": en, "nameZh": zh, "propertyId": propertyID, "role": role})
 	})
 	if err != nil {
@@ -151,7 +151,7 @@ func (s *Service) UpdateStaff(ctx context.Context, a *auth.Actor, personID, prop
 		if err := tx.SetStaffRole(ctx, personID, to, role); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, now, &to, "updateStaff", "person", personID,
+		return record(ctx, tx, a, now, &to, "updateStaff", "person", personID,
 			map[string]any{"propertyId": propertyID, "role": old}, map[string]any{"propertyId": to, "role": role})
 	})
 	if err != nil {
@@ -264,7 +264,7 @@ func (s *Service) StaffLeaves(ctx context.Context, a *auth.Actor, personID, prop
 		if sessions, err = tx.RevokeSessions(ctx, []string{personID}, now); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, now, &propertyID, "staffLeaves", "person", personID,
+		return record(ctx, tx, a, now, &propertyID, "staffLeaves", "person", personID,
 			map[string]any{"propertyId": propertyID, "role": old, "households": units},
 			map[string]any{"sentBack": out.SentBack, "handedOver": out.HandedOver, "successorId": successorID})
 	})

@@ -9,7 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/person"
 )
 
@@ -29,12 +31,12 @@ const (
 
 // Rule is how a property dispatches one category (or all of them).
 type Rule struct {
-	PropertyID string `db:"property_id"`
+	PropertyID string `db:"property_id" json:"propertyId"`
 	// CategoryID is nil for the property's default rule.
-	CategoryID  *string     `db:"category_id"`
-	Mode        Mode        `db:"mode"`
-	Role        person.Role `db:"role"`
-	MaxOpenJobs int         `db:"max_open_jobs"`
+	CategoryID  *string     `db:"category_id" json:"categoryId"`
+	Mode        Mode        `db:"mode" json:"mode"`
+	Role        person.Role `db:"role" json:"role"`
+	MaxOpenJobs int         `db:"max_open_jobs" json:"maxOpenJobs"`
 }
 
 // ManualRule applies where a property has set no rule.
@@ -63,8 +65,10 @@ type Store interface {
 	SetAvailability(ctx context.Context, personID string, a Availability) (bool, error)
 	// AvailabilityOf returns the person's availability, nil for non-staff.
 	AvailabilityOf(ctx context.Context, personID string) (*Availability, error)
-	// SaveRule creates or replaces the rule for its property and category.
-	SaveRule(ctx context.Context, r Rule) error
+	// SaveRule creates or replaces the rule for its property and category,
+	// then, in the same transaction, calls record with the rule it
+	// replaced (nil: there was none).
+	SaveRule(ctx context.Context, r Rule, record func(w audit.Writer, before *Rule) error) error
 	// Rules lists a property's rules, the default first.
 	Rules(ctx context.Context, propertyID string) ([]Rule, error)
 	// CategoryProperty returns the property a category belongs to, or
@@ -72,26 +76,31 @@ type Store interface {
 	CategoryProperty(ctx context.Context, categoryID string) (string, error)
 	// SaveProfile replaces a staff member's skills and sets their zone at a
 	// property; it reports false when they do not work there, and an
-	// INVALID_INPUT when the zone is not one of its buildings.
-	SaveProfile(ctx context.Context, p Profile) (bool, error)
+	// INVALID_INPUT when the zone is not one of its buildings. In the same
+	// transaction it calls record with the profile it replaced.
+	SaveProfile(ctx context.Context, p Profile, record func(w audit.Writer, before Profile) error) (bool, error)
 }
 
 // Profile is what automatic dispatch knows of a worker at a property.
 type Profile struct {
-	PersonID   string
-	PropertyID string
+	PersonID   string `json:"personId"`
+	PropertyID string `json:"propertyId"`
 	// Skills replace the person's skills (they go with the person, not
 	// the property).
-	Skills []string
+	Skills []string `json:"skills"`
 	// ZoneBuildingID is the building they usually work in, if any.
-	ZoneBuildingID *string
+	ZoneBuildingID *string `json:"zoneBuildingId"`
 }
 
-// Service lets staff say whether they can take work.
-type Service struct{ store Store }
+// Service lets staff say whether they can take work, and a property's
+// management set its dispatch rules and staff profiles.
+type Service struct {
+	store Store
+	clock clock.Clock
+}
 
-// NewService returns the availability service.
-func NewService(store Store) *Service { return &Service{store: store} }
+// NewService returns the dispatch service; clk dates its audit entries.
+func NewService(store Store, clk clock.Clock) *Service { return &Service{store: store, clock: clk} }
 
 // SetAvailability records a staff member's own availability.
 func (s *Service) SetAvailability(ctx context.Context, personID string, a Availability) error {
@@ -156,7 +165,16 @@ func (s *Service) SetRule(ctx context.Context, a *auth.Actor, r Rule) (*Rule, er
 			return nil, err
 		}
 	}
-	if err := s.store.SaveRule(ctx, r); err != nil {
+	now := s.clock.Now()
+	err := s.store.SaveRule(ctx, r, func(w audit.Writer, before *Rule) error {
+		id := "default"
+		if r.CategoryID != nil {
+			id = *r.CategoryID
+		}
+		return audit.Record(ctx, w, audit.Change{ActorID: a.PersonID, At: now, PropertyID: &r.PropertyID, Action: "setDispatchRule",
+			Entity: "dispatchRule", EntityID: id, Before: before, After: r})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -205,7 +223,11 @@ func (s *Service) SetProfile(ctx context.Context, a *auth.Actor, p Profile) (*Pr
 		}
 	}
 	p.Skills = skills
-	ok, err := s.store.SaveProfile(ctx, p)
+	now := s.clock.Now()
+	ok, err := s.store.SaveProfile(ctx, p, func(w audit.Writer, before Profile) error {
+		return audit.Record(ctx, w, audit.Change{ActorID: a.PersonID, At: now, PropertyID: &p.PropertyID, Action: "setStaffProfile",
+			Entity: "person", EntityID: p.PersonID, Before: before, After: p})
+	})
 	if err != nil {
 		return nil, err
 	}

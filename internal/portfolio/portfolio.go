@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -31,6 +32,8 @@ type Tx interface {
 	// from and starts the new butler's, returning the previous butler.
 	HandOverPortfolio(ctx context.Context, unitID, butlerID, by string, from time.Time) (*string, error)
 	AddVisit(ctx context.Context, v Visit) error
+	// Audit writes a handover to the audit log.
+	audit.Writer
 }
 
 // Service keeps the portfolios.
@@ -116,52 +119,68 @@ func (s *Service) AssignButler(ctx context.Context, a *auth.Actor, unitID, butle
 			return err
 		}
 		out.Previous = prev
-		if prev == nil {
-			return nil
-		}
-		open, err := s.store.Tx(tx).OpenRequestsOfUnit(ctx, unitID)
-		if err != nil {
-			return err
-		}
-		for _, r := range open {
-			data := map[string]any{"fromButlerId": *prev, "toButlerId": butlerID}
-			moved := false
-			if r.AssigneeID != nil && *r.AssigneeID == *prev {
-				r.AssigneeID, moved = &butlerID, true
-			}
-			if r.FirstResponderID != nil && *r.FirstResponderID == *prev {
-				// The butler who leaves cannot follow it any more; the
-				// portfolio's new owner takes the first-ask duty.
-				r.FirstResponderID, moved = &butlerID, true
-			}
-			if !moved {
-				continue
-			}
-			r.ButlerID = &butlerID
-			t, decision := request.Lookup(request.HandOver, a, r)
-			if decision != request.Allowed {
-				continue
-			}
-			w := s.req.Work(tx, r, &a.PersonID, now)
-			if err := w.Step(ctx, t, &a.PersonID, func(_ request.Tx, _ *request.Request, c *request.Change) error {
-				c.Ev.Data = request.EventData(data)
-				c.Free(*prev)
-				c.Notify(notification.Assigned, "Handed over to you: "+r.Number, butlerID)
-				return nil
-			}); err != nil {
+		if prev != nil {
+			open, err := s.store.Tx(tx).OpenRequestsOfUnit(ctx, unitID)
+			if err != nil {
 				return err
 			}
-			if err := w.Save(ctx); err != nil {
+			if out.Moved, err = s.moveOpenWork(ctx, tx, a, open, *prev, butlerID, now); err != nil {
 				return err
 			}
-			out.Moved++
 		}
-		return nil
+		var before any
+		if prev != nil {
+			before = map[string]any{"butlerId": *prev}
+		}
+		return audit.Record(ctx, s.store.Tx(tx), audit.Change{ActorID: a.PersonID, At: now, PropertyID: &unit.PropertyID, Action: "assignButler",
+			Entity: "unit", EntityID: unitID, Before: before,
+			After: map[string]any{"butlerId": butlerID, "from": start, "requestsMoved": out.Moved}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// moveOpenWork hands the household's open requests that the previous
+// butler owned or first took to the new one, each with a HANDED_OVER
+// event, and counts them.
+func (s *Service) moveOpenWork(ctx context.Context, tx request.Tx, a *auth.Actor, open []*request.Request, prevID, butlerID string, now time.Time) (int, error) {
+	moved := 0
+	for _, r := range open {
+		data := map[string]any{"fromButlerId": prevID, "toButlerId": butlerID}
+		changed := false
+		if r.AssigneeID != nil && *r.AssigneeID == prevID {
+			r.AssigneeID, changed = &butlerID, true
+		}
+		if r.FirstResponderID != nil && *r.FirstResponderID == prevID {
+			// The butler who leaves cannot follow it any more; the
+			// portfolio's new owner takes the first-ask duty.
+			r.FirstResponderID, changed = &butlerID, true
+		}
+		if !changed {
+			continue
+		}
+		r.ButlerID = &butlerID
+		t, decision := request.Lookup(request.HandOver, a, r)
+		if decision != request.Allowed {
+			continue
+		}
+		w := s.req.Work(tx, r, &a.PersonID, now)
+		if err := w.Step(ctx, t, &a.PersonID, func(_ request.Tx, _ *request.Request, c *request.Change) error {
+			c.Ev.Data = request.EventData(data)
+			c.Free(prevID)
+			c.Notify(notification.Assigned, "Handed over to you: "+r.Number, butlerID)
+			return nil
+		}); err != nil {
+			return moved, err
+		}
+		if err := w.Save(ctx); err != nil {
+			return moved, err
+		}
+		moved++
+	}
+	return moved, nil
 }
 
 // LogVisit records a butler's proactive visit to a household in their

@@ -6,6 +6,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/property"
 )
@@ -93,9 +94,21 @@ type CatalogueStore struct{ db *DB }
 // NewCatalogueStore returns the catalogue store.
 func NewCatalogueStore(db *DB) *CatalogueStore { return &CatalogueStore{db: db} }
 
-// SaveCategory upserts a category by property and code.
-func (s *CatalogueStore) SaveCategory(ctx context.Context, c *property.Category) error {
-	return get(ctx, s.db, &c.ID, `
+// SaveCategory upserts a category by property and code and records it. The
+// property is locked (FOR NO KEY UPDATE, which new requests' foreign keys
+// do not wait for), so that of two saves of a new code at once only the
+// first records a creation.
+func (s *CatalogueStore) SaveCategory(ctx context.Context, c *property.Category, record func(audit.Writer, *property.Category) error) error {
+	return mapErr(s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM properties WHERE id = $1 FOR NO KEY UPDATE`, c.PropertyID); err != nil {
+			return err
+		}
+		var before []property.Category
+		if err := sqlx.SelectContext(ctx, tx, &before, `SELECT `+categoryCols+` FROM service_categories WHERE property_id = $1 AND code = $2`,
+			c.PropertyID, c.Code); err != nil {
+			return err
+		}
+		err := get(ctx, tx, &c.ID, `
 INSERT INTO service_categories (property_id, code, kind, name, name_zh, target_minutes, price_cents, currency,
 	active, business_hours_only, skill, callback_policy)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -104,5 +117,14 @@ ON CONFLICT (property_id, code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLU
 	active = EXCLUDED.active, business_hours_only = EXCLUDED.business_hours_only, skill = EXCLUDED.skill,
 	callback_policy = EXCLUDED.callback_policy
 RETURNING id`, c.PropertyID, c.Code, string(c.Kind), c.Name, c.NameZh, c.TargetMinutes, c.PriceCents, c.Currency,
-		c.Active, c.BusinessHoursOnly, c.Skill, string(c.CallbackPolicy))
+			c.Active, c.BusinessHoursOnly, c.Skill, string(c.CallbackPolicy))
+		if err != nil {
+			return err
+		}
+		var prev *property.Category
+		if len(before) > 0 {
+			prev = &before[0]
+		}
+		return record(requestTx{q: tx}, prev)
+	}))
 }

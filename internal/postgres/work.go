@@ -9,6 +9,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/dispatch"
 	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/portfolio"
@@ -199,14 +200,34 @@ func (s *DispatchStore) AvailabilityOf(ctx context.Context, personID string) (*d
 	return &a, err
 }
 
-// SaveRule creates or replaces a dispatch rule.
-func (s *DispatchStore) SaveRule(ctx context.Context, r dispatch.Rule) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO dispatch_rules (property_id, category_id, mode, role, max_open_jobs)
+// SaveRule creates or replaces a dispatch rule and records it. The
+// property is locked (FOR NO KEY UPDATE, which new requests' foreign keys
+// do not wait for) so that two managers setting the same rule at once each
+// record the rule the other left, not both the one before.
+func (s *DispatchStore) SaveRule(ctx context.Context, r dispatch.Rule, record func(audit.Writer, *dispatch.Rule) error) error {
+	return mapErr(s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM properties WHERE id = $1 FOR NO KEY UPDATE`, r.PropertyID); err != nil {
+			return err
+		}
+		var before []dispatch.Rule
+		if err := sqlx.SelectContext(ctx, tx, &before, `SELECT property_id, category_id, mode, role, max_open_jobs FROM dispatch_rules
+WHERE property_id = $1 AND category_id IS NOT DISTINCT FROM $2`, r.PropertyID, r.CategoryID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO dispatch_rules (property_id, category_id, mode, role, max_open_jobs)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (property_id, COALESCE(category_id, '00000000-0000-0000-0000-000000000000'))
 DO UPDATE SET mode = EXCLUDED.mode, role = EXCLUDED.role, max_open_jobs = EXCLUDED.max_open_jobs`,
-		r.PropertyID, r.CategoryID, string(r.Mode), string(r.Role), r.MaxOpenJobs)
-	return mapErr(err)
+			r.PropertyID, r.CategoryID, string(r.Mode), string(r.Role), r.MaxOpenJobs)
+		if err != nil {
+			return err
+		}
+		var prev *dispatch.Rule
+		if len(before) > 0 {
+			prev = &before[0]
+		}
+		return record(requestTx{q: tx}, prev)
+	}))
 }
 
 // Rules lists a property's dispatch rules, the default first.
@@ -239,14 +260,14 @@ func (s *SettingsStore) PromiseSettings(ctx context.Context, propertyID string) 
 // row locked, lets change edit them, and writes the result before the lock
 // is released: a concurrent update waits and then reads this one's result,
 // so neither loses the other's change.
-func (s *SettingsStore) UpdatePromiseSettings(ctx context.Context, propertyID string, change func(property.PromiseSettings) (property.PromiseSettings, error)) (property.PromiseSettings, error) {
+func (s *SettingsStore) UpdatePromiseSettings(ctx context.Context, propertyID string, change func(audit.Writer, property.PromiseSettings) (property.PromiseSettings, error)) (property.PromiseSettings, error) {
 	var out property.PromiseSettings
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := readPromiseSettings(ctx, tx, propertyID, "FOR UPDATE")
 		if err != nil {
 			return err
 		}
-		if out, err = change(cur); err != nil {
+		if out, err = change(requestTx{q: tx}, cur); err != nil {
 			return err
 		}
 		days := make([]int64, len(out.Days))
@@ -271,9 +292,22 @@ func (s *SettingsStore) UpdatePromiseSettings(ctx context.Context, propertyID st
 }
 
 // SaveProfile sets a worker's zone at a property and replaces their skills.
-func (s *DispatchStore) SaveProfile(ctx context.Context, p dispatch.Profile) (bool, error) {
+func (s *DispatchStore) SaveProfile(ctx context.Context, p dispatch.Profile, record func(audit.Writer, dispatch.Profile) error) (bool, error) {
 	ok := false
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		// The row as it was, locked: the audit entry's before.
+		var cur []struct {
+			Zone   *string        `db:"zone_building_id"`
+			Skills pq.StringArray `db:"skills"`
+		}
+		if err := sqlx.SelectContext(ctx, tx, &cur, `SELECT s.zone_building_id,
+	COALESCE((SELECT array_agg(k.skill ORDER BY k.skill) FROM staff_skills k WHERE k.person_id = s.person_id), '{}') AS skills
+FROM staff_roles s WHERE s.person_id = $1 AND s.property_id = $2 FOR UPDATE`, p.PersonID, p.PropertyID); err != nil {
+			return err
+		}
+		if len(cur) == 0 {
+			return nil
+		}
 		if p.ZoneBuildingID != nil {
 			var n int
 			if err := get(ctx, tx, &n, `SELECT count(*) FROM buildings WHERE id = $1 AND property_id = $2`, *p.ZoneBuildingID, p.PropertyID); err != nil {
@@ -295,8 +329,10 @@ func (s *DispatchStore) SaveProfile(ctx context.Context, p dispatch.Profile) (bo
 		if _, err := tx.ExecContext(ctx, `DELETE FROM staff_skills WHERE person_id = $1`, p.PersonID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO staff_skills (person_id, skill) SELECT $1, unnest($2::text[])`, p.PersonID, pq.Array(p.Skills))
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staff_skills (person_id, skill) SELECT $1, unnest($2::text[])`, p.PersonID, pq.Array(p.Skills)); err != nil {
+			return err
+		}
+		return record(requestTx{q: tx}, dispatch.Profile{PersonID: p.PersonID, PropertyID: p.PropertyID, Skills: []string(cur[0].Skills), ZoneBuildingID: cur[0].Zone})
 	})
 	return ok, mapErr(err)
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/person"
 )
 
@@ -190,15 +192,49 @@ type SettingsStore interface {
 	// UpdatePromiseSettings reads a property's settings, passes them to
 	// change and writes what it returns, all in one transaction with the
 	// property locked, so that two managers changing different settings
-	// at once both keep their change. An error from change writes nothing.
-	UpdatePromiseSettings(ctx context.Context, propertyID string, change func(PromiseSettings) (PromiseSettings, error)) (PromiseSettings, error)
+	// at once both keep their change. change records the change to the
+	// audit log through w, in the same transaction; an error from change
+	// writes nothing.
+	UpdatePromiseSettings(ctx context.Context, propertyID string, change func(w audit.Writer, cur PromiseSettings) (PromiseSettings, error)) (PromiseSettings, error)
 }
 
 // SettingsService lets a property's management tune its promise clock.
-type SettingsService struct{ store SettingsStore }
+type SettingsService struct {
+	store SettingsStore
+	clock clock.Clock
+}
 
-// NewSettingsService returns the settings service.
-func NewSettingsService(store SettingsStore) *SettingsService { return &SettingsService{store: store} }
+// NewSettingsService returns the settings service; clk dates its audit
+// entries.
+func NewSettingsService(store SettingsStore, clk clock.Clock) *SettingsService {
+	return &SettingsService{store: store, clock: clk}
+}
+
+// settingsView is how the audit log shows promise settings: as the API
+// spells them, not as nanoseconds.
+type settingsView struct {
+	BusinessOpen         string  `json:"businessOpen"`
+	BusinessClose        string  `json:"businessClose"`
+	BusinessDays         []int   `json:"businessDays"`
+	WarnFraction         float64 `json:"warnFraction"`
+	DirectorAfterMinutes int     `json:"directorAfterMinutes"`
+}
+
+func viewSettings(ps PromiseSettings) settingsView {
+	hhmm := func(d time.Duration) string {
+		return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	v := settingsView{BusinessOpen: hhmm(ps.Open), BusinessClose: hhmm(ps.Close), BusinessDays: []int{},
+		WarnFraction: ps.WarnFraction, DirectorAfterMinutes: int(ps.DirectorAfter / time.Minute)}
+	for _, d := range ps.Days {
+		iso := int(d)
+		if d == time.Sunday {
+			iso = 7
+		}
+		v.BusinessDays = append(v.BusinessDays, iso)
+	}
+	return v
+}
 
 // SettingsChange is a partial update: nil fields stay as they are.
 type SettingsChange struct {
@@ -232,7 +268,15 @@ func (s *SettingsService) UpdatePromiseSettings(ctx context.Context, a *auth.Act
 	if !a.Admin && role != person.Manager && role != person.Director {
 		return PromiseSettings{}, apperr.New(apperr.Forbidden, "a manager or director of the property sets its promise clock")
 	}
-	return s.store.UpdatePromiseSettings(ctx, propertyID, c.apply)
+	now := s.clock.Now()
+	return s.store.UpdatePromiseSettings(ctx, propertyID, func(w audit.Writer, cur PromiseSettings) (PromiseSettings, error) {
+		next, err := c.apply(cur)
+		if err != nil {
+			return PromiseSettings{}, err
+		}
+		return next, audit.Record(ctx, w, audit.Change{ActorID: a.PersonID, At: now, PropertyID: &propertyID, Action: "setPromiseSettings",
+			Entity: "property", EntityID: propertyID, Before: viewSettings(cur), After: viewSettings(next)})
+	})
 }
 
 // apply applies the change to the current settings and checks the result.
@@ -273,16 +317,21 @@ func (c SettingsChange) apply(cur PromiseSettings) (PromiseSettings, error) {
 // CatalogueStore is the storage the catalogue needs.
 type CatalogueStore interface {
 	// SaveCategory creates the category, or replaces the one with the same
-	// property and code, and sets its id.
-	SaveCategory(ctx context.Context, c *Category) error
+	// property and code, and sets its id; then, in the same transaction,
+	// calls record with how the category was before (nil: it is new).
+	SaveCategory(ctx context.Context, c *Category, record func(w audit.Writer, before *Category) error) error
 }
 
 // CatalogueService lets a property's management keep its service catalogue.
-type CatalogueService struct{ store CatalogueStore }
+type CatalogueService struct {
+	store CatalogueStore
+	clock clock.Clock
+}
 
-// NewCatalogueService returns the catalogue service.
-func NewCatalogueService(store CatalogueStore) *CatalogueService {
-	return &CatalogueService{store: store}
+// NewCatalogueService returns the catalogue service; clk dates its audit
+// entries.
+func NewCatalogueService(store CatalogueStore, clk clock.Clock) *CatalogueService {
+	return &CatalogueService{store: store, clock: clk}
 }
 
 // Save creates or updates a category (matched by property and code). A
@@ -302,7 +351,14 @@ func (s *CatalogueService) Save(ctx context.Context, a *auth.Actor, c Category) 
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.SaveCategory(ctx, &c); err != nil {
+	now := s.clock.Now()
+	err := s.store.SaveCategory(ctx, &c, func(w audit.Writer, before *Category) error {
+		// Creating, editing and retiring (active false) are one call; the
+		// entry's before and after tell which it was.
+		return audit.Record(ctx, w, audit.Change{ActorID: a.PersonID, At: now, PropertyID: &c.PropertyID, Action: "saveServiceCategory",
+			Entity: "serviceCategory", EntityID: c.ID, Before: before, After: c})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &c, nil

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// auditEntry is an auditLog entry as the tests read it.
+type auditEntry struct {
+	ID, Action, Entity, EntityID string
+	Actor                        struct{ ID string }
+	Before, After                *string
+}
+
+// auditOf reads a property's audit log as c, newest first.
+func auditOf(t *testing.T, c *client, propertyID string) []auditEntry {
+	t.Helper()
+	var log struct{ AuditLog []auditEntry }
+	c.must(auditLogQuery, map[string]any{"p": propertyID}, &log)
+	return log.AuditLog
+}
+
+// jsonField reads one field of an entry's before or after.
+func jsonField(t *testing.T, doc *string, field string) any {
+	t.Helper()
+	if doc == nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(*doc), &m); err != nil {
+		t.Fatalf("entry JSON %q: %v", *doc, err)
+	}
+	return m[field]
+}
+
+// The older administrative calls write the audit log too, in the same
+// transaction as the change: promise settings, the catalogue (create, edit,
+// retire), dispatch rules, staff profiles, butler assignments and handovers,
+// and the VIP flag. Each entry names who, with the thing before and after;
+// a refused change leaves none. The property's director and admins read
+// the log; its manager is FORBIDDEN, and residents and other properties'
+// staff hear NOT_FOUND.
+func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
+	s := sharedServer(t)
+	e := newEstate(t, s, "AU", map[string]string{"mgr": "MANAGER", "dir": "DIRECTOR", "b1": "BUTLER", "b2": "BUTLER", "tech": "TECHNICIAN", "agent": "AGENT"})
+	s.exec(t, `UPDATE properties SET service_mode = 'BUTLER' WHERE id = $1`, e.ID)
+	mgr, dir, adm := s.login(t, e.user("mgr")), s.login(t, e.user("dir")), s.login(t, "admin")
+	b1, b2, tech := s.login(t, e.user("b1")), s.login(t, e.user("b2")), s.login(t, e.user("tech"))
+
+	mgr.must(`mutation($p: ID!) { setPromiseSettings(propertyId: $p, warnFraction: 0.6, businessOpen: "08:30") { warnFraction } }`, map[string]any{"p": e.ID}, nil)
+	mgr.fails("INVALID_INPUT", `mutation($p: ID!) { setPromiseSettings(propertyId: $p, warnFraction: 2) { warnFraction } }`, map[string]any{"p": e.ID})
+
+	save := `mutation($in: ServiceCategoryInput!) { saveServiceCategory(input: $in) { id } }`
+	cat := map[string]any{"propertyId": e.ID, "code": "aircon-wash", "kind": "CLEANING", "name": "Aircon wash", "nameZh": "洗冷氣", "completionTargetMinutes": 120}
+	var created struct{ SaveServiceCategory struct{ ID string } }
+	mgr.must(save, map[string]any{"in": cat}, &created)
+	cat["completionTargetMinutes"] = 90
+	mgr.must(save, map[string]any{"in": cat}, nil)
+	cat["active"] = false
+	mgr.must(save, map[string]any{"in": cat}, nil)
+	cat["completionTargetMinutes"] = 0
+	mgr.fails("INVALID_INPUT", save, map[string]any{"in": cat})
+
+	rule := `mutation($p: ID!, $c: ID, $m: Int) { setDispatchRule(propertyId: $p, categoryId: $c, mode: AUTO, maxOpenJobs: $m) { mode } }`
+	mgr.must(rule, map[string]any{"p": e.ID, "c": e.Plumbing, "m": 3}, nil)
+	mgr.must(rule, map[string]any{"p": e.ID, "c": e.Plumbing, "m": 4}, nil)
+
+	mgr.must(`mutation($who: ID!, $p: ID!, $z: ID) { setStaffProfile(personId: $who, propertyId: $p, skills: ["Plumbing", "electrical"], zoneBuildingId: $z) { skills } }`,
+		map[string]any{"who": tech.id, "p": e.ID, "z": e.Building}, nil)
+
+	assign := `mutation($u: ID!, $b: ID!) { assignButler(unitId: $u, butlerId: $b) { from } }`
+	mgr.must(assign, map[string]any{"u": e.Unit, "b": b1.id}, nil)
+	s.clock.Advance(time.Minute) // the handover happens later than the assignment
+	mgr.must(assign, map[string]any{"u": e.Unit, "b": b2.id}, nil)
+	mgr.fails("INVALID_INPUT", assign, map[string]any{"u": e.Unit, "b": b2.id})
+
+	dir.must(`mutation($u: ID!) { setHouseholdVip(unitId: $u, vip: true) { vip } }`, map[string]any{"u": e.Unit}, nil)
+
+	log := auditOf(t, dir, e.ID)
+	byAction := map[string][]auditEntry{}
+	for i := len(log) - 1; i >= 0; i-- { // oldest first
+		byAction[log[i].Action] = append(byAction[log[i].Action], log[i])
+	}
+	want := map[string]int{"setPromiseSettings": 1, "saveServiceCategory": 3, "setDispatchRule": 2, "setStaffProfile": 1, "assignButler": 2, "setHouseholdVip": 1}
+	for action, n := range want {
+		if len(byAction[action]) != n {
+			t.Errorf("%d %s entries, want %d (a refused change must leave none)", len(byAction[action]), action, n)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, en := range log {
+		if en.Action != "setHouseholdVip" && en.Actor.ID != mgr.id {
+			t.Errorf("%s by %s, not the manager", en.Action, en.Actor.ID)
+		}
+	}
+
+	ps := byAction["setPromiseSettings"][0]
+	// warn_fraction is a real: compare as the console shows it.
+	if fmt.Sprintf("%.2f", jsonField(t, ps.Before, "warnFraction")) != "0.80" || fmt.Sprintf("%.2f", jsonField(t, ps.After, "warnFraction")) != "0.60" ||
+		jsonField(t, ps.After, "businessOpen") != "08:30" || ps.EntityID != e.ID {
+		t.Errorf("setPromiseSettings entry %+v", ps)
+	}
+
+	cats := byAction["saveServiceCategory"]
+	if cats[0].Before != nil || jsonField(t, cats[0].After, "TargetMinutes") != 120.0 || cats[0].EntityID != created.SaveServiceCategory.ID {
+		t.Errorf("creation entry %+v", cats[0])
+	}
+	if jsonField(t, cats[1].Before, "TargetMinutes") != 120.0 || jsonField(t, cats[1].After, "TargetMinutes") != 90.0 {
+		t.Errorf("edit entry %+v", cats[1])
+	}
+	if jsonField(t, cats[2].Before, "Active") != true || jsonField(t, cats[2].After, "Active") != false {
+		t.Errorf("retirement entry %+v", cats[2])
+	}
+
+	rules := byAction["setDispatchRule"]
+	if rules[0].Before != nil || jsonField(t, rules[0].After, "maxOpenJobs") != 3.0 || rules[0].EntityID != e.Plumbing {
+		t.Errorf("first rule entry %+v", rules[0])
+	}
+	if jsonField(t, rules[1].Before, "maxOpenJobs") != 3.0 || jsonField(t, rules[1].After, "maxOpenJobs") != 4.0 {
+		t.Errorf("replaced rule entry %+v", rules[1])
+	}
+
+	prof := byAction["setStaffProfile"][0]
+	if b, _ := json.Marshal(jsonField(t, prof.Before, "skills")); string(b) != "[]" || jsonField(t, prof.Before, "zoneBuildingId") != nil {
+		t.Errorf("profile before %v", *prof.Before)
+	}
+	if b, _ := json.Marshal(jsonField(t, prof.After, "skills")); string(b) != `["plumbing","electrical"]` || jsonField(t, prof.After, "zoneBuildingId") != e.Building || prof.EntityID != tech.id {
+		t.Errorf("profile after %v", *prof.After)
+	}
+
+	hand := byAction["assignButler"]
+	if hand[0].Before != nil || jsonField(t, hand[0].After, "butlerId") != b1.id || hand[0].EntityID != e.Unit {
+		t.Errorf("first assignment %+v", hand[0])
+	}
+	if jsonField(t, hand[1].Before, "butlerId") != b1.id || jsonField(t, hand[1].After, "butlerId") != b2.id {
+		t.Errorf("handover %+v", hand[1])
+	}
+
+	vip := byAction["setHouseholdVip"][0]
+	if jsonField(t, vip.Before, "VIP") != false || jsonField(t, vip.After, "VIP") != true || vip.Actor.ID != dir.id {
+		t.Errorf("VIP entry %+v", vip)
+	}
+
+	// Admins read it too; nobody else.
+	if n := len(auditOf(t, adm, e.ID)); n != len(log) {
+		t.Errorf("the admin reads %d entries, the director %d", n, len(log))
+	}
+	mgr.fails("FORBIDDEN", auditLogQuery, map[string]any{"p": e.ID})
+	s.login(t, e.user("agent")).fails("FORBIDDEN", auditLogQuery, map[string]any{"p": e.ID})
+	for _, outsider := range []string{e.Resident, "agent.siu", "director.ng", "resident.chan"} {
+		if r := s.login(t, outsider).do(auditLogQuery, map[string]any{"p": e.ID}); r.code() != "NOT_FOUND" {
+			t.Errorf("%s reading another property's audit log: %s", outsider, strings.TrimSpace(string(r.Data)))
+		}
+	}
+}
