@@ -17,6 +17,7 @@ import (
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/graph/scalar"
 	"github.com/kproperty/onestop/internal/admin"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/billing"
 	"github.com/kproperty/onestop/internal/booking"
@@ -68,6 +69,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	Person() PersonResolver
+	PortfolioPeriod() PortfolioPeriodResolver
 	PromiseSettings() PromiseSettingsResolver
 	Property() PropertyResolver
 	Query() QueryResolver
@@ -375,9 +377,11 @@ type ComplexityRoot struct {
 	}
 
 	ImportReport struct {
-		BuildingsCreated func(childComplexity int) int
-		UnitsCreated     func(childComplexity int) int
-		UnitsUnchanged   func(childComplexity int) int
+		BuildingsCreated   func(childComplexity int) int
+		ResidentsCreated   func(childComplexity int) int
+		ResidentsUnchanged func(childComplexity int) int
+		UnitsCreated       func(childComplexity int) int
+		UnitsUnchanged     func(childComplexity int) int
 	}
 
 	Money struct {
@@ -447,7 +451,9 @@ type ComplexityRoot struct {
 		SetHouseholdVip        func(childComplexity int, unitID string, vip bool) int
 		SetLanguage            func(childComplexity int, language model.Language) int
 		SetPromiseSettings     func(childComplexity int, propertyID string, businessOpen *string, businessClose *string, businessDays []int, warnFraction *float64, directorAfterMinutes *int) int
+		SetShifts              func(childComplexity int, propertyID string, shifts []admin.Shift) int
 		SetStaffProfile        func(childComplexity int, personID string, propertyID string, skills []string, zoneBuildingID *string) int
+		SetStaffShift          func(childComplexity int, personID string, propertyID string, shift *string) int
 		SignUpForActivity      func(childComplexity int, activityID string, places *int, unitID *string) int
 		StaffLeaves            func(childComplexity int, personID string, propertyID string, butlerID *string) int
 		StartRequest           func(childComplexity int, id string, note *string) int
@@ -500,6 +506,16 @@ type ComplexityRoot struct {
 		NameZh func(childComplexity int) int
 	}
 
+	PortfolioPeriod struct {
+		AssignedBy func(childComplexity int) int
+		Butler     func(childComplexity int) int
+		From       func(childComplexity int) int
+		Household  func(childComplexity int) int
+		LastVisit  func(childComplexity int) int
+		To         func(childComplexity int) int
+		Visits     func(childComplexity int) int
+	}
+
 	PostCheckIn struct {
 		CheckedInAt  func(childComplexity int) int
 		CheckedOutAt func(childComplexity int) int
@@ -536,32 +552,34 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Activities        func(childComplexity int) int
-		AuditLog          func(childComplexity int, propertyID *string, first *int, before *string) int
-		ButlerPortfolios  func(childComplexity int, propertyID string) int
-		CallbackQueue     func(childComplexity int, propertyID *string, first *int, after *string) int
-		DispatchRules     func(childComplexity int, propertyID string) int
-		DoNotAdmitList    func(childComplexity int, unitID string) int
-		Facilities        func(childComplexity int, propertyID *string) int
-		FacilityBookings  func(childComplexity int, facilityID string, date string) int
-		FacilitySlots     func(childComplexity int, facilityID string, date string) int
-		FrontDeskStats    func(childComplexity int, propertyID string, from time.Time, to time.Time) int
-		GreetingRota      func(childComplexity int, propertyID string, month string) int
-		Me                func(childComplexity int) int
-		MyBookings        func(childComplexity int) int
-		MyNotifications   func(childComplexity int, first *int, after *string, unreadOnly *bool) int
-		MyVisitorPasses   func(childComplexity int) int
-		PaymentFigures    func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
-		Posts             func(childComplexity int, propertyID string) int
-		Request           func(childComplexity int, id string) int
-		Requests          func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
-		Search            func(childComplexity int, propertyID string, text string, first *int) int
-		ServiceCategories func(childComplexity int, propertyID *string) int
-		ServiceStats      func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
-		StaffBoard        func(childComplexity int, propertyID string) int
-		StaffStats        func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
-		Visit             func(childComplexity int, id string) int
-		VisitorLog        func(childComplexity int, propertyID string, day *string, unitID *string, name *string, first *int) int
+		Activities             func(childComplexity int) int
+		AuditLog               func(childComplexity int, propertyID *string, first *int, before *string) int
+		ButlerPortfolioHistory func(childComplexity int, propertyID string, unitID *string, butlerID *string, first *int) int
+		ButlerPortfolios       func(childComplexity int, propertyID string) int
+		CallbackQueue          func(childComplexity int, propertyID *string, first *int, after *string) int
+		DispatchRules          func(childComplexity int, propertyID string) int
+		DoNotAdmitList         func(childComplexity int, unitID string) int
+		Facilities             func(childComplexity int, propertyID *string) int
+		FacilityBookings       func(childComplexity int, facilityID string, date string) int
+		FacilitySlots          func(childComplexity int, facilityID string, date string) int
+		FrontDeskStats         func(childComplexity int, propertyID string, from time.Time, to time.Time) int
+		GreetingRota           func(childComplexity int, propertyID string, month string) int
+		Me                     func(childComplexity int) int
+		MyBookings             func(childComplexity int) int
+		MyNotifications        func(childComplexity int, first *int, after *string, unreadOnly *bool) int
+		MyVisitorPasses        func(childComplexity int) int
+		PaymentFigures         func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
+		Posts                  func(childComplexity int, propertyID string) int
+		Request                func(childComplexity int, id string) int
+		Requests               func(childComplexity int, filter *model.RequestFilter, first *int, after *string) int
+		Search                 func(childComplexity int, propertyID string, text string, first *int) int
+		ServiceCategories      func(childComplexity int, propertyID *string) int
+		ServiceStats           func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
+		Shifts                 func(childComplexity int, propertyID string) int
+		StaffBoard             func(childComplexity int, propertyID string) int
+		StaffStats             func(childComplexity int, propertyID *string, from time.Time, to time.Time) int
+		Visit                  func(childComplexity int, id string) int
+		VisitorLog             func(childComplexity int, propertyID string, day *string, unitID *string, name *string, first *int) int
 	}
 
 	Quote struct {
@@ -727,12 +745,26 @@ type ComplexityRoot struct {
 		Total                 func(childComplexity int) int
 	}
 
+	ShiftDefinition struct {
+		Code   func(childComplexity int) int
+		Ends   func(childComplexity int) int
+		Starts func(childComplexity int) int
+	}
+
+	ShiftToday struct {
+		Code     func(childComplexity int) int
+		EndsAt   func(childComplexity int) int
+		StartsAt func(childComplexity int) int
+	}
+
 	StaffBoardEntry struct {
 		Availability func(childComplexity int) int
 		Building     func(childComplexity int) int
+		OnShift      func(childComplexity int) int
 		OpenJobs     func(childComplexity int) int
 		Person       func(childComplexity int) int
 		Role         func(childComplexity int) int
+		ShiftToday   func(childComplexity int) int
 		Skills       func(childComplexity int) int
 	}
 
@@ -875,13 +907,13 @@ type ActivitySignUpResolver interface {
 	WaitingPosition(ctx context.Context, obj *booking.SignUp) (*int, error)
 }
 type AuditEntryResolver interface {
-	ID(ctx context.Context, obj *admin.Entry) (string, error)
+	ID(ctx context.Context, obj *audit.Entry) (string, error)
 
-	Actor(ctx context.Context, obj *admin.Entry) (*person.Person, error)
-	Property(ctx context.Context, obj *admin.Entry) (*property.Property, error)
+	Actor(ctx context.Context, obj *audit.Entry) (*person.Person, error)
+	Property(ctx context.Context, obj *audit.Entry) (*property.Property, error)
 
-	Before(ctx context.Context, obj *admin.Entry) (*string, error)
-	After(ctx context.Context, obj *admin.Entry) (*string, error)
+	Before(ctx context.Context, obj *audit.Entry) (*string, error)
+	After(ctx context.Context, obj *audit.Entry) (*string, error)
 }
 type BuildingResolver interface {
 	Name(ctx context.Context, obj *property.Building) (string, error)
@@ -1018,6 +1050,8 @@ type MutationResolver interface {
 	QuoteRequest(ctx context.Context, id string, quantity int, unitPriceCents *int) (*billing.Quote, error)
 	AcceptQuote(ctx context.Context, id string) (*billing.Quote, error)
 	RecordPayment(ctx context.Context, id string, payment billing.Payment, note *string) (*billing.Quote, error)
+	SetShifts(ctx context.Context, propertyID string, shifts []admin.Shift) ([]admin.Shift, error)
+	SetStaffShift(ctx context.Context, personID string, propertyID string, shift *string) (*admin.BoardRow, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notification.Notification) (string, error)
@@ -1028,6 +1062,12 @@ type NotificationResolver interface {
 }
 type PersonResolver interface {
 	Name(ctx context.Context, obj *person.Person) (string, error)
+}
+type PortfolioPeriodResolver interface {
+	Household(ctx context.Context, obj *admin.PortfolioPeriod) (*property.Unit, error)
+	Butler(ctx context.Context, obj *admin.PortfolioPeriod) (*person.Person, error)
+
+	AssignedBy(ctx context.Context, obj *admin.PortfolioPeriod) (*person.Person, error)
 }
 type PromiseSettingsResolver interface {
 	BusinessOpen(ctx context.Context, obj *property.PromiseSettings) (string, error)
@@ -1061,13 +1101,15 @@ type QueryResolver interface {
 	Search(ctx context.Context, propertyID string, text string, first *int) (*admin.Found, error)
 	StaffBoard(ctx context.Context, propertyID string) ([]admin.BoardRow, error)
 	ButlerPortfolios(ctx context.Context, propertyID string) (*admin.Portfolios, error)
-	AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]admin.Entry, error)
+	AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]audit.Entry, error)
 	Facilities(ctx context.Context, propertyID *string) ([]booking.Facility, error)
 	FacilitySlots(ctx context.Context, facilityID string, date string) ([]booking.Slot, error)
 	MyBookings(ctx context.Context) ([]booking.Booking, error)
 	FacilityBookings(ctx context.Context, facilityID string, date string) ([]booking.Booking, error)
 	Activities(ctx context.Context) ([]booking.Activity, error)
 	PaymentFigures(ctx context.Context, propertyID *string, from time.Time, to time.Time) (*billing.Figures, error)
+	ButlerPortfolioHistory(ctx context.Context, propertyID string, unitID *string, butlerID *string, first *int) ([]admin.PortfolioPeriod, error)
+	Shifts(ctx context.Context, propertyID string) ([]admin.Shift, error)
 }
 type QuoteResolver interface {
 	Request(ctx context.Context, obj *billing.Quote) (*request.Request, error)
@@ -2353,6 +2395,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ImportReport.BuildingsCreated(childComplexity), true
+	case "ImportReport.residentsCreated":
+		if e.ComplexityRoot.ImportReport.ResidentsCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.ResidentsCreated(childComplexity), true
+	case "ImportReport.residentsUnchanged":
+		if e.ComplexityRoot.ImportReport.ResidentsUnchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.ResidentsUnchanged(childComplexity), true
 	case "ImportReport.unitsCreated":
 		if e.ComplexityRoot.ImportReport.UnitsCreated == nil {
 			break
@@ -3050,6 +3104,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetPromiseSettings(childComplexity, args["propertyId"].(string), args["businessOpen"].(*string), args["businessClose"].(*string), args["businessDays"].([]int), args["warnFraction"].(*float64), args["directorAfterMinutes"].(*int)), true
+	case "Mutation.setShifts":
+		if e.ComplexityRoot.Mutation.SetShifts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setShifts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetShifts(childComplexity, args["propertyId"].(string), args["shifts"].([]admin.Shift)), true
 	case "Mutation.setStaffProfile":
 		if e.ComplexityRoot.Mutation.SetStaffProfile == nil {
 			break
@@ -3061,6 +3126,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetStaffProfile(childComplexity, args["personId"].(string), args["propertyId"].(string), args["skills"].([]string), args["zoneBuildingId"].(*string)), true
+	case "Mutation.setStaffShift":
+		if e.ComplexityRoot.Mutation.SetStaffShift == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setStaffShift_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetStaffShift(childComplexity, args["personId"].(string), args["propertyId"].(string), args["shift"].(*string)), true
 	case "Mutation.signUpForActivity":
 		if e.ComplexityRoot.Mutation.SignUpForActivity == nil {
 			break
@@ -3310,6 +3386,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Person.NameZh(childComplexity), true
 
+	case "PortfolioPeriod.assignedBy":
+		if e.ComplexityRoot.PortfolioPeriod.AssignedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortfolioPeriod.AssignedBy(childComplexity), true
+	case "PortfolioPeriod.butler":
+		if e.ComplexityRoot.PortfolioPeriod.Butler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortfolioPeriod.Butler(childComplexity), true
+	case "PortfolioPeriod.from":
+		if e.ComplexityRoot.PortfolioPeriod.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortfolioPeriod.From(childComplexity), true
+	case "PortfolioPeriod.household":
+		if e.ComplexityRoot.PortfolioPeriod.Household == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortfolioPeriod.Household(childComplexity), true
+	case "PortfolioPeriod.lastVisitAt":
+		if e.ComplexityRoot.PortfolioPeriod.LastVisit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortfolioPeriod.LastVisit(childComplexity), true
+	case "PortfolioPeriod.to":
+		if e.ComplexityRoot.PortfolioPeriod.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortfolioPeriod.To(childComplexity), true
+	case "PortfolioPeriod.visits":
+		if e.ComplexityRoot.PortfolioPeriod.Visits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortfolioPeriod.Visits(childComplexity), true
+
 	case "PostCheckIn.checkedInAt":
 		if e.ComplexityRoot.PostCheckIn.CheckedInAt == nil {
 			break
@@ -3469,6 +3588,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["propertyId"].(*string), args["first"].(*int), args["before"].(*string)), true
+	case "Query.butlerPortfolioHistory":
+		if e.ComplexityRoot.Query.ButlerPortfolioHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_butlerPortfolioHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ButlerPortfolioHistory(childComplexity, args["propertyId"].(string), args["unitId"].(*string), args["butlerId"].(*string), args["first"].(*int)), true
 	case "Query.butlerPortfolios":
 		if e.ComplexityRoot.Query.ButlerPortfolios == nil {
 			break
@@ -3675,6 +3805,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServiceStats(childComplexity, args["propertyId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.shifts":
+		if e.ComplexityRoot.Query.Shifts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_shifts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Shifts(childComplexity, args["propertyId"].(string)), true
 	case "Query.staffBoard":
 		if e.ComplexityRoot.Query.StaffBoard == nil {
 			break
@@ -4470,6 +4611,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceStats.Total(childComplexity), true
 
+	case "ShiftDefinition.code":
+		if e.ComplexityRoot.ShiftDefinition.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftDefinition.Code(childComplexity), true
+	case "ShiftDefinition.ends":
+		if e.ComplexityRoot.ShiftDefinition.Ends == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftDefinition.Ends(childComplexity), true
+	case "ShiftDefinition.starts":
+		if e.ComplexityRoot.ShiftDefinition.Starts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftDefinition.Starts(childComplexity), true
+
+	case "ShiftToday.code":
+		if e.ComplexityRoot.ShiftToday.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftToday.Code(childComplexity), true
+	case "ShiftToday.endsAt":
+		if e.ComplexityRoot.ShiftToday.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftToday.EndsAt(childComplexity), true
+	case "ShiftToday.startsAt":
+		if e.ComplexityRoot.ShiftToday.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftToday.StartsAt(childComplexity), true
+
 	case "StaffBoardEntry.availability":
 		if e.ComplexityRoot.StaffBoardEntry.Availability == nil {
 			break
@@ -4482,6 +4661,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StaffBoardEntry.Building(childComplexity), true
+	case "StaffBoardEntry.onShift":
+		if e.ComplexityRoot.StaffBoardEntry.OnShift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.OnShift(childComplexity), true
 	case "StaffBoardEntry.openJobs":
 		if e.ComplexityRoot.StaffBoardEntry.OpenJobs == nil {
 			break
@@ -4500,6 +4685,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StaffBoardEntry.Role(childComplexity), true
+	case "StaffBoardEntry.shiftToday":
+		if e.ComplexityRoot.StaffBoardEntry.ShiftToday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffBoardEntry.ShiftToday(childComplexity), true
 	case "StaffBoardEntry.skills":
 		if e.ComplexityRoot.StaffBoardEntry.Skills == nil {
 			break
@@ -5027,6 +5218,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PropertyInput", ec.unmarshalInputPropertyInput),
 			graphql.NewInputUnmarshaler("RequestFilter", ec.unmarshalInputRequestFilter),
 			graphql.NewInputUnmarshaler("ServiceCategoryInput", ec.unmarshalInputServiceCategoryInput),
+			graphql.NewInputUnmarshaler("ShiftInput", ec.unmarshalInputShiftInput),
 			graphql.NewInputUnmarshaler("SubmitRequestInput", ec.unmarshalInputSubmitRequestInput),
 			graphql.NewInputUnmarshaler("VisitorArrivalInput", ec.unmarshalInputVisitorArrivalInput),
 		)
@@ -6694,7 +6886,7 @@ type GuardPost {
   kind: String!
   "The local times a guard stands at the post, e.g. 07:00-15:00."
   standingWindows: [String!]!
-  "The shifts every post is manned in: EARLY 07-15, MIDDLE 15-23, NIGHT 23-07."
+  "The property's shifts (setShifts), e.g. EARLY 07:00-15:00; a new property starts with EARLY 07-15, MIDDLE 15-23 and NIGHT 23-07."
   shifts: [String!]!
   "The guards checked in now."
   onDuty: [Person!]!
@@ -7815,6 +8007,119 @@ extend type Mutation {
     note: String
   ): Quote!
 }
+
+# ---- administration: portfolio history, shifts, households ----
+
+"One stretch of a household in a butler's portfolio: from the assignment (or handover) that gave it to the butler until the next."
+type PortfolioPeriod {
+  "The household."
+  household: Unit!
+  "The butler who had it."
+  butler: Person!
+  "When the butler took it over."
+  from: Time!
+  "When it passed to the next butler; null while it is still theirs."
+  to: Time
+  "Who made the assignment or handover; null where the records do not say."
+  assignedBy: Person
+  "Visits the butler logged to the household within the stretch."
+  visits: Int!
+  "When the last of those visits was."
+  lastVisitAt: Time
+}
+
+"One of a property's shifts: the local hours its staff work in."
+type ShiftDefinition {
+  "Its code, e.g. EARLY."
+  code: String!
+  "Local start, \"HH:MM\"."
+  starts: String!
+  "Local end, \"HH:MM\"; before starts for a shift that runs past midnight."
+  ends: String!
+}
+
+"A shift as it runs on one day."
+type ShiftToday {
+  "The shift's code."
+  code: String!
+  "When it starts on the day, in the property's time zone."
+  startsAt: Time!
+  "When it ends (the next day for a shift past midnight)."
+  endsAt: Time!
+}
+
+"A shift of a property, as managers set it."
+input ShiftInput {
+  "Its code: 1-20 capital letters, digits or underscores, starting with a letter."
+  code: String!
+  "Local start, \"HH:MM\"."
+  starts: String!
+  "Local end, \"HH:MM\"; before starts for a shift past midnight; never equal to starts."
+  ends: String!
+}
+
+extend type StaffBoardEntry {
+  "The worker's shift today (the local day in the property's time zone); null without one."
+  shiftToday: ShiftToday
+  "Whether the worker is within a shift now (today's, or yesterday's still running past midnight)."
+  onShift: Boolean!
+}
+
+extend type ImportReport {
+  "Residents of the file's households who were added (with their residency)."
+  residentsCreated: Int!
+  "Residents of the file who already lived (or had lived) in their unit and were left as they were."
+  residentsUnchanged: Int!
+}
+
+extend type Query {
+  """
+  Who had which household when, newest first, from the portfolio's
+  assignments and handovers, with the visits each butler logged in their
+  stretch. For the property's service center (agents, manager, director)
+  and admins.
+  """
+  butlerPortfolioHistory(
+    "The butler-mode property."
+    propertyId: ID!
+    "Only this household's history (a unit of the property)."
+    unitId: ID
+    "Only this butler's stretches."
+    butlerId: ID
+    "How many stretches, newest first: 1 to 200."
+    first: Int = 50
+  ): [PortfolioPeriod!]!
+  "A property's shifts, by start; for its staff and admins."
+  shifts(
+    "The property whose shifts are listed."
+    propertyId: ID!
+  ): [ShiftDefinition!]!
+}
+
+extend type Mutation {
+  """
+  A manager or director (or an admin) replaces the property's shifts. A
+  shift still worked by someone cannot be removed. Written to the audit log.
+  """
+  setShifts(
+    "The property whose shifts these are."
+    propertyId: ID!
+    "Every shift of the property, 1 to 20, codes unique."
+    shifts: [ShiftInput!]!
+  ): [ShiftDefinition!]!
+  """
+  A manager or director (or an admin) puts a worker on one of the property's
+  shifts, or (without shift) off any. Written to the audit log.
+  """
+  setStaffShift(
+    "The worker: a staff member of the property."
+    personId: ID!
+    "The property they work at."
+    propertyId: ID!
+    "The shift's code; without it, none."
+    shift: String
+  ): StaffBoardEntry!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -8391,6 +8696,10 @@ func (ec *executionContext) childFields_ImportReport(ctx context.Context, field 
 		return ec.fieldContext_ImportReport_unitsCreated(ctx, field)
 	case "unitsUnchanged":
 		return ec.fieldContext_ImportReport_unitsUnchanged(ctx, field)
+	case "residentsCreated":
+		return ec.fieldContext_ImportReport_residentsCreated(ctx, field)
+	case "residentsUnchanged":
+		return ec.fieldContext_ImportReport_residentsUnchanged(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImportReport", field.Name)
 }
@@ -8485,6 +8794,26 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_nameZh(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
+}
+
+func (ec *executionContext) childFields_PortfolioPeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "household":
+		return ec.fieldContext_PortfolioPeriod_household(ctx, field)
+	case "butler":
+		return ec.fieldContext_PortfolioPeriod_butler(ctx, field)
+	case "from":
+		return ec.fieldContext_PortfolioPeriod_from(ctx, field)
+	case "to":
+		return ec.fieldContext_PortfolioPeriod_to(ctx, field)
+	case "assignedBy":
+		return ec.fieldContext_PortfolioPeriod_assignedBy(ctx, field)
+	case "visits":
+		return ec.fieldContext_PortfolioPeriod_visits(ctx, field)
+	case "lastVisitAt":
+		return ec.fieldContext_PortfolioPeriod_lastVisitAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PortfolioPeriod", field.Name)
 }
 
 func (ec *executionContext) childFields_PostCheckIn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8885,6 +9214,30 @@ func (ec *executionContext) childFields_ServiceStats(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ServiceStats", field.Name)
 }
 
+func (ec *executionContext) childFields_ShiftDefinition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ShiftDefinition_code(ctx, field)
+	case "starts":
+		return ec.fieldContext_ShiftDefinition_starts(ctx, field)
+	case "ends":
+		return ec.fieldContext_ShiftDefinition_ends(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShiftDefinition", field.Name)
+}
+
+func (ec *executionContext) childFields_ShiftToday(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ShiftToday_code(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_ShiftToday_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_ShiftToday_endsAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShiftToday", field.Name)
+}
+
 func (ec *executionContext) childFields_StaffBoardEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "person":
@@ -8899,6 +9252,10 @@ func (ec *executionContext) childFields_StaffBoardEntry(ctx context.Context, fie
 		return ec.fieldContext_StaffBoardEntry_skills(ctx, field)
 	case "building":
 		return ec.fieldContext_StaffBoardEntry_building(ctx, field)
+	case "shiftToday":
+		return ec.fieldContext_StaffBoardEntry_shiftToday(ctx, field)
+	case "onShift":
+		return ec.fieldContext_StaffBoardEntry_onShift(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StaffBoardEntry", field.Name)
 }
@@ -10709,6 +11066,28 @@ func (ec *executionContext) field_Mutation_setPromiseSettings_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setShifts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "shifts",
+		func(ctx context.Context, v any) ([]admin.Shift, error) {
+			return ec.unmarshalNShiftInput2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShiftᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["shifts"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setStaffProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10744,6 +11123,36 @@ func (ec *executionContext) field_Mutation_setStaffProfile_args(ctx context.Cont
 		return nil, err
 	}
 	args["zoneBuildingId"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setStaffShift_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "shift",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["shift"] = arg2
 	return args, nil
 }
 
@@ -11024,6 +11433,44 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_butlerPortfolioHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "unitId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unitId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "butlerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["butlerId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
 	return args, nil
 }
 
@@ -11398,6 +11845,20 @@ func (ec *executionContext) field_Query_serviceStats_args(ctx context.Context, r
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_shifts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
 	return args, nil
 }
 
@@ -12386,7 +12847,7 @@ func (ec *executionContext) fieldContext_ActivitySignUp_attended(_ context.Conte
 	return graphql.NewScalarFieldContext("ActivitySignUp", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AuditEntry_id(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_id(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12409,7 +12870,7 @@ func (ec *executionContext) fieldContext_AuditEntry_id(_ context.Context, field 
 	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "ID")
 }
 
-func (ec *executionContext) _AuditEntry_at(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_at(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12432,7 +12893,7 @@ func (ec *executionContext) fieldContext_AuditEntry_at(_ context.Context, field 
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "Time")
 }
 
-func (ec *executionContext) _AuditEntry_actor(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_actor(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12464,7 +12925,7 @@ func (ec *executionContext) fieldContext_AuditEntry_actor(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _AuditEntry_property(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_property(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12496,7 +12957,7 @@ func (ec *executionContext) fieldContext_AuditEntry_property(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _AuditEntry_action(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_action(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12519,7 +12980,7 @@ func (ec *executionContext) fieldContext_AuditEntry_action(_ context.Context, fi
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuditEntry_entity(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_entity(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12542,7 +13003,7 @@ func (ec *executionContext) fieldContext_AuditEntry_entity(_ context.Context, fi
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuditEntry_entityId(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_entityId(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12565,7 +13026,7 @@ func (ec *executionContext) fieldContext_AuditEntry_entityId(_ context.Context, 
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "ID")
 }
 
-func (ec *executionContext) _AuditEntry_before(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_before(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12588,7 +13049,7 @@ func (ec *executionContext) fieldContext_AuditEntry_before(_ context.Context, fi
 	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "String")
 }
 
-func (ec *executionContext) _AuditEntry_after(ctx context.Context, field graphql.CollectedField, obj *admin.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditEntry_after(ctx context.Context, field graphql.CollectedField, obj *audit.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16417,6 +16878,52 @@ func (ec *executionContext) fieldContext_ImportReport_unitsUnchanged(_ context.C
 	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
 }
 
+func (ec *executionContext) _ImportReport_residentsCreated(ctx context.Context, field graphql.CollectedField, obj *admin.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_residentsCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResidentsCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_residentsCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportReport_residentsUnchanged(ctx context.Context, field graphql.CollectedField, obj *admin.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_residentsUnchanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResidentsUnchanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_residentsUnchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Money_amountCents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19631,6 +20138,94 @@ func (ec *executionContext) fieldContext_Mutation_recordPayment(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setShifts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setShifts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetShifts(ctx, fc.Args["propertyId"].(string), fc.Args["shifts"].([]admin.Shift))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []admin.Shift) graphql.Marshaler {
+			return ec.marshalNShiftDefinition2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShiftᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setShifts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShiftDefinition(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setShifts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setStaffShift(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setStaffShift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetStaffShift(ctx, fc.Args["personId"].(string), fc.Args["propertyId"].(string), fc.Args["shift"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.BoardRow) graphql.Marshaler {
+			return ec.marshalNStaffBoardEntry2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setStaffShift(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffBoardEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setStaffShift_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20212,6 +20807,194 @@ func (ec *executionContext) _Person_nameZh(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Person_nameZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Person", field, false, false, "String")
+}
+
+func (ec *executionContext) _PortfolioPeriod_household(ctx context.Context, field graphql.CollectedField, obj *admin.PortfolioPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortfolioPeriod_household(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PortfolioPeriod().Household(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *property.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpropertyᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortfolioPeriod_household(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PortfolioPeriod",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PortfolioPeriod_butler(ctx context.Context, field graphql.CollectedField, obj *admin.PortfolioPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortfolioPeriod_butler(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PortfolioPeriod().Butler(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortfolioPeriod_butler(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PortfolioPeriod",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PortfolioPeriod_from(ctx context.Context, field graphql.CollectedField, obj *admin.PortfolioPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortfolioPeriod_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortfolioPeriod_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortfolioPeriod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PortfolioPeriod_to(ctx context.Context, field graphql.CollectedField, obj *admin.PortfolioPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortfolioPeriod_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PortfolioPeriod_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortfolioPeriod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PortfolioPeriod_assignedBy(ctx context.Context, field graphql.CollectedField, obj *admin.PortfolioPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortfolioPeriod_assignedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PortfolioPeriod().AssignedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *person.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋpersonᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PortfolioPeriod_assignedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PortfolioPeriod",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PortfolioPeriod_visits(ctx context.Context, field graphql.CollectedField, obj *admin.PortfolioPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortfolioPeriod_visits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortfolioPeriod_visits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortfolioPeriod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PortfolioPeriod_lastVisitAt(ctx context.Context, field graphql.CollectedField, obj *admin.PortfolioPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortfolioPeriod_lastVisitAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastVisit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PortfolioPeriod_lastVisitAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortfolioPeriod", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PostCheckIn_id(ctx context.Context, field graphql.CollectedField, obj *duty.CheckIn) (ret graphql.Marshaler) {
@@ -21600,8 +22383,8 @@ func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.C
 			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["propertyId"].(*string), fc.Args["first"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []admin.Entry) graphql.Marshaler {
-			return ec.marshalNAuditEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntryᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []audit.Entry) graphql.Marshaler {
+			return ec.marshalNAuditEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauditᚐEntryᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21865,6 +22648,94 @@ func (ec *executionContext) fieldContext_Query_paymentFigures(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_paymentFigures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_butlerPortfolioHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_butlerPortfolioHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ButlerPortfolioHistory(ctx, fc.Args["propertyId"].(string), fc.Args["unitId"].(*string), fc.Args["butlerId"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []admin.PortfolioPeriod) graphql.Marshaler {
+			return ec.marshalNPortfolioPeriod2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolioPeriodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_butlerPortfolioHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PortfolioPeriod(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_butlerPortfolioHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_shifts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_shifts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Shifts(ctx, fc.Args["propertyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []admin.Shift) graphql.Marshaler {
+			return ec.marshalNShiftDefinition2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShiftᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_shifts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShiftDefinition(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_shifts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25123,6 +25994,144 @@ func (ec *executionContext) fieldContext_ServiceStats_daily(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _ShiftDefinition_code(ctx context.Context, field graphql.CollectedField, obj *admin.Shift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftDefinition_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftDefinition_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShiftDefinition_starts(ctx context.Context, field graphql.CollectedField, obj *admin.Shift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftDefinition_starts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Starts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftDefinition_starts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShiftDefinition_ends(ctx context.Context, field graphql.CollectedField, obj *admin.Shift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftDefinition_ends(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ends, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftDefinition_ends(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShiftToday_code(ctx context.Context, field graphql.CollectedField, obj *admin.ShiftSpan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftToday_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftToday_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftToday", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShiftToday_startsAt(ctx context.Context, field graphql.CollectedField, obj *admin.ShiftSpan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftToday_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftToday_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftToday", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ShiftToday_endsAt(ctx context.Context, field graphql.CollectedField, obj *admin.ShiftSpan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftToday_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftToday_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftToday", field, false, false, "Time")
+}
+
 func (ec *executionContext) _StaffBoardEntry_person(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25277,6 +26286,61 @@ func (ec *executionContext) fieldContext_StaffBoardEntry_building(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StaffBoardEntry_shiftToday(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_shiftToday(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShiftToday, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.ShiftSpan) graphql.Marshaler {
+			return ec.marshalOShiftToday2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShiftSpan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_shiftToday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffBoardEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShiftToday(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffBoardEntry_onShift(ctx context.Context, field graphql.CollectedField, obj *admin.BoardRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffBoardEntry_onShift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnShift, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffBoardEntry_onShift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffBoardEntry", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _StaffHire_person(ctx context.Context, field graphql.CollectedField, obj *admin.Hire) (ret graphql.Marshaler) {
@@ -29059,6 +30123,62 @@ func UnmarshalServiceCategoryInput(ctx context.Context, raw any) (model.ServiceC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputShiftInput(ctx context.Context, obj any) (admin.Shift, error) {
+	var it admin.Shift
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "starts", "ends"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "starts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("starts"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Starts = data
+		case "ends":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ends"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ends = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShiftInput unmarshals raw into the ShiftInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShiftInput(ctx context.Context, raw any) (admin.Shift, error) {
+	var out admin.Shift
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShiftInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSubmitRequestInput(ctx context.Context, obj any) (model.SubmitRequestInput, error) {
 	var it model.SubmitRequestInput
 	if obj == nil {
@@ -29540,7 +30660,7 @@ func (ec *executionContext) _ActivitySignUp(ctx context.Context, sel ast.Selecti
 
 var auditEntryImplementors = []string{"AuditEntry"}
 
-func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *admin.Entry) graphql.Marshaler {
+func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *audit.Entry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -31139,6 +32259,16 @@ func (ec *executionContext) _ImportReport(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "residentsCreated":
+			out.Values[i] = ec._ImportReport_residentsCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "residentsUnchanged":
+			out.Values[i] = ec._ImportReport_residentsUnchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -31717,6 +32847,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setShifts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setShifts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setStaffShift":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setStaffShift(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32002,6 +33146,72 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		case "nameZh":
 			out.Values[i] = ec._Person_nameZh(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var portfolioPeriodImplementors = []string{"PortfolioPeriod"}
+
+func (ec *executionContext) _PortfolioPeriod(ctx context.Context, sel ast.SelectionSet, obj *admin.PortfolioPeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, portfolioPeriodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PortfolioPeriod")
+		case "household":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PortfolioPeriod_household(ctx, field, obj)
+				})
+		case "butler":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PortfolioPeriod_butler(ctx, field, obj)
+				})
+		case "from":
+			out.Values[i] = ec._PortfolioPeriod_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._PortfolioPeriod_to(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "assignedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PortfolioPeriod_assignedBy(ctx, field, obj)
+				})
+		case "visits":
+			out.Values[i] = ec._PortfolioPeriod_visits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastVisitAt":
+			out.Values[i] = ec._PortfolioPeriod_lastVisitAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -32433,6 +33643,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_paymentFigures(ctx, field)
+				})
+		case "butlerPortfolioHistory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_butlerPortfolioHistory(ctx, field)
+				})
+		case "shifts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_shifts(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -33502,6 +34724,92 @@ func (ec *executionContext) _ServiceStats(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var shiftDefinitionImplementors = []string{"ShiftDefinition"}
+
+func (ec *executionContext) _ShiftDefinition(ctx context.Context, sel ast.SelectionSet, obj *admin.Shift) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shiftDefinitionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShiftDefinition")
+		case "code":
+			out.Values[i] = ec._ShiftDefinition_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "starts":
+			out.Values[i] = ec._ShiftDefinition_starts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ends":
+			out.Values[i] = ec._ShiftDefinition_ends(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shiftTodayImplementors = []string{"ShiftToday"}
+
+func (ec *executionContext) _ShiftToday(ctx context.Context, sel ast.SelectionSet, obj *admin.ShiftSpan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shiftTodayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShiftToday")
+		case "code":
+			out.Values[i] = ec._ShiftToday_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._ShiftToday_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._ShiftToday_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var staffBoardEntryImplementors = []string{"StaffBoardEntry"}
 
 func (ec *executionContext) _StaffBoardEntry(ctx context.Context, sel ast.SelectionSet, obj *admin.BoardRow) graphql.Marshaler {
@@ -33545,6 +34853,16 @@ func (ec *executionContext) _StaffBoardEntry(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._StaffBoardEntry_building(ctx, field, obj)
 				})
+		case "shiftToday":
+			out.Values[i] = ec._StaffBoardEntry_shiftToday(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "onShift":
+			out.Values[i] = ec._StaffBoardEntry_onShift(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34770,15 +36088,15 @@ func (ec *executionContext) unmarshalNAddRequestMessageInput2githubᚗcomᚋkpro
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAuditEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntry(ctx context.Context, sel ast.SelectionSet, v admin.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauditᚐEntry(ctx context.Context, sel ast.SelectionSet, v audit.Entry) graphql.Marshaler {
 	return ec._AuditEntry(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNAuditEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []admin.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauditᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []audit.Entry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAuditEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐEntry(ctx, sel, v[i])
+		return ec.marshalNAuditEntry2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋauditᚐEntry(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -35580,6 +36898,26 @@ func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋkpropertyᚋonestop
 	return ec._Person(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPortfolioPeriod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolioPeriod(ctx context.Context, sel ast.SelectionSet, v admin.PortfolioPeriod) graphql.Marshaler {
+	return ec._PortfolioPeriod(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPortfolioPeriod2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolioPeriodᚄ(ctx context.Context, sel ast.SelectionSet, v []admin.PortfolioPeriod) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPortfolioPeriod2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐPortfolioPeriod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPostCheckIn2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋdutyᚐCheckIn(ctx context.Context, sel ast.SelectionSet, v *duty.CheckIn) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PostCheckIn!")
@@ -35947,6 +37285,45 @@ func (ec *executionContext) marshalNServiceStats2ᚖgithubᚗcomᚋkpropertyᚋo
 	return ec._ServiceStats(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNShiftDefinition2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShift(ctx context.Context, sel ast.SelectionSet, v admin.Shift) graphql.Marshaler {
+	return ec._ShiftDefinition(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNShiftDefinition2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShiftᚄ(ctx context.Context, sel ast.SelectionSet, v []admin.Shift) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNShiftDefinition2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShift(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNShiftInput2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShift(ctx context.Context, v any) (admin.Shift, error) {
+	res, err := ec.unmarshalInputShiftInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNShiftInput2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShiftᚄ(ctx context.Context, v any) ([]admin.Shift, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]admin.Shift, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNShiftInput2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShift(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalNSignUpStatus2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋbookingᚐSignUpStatus(ctx context.Context, v any) (booking.SignUpStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := booking.SignUpStatus(tmp)
@@ -35980,6 +37357,14 @@ func (ec *executionContext) marshalNStaffBoardEntry2ᚕgithubᚗcomᚋkproperty�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNStaffBoardEntry2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRow(ctx context.Context, sel ast.SelectionSet, v *admin.BoardRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaffBoardEntry!")
+		return graphql.Null
+	}
+	return ec._StaffBoardEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNStaffHire2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐHire(ctx context.Context, sel ast.SelectionSet, v *admin.Hire) graphql.Marshaler {
@@ -36851,6 +38236,13 @@ func (ec *executionContext) marshalOServiceRequest2ᚖgithubᚗcomᚋkproperty�
 		return graphql.Null
 	}
 	return ec._ServiceRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOShiftToday2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐShiftSpan(ctx context.Context, sel ast.SelectionSet, v *admin.ShiftSpan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ShiftToday(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

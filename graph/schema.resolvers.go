@@ -15,6 +15,7 @@ import (
 	"github.com/kproperty/onestop/graph/model"
 	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/billing"
 	"github.com/kproperty/onestop/internal/booking"
@@ -71,17 +72,17 @@ func (r *activitySignUpResolver) WaitingPosition(ctx context.Context, obj *booki
 }
 
 // ID is the resolver for the id field.
-func (r *auditEntryResolver) ID(ctx context.Context, obj *admin.Entry) (string, error) {
+func (r *auditEntryResolver) ID(ctx context.Context, obj *audit.Entry) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
 }
 
 // Actor is the resolver for the actor field.
-func (r *auditEntryResolver) Actor(ctx context.Context, obj *admin.Entry) (*person.Person, error) {
+func (r *auditEntryResolver) Actor(ctx context.Context, obj *audit.Entry) (*person.Person, error) {
 	return personOrNil(ctx, r.Resolver, &obj.ActorID)
 }
 
 // Property is the resolver for the property field.
-func (r *auditEntryResolver) Property(ctx context.Context, obj *admin.Entry) (*property.Property, error) {
+func (r *auditEntryResolver) Property(ctx context.Context, obj *audit.Entry) (*property.Property, error) {
 	if obj.PropertyID == nil {
 		return nil, nil
 	}
@@ -90,12 +91,12 @@ func (r *auditEntryResolver) Property(ctx context.Context, obj *admin.Entry) (*p
 }
 
 // Before is the resolver for the before field.
-func (r *auditEntryResolver) Before(ctx context.Context, obj *admin.Entry) (*string, error) {
+func (r *auditEntryResolver) Before(ctx context.Context, obj *audit.Entry) (*string, error) {
 	return jsonText(obj.Before), nil
 }
 
 // After is the resolver for the after field.
-func (r *auditEntryResolver) After(ctx context.Context, obj *admin.Entry) (*string, error) {
+func (r *auditEntryResolver) After(ctx context.Context, obj *audit.Entry) (*string, error) {
 	return jsonText(obj.After), nil
 }
 
@@ -235,9 +236,13 @@ func (r *greetingDutyResolver) Coverage(ctx context.Context, obj *duty.Duty) (du
 
 // Shifts is the resolver for the shifts field.
 func (r *guardPostResolver) Shifts(ctx context.Context, obj *duty.Post) ([]string, error) {
-	out := make([]string, len(duty.Shifts))
-	for i, s := range duty.Shifts {
-		out[i] = s.Name + " " + s.Start + "-" + s.End
+	shifts, err := r.AdminService.ShiftsOf(ctx, obj.PropertyID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(shifts))
+	for i, s := range shifts {
+		out[i] = s.Code + " " + s.Starts + "-" + s.Ends
 	}
 	return out, nil
 }
@@ -982,6 +987,24 @@ func (r *mutationResolver) RecordPayment(ctx context.Context, id string, payment
 	return r.BillingService.RecordPayment(ctx, a, id, payment, note)
 }
 
+// SetShifts is the resolver for the setShifts field.
+func (r *mutationResolver) SetShifts(ctx context.Context, propertyID string, shifts []admin.Shift) ([]admin.Shift, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.SetShifts(ctx, a, propertyID, shifts)
+}
+
+// SetStaffShift is the resolver for the setStaffShift field.
+func (r *mutationResolver) SetStaffShift(ctx context.Context, personID string, propertyID string, shift *string) (*admin.BoardRow, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.SetStaffShift(ctx, a, personID, propertyID, shift)
+}
+
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
 	return strconv.FormatInt(obj.ID, 10), nil
@@ -1008,6 +1031,22 @@ func (r *notificationResolver) Read(ctx context.Context, obj *notification.Notif
 // Name is the resolver for the name field.
 func (r *personResolver) Name(ctx context.Context, obj *person.Person) (string, error) {
 	return localName(ctx, obj.Name, obj.NameZh), nil
+}
+
+// Household is the resolver for the household field.
+func (r *portfolioPeriodResolver) Household(ctx context.Context, obj *admin.PortfolioPeriod) (*property.Unit, error) {
+	u, err := r.loaders(ctx).units.Load(ctx, obj.UnitID)
+	return &u, err
+}
+
+// Butler is the resolver for the butler field.
+func (r *portfolioPeriodResolver) Butler(ctx context.Context, obj *admin.PortfolioPeriod) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, &obj.ButlerID)
+}
+
+// AssignedBy is the resolver for the assignedBy field.
+func (r *portfolioPeriodResolver) AssignedBy(ctx context.Context, obj *admin.PortfolioPeriod) (*person.Person, error) {
+	return personOrNil(ctx, r.Resolver, obj.AssignedBy)
 }
 
 // BusinessOpen is the resolver for the businessOpen field.
@@ -1294,7 +1333,7 @@ func (r *queryResolver) ButlerPortfolios(ctx context.Context, propertyID string)
 }
 
 // AuditLog is the resolver for the auditLog field.
-func (r *queryResolver) AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]admin.Entry, error) {
+func (r *queryResolver) AuditLog(ctx context.Context, propertyID *string, first *int, before *string) ([]audit.Entry, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -1367,6 +1406,28 @@ func (r *queryResolver) PaymentFigures(ctx context.Context, propertyID *string, 
 		return nil, err
 	}
 	return r.BillingService.Figures(ctx, a, propertyID, from, to)
+}
+
+// ButlerPortfolioHistory is the resolver for the butlerPortfolioHistory field.
+func (r *queryResolver) ButlerPortfolioHistory(ctx context.Context, propertyID string, unitID *string, butlerID *string, first *int) ([]admin.PortfolioPeriod, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := admin.HistoryFilter{UnitID: unitID, ButlerID: butlerID, Limit: 50}
+	if first != nil {
+		f.Limit = *first
+	}
+	return r.AdminService.ButlerPortfolioHistory(ctx, a, propertyID, f)
+}
+
+// Shifts is the resolver for the shifts field.
+func (r *queryResolver) Shifts(ctx context.Context, propertyID string) ([]admin.Shift, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.AdminService.Shifts(ctx, a, propertyID)
 }
 
 // Request is the resolver for the request field.
@@ -1851,6 +1912,9 @@ func (r *Resolver) Notification() NotificationResolver { return &notificationRes
 // Person returns PersonResolver implementation.
 func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
 
+// PortfolioPeriod returns PortfolioPeriodResolver implementation.
+func (r *Resolver) PortfolioPeriod() PortfolioPeriodResolver { return &portfolioPeriodResolver{r} }
+
 // PromiseSettings returns PromiseSettingsResolver implementation.
 func (r *Resolver) PromiseSettings() PromiseSettingsResolver { return &promiseSettingsResolver{r} }
 
@@ -1936,6 +2000,7 @@ type (
 	mutationResolver         struct{ *Resolver }
 	notificationResolver     struct{ *Resolver }
 	personResolver           struct{ *Resolver }
+	portfolioPeriodResolver  struct{ *Resolver }
 	promiseSettingsResolver  struct{ *Resolver }
 	propertyResolver         struct{ *Resolver }
 	queryResolver            struct{ *Resolver }

@@ -79,6 +79,10 @@ type ImportReport struct {
 	BuildingsCreated int
 	UnitsCreated     int
 	UnitsUnchanged   int
+	// ResidentsCreated counts the residents added with their residency;
+	// ResidentsUnchanged those already recorded in their unit.
+	ResidentsCreated   int
+	ResidentsUnchanged int
 }
 
 // BoardRow is one worker on the staff board.
@@ -91,6 +95,14 @@ type BoardRow struct {
 	BuildingID   *string       `db:"zone_building_id"`
 	Skills       []string      `db:"-"`
 	OpenJobs     int           `db:"open_jobs"`
+	// TimeZone is the property's, in which the shift runs.
+	TimeZone string `db:"time_zone"`
+	// Shift is the one the worker works, if any; ShiftToday is how it runs
+	// on the property's local day and OnShift whether they are in a shift
+	// now.
+	Shift      *Shift     `db:"-"`
+	ShiftToday *ShiftSpan `db:"-"`
+	OnShift    bool       `db:"-"`
 }
 
 // Portfolio is one butler's current households.
@@ -156,6 +168,15 @@ type Tx interface {
 	HomeProperties(ctx context.Context, personID string) ([]string, error)
 	HandOverPortfolio(ctx context.Context, unitID, butlerID, by string, from time.Time) (*string, error)
 	Audit(ctx context.Context, e Entry) error
+	// LockShifts locks the property's shifts against a concurrent change
+	// and returns them.
+	LockShifts(ctx context.Context, propertyID string) ([]Shift, error)
+	// ShiftsInUse lists the codes of the property's shifts someone works.
+	ShiftsInUse(ctx context.Context, propertyID string) ([]string, error)
+	ReplaceShifts(ctx context.Context, propertyID string, shifts []Shift) error
+	// SetStaffShift sets the worker's shift at the property and returns
+	// the one before; ok is false when they do not work there.
+	SetStaffShift(ctx context.Context, personID, propertyID string, code *string) (before *string, ok bool, err error)
 }
 
 // Store is the storage administration needs.
@@ -165,8 +186,14 @@ type Store interface {
 	// AuditLog reads the log, newest first, before the id given (0: from
 	// the newest), for the properties given (nil: every entry).
 	AuditLog(ctx context.Context, propertyIDs []string, before int64, limit int) ([]Entry, error)
-	StaffBoard(ctx context.Context, propertyID string) ([]BoardRow, error)
+	// StaffBoard lists the property's staff (only personID, when set).
+	StaffBoard(ctx context.Context, propertyID string, personID *string) ([]BoardRow, error)
 	Portfolios(ctx context.Context, propertyID string, since time.Time) (*Portfolios, error)
+	// PortfolioHistory lists the property's portfolio stretches, newest
+	// first, with the visits of each.
+	PortfolioHistory(ctx context.Context, propertyID string, f HistoryFilter) ([]PortfolioPeriod, error)
+	// Shifts lists the property's shifts by start.
+	Shifts(ctx context.Context, propertyID string) ([]Shift, error)
 }
 
 // Cutter ends people's sessions and live connections at once (the auth

@@ -276,12 +276,18 @@ func (s *Service) StaffLeaves(ctx context.Context, a *auth.Actor, personID, prop
 }
 
 // StaffBoard lists a property's staff with their role, availability,
-// skills, building and open jobs, for its management and service center.
+// skills, building, open jobs and today's shift, for its management and
+// service center.
 func (s *Service) StaffBoard(ctx context.Context, a *auth.Actor, propertyID string) ([]BoardRow, error) {
 	if err := s.center(a, propertyID); err != nil {
 		return nil, err
 	}
-	return s.store.StaffBoard(ctx, propertyID)
+	rows, err := s.store.StaffBoard(ctx, propertyID, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.placeShifts(rows)
+	return rows, nil
 }
 
 // ButlerPortfolios lists a property's butlers with their households and

@@ -35,15 +35,6 @@ const RemindBefore = 15 * time.Minute
 // CheckInEarliest is how long before a window a check-in is taken.
 const CheckInEarliest = 30 * time.Minute
 
-// Shift is one of a post's guard shifts, in local time.
-type Shift struct {
-	Name       string
-	Start, End string
-}
-
-// Shifts are the three guard shifts of every post.
-var Shifts = []Shift{{"EARLY", "07:00", "15:00"}, {"MIDDLE", "15:00", "23:00"}, {"NIGHT", "23:00", "07:00"}}
-
 // Post is a guard post: an estate gate, a lobby or a car park.
 type Post struct {
 	ID         string   `db:"id"`

@@ -261,18 +261,24 @@ ORDER BY id DESC LIMIT $3`, nullArray(propertyIDs), before, limit)
 	return out, mapErr(err)
 }
 
-// StaffBoard lists a property's staff with their open jobs.
-func (s *AdminStore) StaffBoard(ctx context.Context, propertyID string) ([]admin.BoardRow, error) {
+// StaffBoard lists a property's staff (one of them, with personID) with
+// their open jobs and shift.
+func (s *AdminStore) StaffBoard(ctx context.Context, propertyID string, personID *string) ([]admin.BoardRow, error) {
 	var rows []struct {
 		admin.BoardRow
-		Skills pq.StringArray `db:"skills"`
+		Skills      pq.StringArray `db:"skills"`
+		ShiftCode   *string        `db:"shift_code"`
+		ShiftStarts *string        `db:"shift_starts"`
+		ShiftEnds   *string        `db:"shift_ends"`
 	}
 	err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT s.person_id, s.property_id, s.role, s.availability, s.zone_building_id,
        p.id AS "person.id", p.username AS "person.username", p.name AS "person.name", p.name_zh AS "person.name_zh", p.is_admin AS "person.is_admin",
        COALESCE((SELECT array_agg(k.skill ORDER BY k.skill) FROM staff_skills k WHERE k.person_id = s.person_id), '{}') AS skills,
-       (SELECT count(*) FROM service_requests r WHERE r.assignee_id = s.person_id AND r.status IN ('ASSIGNED', 'IN_PROGRESS')) AS open_jobs
-FROM staff_roles s JOIN people p ON p.id = s.person_id
-WHERE s.property_id = $1 ORDER BY s.role, p.name, p.id LIMIT 500`, propertyID)
+       (SELECT count(*) FROM service_requests r WHERE r.assignee_id = s.person_id AND r.status IN ('ASSIGNED', 'IN_PROGRESS')) AS open_jobs,
+       pr.time_zone, s.shift_code, to_char(d.starts, 'HH24:MI') AS shift_starts, to_char(d.ends, 'HH24:MI') AS shift_ends
+FROM staff_roles s JOIN people p ON p.id = s.person_id JOIN properties pr ON pr.id = s.property_id
+LEFT JOIN shift_definitions d ON d.property_id = s.property_id AND d.code = s.shift_code
+WHERE s.property_id = $1 AND ($2::uuid IS NULL OR s.person_id = $2::uuid) ORDER BY s.role, p.name, p.id LIMIT 500`, propertyID, personID)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -280,8 +286,81 @@ WHERE s.property_id = $1 ORDER BY s.role, p.name, p.id LIMIT 500`, propertyID)
 	for i, r := range rows {
 		out[i] = r.BoardRow
 		out[i].Skills = []string(r.Skills)
+		if r.ShiftCode != nil && r.ShiftStarts != nil && r.ShiftEnds != nil {
+			out[i].Shift = &admin.Shift{Code: *r.ShiftCode, Starts: *r.ShiftStarts, Ends: *r.ShiftEnds}
+		}
 	}
 	return out, nil
+}
+
+// PortfolioHistory lists a property's butler assignments, newest first,
+// with the visits each butler logged to the household within them.
+func (s *AdminStore) PortfolioHistory(ctx context.Context, propertyID string, f admin.HistoryFilter) ([]admin.PortfolioPeriod, error) {
+	out := []admin.PortfolioPeriod{}
+	err := sqlx.SelectContext(ctx, s.db, &out, `SELECT b.unit_id, b.butler_id, b.from_at, b.to_at, b.assigned_by,
+       count(v.id) AS visits, max(v.at) AS last_visit_at
+FROM butler_assignments b JOIN units u ON u.id = b.unit_id
+LEFT JOIN butler_visits v ON v.unit_id = b.unit_id AND v.butler_id = b.butler_id AND v.at >= b.from_at AND (b.to_at IS NULL OR v.at < b.to_at)
+WHERE u.property_id = $1 AND ($2::uuid IS NULL OR b.unit_id = $2::uuid) AND ($3::uuid IS NULL OR b.butler_id = $3::uuid)
+GROUP BY b.id ORDER BY b.from_at DESC, b.id LIMIT $4`, propertyID, f.UnitID, f.ButlerID, f.Limit)
+	return out, mapErr(err)
+}
+
+// Shifts lists a property's shifts by start.
+func (s *AdminStore) Shifts(ctx context.Context, propertyID string) ([]admin.Shift, error) {
+	return requestTx{q: s.db}.shifts(ctx, propertyID, "")
+}
+
+func (t requestTx) shifts(ctx context.Context, propertyID, lock string) ([]admin.Shift, error) {
+	out := []admin.Shift{}
+	err := sqlx.SelectContext(ctx, t.q, &out, `SELECT code, to_char(starts, 'HH24:MI') AS starts, to_char(ends, 'HH24:MI') AS ends
+FROM shift_definitions WHERE property_id = $1 ORDER BY starts, code `+lock, propertyID)
+	return out, mapErr(err)
+}
+
+// LockShifts locks the property (FOR NO KEY UPDATE, which new requests'
+// foreign keys do not wait for) so that shift changes take turns, and
+// reads its shifts.
+func (t requestTx) LockShifts(ctx context.Context, propertyID string) ([]admin.Shift, error) {
+	var id string
+	if err := get(ctx, t.q, &id, `SELECT id FROM properties WHERE id = $1 FOR NO KEY UPDATE`, propertyID); err != nil {
+		return nil, err
+	}
+	return t.shifts(ctx, propertyID, "")
+}
+
+func (t requestTx) ShiftsInUse(ctx context.Context, propertyID string) ([]string, error) {
+	codes := []string{}
+	err := sqlx.SelectContext(ctx, t.q, &codes, `SELECT DISTINCT shift_code FROM staff_roles WHERE property_id = $1 AND shift_code IS NOT NULL ORDER BY 1`, propertyID)
+	return codes, mapErr(err)
+}
+
+func (t requestTx) ReplaceShifts(ctx context.Context, propertyID string, shifts []admin.Shift) error {
+	codes, starts, ends := make([]string, len(shifts)), make([]string, len(shifts)), make([]string, len(shifts))
+	for i, s := range shifts {
+		codes[i], starts[i], ends[i] = s.Code, s.Starts, s.Ends
+	}
+	_, err := t.q.ExecContext(ctx, `DELETE FROM shift_definitions WHERE property_id = $1 AND NOT (code = ANY($2::text[]))`, propertyID, pq.Array(codes))
+	if err != nil {
+		return mapErr(err)
+	}
+	_, err = t.q.ExecContext(ctx, `INSERT INTO shift_definitions (property_id, code, starts, ends)
+SELECT $1, code, starts::time, ends::time FROM unnest($2::text[], $3::text[], $4::text[]) AS x(code, starts, ends)
+ON CONFLICT (property_id, code) DO UPDATE SET starts = EXCLUDED.starts, ends = EXCLUDED.ends`, propertyID, pq.Array(codes), pq.Array(starts), pq.Array(ends))
+	return mapErr(err)
+}
+
+func (t requestTx) SetStaffShift(ctx context.Context, personID, propertyID string, code *string) (*string, bool, error) {
+	var rows []struct {
+		Before *string `db:"before"`
+	}
+	err := sqlx.SelectContext(ctx, t.q, &rows, `UPDATE staff_roles s SET shift_code = $3 FROM (
+	SELECT person_id, property_id, shift_code FROM staff_roles WHERE person_id = $1 AND property_id = $2 FOR UPDATE) old
+WHERE s.person_id = old.person_id AND s.property_id = old.property_id RETURNING old.shift_code AS before`, personID, propertyID, code)
+	if err != nil || len(rows) == 0 {
+		return nil, false, mapErr(err)
+	}
+	return rows[0].Before, true, nil
 }
 
 // Portfolios lists a property's butlers' households and the households
