@@ -65,13 +65,31 @@ type NewPerson struct {
 	Hash     string
 }
 
-// ImportRow is one unit of an import file.
+// ImportRow is one line of an import file: a unit, and perhaps one of its
+// residents.
 type ImportRow struct {
 	Line           int
 	Building       string
 	BuildingName   string
 	BuildingNameZh string
 	Unit           string
+	Resident       *ImportResident
+}
+
+// ImportResident is a household member named on an import line. Within
+// the unit, a resident is known by name (ignoring case): running the file
+// again finds them and leaves them as they are.
+type ImportResident struct {
+	Line     int
+	Unit     string
+	Name     string
+	NameZh   string
+	Relation person.Relation
+	// MovedIn is the local date ("2006-01-02") they moved in; empty: the
+	// day of the import. MovedInAt is its start in the property's zone.
+	MovedIn   string
+	MovedInAt time.Time
+	Phone     *string
 }
 
 // ImportReport says what an import changed.
@@ -155,6 +173,12 @@ type Tx interface {
 	// exist yet; rows naming an existing unit in another building are
 	// returned as errors first, before anything is written.
 	ImportUnits(ctx context.Context, propertyID string, rows []ImportRow) (ImportReport, []string, error)
+	// ImportResidents adds each resident not yet recorded in their unit
+	// (by name, ignoring case, moved out or not) as a person who cannot
+	// sign in until the office issues them a code (resetPassword), with
+	// their residency; usernames are made from prefix, the unit code and
+	// a number. It returns how many were created and left alone.
+	ImportResidents(ctx context.Context, propertyID, prefix, unusableHash string, residents []ImportResident) (created, unchanged int, err error)
 	// StaffRoles returns the person's role at each property.
 	StaffRoles(ctx context.Context, personID string) (map[string]person.Role, error)
 	SetStaffRole(ctx context.Context, personID, propertyID string, role person.Role) error

@@ -6,10 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -21,8 +27,56 @@ const MaxImportRows = 20000
 const maxReported = 200
 
 // importColumns are the columns an import file may have; building and unit
-// are required.
-var importColumns = map[string]bool{"building": true, "building_name": true, "building_name_zh": true, "unit": true}
+// are required. The resident columns name one household member a line:
+// a unit with several residents has a line for each.
+var importColumns = map[string]bool{"building": true, "building_name": true, "building_name_zh": true, "unit": true,
+	"resident_name": true, "resident_name_zh": true, "relation": true, "moved_in": true, "phone": true}
+
+// residentColumns are the columns that say a line names a resident.
+var residentColumns = []string{"resident_name", "resident_name_zh", "relation", "moved_in", "phone"}
+
+var phoneRe = regexp.MustCompile(`^\+?[0-9][0-9 -]{5,19}$`)
+
+// parseResident reads a line's resident, if it names one, and says what
+// is wrong with it.
+func parseResident(line int, unit string, field func(string) string) (*ImportResident, []string) {
+	named := false
+	for _, c := range residentColumns {
+		if field(c) != "" {
+			named = true
+		}
+	}
+	if !named {
+		return nil, nil
+	}
+	r := &ImportResident{Line: line, Unit: unit, NameZh: field("resident_name_zh"), MovedIn: field("moved_in"),
+		Relation: person.Relation(strings.ToUpper(field("relation")))}
+	var why []string
+	var err error
+	if r.Name, err = name("resident_name", field("resident_name"), true); err != nil {
+		why = append(why, "a resident needs a resident_name of at most 100 characters")
+	}
+	if _, err := name("resident_name_zh", r.NameZh, false); err != nil {
+		why = append(why, "resident_name_zh must be at most 100 characters")
+	}
+	switch r.Relation {
+	case person.Owner, person.Tenant, person.Family:
+	default:
+		why = append(why, fmt.Sprintf("relation %q must be OWNER, TENANT or FAMILY", field("relation")))
+	}
+	if r.MovedIn != "" {
+		if _, err := time.Parse(time.DateOnly, r.MovedIn); err != nil {
+			why = append(why, fmt.Sprintf("moved_in %q must be a date such as 2024-07-01", r.MovedIn))
+		}
+	}
+	if p := field("phone"); p != "" {
+		if !phoneRe.MatchString(p) {
+			why = append(why, fmt.Sprintf("phone %q must be 6-20 digits, spaces or dashes, with an optional leading +", p))
+		}
+		r.Phone = &p
+	}
+	return r, why
+}
 
 // ParseImport reads an import file: a header line naming the columns, then
 // one unit per line. Every bad line is reported, by line number and reason.
@@ -32,7 +86,7 @@ func ParseImport(r io.Reader) ([]ImportRow, []string) {
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
 	if err != nil {
-		return nil, []string{"line 1: a header line is required (building,unit[,building_name,building_name_zh])"}
+		return nil, []string{"line 1: a header line is required (building,unit[,building_name,building_name_zh,resident_name,resident_name_zh,relation,moved_in,phone])"}
 	}
 	col := map[string]int{}
 	var bad []string
@@ -60,7 +114,15 @@ func ParseImport(r io.Reader) ([]ImportRow, []string) {
 		return strings.TrimSpace(rec[i])
 	}
 	var rows []ImportRow
-	seen := map[string]int{}
+	// A unit is on one line, or on one line per resident, always in the
+	// same building.
+	type unitLine struct {
+		line     int
+		building string
+		resident bool
+	}
+	seen := map[string]unitLine{}
+	residents := map[string]int{}
 	buildingNames := map[string][2]string{}
 	for {
 		rec, err := cr.Read()
@@ -99,8 +161,24 @@ func ParseImport(r io.Reader) ([]ImportRow, []string) {
 				why = append(why, "a building name is longer than 100 characters")
 			}
 		}
+		res, resWhy := parseResident(line, row.Unit, func(c string) string { return field(rec, c) })
+		row.Resident = res
+		why = append(why, resWhy...)
 		if first, dup := seen[row.Unit]; dup && row.Unit != "" {
-			why = append(why, fmt.Sprintf("unit %s is already on line %d", row.Unit, first))
+			switch {
+			case res == nil || !first.resident:
+				why = append(why, fmt.Sprintf("unit %s is already on line %d", row.Unit, first.line))
+			case first.building != row.Building:
+				why = append(why, fmt.Sprintf("unit %s is in building %s on line %d", row.Unit, first.building, first.line))
+			}
+		}
+		if res != nil && res.Name != "" {
+			key := row.Unit + "\x00" + strings.ToLower(res.Name)
+			if first, dup := residents[key]; dup {
+				why = append(why, fmt.Sprintf("resident %s of unit %s is already on line %d", res.Name, row.Unit, first))
+			} else {
+				residents[key] = line
+			}
 		}
 		if n, ok := buildingNames[row.Building]; ok && (row.BuildingName != "" && n[0] != "" && n[0] != row.BuildingName) {
 			why = append(why, fmt.Sprintf("building %s is named %q on an earlier line", row.Building, n[0]))
@@ -109,7 +187,9 @@ func ParseImport(r io.Reader) ([]ImportRow, []string) {
 			bad = append(bad, fmt.Sprintf("line %d: %s", line, strings.Join(why, "; ")))
 			continue
 		}
-		seen[row.Unit] = line
+		if _, dup := seen[row.Unit]; !dup {
+			seen[row.Unit] = unitLine{line: line, building: row.Building, resident: res != nil}
+		}
 		if _, ok := buildingNames[row.Building]; !ok || buildingNames[row.Building][0] == "" {
 			buildingNames[row.Building] = [2]string{row.BuildingName, row.BuildingNameZh}
 		}
@@ -132,11 +212,13 @@ func refuse(bad []string) error {
 	return apperr.Invalid("csv", "%d bad lines, nothing imported: %s%s", len(bad), strings.Join(shown, "; "), more)
 }
 
-// ImportUnits loads a property's buildings and units from a CSV file. The
-// whole file is checked first and every bad line reported; then it is
-// applied in one transaction or not at all. Units that already exist (in
-// the same building) are left as they are, so running the same file again
-// changes nothing.
+// ImportUnits loads a property's buildings, units and households from a
+// CSV file. The whole file is checked first and every bad line reported;
+// then it is applied in one transaction or not at all. Units that already
+// exist (in the same building) and residents already recorded in their
+// unit (by name) are left as they are, so running the same file again
+// changes nothing. New residents cannot sign in until the office gives
+// them a code (resetPassword).
 func (s *Service) ImportUnits(ctx context.Context, a *auth.Actor, propertyID string, file io.Reader) (*ImportReport, error) {
 	if err := parseID(propertyID); err != nil {
 		return nil, err
@@ -148,22 +230,71 @@ func (s *Service) ImportUnits(ctx context.Context, a *auth.Actor, propertyID str
 	if len(bad) > 0 {
 		return nil, refuse(bad)
 	}
+	units := make([]ImportRow, 0, len(rows))
+	var residents []ImportResident
+	listed := map[string]bool{}
+	for _, r := range rows {
+		if !listed[r.Unit] {
+			listed[r.Unit] = true
+			units = append(units, r)
+		}
+		if r.Resident != nil {
+			residents = append(residents, *r.Resident)
+		}
+	}
+	// Nobody knows this password: the office's code sets the real one.
+	// One hash serves the whole file, since bcrypt is slow by design.
+	var unusable string
+	if len(residents) > 0 {
+		var err error
+		if unusable, err = s.hash.HashPassword(uuid.NewString()); err != nil {
+			return nil, err
+		}
+	}
 	now := s.req.Now()
 	var out ImportReport
 	err := s.run(ctx, func(_ request.Tx, tx Tx) error {
+		p, err := tx.LockProperty(ctx, propertyID)
+		if err != nil {
+			return err
+		}
+		loc, err := property.LoadTimeZone(p.TimeZone)
+		if err != nil {
+			return err
+		}
 		var bad []string
-		var err error
-		if out, bad, err = tx.ImportUnits(ctx, propertyID, rows); err != nil {
+		for i := range residents {
+			r := &residents[i]
+			if r.MovedIn == "" {
+				r.MovedInAt = now
+				continue
+			}
+			d, _ := time.ParseInLocation(time.DateOnly, r.MovedIn, loc) // checked by ParseImport
+			if d.After(now) {
+				bad = append(bad, fmt.Sprintf("line %d: moved_in %s is in the future", r.Line, r.MovedIn))
+			}
+			r.MovedInAt = d
+		}
+		if len(bad) > 0 {
+			return refuse(bad)
+		}
+		if out, bad, err = tx.ImportUnits(ctx, propertyID, units); err != nil {
 			return err
 		}
 		if len(bad) > 0 {
 			return refuse(bad)
 		}
-		if out.UnitsCreated == 0 && out.BuildingsCreated == 0 {
+		if len(residents) > 0 {
+			if out.ResidentsCreated, out.ResidentsUnchanged, err = tx.ImportResidents(ctx, propertyID, strings.ToLower(p.Code), unusable, residents); err != nil {
+				return err
+			}
+		}
+		if out.UnitsCreated == 0 && out.BuildingsCreated == 0 && out.ResidentsCreated == 0 {
 			return nil // nothing changed, nothing to audit
 		}
 		return record(ctx, tx, a, now, &propertyID, "importUnits", "property", propertyID, nil,
-			map[string]any{"rows": len(rows), "buildingsCreated": out.BuildingsCreated, "unitsCreated": out.UnitsCreated})
+			map[string]any{"rows": len(rows), "buildingsCreated": out.BuildingsCreated, "unitsCreated": out.UnitsCreated,
+				"residentsCreated": out.ResidentsCreated})
 	})
 	if err != nil {
 		return nil, err

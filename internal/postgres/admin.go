@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -188,6 +189,79 @@ func (t requestTx) ImportUnits(ctx context.Context, propertyID string, rows []ad
 ) SELECT count(*) FROM ins`, propertyID, pq.Array(units), pq.Array(buildings))
 	out.UnitsUnchanged = len(rows) - out.UnitsCreated
 	return out, nil, err
+}
+
+func (t requestTx) ImportResidents(ctx context.Context, propertyID, prefix, unusableHash string, residents []admin.ImportResident) (int, int, error) {
+	// Who each unit of the property has had, by name: the file's residents
+	// found there are left alone, moved out or not, so that running a file
+	// again never brings back someone who has left.
+	var known []struct {
+		Unit string `db:"unit"`
+		Name string `db:"name"`
+	}
+	if err := sqlx.SelectContext(ctx, t.q, &known, `SELECT u.code AS unit, lower(p.name) AS name FROM residencies r
+JOIN units u ON u.id = r.unit_id JOIN people p ON p.id = r.person_id WHERE u.property_id = $1`, propertyID); err != nil {
+		return 0, 0, mapErr(err)
+	}
+	there := make(map[string]bool, len(known))
+	for _, k := range known {
+		there[k.Unit+"\x00"+k.Name] = true
+	}
+	var fresh []admin.ImportResident
+	for _, r := range residents {
+		if !there[r.Unit+"\x00"+strings.ToLower(r.Name)] {
+			fresh = append(fresh, r)
+		}
+	}
+	if len(fresh) == 0 {
+		return 0, len(residents), nil
+	}
+	// Usernames: prefix.unit.n, the first n free in the unit.
+	var taken []string
+	if err := sqlx.SelectContext(ctx, t.q, &taken, `SELECT lower(username) FROM people WHERE lower(username) LIKE $1`, likePrefix(prefix+".")); err != nil {
+		return 0, 0, mapErr(err)
+	}
+	used := make(map[string]bool, len(taken))
+	for _, u := range taken {
+		used[u] = true
+	}
+	n := len(fresh)
+	usernames, names, namesZh, phones := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	units, relations, movedIn := make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range fresh {
+		for k := 1; ; k++ {
+			u := strings.ToLower(fmt.Sprintf("%s.%s.%d", prefix, r.Unit, k))
+			if !used[u] {
+				used[u], usernames[i] = true, u
+				break
+			}
+		}
+		names[i], namesZh[i] = r.Name, r.NameZh
+		if r.Phone != nil {
+			phones[i] = *r.Phone
+		}
+		units[i], relations[i], movedIn[i] = r.Unit, string(r.Relation), r.MovedInAt.Format(time.RFC3339Nano)
+	}
+	_, err := t.q.ExecContext(ctx, `WITH ins AS (
+	INSERT INTO people (username, name, name_zh, phone, password_hash)
+	SELECT username, name, name_zh, NULLIF(phone, ''), $2 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS x(username, name, name_zh, phone)
+	RETURNING id, username
+)
+INSERT INTO residencies (person_id, unit_id, relation, moved_in_at)
+SELECT ins.id, u.id, x.relation, x.moved_in FROM unnest($3::text[], $7::text[], $8::text[], $9::timestamptz[]) AS x(username, unit, relation, moved_in)
+JOIN ins ON ins.username = x.username
+JOIN units u ON u.property_id = $1 AND u.code = x.unit`,
+		propertyID, unusableHash, pq.Array(usernames), pq.Array(names), pq.Array(namesZh), pq.Array(phones),
+		pq.Array(units), pq.Array(relations), pq.Array(movedIn))
+	if err != nil {
+		return 0, 0, mapErr(err)
+	}
+	return len(fresh), len(residents) - len(fresh), nil
+}
+
+// likePrefix is a LIKE pattern matching text that starts with prefix.
+func likePrefix(prefix string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
 }
 
 func (t requestTx) StaffRoles(ctx context.Context, personID string) (map[string]person.Role, error) {
