@@ -114,7 +114,9 @@ func TestImportHouseholds(t *testing.T) {
 	agent.must(`mutation($who: ID!) { resetPassword(personId: $who) { code } }`, map[string]any{"who": found.Search.People[0].ID}, &reset)
 	s.anon(t).must(activate, map[string]any{"c": reset.ResetPassword.Code, "p": "owner-password"}, nil)
 	owner := s.signIn(t, row.Username, "owner-password")
-	var me struct{ Me struct{ Units []struct{ Code string } } }
+	var me struct {
+		Me struct{ Units []struct{ Code string } }
+	}
 	owner.must(`{ me { units { code } } }`, nil, &me)
 	if len(me.Me.Units) != 1 || me.Me.Units[0].Code != "B-0101" {
 		t.Fatalf("the imported owner's units %+v", me.Me.Units)
