@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -223,3 +224,82 @@ func text(s *string) string {
 	}
 	return *s
 }
+
+// subscribeBoard starts the live staff board under the operation id.
+func (w *wsClient) subscribeBoard(id, propertyID string) {
+	w.t.Helper()
+	p, _ := json.Marshal(map[string]any{
+		"query":     `subscription($p: ID!) { staffBoard(propertyId: $p) { person { id } availability openJobs shiftToday { code } onShift } }`,
+		"variables": map[string]any{"p": propertyID},
+	})
+	writeMsg(w.t, w.conn, wsMsg{ID: id, Type: "subscribe", Payload: p})
+}
+
+type liveBoardRow struct {
+	Person       struct{ ID string }
+	Availability string
+	ShiftToday   *struct{ Code string }
+	OnShift      bool
+}
+
+// board returns the next board the subscription sends.
+func (w *wsClient) board() map[string]liveBoardRow {
+	w.t.Helper()
+	m := w.next(15 * time.Second)
+	var p struct {
+		Data   struct{ StaffBoard []liveBoardRow }
+		Errors []gqlError
+	}
+	if m.Type != "next" || json.Unmarshal(m.Payload, &p) != nil || len(p.Errors) > 0 {
+		w.t.Fatalf("want a board, got %s %s", m.Type, m.Payload)
+	}
+	out := map[string]liveBoardRow{}
+	for _, r := range p.Data.StaffBoard {
+		out[r.Person.ID] = r
+	}
+	return out
+}
+
+// The staff board stays live over a websocket: the whole board at once,
+// then again when a worker's shift or availability changes, and nothing
+// while nothing changes. Only the property's service center may follow
+// it.
+func TestLiveStaffBoard(t *testing.T) {
+	s := sharedServer(t)
+	e := newEstate(t, s, "LB", map[string]string{"mgr": "MANAGER", "agent": "AGENT", "tech": "TECHNICIAN"})
+	mgr, agent, tech := s.login(t, e.user("mgr")), s.login(t, e.user("agent")), s.login(t, e.user("tech"))
+
+	w := agent.ws()
+	w.subscribeBoard("1", e.ID)
+	first := w.board()
+	if len(first) != 3 || first[tech.id].ShiftToday != nil || first[tech.id].Availability != "AVAILABLE" {
+		t.Fatalf("first board %+v", first)
+	}
+	w.quiet(boardQuiet)
+
+	mgr.must(setStaffShift, map[string]any{"who": tech.id, "p": e.ID, "s": "NIGHT"}, nil)
+	if b := w.board(); b[tech.id].ShiftToday == nil || b[tech.id].ShiftToday.Code != "NIGHT" {
+		t.Fatalf("after the shift change %+v", b[tech.id])
+	}
+	tech.must(`mutation { setAvailability(status: OFF_DUTY) { id } }`, nil, nil)
+	if b := w.board(); b[tech.id].Availability != "OFF_DUTY" {
+		t.Fatalf("after going off duty %+v", b[tech.id])
+	}
+
+	tw := tech.ws()
+	tw.subscribeBoard("1", e.ID)
+	if f := tw.failure(); f.code() != "FORBIDDEN" {
+		t.Errorf("the technician following the board: %+v", f.Errors)
+	}
+	for _, outsider := range []string{"agent.siu", e.Resident} {
+		ow := s.login(t, outsider).ws()
+		ow.subscribeBoard("1", e.ID)
+		if f := ow.failure(); f.code() != "NOT_FOUND" {
+			t.Errorf("%s following the board: %+v", outsider, f.Errors)
+		}
+	}
+}
+
+// boardQuiet is longer than the board's refresh: an unchanged board sends
+// nothing in it.
+const boardQuiet = 6 * time.Second

@@ -132,6 +132,7 @@ func serve(ctx context.Context, app *App, ln net.Listener, shutdownTimeout time.
 	go func() {
 		defer close(socketsDone)
 		app.Hub.Shutdown()
+		app.Live.Drain()
 		if err := app.Live.WaitStreams(sctx); err != nil {
 			log.Warn("subscriptions still running at the shutdown deadline", "err", err)
 		}

@@ -203,6 +203,16 @@ var sweepSubscriptions = map[string]func(t *testing.T, s *testServer, o sweeper,
 			}
 		}
 	},
+	// Another property's staff board is NOT_FOUND, its own staff outside
+	// the service center FORBIDDEN.
+	"Subscription.staffBoard": func(t *testing.T, _ *testServer, o sweeper, w sweepWorld) {
+		ws := o.ws()
+		defer ws.conn.CloseNow()
+		ws.subscribeBoard("1", w.property)
+		if f := ws.failure(); f.code() != "NOT_FOUND" && f.code() != "FORBIDDEN" {
+			t.Errorf("%s: staffBoard of the world's property: %+v", o.name, f.Errors)
+		}
+	},
 	// A notification id names a place in the log, not whose: resuming from
 	// just before another's notification hands out only the subscriber's
 	// own. A notification of the subscriber's, written after, marks where

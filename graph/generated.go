@@ -804,6 +804,7 @@ type ComplexityRoot struct {
 	Subscription struct {
 		Notifications func(childComplexity int, since *string) int
 		RequestEvents func(childComplexity int, requestID *string, since *string) int
+		StaffBoard    func(childComplexity int, propertyID string) int
 	}
 
 	Unit struct {
@@ -1199,6 +1200,7 @@ type StaffStatsResolver interface {
 type SubscriptionResolver interface {
 	RequestEvents(ctx context.Context, requestID *string, since *string) (<-chan *request.Event, error)
 	Notifications(ctx context.Context, since *string) (<-chan *notification.Notification, error)
+	StaffBoard(ctx context.Context, propertyID string) (<-chan []admin.BoardRow, error)
 }
 type UnitResolver interface {
 	Building(ctx context.Context, obj *property.Unit) (*property.Building, error)
@@ -4833,6 +4835,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.RequestEvents(childComplexity, args["requestId"].(*string), args["since"].(*string)), true
+	case "Subscription.staffBoard":
+		if e.ComplexityRoot.Subscription.StaffBoard == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_staffBoard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.StaffBoard(childComplexity, args["propertyId"].(string)), true
 
 	case "Unit.building":
 		if e.ComplexityRoot.Unit.Building == nil {
@@ -8119,6 +8132,19 @@ extend type Mutation {
     "The shift's code; without it, none."
     shift: String
   ): StaffBoardEntry!
+}
+
+extend type Subscription {
+  """
+  The staff board, live, over websocket: the whole board at once, then the
+  whole board again whenever it changes (jobs, availability, shifts, who is
+  on shift now), read afresh every few seconds. For the property's service
+  center and admins. The server ends it when it shuts down: subscribe again.
+  """
+  staffBoard(
+    "The property whose staff are shown."
+    propertyId: ID!
+  ): [StaffBoardEntry!]!
 }
 `, BuiltIn: false},
 }
@@ -12035,6 +12061,20 @@ func (ec *executionContext) field_Subscription_requestEvents_args(ctx context.Co
 		return nil, err
 	}
 	args["since"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_staffBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
 	return args, nil
 }
 
@@ -26899,6 +26939,50 @@ func (ec *executionContext) fieldContext_Subscription_notifications(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_staffBoard(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_staffBoard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().StaffBoard(ctx, fc.Args["propertyId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []admin.BoardRow) graphql.Marshaler {
+			return ec.marshalNStaffBoardEntry2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋadminᚐBoardRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_staffBoard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffBoardEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_staffBoard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Unit_id(ctx context.Context, field graphql.CollectedField, obj *property.Unit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -35132,6 +35216,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_requestEvents(ctx, fields[0])
 	case "notifications":
 		return ec._Subscription_notifications(ctx, fields[0])
+	case "staffBoard":
+		return ec._Subscription_staffBoard(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}

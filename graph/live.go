@@ -17,12 +17,20 @@ type Live struct {
 	sockets map[*socket]struct{}
 	streams int
 	idle    chan struct{} // closed when streams drops to zero
+	// draining is closed when the server begins to shut down, so that
+	// streams the hub does not feed (the live staff board) end too.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // NewLive returns an empty tracker.
 func NewLive() *Live {
-	return &Live{sockets: map[*socket]struct{}{}}
+	return &Live{sockets: map[*socket]struct{}{}, draining: make(chan struct{})}
 }
+
+// Drain tells the streams the hub does not feed to end: the server is
+// shutting down.
+func (l *Live) Drain() { l.drainOnce.Do(func() { close(l.draining) }) }
 
 // socket is one open websocket: how to end it, and the close code and
 // reason to end it with when the server ends it on purpose (its session

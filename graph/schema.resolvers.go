@@ -1769,6 +1769,15 @@ func (r *subscriptionResolver) Notifications(ctx context.Context, since *string)
 	return stream[notification.Notification](ctx, sub, r.log, r.live), nil
 }
 
+// StaffBoard is the resolver for the staffBoard field.
+func (r *subscriptionResolver) StaffBoard(ctx context.Context, propertyID string) (<-chan []admin.BoardRow, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.liveBoard(ctx, a, propertyID)
+}
+
 // Building is the resolver for the building field.
 func (r *unitResolver) Building(ctx context.Context, obj *property.Unit) (*property.Building, error) {
 	b, err := r.loaders(ctx).buildings.Load(ctx, obj.BuildingID)
