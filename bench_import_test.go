@@ -46,7 +46,9 @@ func BenchmarkImportUnits(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				var rep struct{ ImportUnits struct{ UnitsCreated, ResidentsCreated int } }
+				var rep struct {
+					ImportUnits struct{ UnitsCreated, ResidentsCreated int }
+				}
 				adm.must(imp, map[string]any{"p": id, "csv": file}, &rep)
 				if rep.ImportUnits.UnitsCreated != 5000 || (c.households && rep.ImportUnits.ResidentsCreated != 10000) {
 					b.Fatalf("imported %+v", rep.ImportUnits)
