@@ -38,7 +38,7 @@ func jsonField(t *testing.T, doc *string, field string) any {
 
 // The older administrative calls write the audit log too, in the same
 // transaction as the change: promise settings, the catalogue (create, edit,
-// retire), dispatch rules, staff profiles, butler assignments and handovers,
+// retire), dispatch rules (set and removed), staff profiles, butler assignments and handovers,
 // and the VIP flag. Each entry names who, with the thing before and after;
 // a refused change leaves none. The property's director and admins read
 // the log; its manager is FORBIDDEN, and residents and other properties'
@@ -67,6 +67,17 @@ func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 	rule := `mutation($p: ID!, $c: ID, $m: Int) { setDispatchRule(propertyId: $p, categoryId: $c, mode: AUTO, maxOpenJobs: $m) { mode } }`
 	mgr.must(rule, map[string]any{"p": e.ID, "c": e.Plumbing, "m": 3}, nil)
 	mgr.must(rule, map[string]any{"p": e.ID, "c": e.Plumbing, "m": 4}, nil)
+	remove := `mutation($p: ID!, $c: ID) { removeDispatchRule(propertyId: $p, categoryId: $c) }`
+	var removed struct{ RemoveDispatchRule bool }
+	s.login(t, e.user("agent")).fails("FORBIDDEN", remove, map[string]any{"p": e.ID, "c": e.Plumbing})
+	mgr.must(remove, map[string]any{"p": e.ID, "c": e.Plumbing}, &removed)
+	if !removed.RemoveDispatchRule {
+		t.Fatal("the plumbing rule was not removed")
+	}
+	mgr.must(remove, map[string]any{"p": e.ID, "c": e.Plumbing}, &removed)
+	if removed.RemoveDispatchRule {
+		t.Fatal("a rule was removed twice")
+	}
 
 	mgr.must(`mutation($who: ID!, $p: ID!, $z: ID) { setStaffProfile(personId: $who, propertyId: $p, skills: ["Plumbing", "electrical"], zoneBuildingId: $z) { skills } }`,
 		map[string]any{"who": tech.id, "p": e.ID, "z": e.Building}, nil)
@@ -84,7 +95,7 @@ func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 	for i := len(log) - 1; i >= 0; i-- { // oldest first
 		byAction[log[i].Action] = append(byAction[log[i].Action], log[i])
 	}
-	want := map[string]int{"setPromiseSettings": 1, "saveServiceCategory": 3, "setDispatchRule": 2, "setStaffProfile": 1, "assignButler": 2, "setHouseholdVip": 1}
+	want := map[string]int{"setPromiseSettings": 1, "saveServiceCategory": 3, "setDispatchRule": 2, "removeDispatchRule": 1, "setStaffProfile": 1, "assignButler": 2, "setHouseholdVip": 1}
 	for action, n := range want {
 		if len(byAction[action]) != n {
 			t.Errorf("%d %s entries, want %d (a refused change must leave none)", len(byAction[action]), action, n)
@@ -123,6 +134,10 @@ func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 	}
 	if jsonField(t, rules[1].Before, "maxOpenJobs") != 3.0 || jsonField(t, rules[1].After, "maxOpenJobs") != 4.0 {
 		t.Errorf("replaced rule entry %+v", rules[1])
+	}
+
+	if rm := byAction["removeDispatchRule"][0]; jsonField(t, rm.Before, "maxOpenJobs") != 4.0 || rm.After != nil || rm.EntityID != e.Plumbing {
+		t.Errorf("removal entry %+v", rm)
 	}
 
 	prof := byAction["setStaffProfile"][0]

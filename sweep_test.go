@@ -143,6 +143,8 @@ var sweepCases = map[string]sweepCase{
 		openToStaff, "a property's shifts are its staff's to read"},
 	"Mutation.setShifts": {`mutation($p: ID!) { setShifts(propertyId: $p, shifts: [{code: "EARLY", starts: "07:00", ends: "15:00"}, {code: "MIDDLE", starts: "15:00", ends: "23:00"}, {code: "NIGHT", starts: "23:00", ends: "07:00"}]) { code } }`,
 		func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil, closed, ""},
+	"Mutation.removeDispatchRule": {`mutation($p: ID!, $c: ID) { removeDispatchRule(propertyId: $p, categoryId: $c) }`,
+		func(w sweepWorld) map[string]any { return map[string]any{"p": w.property, "c": w.category} }, nil, closed, ""},
 	"Mutation.setStaffShift": {`mutation($who: ID!, $p: ID!) { setStaffShift(personId: $who, propertyId: $p, shift: "EARLY") { onShift } }`,
 		func(w sweepWorld) map[string]any { return map[string]any{"who": w.tech, "p": w.property} }, nil, closed, ""},
 	"Mutation.markNotificationsRead": {`mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }`,

@@ -438,6 +438,7 @@ type ComplexityRoot struct {
 		RefreshToken           func(childComplexity int, refreshToken string) int
 		RegisterDevice         func(childComplexity int, platform device.Platform, token string) int
 		RegisterVisitorArrival func(childComplexity int, input model.VisitorArrivalInput) int
+		RemoveDispatchRule     func(childComplexity int, propertyID string, categoryID *string) int
 		ReplyToRating          func(childComplexity int, id string, reply string) int
 		ResetPassword          func(childComplexity int, personID string) int
 		ResumeRequest          func(childComplexity int, id string) int
@@ -1052,6 +1053,7 @@ type MutationResolver interface {
 	AcceptQuote(ctx context.Context, id string) (*billing.Quote, error)
 	RecordPayment(ctx context.Context, id string, payment billing.Payment, note *string) (*billing.Quote, error)
 	SetShifts(ctx context.Context, propertyID string, shifts []admin.Shift) ([]admin.Shift, error)
+	RemoveDispatchRule(ctx context.Context, propertyID string, categoryID *string) (bool, error)
 	SetStaffShift(ctx context.Context, personID string, propertyID string, shift *string) (*admin.BoardRow, error)
 }
 type NotificationResolver interface {
@@ -2963,6 +2965,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterVisitorArrival(childComplexity, args["input"].(model.VisitorArrivalInput)), true
+	case "Mutation.removeDispatchRule":
+		if e.ComplexityRoot.Mutation.RemoveDispatchRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeDispatchRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveDispatchRule(childComplexity, args["propertyId"].(string), args["categoryId"].(*string)), true
 	case "Mutation.replyToRating":
 		if e.ComplexityRoot.Mutation.ReplyToRating == nil {
 			break
@@ -8121,6 +8134,19 @@ extend type Mutation {
     shifts: [ShiftInput!]!
   ): [ShiftDefinition!]!
   """
+  A manager or director (or an admin) removes the property's dispatch rule
+  for a category, whose jobs then follow the default rule, or (without
+  categoryId) the default rule, after which jobs without a rule of their
+  own are dispatched by hand. Answers whether there was a rule. Written to
+  the audit log.
+  """
+  removeDispatchRule(
+    "The property the rule is for."
+    propertyId: ID!
+    "The category whose rule is removed; without it, the property's default rule."
+    categoryId: ID
+  ): Boolean!
+  """
   A manager or director (or an admin) puts a worker on one of the property's
   shifts, or (without shift) off any. Written to the audit log.
   """
@@ -10755,6 +10781,28 @@ func (ec *executionContext) field_Mutation_registerVisitorArrival_args(ctx conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeDispatchRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "propertyId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["propertyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "categoryId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["categoryId"] = arg1
 	return args, nil
 }
 
@@ -20216,6 +20264,50 @@ func (ec *executionContext) fieldContext_Mutation_setShifts(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setShifts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeDispatchRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeDispatchRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveDispatchRule(ctx, fc.Args["propertyId"].(string), fc.Args["categoryId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeDispatchRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeDispatchRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -32934,6 +33026,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setShifts":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setShifts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeDispatchRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeDispatchRule(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

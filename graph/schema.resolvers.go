@@ -996,6 +996,15 @@ func (r *mutationResolver) SetShifts(ctx context.Context, propertyID string, shi
 	return r.AdminService.SetShifts(ctx, a, propertyID, shifts)
 }
 
+// RemoveDispatchRule is the resolver for the removeDispatchRule field.
+func (r *mutationResolver) RemoveDispatchRule(ctx context.Context, propertyID string, categoryID *string) (bool, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return false, err
+	}
+	return r.DispatchService.RemoveRule(ctx, a, propertyID, categoryID)
+}
+
 // SetStaffShift is the resolver for the setStaffShift field.
 func (r *mutationResolver) SetStaffShift(ctx context.Context, personID string, propertyID string, shift *string) (*admin.BoardRow, error) {
 	a, err := actor(ctx)

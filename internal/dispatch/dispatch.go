@@ -69,6 +69,10 @@ type Store interface {
 	// then, in the same transaction, calls record with the rule it
 	// replaced (nil: there was none).
 	SaveRule(ctx context.Context, r Rule, record func(w audit.Writer, before *Rule) error) error
+	// RemoveRule deletes the rule for the property and category (nil: its
+	// default) and, in the same transaction, calls record with it; it
+	// reports false, recording nothing, when there was none.
+	RemoveRule(ctx context.Context, propertyID string, categoryID *string, record func(w audit.Writer, before Rule) error) (bool, error)
 	// Rules lists a property's rules, the default first.
 	Rules(ctx context.Context, propertyID string) ([]Rule, error)
 	// CategoryProperty returns the property a category belongs to, or
@@ -178,6 +182,37 @@ func (s *Service) SetRule(ctx context.Context, a *auth.Actor, r Rule) (*Rule, er
 		return nil, err
 	}
 	return &r, nil
+}
+
+// RemoveRule removes a property's rule for a category, whose jobs then
+// follow the default rule, or (no category) the default rule, after which
+// jobs without a rule of their own are dispatched by hand. It reports
+// whether there was a rule. A manager or director of the property, or an
+// admin.
+func (s *Service) RemoveRule(ctx context.Context, a *auth.Actor, propertyID string, categoryID *string) (bool, error) {
+	if _, err := uuid.Parse(propertyID); err != nil {
+		return false, apperr.ErrNotFound
+	}
+	if _, staff := a.RoleAt(propertyID); !staff && !a.Admin {
+		return false, apperr.ErrNotFound
+	}
+	if !canConfigure(a, propertyID) {
+		return false, apperr.New(apperr.Forbidden, "a manager or director of the property sets its dispatch rules")
+	}
+	if categoryID != nil {
+		if _, err := uuid.Parse(*categoryID); err != nil {
+			return false, nil // no such category, so no rule for it
+		}
+	}
+	now := s.clock.Now()
+	return s.store.RemoveRule(ctx, propertyID, categoryID, func(w audit.Writer, before Rule) error {
+		id := "default"
+		if categoryID != nil {
+			id = *categoryID
+		}
+		return audit.Record(ctx, w, audit.Change{ActorID: a.PersonID, At: now, PropertyID: &propertyID, Action: "removeDispatchRule",
+			Entity: "dispatchRule", EntityID: id, Before: before})
+	})
 }
 
 // Rules lists a property's dispatch rules for its staff.

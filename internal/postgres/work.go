@@ -230,6 +230,24 @@ DO UPDATE SET mode = EXCLUDED.mode, role = EXCLUDED.role, max_open_jobs = EXCLUD
 	}))
 }
 
+// RemoveRule deletes a dispatch rule and records it.
+func (s *DispatchStore) RemoveRule(ctx context.Context, propertyID string, categoryID *string, record func(audit.Writer, dispatch.Rule) error) (bool, error) {
+	removed := false
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var gone []dispatch.Rule
+		if err := sqlx.SelectContext(ctx, tx, &gone, `DELETE FROM dispatch_rules WHERE property_id = $1 AND category_id IS NOT DISTINCT FROM $2::uuid
+RETURNING property_id, category_id, mode, role, max_open_jobs`, propertyID, categoryID); err != nil {
+			return err
+		}
+		if len(gone) == 0 {
+			return nil
+		}
+		removed = true
+		return record(requestTx{q: tx}, gone[0])
+	})
+	return removed, mapErr(err)
+}
+
 // Rules lists a property's dispatch rules, the default first.
 func (s *DispatchStore) Rules(ctx context.Context, propertyID string) ([]dispatch.Rule, error) {
 	out := []dispatch.Rule{}
