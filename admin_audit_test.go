@@ -38,11 +38,12 @@ func jsonField(t *testing.T, doc *string, field string) any {
 
 // The older administrative calls write the audit log too, in the same
 // transaction as the change: promise settings, the catalogue (create, edit,
-// retire), dispatch rules (set and removed), staff profiles, butler assignments and handovers,
-// and the VIP flag. Each entry names who, with the thing before and after;
-// a refused change leaves none. The property's director and admins read
-// the log; its manager is FORBIDDEN, and residents and other properties'
-// staff hear NOT_FOUND.
+// retire), dispatch rules (set and removed), staff profiles, butler
+// assignments and handovers, the VIP flag and the greeting window. Each
+// entry names who, with the thing before and after; a refused change
+// leaves none. The property's director and admins read the log; its
+// manager is FORBIDDEN, and residents and other properties' staff hear
+// NOT_FOUND.
 func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 	s := sharedServer(t)
 	e := newEstate(t, s, "AU", map[string]string{"mgr": "MANAGER", "dir": "DIRECTOR", "b1": "BUTLER", "b2": "BUTLER", "tech": "TECHNICIAN", "agent": "AGENT"})
@@ -89,13 +90,14 @@ func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 	mgr.fails("INVALID_INPUT", assign, map[string]any{"u": e.Unit, "b": b2.id})
 
 	dir.must(`mutation($u: ID!) { setHouseholdVip(unitId: $u, vip: true) { vip } }`, map[string]any{"u": e.Unit}, nil)
+	mgr.must(`mutation($p: ID!) { setGreetingWindow(propertyId: $p, weekdayStart: "08:15", minutes: 45, holidays: ["2026-12-25"]) }`, map[string]any{"p": e.ID}, nil)
 
 	log := auditOf(t, dir, e.ID)
 	byAction := map[string][]auditEntry{}
 	for i := len(log) - 1; i >= 0; i-- { // oldest first
 		byAction[log[i].Action] = append(byAction[log[i].Action], log[i])
 	}
-	want := map[string]int{"setPromiseSettings": 1, "saveServiceCategory": 3, "setDispatchRule": 2, "removeDispatchRule": 1, "setStaffProfile": 1, "assignButler": 2, "setHouseholdVip": 1}
+	want := map[string]int{"setPromiseSettings": 1, "saveServiceCategory": 3, "setDispatchRule": 2, "removeDispatchRule": 1, "setStaffProfile": 1, "assignButler": 2, "setHouseholdVip": 1, "setGreetingWindow": 1}
 	for action, n := range want {
 		if len(byAction[action]) != n {
 			t.Errorf("%d %s entries, want %d (a refused change must leave none)", len(byAction[action]), action, n)
@@ -159,6 +161,11 @@ func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 	vip := byAction["setHouseholdVip"][0]
 	if jsonField(t, vip.Before, "VIP") != false || jsonField(t, vip.After, "VIP") != true || vip.Actor.ID != dir.id {
 		t.Errorf("VIP entry %+v", vip)
+	}
+
+	gw := byAction["setGreetingWindow"][0]
+	if jsonField(t, gw.Before, "minutes") != 30.0 || jsonField(t, gw.After, "minutes") != 45.0 || jsonField(t, gw.After, "weekdayStart") != "08:15" {
+		t.Errorf("greeting window entry %+v", gw)
 	}
 
 	// Admins read it too; nobody else.

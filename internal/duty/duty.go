@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/notification"
@@ -128,7 +129,9 @@ type Store interface {
 	PostByID(ctx context.Context, id string) (Post, error)
 	Duties(ctx context.Context, propertyID string, from, to time.Time) ([]Duty, error)
 	Window(ctx context.Context, propertyID string) (Window, error)
-	SetGreetingWindow(ctx context.Context, propertyID string, weekday, holiday *string, minutes int, holidays []string) error
+	// SetGreetingWindow writes the property's greeting window and, in the
+	// same transaction, calls record with the one it replaced.
+	SetGreetingWindow(ctx context.Context, propertyID string, weekday, holiday *string, minutes int, holidays []string, record func(w audit.Writer, before Window) error) error
 }
 
 // Tx is what one duty change reads and writes.
@@ -549,7 +552,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 // SetWindow sets a property's greeting window: local "15:04" starts on
 // working days and on weekends and holidays (nil: no window then), its
 // length in minutes, and the holidays (2026-12-25). For the property's
-// managers, director and admins.
+// managers, director and admins; written to the audit log.
 func (s *Service) SetWindow(ctx context.Context, a *auth.Actor, propertyID string, weekday, holiday *string, minutes int, holidays []string) error {
 	if !isManager(a, propertyID) {
 		if isStaff(a, propertyID) {
@@ -576,7 +579,38 @@ func (s *Service) SetWindow(ctx context.Context, a *auth.Actor, propertyID strin
 			return apperr.Invalid("holidays", "dates such as 2026-12-25")
 		}
 	}
-	return s.store.SetGreetingWindow(ctx, propertyID, weekday, holiday, minutes, holidays)
+	now := s.clock.Now()
+	after := windowView{WeekdayStart: weekday, HolidayStart: holiday, Minutes: minutes, Holidays: holidays}
+	if after.Holidays == nil {
+		after.Holidays = []string{}
+	}
+	return s.store.SetGreetingWindow(ctx, propertyID, weekday, holiday, minutes, holidays, func(w audit.Writer, before Window) error {
+		return audit.Record(ctx, w, audit.Change{ActorID: a.PersonID, At: now, PropertyID: &propertyID, Action: "setGreetingWindow",
+			Entity: "property", EntityID: propertyID, Before: viewWindow(before), After: after})
+	})
+}
+
+// windowView is how the audit log shows a greeting window: as the API
+// spells it.
+type windowView struct {
+	WeekdayStart *string  `json:"weekdayStart"`
+	HolidayStart *string  `json:"holidayStart"`
+	Minutes      int      `json:"minutes"`
+	Holidays     []string `json:"holidays"`
+}
+
+func viewWindow(w Window) windowView {
+	v := windowView{Minutes: w.Minutes, Holidays: []string{}}
+	if w.WeekdayStart != "" {
+		v.WeekdayStart = &w.WeekdayStart
+	}
+	if w.HolidayStart != "" {
+		v.HolidayStart = &w.HolidayStart
+	}
+	for _, h := range w.Holidays {
+		v.Holidays = append(v.Holidays, h.Format(time.DateOnly))
+	}
+	return v
 }
 
 // Post reads one post, for a caller that already may see it (a visit's).

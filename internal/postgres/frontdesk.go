@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/duty"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/property"
@@ -412,13 +413,28 @@ FROM properties p LEFT JOIN front_desk_settings fs ON fs.property_id = p.id WHER
 
 // SetGreetingWindow writes a property's greeting window setting (local
 // "15:04" starts; nil: no window on such days).
-func (s *DutyStore) SetGreetingWindow(ctx context.Context, propertyID string, weekday, holiday *string, minutes int, holidays []string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO front_desk_settings (property_id, greeting_set, greeting_weekday_start, greeting_holiday_start, greeting_minutes, holidays)
+func (s *DutyStore) SetGreetingWindow(ctx context.Context, propertyID string, weekday, holiday *string, minutes int, holidays []string, record func(audit.Writer, duty.Window) error) error {
+	return mapErr(s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		// Changes of one property's window take turns, so each records the
+		// window the other left (FOR NO KEY UPDATE: new rows' foreign keys
+		// do not wait for it).
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM properties WHERE id = $1 FOR NO KEY UPDATE`, propertyID); err != nil {
+			return err
+		}
+		before, err := s.windowTx(ctx, tx, propertyID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO front_desk_settings (property_id, greeting_set, greeting_weekday_start, greeting_holiday_start, greeting_minutes, holidays)
 VALUES ($1, true, $2::time, $3::time, $4, $5::date[])
 ON CONFLICT (property_id) DO UPDATE SET greeting_set = true, greeting_weekday_start = EXCLUDED.greeting_weekday_start, greeting_holiday_start = EXCLUDED.greeting_holiday_start,
 greeting_minutes = EXCLUDED.greeting_minutes, holidays = EXCLUDED.holidays`,
-		propertyID, weekday, holiday, minutes, pq.Array(holidays))
-	return mapErr(err)
+			propertyID, weekday, holiday, minutes, pq.Array(holidays))
+		if err != nil {
+			return err
+		}
+		return record(requestTx{q: tx}, before)
+	}))
 }
 
 // Post reads one post.
