@@ -8,7 +8,9 @@ import (
 func TestShiftToday(t *testing.T) {
 	hk, _ := time.LoadLocation("Asia/Hong_Kong")
 	london, _ := time.LoadLocation("Europe/London")
-	at := func(loc *time.Location, y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, loc) }
+	at := func(loc *time.Location, y int, m time.Month, d, h, min int) time.Time {
+		return time.Date(y, m, d, h, min, 0, 0, loc)
+	}
 	night := Shift{Code: "NIGHT", Starts: "23:00", Ends: "07:00"}
 	early := Shift{Code: "EARLY", Starts: "07:00", Ends: "15:00"}
 	cases := []struct {
