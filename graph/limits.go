@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/files"
 )
@@ -106,6 +107,9 @@ var listBounds = map[string]int{
 	"Activity.signUps":       200,
 	"PaymentFigures.revenue": 2000,
 	"PaymentFigures.unpaid":  10,
+	// ---- administration: shifts ----
+	"Query.shifts":       admin.MaxShifts,
+	"Mutation.setShifts": admin.MaxShifts,
 }
 
 const defaultListBound = 100

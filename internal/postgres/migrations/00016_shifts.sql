@@ -5,7 +5,8 @@
 -- put on one of its shifts.
 
 CREATE TABLE shift_definitions (
-    property_id uuid NOT NULL REFERENCES properties (id),
+    -- A property's shifts go with it.
+    property_id uuid NOT NULL REFERENCES properties (id) ON DELETE CASCADE,
     code        text NOT NULL CHECK (code ~ '^[A-Z][A-Z0-9_]{0,19}$'),
     starts      time NOT NULL,
     -- Before starts for a shift that runs past midnight.
