@@ -7397,7 +7397,7 @@ type AuditEntry {
   property: Property
   "The operation (createProperty, endResidency, staffLeaves...)."
   action: String!
-  "What kind of thing changed (property, building, unit, person)."
+  "What kind of thing changed (property, building, unit, person, serviceCategory, dispatchRule)."
   entity: String!
   "Its id."
   entityId: ID!
