@@ -22,7 +22,10 @@ type rulesStore struct {
 	log   []audit.Entry
 }
 
-func (s *rulesStore) Audit(_ context.Context, e audit.Entry) error { s.log = append(s.log, e); return nil }
+func (s *rulesStore) Audit(_ context.Context, e audit.Entry) error {
+	s.log = append(s.log, e)
+	return nil
+}
 
 func key(propertyID string, categoryID *string) string {
 	if categoryID == nil {
