@@ -1064,7 +1064,11 @@ func (r *queryResolver) Request(ctx context.Context, id string) (*request.Reques
 	if err != nil {
 		return nil, err
 	}
-	return r.RequestService.Get(ctx, a, id)
+	req, err := r.RequestService.Get(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	return req, r.readAhead(ctx, a, []*request.Request{req}, selectedUnder(ctx))
 }
 
 // Requests is the resolver for the requests field.
@@ -1083,6 +1087,9 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	}
 	rows, more, err := r.RequestService.List(ctx, a, filterOf(filter), n, cursor)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.readAhead(ctx, a, rows, selectedUnder(ctx, "edges", "node")); err != nil {
 		return nil, err
 	}
 	conn := &model.ServiceRequestConnection{Edges: make([]model.ServiceRequestEdge, len(rows))}
@@ -1567,6 +1574,9 @@ func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Requ
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if events, ok := r.loaders(ctx).viewedTimeline(obj.ID, n); ok {
+		return events, nil
 	}
 	events, err := r.loaders(ctx).timelines.Load(ctx, obj.ID)
 	// The household reads the timeline meant for it: no staff-only event
