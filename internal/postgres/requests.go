@@ -93,12 +93,15 @@ func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) ([]r
 // Places reads places on the pool, outside any transaction.
 func (s *RequestStore) Places() request.Places { return requestTx{q: s.db} }
 
+// visibleRelatedSQL reads one request the actor may see, with relatedCols.
+var visibleRelatedSQL = `SELECT ` + requestCols + relatedCols + ` FROM service_requests r ` + relatedJoin + ` WHERE r.id = $6 AND ` + visibleSQL
+
 // Visible returns a request the actor may see, with its category and the
 // people it names (Related).
 func (s *RequestStore) Visible(ctx context.Context, a *auth.Actor, id string) (*request.Request, error) {
 	var r relatedRow
 	args := append(visibleArgs(a), id)
-	err := get(ctx, s.db, &r, `SELECT `+requestCols+relatedCols+` FROM service_requests r `+relatedJoin+` WHERE r.id = $6 AND `+visibleSQL, args...)
+	err := s.db.getPrepared(ctx, &r, visibleRelatedSQL, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +177,15 @@ func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter
 	if a.Admin {
 		q = listAllSQL
 	}
-	return selectRelated(ctx, s.db, q, args...)
+	// Not prepared: after a few runs PostgreSQL may settle on one generic
+	// plan for every viewer, and a portfolio's households walk badly on
+	// it; planned for its parameters, each viewer's empty branches cost
+	// nothing.
+	rows := []relatedRow{}
+	if err := sqlx.SelectContext(ctx, s.db, &rows, q, args...); err != nil {
+		return nil, mapErr(err)
+	}
+	return relatedRequests(rows)
 }
 
 // EventsOf returns the latest (at most last) events of each of the given
@@ -205,7 +216,7 @@ func (s *RequestStore) LatestEvents(ctx context.Context, ids []string, staff []b
 		ActorNameZh   *string `db:"actor_name_zh"`
 	}
 	rows := []row{}
-	err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT e.*, p.username AS actor_username, p.name AS actor_name,
+	err := s.db.selectPrepared(ctx, &rows, `SELECT e.*, p.username AS actor_username, p.name AS actor_name,
 	p.is_admin AS actor_is_admin, p.name_zh AS actor_name_zh
 FROM unnest($1::uuid[], $2::boolean[]) AS r(id, staff)
 CROSS JOIN LATERAL (SELECT `+timelineEventCols+` FROM request_events e
@@ -213,7 +224,7 @@ CROSS JOIN LATERAL (SELECT `+timelineEventCols+` FROM request_events e
 LEFT JOIN people p ON p.id = e.actor_id
 ORDER BY e.id`, pq.Array(ids), pq.Array(staff), last)
 	if err != nil {
-		return nil, nil, mapErr(err)
+		return nil, nil, err
 	}
 	evs := make([]request.Event, len(rows))
 	var people []person.Person
@@ -292,12 +303,8 @@ func (r *relatedRow) request() (*request.Request, error) {
 	return &out, nil
 }
 
-// selectRelated runs a query over relatedCols and returns its requests.
-func selectRelated(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]*request.Request, error) {
-	rows := []relatedRow{}
-	if err := sqlx.SelectContext(ctx, q, &rows, query, args...); err != nil {
-		return nil, mapErr(err)
-	}
+// relatedRequests returns the requests of rows read with relatedCols.
+func relatedRequests(rows []relatedRow) ([]*request.Request, error) {
 	out := make([]*request.Request, len(rows))
 	for i := range rows {
 		r, err := rows[i].request()
