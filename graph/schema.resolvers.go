@@ -1410,11 +1410,6 @@ func (r *quoteResolver) PaymentRecordedBy(ctx context.Context, obj *billing.Quot
 	return personOrNil(ctx, r.Resolver, obj.PaymentBy)
 }
 
-// ID is the resolver for the id field.
-func (r *requestEventResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
-}
-
 // Request is the resolver for the request field.
 func (r *requestEventResolver) Request(ctx context.Context, obj *request.Event) (*request.Request, error) {
 	return r.visibleRequest(ctx, obj.RequestID)
