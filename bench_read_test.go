@@ -522,7 +522,7 @@ type counter struct {
 // PostgreSQL connections through a counting proxy, with its background
 // reads (event polling, scheduled jobs) slowed to an hour so that they do
 // not land in a count.
-func countingServer(b *testing.B) *counter {
+func countingServer(b testing.TB) *counter {
 	b.Helper()
 	p, err := pgcount.Start(pgcount.Upstream(testDBURL))
 	if err != nil {

@@ -612,7 +612,7 @@ type ComplexityRoot struct {
 		Actor          func(childComplexity int) int
 		At             func(childComplexity int) int
 		FromStatus     func(childComplexity int) int
-		ID             func(childComplexity int) int
+		IDText         func(childComplexity int) int
 		Note           func(childComplexity int) int
 		NoteVisibility func(childComplexity int) int
 		Request        func(childComplexity int) int
@@ -1126,7 +1126,6 @@ type QuoteResolver interface {
 	PaymentRecordedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error)
 }
 type RequestEventResolver interface {
-	ID(ctx context.Context, obj *request.Event) (string, error)
 	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
 
 	Actor(ctx context.Context, obj *request.Event) (*person.Person, error)
@@ -4011,11 +4010,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestEvent.FromStatus(childComplexity), true
 	case "RequestEvent.id":
-		if e.ComplexityRoot.RequestEvent.ID == nil {
+		if e.ComplexityRoot.RequestEvent.IDText == nil {
 			break
 		}
 
-		return e.ComplexityRoot.RequestEvent.ID(childComplexity), true
+		return e.ComplexityRoot.RequestEvent.IDText(childComplexity), true
 	case "RequestEvent.note":
 		if e.ComplexityRoot.RequestEvent.Note == nil {
 			break
@@ -23459,7 +23458,7 @@ func (ec *executionContext) _RequestEvent_id(ctx context.Context, field graphql.
 			return ec.fieldContext_RequestEvent_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.RequestEvent().ID(ctx, obj)
+			return obj.IDText(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -23470,7 +23469,7 @@ func (ec *executionContext) _RequestEvent_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_RequestEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RequestEvent", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("RequestEvent", field, true, false, "ID")
 }
 
 func (ec *executionContext) _RequestEvent_request(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
@@ -34039,11 +34038,10 @@ func (ec *executionContext) _RequestEvent(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("RequestEvent")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RequestEvent_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._RequestEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "request":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -27,6 +28,10 @@ type loaders struct {
 	followUps  *dataloadgen.Loader[string, bool]
 	// requests are the ones the viewer may see: a response has one viewer.
 	requests *dataloadgen.Loader[string, *request.Request]
+
+	mu sync.Mutex
+	// viewed are the timelines read ahead for the viewer (see reads.go).
+	viewed map[string]viewedTimeline
 }
 
 const loaderWait = time.Millisecond

@@ -1112,7 +1112,11 @@ func (r *queryResolver) Request(ctx context.Context, id string) (*request.Reques
 	if err != nil {
 		return nil, err
 	}
-	return r.RequestService.Get(ctx, a, id)
+	req, err := r.RequestService.Get(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	return req, r.readAhead(ctx, a, []*request.Request{req}, selectedUnder(ctx))
 }
 
 // Requests is the resolver for the requests field.
@@ -1131,6 +1135,9 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	}
 	rows, more, err := r.RequestService.List(ctx, a, filterOf(filter), n, cursor)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.readAhead(ctx, a, rows, selectedUnder(ctx, "edges", "node")); err != nil {
 		return nil, err
 	}
 	conn := &model.ServiceRequestConnection{Edges: make([]model.ServiceRequestEdge, len(rows))}
@@ -1473,11 +1480,6 @@ func (r *quoteResolver) PaymentRecordedBy(ctx context.Context, obj *billing.Quot
 	return personOrNil(ctx, r.Resolver, obj.PaymentBy)
 }
 
-// ID is the resolver for the id field.
-func (r *requestEventResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
-}
-
 // Request is the resolver for the request field.
 func (r *requestEventResolver) Request(ctx context.Context, obj *request.Event) (*request.Request, error) {
 	return r.visibleRequest(ctx, obj.RequestID)
@@ -1637,6 +1639,9 @@ func (r *serviceRequestResolver) Timeline(ctx context.Context, obj *request.Requ
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if events, ok := r.loaders(ctx).viewedTimeline(obj.ID, n); ok {
+		return events, nil
 	}
 	events, err := r.loaders(ctx).timelines.Load(ctx, obj.ID)
 	// The household reads the timeline meant for it: no staff-only event

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/XSAM/otelsql"
@@ -30,6 +31,46 @@ var migrations embed.FS
 // DB is the application's PostgreSQL handle.
 type DB struct {
 	*sqlx.DB
+	// stmts are the statements prepared on the pool (see prepared).
+	stmts sync.Map
+}
+
+// prepared returns query prepared on the pool, for the statements every
+// screen runs: each connection parses it once, and every run after that
+// is one round trip (bind and execute) instead of two, with no parsing.
+// PostgreSQL still plans it for its parameters while a plan for them is
+// cheaper than a generic one.
+func (db *DB) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+// selectPrepared is sqlx.SelectContext over a prepared statement.
+func (db *DB) selectPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	return mapErr(st.SelectContext(ctx, dest, args...))
+}
+
+// getPrepared is get over a prepared statement.
+func (db *DB) getPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	return mapErr(st.GetContext(ctx, dest, args...))
 }
 
 // DefaultPoolSize is how many connections a pool opens at most.

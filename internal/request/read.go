@@ -7,6 +7,7 @@ import (
 
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
 )
 
 // Get returns a request the actor may see.
@@ -90,4 +91,31 @@ func (s *Service) Timelines(ctx context.Context, ids []string, last int) (map[st
 		out[e.RequestID] = append(out[e.RequestID], e)
 	}
 	return out, nil
+}
+
+// ViewedTimelines returns the latest (at most last) events of each of the
+// requests (already known to be visible to the actor) as the actor may read
+// them, and the people who acted in them. The household's filter runs in
+// the database before the cut, so a household's last n are the last n it
+// may read, as ViewAll and a cut in that order would give.
+func (s *Service) ViewedTimelines(ctx context.Context, a *auth.Actor, reqs []*Request, last int) (map[string][]Event, []person.Person, error) {
+	ids := make([]string, len(reqs))
+	staff := make([]bool, len(reqs))
+	audience := make(map[string]Audience, len(reqs))
+	out := make(map[string][]Event, len(reqs))
+	for i, r := range reqs {
+		ids[i], staff[i] = r.ID, SeesInternal(a, r.Audience)
+		audience[r.ID] = r.Audience
+		out[r.ID] = []Event{}
+	}
+	evs, people, err := s.store.LatestEvents(ctx, ids, staff, last)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range evs {
+		if v, ok := ViewOf(a, audience[e.RequestID], e); ok {
+			out[e.RequestID] = append(out[e.RequestID], v)
+		}
+	}
+	return out, people, nil
 }

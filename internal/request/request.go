@@ -6,6 +6,9 @@ package request
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/kproperty/onestop/internal/person"
+	"github.com/kproperty/onestop/internal/property"
 )
 
 // Status is where a request stands in the one-stop flow.
@@ -109,6 +112,17 @@ type Request struct {
 	// ButlerID is the household's butler now, if the property runs in
 	// butler mode; looked up for each change, not stored.
 	ButlerID *string `db:"-"`
+	// Related is what a screen's read brought along with the request, so
+	// that the response does not look it up again; nil when the read did
+	// not (a write's read, a batch look-up).
+	Related *Related `db:"-" json:"-"`
+}
+
+// Related is a request's category and the people it names (requester,
+// assignee, first-asker, the replier to its rating), read with it.
+type Related struct {
+	Category property.Category
+	People   []person.Person
 }
 
 // Tally is the running count of what happened to a request that the KPIs

@@ -52,6 +52,11 @@ type Reader interface {
 	// EventsOf returns the latest (at most last) events of each of the
 	// given requests, in id order.
 	EventsOf(ctx context.Context, requestIDs []string, last int) ([]Event, error)
+	// LatestEvents returns, for each of the requests, its latest (at most
+	// last) events in id order, leaving out the staff-only ones where
+	// staff[i] is false, with the columns a timeline shows (no data, no
+	// audience), and the people who acted them.
+	LatestEvents(ctx context.Context, requestIDs []string, staff []bool, last int) ([]Event, []person.Person, error)
 	// ByClientID finds a submission by its submitter and phone-made id.
 	ByClientID(ctx context.Context, submittedBy, clientID string) (*Request, error)
 	// PendingFollowUps returns which of the requests owe a director's

@@ -1,6 +1,10 @@
 package request
 
-import "github.com/kproperty/onestop/internal/auth"
+import (
+	"strconv"
+
+	"github.com/kproperty/onestop/internal/auth"
+)
 
 // Sight says who may read an event, or its note: everyone who may see the
 // request (the household included), or its staff only.
@@ -56,6 +60,10 @@ func sightOf(e *Event, byHousehold bool) {
 		e.NoteInternal = e.Internal
 	}
 }
+
+// IDText is the event's id as clients read it: its place in the log, in
+// decimal.
+func (e Event) IDText() string { return strconv.FormatInt(e.ID, 10) }
 
 // Visibility is who may read the event.
 func (e Event) Visibility() Sight {
