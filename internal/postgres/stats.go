@@ -64,7 +64,7 @@ type figureRow struct {
 	SatisfactionN   int             `db:"satisfaction_n"`
 }
 
-const figuresSQL = `WITH ` + cohortSQL + `,
+const rawFiguresSQL = `WITH ` + cohortSQL + `,
 j AS (
 	-- Every figure reads the request's own tally (written with its events),
 	-- so the window costs one range scan of requests, not a probe of the
@@ -94,6 +94,105 @@ SELECT GROUPING(day) = 1 AS all_days, day, count(*) AS total,
 FROM j
 GROUP BY GROUPING SETS ((day), ())`
 
+// windowSQL splits the window, per property, into the local days that lie
+// whole inside it, [lo, hi), whose figures are read from the per-day rollup
+// (request_day_stats, kept by triggers in the transaction of every request
+// change, see migration 00017), and the requests of the partial days at
+// either end (edge), read one by one. The console asks for local
+// midnights, so a year is 365 rollup rows and no edge at all.
+//
+// A day is whole when its first instant is not before from (the instant
+// just before from falls on an earlier local date) and it is before to's
+// local date. The edge scans reach three hours past the whole days, more
+// than any daylight-saving shift, and keep only the requests whose day is
+// outside them, so each request is counted once, by one side or the other.
+const windowSQL = `
+win AS (
+	SELECT p.id, b.lo, b.hi, (b.lo::timestamp AT TIME ZONE p.time_zone) AS lo_at, (b.hi::timestamp AT TIME ZONE p.time_zone) AS hi_at
+	FROM properties p
+	CROSS JOIN LATERAL (SELECT ($2::timestamptz AT TIME ZONE p.time_zone)::date AS d,
+	                           (($2::timestamptz - interval '1 microsecond') AT TIME ZONE p.time_zone)::date AS before) f
+	CROSS JOIN LATERAL (SELECT CASE WHEN f.before < f.d THEN f.d ELSE f.d + 1 END AS lo,
+	                           ($3::timestamptz AT TIME ZONE p.time_zone)::date AS hi) b
+	WHERE $1::uuid[] IS NULL OR p.id = ANY($1::uuid[])
+),
+edge AS (
+	SELECT x.* FROM win w
+	CROSS JOIN LATERAL (
+		SELECT r, 1 AS side FROM service_requests r
+		WHERE r.property_id = w.id AND r.created_at >= $2
+		  AND r.created_at < CASE WHEN w.lo < w.hi THEN LEAST($3, w.lo_at + interval '3 hours') ELSE $3 END
+		UNION ALL
+		SELECT r, 2 AS side FROM service_requests r
+		WHERE w.lo < w.hi AND r.property_id = w.id
+		  AND r.created_at >= GREATEST($2, w.hi_at - interval '3 hours') AND r.created_at < $3
+	) e
+	CROSS JOIN LATERAL request_day_piece(e.r) x
+	WHERE w.lo >= w.hi OR (e.side = 1 AND x.day < w.lo) OR (e.side = 2 AND x.day >= w.hi)
+)`
+
+// piecesSQL is the window as rows of the rollup's shape: the whole days'
+// rows and, for each edge request, a row of one.
+const piecesSQL = windowSQL + `,
+pieces AS (
+	SELECT s.day, s.total, s.by_status, s.by_category, s.accept_minutes, s.complete_minutes, s.open_promises,
+	       s.verdicts, s.kept, s.breaches, s.escalations, s.completed, s.reopened, s.confirmed, s.called_back,
+	       s.satisfaction_sum, s.satisfaction_n
+	FROM win w JOIN request_day_stats s ON s.property_id = w.id AND s.day >= w.lo AND s.day < w.hi
+	WHERE s.total > 0
+	UNION ALL
+	SELECT day, 1, jsonb_build_object(status, 1), jsonb_build_object(category, 1), array_remove(ARRAY[accept], NULL),
+	       array_remove(ARRAY[complete], NULL), array_remove(ARRAY[open_promise], NULL),
+	       verdict, kept, breaches, escalations, completed, reopened, confirmed, called_back, satisfaction_sum, satisfaction_n
+	FROM edge
+)`
+
+// figuresSQL is rawFiguresSQL read from the rollup. Sums add up day by
+// day; the percentiles are taken over the days' own values, so they are
+// the exact figures, not an estimate; a promise without a verdict is due
+// when its running promise is before asOf ($4), whenever that is.
+const figuresSQL = `WITH ` + piecesSQL + `,
+vals AS (
+	SELECT day, false AS complete, v FROM pieces CROSS JOIN LATERAL unnest(accept_minutes) v
+	UNION ALL
+	SELECT day, true, v FROM pieces CROSS JOIN LATERAL unnest(complete_minutes) v
+),
+pct AS (
+	SELECT GROUPING(day) = 1 AS all_days, day,
+	       percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FILTER (WHERE NOT complete) AS median_accept,
+	       percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FILTER (WHERE NOT complete) AS p90_accept,
+	       percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FILTER (WHERE complete) AS median_complete,
+	       percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FILTER (WHERE complete) AS p90_complete
+	FROM vals
+	GROUP BY GROUPING SETS ((day), ())
+),
+sums AS (
+	SELECT GROUPING(day) = 1 AS all_days, day, coalesce(sum(total), 0) AS total,
+	       coalesce(sum(verdicts + (SELECT count(*) FROM unnest(open_promises) t WHERE t < $4)), 0) AS promise_due,
+	       coalesce(sum(kept), 0) AS promise_kept,
+	       coalesce(sum(breaches), 0) AS breaches, coalesce(sum(escalations), 0) AS escalations,
+	       coalesce(sum(completed), 0) AS completed, coalesce(sum(reopened), 0) AS reopened,
+	       coalesce(sum(confirmed), 0) AS confirmed, coalesce(sum(called_back), 0) AS called_back,
+	       coalesce(sum(satisfaction_sum), 0) AS satisfaction_sum, coalesce(sum(satisfaction_n), 0) AS satisfaction_n
+	FROM pieces
+	GROUP BY GROUPING SETS ((day), ())
+)
+SELECT s.all_days, s.day, s.total, p.median_accept, p.p90_accept, p.median_complete, p.p90_complete,
+       s.promise_due, s.promise_kept, s.breaches, s.escalations, s.completed, s.reopened, s.confirmed, s.called_back,
+       s.satisfaction_sum, s.satisfaction_n
+FROM sums s LEFT JOIN pct p ON p.all_days = s.all_days AND p.day IS NOT DISTINCT FROM s.day`
+
+// countsSQL is rawCountsSQL read from the rollup's per-day counts.
+const countsSQL = `WITH ` + piecesSQL + `
+SELECT day, kind, key, sum(n) AS count
+FROM pieces
+CROSS JOIN LATERAL (SELECT 'status' AS kind, key, value::int AS n FROM jsonb_each_text(by_status)
+                    UNION ALL
+                    SELECT 'category', key, value::int FROM jsonb_each_text(by_category)) c
+GROUP BY GROUPING SETS ((day, kind, key), (kind, key))
+HAVING sum(n) > 0
+ORDER BY kind, key`
+
 type countRow struct {
 	Day   sql.NullTime   `db:"day"`
 	Kind  string         `db:"kind"`
@@ -101,7 +200,7 @@ type countRow struct {
 	Count int            `db:"count"`
 }
 
-const countsSQL = `WITH ` + cohortSQL + `
+const rawCountsSQL = `WITH ` + cohortSQL + `
 SELECT day, CASE WHEN GROUPING(status) = 0 THEN 'status' ELSE 'category' END AS kind,
        coalesce(status, category_id::text) AS key, count(*) AS count
 FROM cohort
@@ -148,8 +247,15 @@ func nullFloat(v sql.NullFloat64) *float64 {
 
 const dayLayout = "2006-01-02"
 
-// ServiceStats answers a window in four statements.
+// ServiceStats answers a window in four statements, reading the per-day
+// rollup for the window's whole local days.
 func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
+	return s.serviceStats(ctx, q, figuresSQL, countsSQL)
+}
+
+// serviceStats answers a window with the given figures and counts
+// statements: the rollup's, or the raw ones that define them.
+func (s *StatsStore) serviceStats(ctx context.Context, q stats.Query, figuresSQL, countsSQL string) (*stats.ServiceStats, error) {
 	args := statsArgs(q)
 	// The three statements read different things and need no common
 	// snapshot beyond what each has: they run side by side, each on a
@@ -242,8 +348,10 @@ func emptyFigures() stats.Figures {
 	return stats.Figures{ByStatus: []stats.Count{}, ByCategory: []stats.Count{}}
 }
 
-// staffSQL attributes each cohort request to its assignee as it stands now.
-const staffSQL = `WITH ` + cohortSQL + `,
+// rawStaffSQL attributes each cohort request to its assignee as it stands
+// now, reading every request of the window (the definition staffSQL must
+// agree with).
+const rawStaffSQL = `WITH ` + cohortSQL + `,
 per AS (
 	SELECT c.assignee_id AS person_id,
 	       count(c.first_completed_at) AS jobs_done,
@@ -264,10 +372,50 @@ SELECT per.person_id, per.jobs_done,
 FROM per
 ORDER BY per.jobs_done DESC, per.person_id`
 
+// staffSQL is rawStaffSQL read from the per-worker rollup. The averages
+// are the rollup's sums divided as avg() divides (numeric, then float8),
+// so they are the same numbers to the last bit; the running score reads
+// every day of the worker's, at every property.
+const staffSQL = `WITH ` + windowSQL + `,
+pieces AS (
+	SELECT s.assignee_id, s.jobs_done, s.open_promises, s.verdicts, s.kept, s.ratings, s.rating_sum,
+	       s.timeliness_n, s.timeliness_sum, s.attitude_n, s.attitude_sum
+	FROM win w JOIN request_day_staff_stats s ON s.property_id = w.id AND s.day >= w.lo AND s.day < w.hi
+	WHERE s.total > 0
+	UNION ALL
+	SELECT assignee_id, completed, array_remove(ARRAY[open_promise], NULL), verdict, kept,
+	       (rating IS NOT NULL)::int, coalesce(rating, 0), (timeliness IS NOT NULL)::int, coalesce(timeliness, 0),
+	       (attitude IS NOT NULL)::int, coalesce(attitude, 0)
+	FROM edge WHERE assignee_id IS NOT NULL
+),
+per AS (
+	SELECT assignee_id AS person_id, sum(jobs_done) AS jobs_done,
+	       sum(verdicts + (SELECT count(*) FROM unnest(open_promises) t WHERE t < $4)) AS promise_due,
+	       sum(kept) AS promise_kept, sum(ratings) AS ratings, sum(rating_sum) AS rating_sum,
+	       sum(timeliness_n) AS timeliness_n, sum(timeliness_sum) AS timeliness_sum,
+	       sum(attitude_n) AS attitude_n, sum(attitude_sum) AS attitude_sum
+	FROM pieces
+	GROUP BY assignee_id
+)
+SELECT per.person_id, per.jobs_done,
+       CASE WHEN per.promise_due > 0 THEN per.promise_kept::float8 / per.promise_due END AS promise_kept_rate,
+       per.ratings,
+       (per.rating_sum::numeric / nullif(per.ratings, 0))::float8 AS avg_rating,
+       (per.timeliness_sum::numeric / nullif(per.timeliness_n, 0))::float8 AS avg_timeliness,
+       (per.attitude_sum::numeric / nullif(per.attitude_n, 0))::float8 AS avg_attitude,
+       (SELECT (sum(x.rating_sum)::numeric / nullif(sum(x.ratings), 0))::float8
+        FROM request_day_staff_stats x WHERE x.assignee_id = per.person_id) AS score
+FROM per
+ORDER BY per.jobs_done DESC, per.person_id`
+
 // StaffStats answers per-worker figures in one statement.
 func (s *StatsStore) StaffStats(ctx context.Context, q stats.Query) ([]stats.StaffStats, error) {
+	return s.staffStats(ctx, q, staffSQL)
+}
+
+func (s *StatsStore) staffStats(ctx context.Context, q stats.Query, query string) ([]stats.StaffStats, error) {
 	out := []stats.StaffStats{}
-	err := sqlx.SelectContext(ctx, s.db, &out, staffSQL, statsArgs(q)...)
+	err := sqlx.SelectContext(ctx, s.db, &out, query, statsArgs(q)...)
 	return out, mapErr(err)
 }
 
