@@ -3,6 +3,10 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -147,40 +151,202 @@ pieces AS (
 	FROM edge
 )`
 
-// figuresSQL is rawFiguresSQL read from the rollup. Sums add up day by
-// day; the percentiles are taken over the days' own values, so they are
-// the exact figures, not an estimate; a promise without a verdict is due
-// when its running promise is before asOf ($4), whenever that is.
-const figuresSQL = `WITH ` + piecesSQL + `,
-vals AS (
-	SELECT day, false AS complete, v FROM pieces CROSS JOIN LATERAL unnest(accept_minutes) v
-	UNION ALL
-	SELECT day, true, v FROM pieces CROSS JOIN LATERAL unnest(complete_minutes) v
-),
-pct AS (
-	SELECT GROUPING(day) = 1 AS all_days, day,
-	       percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FILTER (WHERE NOT complete) AS median_accept,
-	       percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FILTER (WHERE NOT complete) AS p90_accept,
-	       percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FILTER (WHERE complete) AS median_complete,
-	       percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FILTER (WHERE complete) AS p90_complete
-	FROM vals
-	GROUP BY GROUPING SETS ((day), ())
-),
-sums AS (
-	SELECT GROUPING(day) = 1 AS all_days, day, coalesce(sum(total), 0) AS total,
-	       coalesce(sum(verdicts + (SELECT count(*) FROM unnest(open_promises) t WHERE t < $4)), 0) AS promise_due,
-	       coalesce(sum(kept), 0) AS promise_kept,
-	       coalesce(sum(breaches), 0) AS breaches, coalesce(sum(escalations), 0) AS escalations,
-	       coalesce(sum(completed), 0) AS completed, coalesce(sum(reopened), 0) AS reopened,
-	       coalesce(sum(confirmed), 0) AS confirmed, coalesce(sum(called_back), 0) AS called_back,
-	       coalesce(sum(satisfaction_sum), 0) AS satisfaction_sum, coalesce(sum(satisfaction_n), 0) AS satisfaction_n
-	FROM pieces
-	GROUP BY GROUPING SETS ((day), ())
-)
-SELECT s.all_days, s.day, s.total, p.median_accept, p.p90_accept, p.median_complete, p.p90_complete,
-       s.promise_due, s.promise_kept, s.breaches, s.escalations, s.completed, s.reopened, s.confirmed, s.called_back,
-       s.satisfaction_sum, s.satisfaction_n
-FROM sums s LEFT JOIN pct p ON p.all_days = s.all_days AND p.day IS NOT DISTINCT FROM s.day`
+// figuresSQL is rawFiguresSQL read from the rollup, one row per local day
+// with something to count. Sums add up day by day, and the window's total
+// is their sum (in Go). What does not add up comes as the day's own values:
+// every accept and complete time, of which ServiceStats takes the exact
+// percentiles (percentile_cont's own arithmetic; a sort of the values in the
+// database costs more than the whole rest of the answer), and the promises
+// without a verdict, due when their running promise is before asOf ($4).
+const figuresSQL = `WITH ` + piecesSQL + `
+SELECT day, sum(total) AS total,
+       sum(verdicts + (SELECT count(*) FROM unnest(open_promises) t WHERE t < $4)) AS promise_due,
+       sum(kept) AS promise_kept, sum(breaches) AS breaches, sum(escalations) AS escalations,
+       sum(completed) AS completed, sum(reopened) AS reopened, sum(confirmed) AS confirmed,
+       sum(called_back) AS called_back, sum(satisfaction_sum) AS satisfaction_sum, sum(satisfaction_n) AS satisfaction_n,
+       array_send(request_day_cat(accept_minutes)) AS accept_minutes,
+       array_send(request_day_cat(complete_minutes)) AS complete_minutes
+FROM pieces
+GROUP BY day`
+
+// dayRow is one local day of figuresSQL.
+type dayRow struct {
+	Day             time.Time   `db:"day"`
+	Total           int         `db:"total"`
+	PromiseDue      int         `db:"promise_due"`
+	PromiseKept     int         `db:"promise_kept"`
+	Breaches        int         `db:"breaches"`
+	Escalations     int         `db:"escalations"`
+	Completed       int         `db:"completed"`
+	Reopened        int         `db:"reopened"`
+	Confirmed       int         `db:"confirmed"`
+	CalledBack      int         `db:"called_back"`
+	SatisfactionSum int         `db:"satisfaction_sum"`
+	SatisfactionN   int         `db:"satisfaction_n"`
+	AcceptMinutes   float8Array `db:"accept_minutes"`
+	CompleteMinutes float8Array `db:"complete_minutes"`
+}
+
+// float8Array scans a float8[] sent in PostgreSQL's binary form
+// (array_send): the values' own bits, with none of the cost of printing
+// and parsing a year of them as text.
+type float8Array []float64
+
+// Scan implements sql.Scanner.
+func (a *float8Array) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok {
+		return fmt.Errorf("float8 array: got %T", src)
+	}
+	// Header: dimensions, a has-nulls flag, the element type; then each
+	// dimension's length and lower bound; then each value as a length and
+	// its eight bytes.
+	if len(b) < 12 {
+		return fmt.Errorf("float8 array: %d bytes", len(b))
+	}
+	dims := binary.BigEndian.Uint32(b)
+	if dims == 0 {
+		*a = (*a)[:0]
+		return nil
+	}
+	if dims != 1 || len(b) < 20 {
+		return fmt.Errorf("float8 array: %d dimensions", dims)
+	}
+	n := int(binary.BigEndian.Uint32(b[12:]))
+	b = b[20:]
+	if len(b) != n*12 {
+		return fmt.Errorf("float8 array: %d bytes for %d values", len(b), n)
+	}
+	out := make([]float64, n)
+	for i := range out {
+		if binary.BigEndian.Uint32(b) != 8 {
+			return fmt.Errorf("float8 array: a null or odd value")
+		}
+		out[i] = math.Float64frombits(binary.BigEndian.Uint64(b[4:]))
+		b = b[12:]
+	}
+	*a = out
+	return nil
+}
+
+// percentileCont is PostgreSQL's percentile_cont(p) over sorted values, to
+// the bit: the value at fractional rank p*(n-1), interpolated linearly
+// between its neighbours as float8_lerp does.
+func percentileCont(sorted []float64, p float64) sql.NullFloat64 {
+	if len(sorted) == 0 {
+		return sql.NullFloat64{}
+	}
+	rank := p * float64(len(sorted)-1)
+	first, second := math.Floor(rank), math.Ceil(rank)
+	return lerp(sorted[int(first)], sorted[int(second)], rank, first, second)
+}
+
+// lerp is percentile_cont's last step: lo + pct*(hi-lo), where pct is how
+// far the rank lies past the first row.
+func lerp(lo, hi, rank, first, second float64) sql.NullFloat64 {
+	v := lo
+	if second > first {
+		// The explicit conversion keeps the product rounded on its own,
+		// as in C, never fused into the addition.
+		v = lo + float64((rank-first)*(hi-lo))
+	}
+	return sql.NullFloat64{Float64: v, Valid: true}
+}
+
+// percentileUnsorted is percentileCont over values in any order (which it
+// reorders): it selects the one or two values the rank falls between
+// instead of sorting them all.
+func percentileUnsorted(v []float64, p float64) sql.NullFloat64 {
+	if len(v) == 0 {
+		return sql.NullFloat64{}
+	}
+	rank := p * float64(len(v)-1)
+	first, second := math.Floor(rank), math.Ceil(rank)
+	i := int(first)
+	nth(v, i)
+	lo, hi := v[i], v[i]
+	if second > first {
+		// After nth, nothing past i is smaller than v[i].
+		hi = slices.Min(v[i+1:])
+	}
+	return lerp(lo, hi, rank, first, second)
+}
+
+// nth reorders v so that v[k] holds what a sort would put there, with
+// nothing larger before it and nothing smaller after it (quickselect with
+// a three-way partition, so runs of equal values cost no extra passes).
+func nth(v []float64, k int) {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		a, b, c := v[lo], v[lo+(hi-lo)/2], v[hi]
+		pivot := max(min(a, b), min(max(a, b), c))
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch {
+			case v[i] < pivot:
+				v[lt], v[i] = v[i], v[lt]
+				lt++
+				i++
+			case v[i] > pivot:
+				v[i], v[gt] = v[gt], v[i]
+				gt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt - 1
+		case k > gt:
+			lo = gt + 1
+		default:
+			return
+		}
+	}
+}
+
+// rollupFigures turns figuresSQL's days into the rows rawFiguresSQL
+// answers: each day's, and the window's (AllDays), whose sums are the
+// days' sums and whose percentiles are over every day's values.
+func rollupFigures(days []dayRow) []figureRow {
+	out := make([]figureRow, 0, len(days)+1)
+	all := figureRow{AllDays: true}
+	var accepts, completes []float64
+	for _, d := range days {
+		r := figureRow{Day: sql.NullTime{Time: d.Day, Valid: true}, Total: d.Total, PromiseDue: d.PromiseDue,
+			PromiseKept: d.PromiseKept, Breaches: d.Breaches, Escalations: d.Escalations, Completed: d.Completed,
+			Reopened: d.Reopened, Confirmed: d.Confirmed, CalledBack: d.CalledBack,
+			SatisfactionSum: d.SatisfactionSum, SatisfactionN: d.SatisfactionN}
+		acc, comp := []float64(d.AcceptMinutes), []float64(d.CompleteMinutes)
+		// A day of one property comes sorted from the rollup; days that
+		// join several properties or edge requests do not.
+		if !slices.IsSorted(acc) {
+			slices.Sort(acc)
+		}
+		if !slices.IsSorted(comp) {
+			slices.Sort(comp)
+		}
+		r.MedianAccept, r.P90Accept = percentileCont(acc, 0.5), percentileCont(acc, 0.9)
+		r.MedianComplete, r.P90Complete = percentileCont(comp, 0.5), percentileCont(comp, 0.9)
+		accepts = append(accepts, d.AcceptMinutes...)
+		completes = append(completes, d.CompleteMinutes...)
+		all.Total += r.Total
+		all.PromiseDue += r.PromiseDue
+		all.PromiseKept += r.PromiseKept
+		all.Breaches += r.Breaches
+		all.Escalations += r.Escalations
+		all.Completed += r.Completed
+		all.Reopened += r.Reopened
+		all.Confirmed += r.Confirmed
+		all.CalledBack += r.CalledBack
+		all.SatisfactionSum += r.SatisfactionSum
+		all.SatisfactionN += r.SatisfactionN
+		out = append(out, r)
+	}
+	all.MedianAccept, all.P90Accept = percentileUnsorted(accepts, 0.5), percentileUnsorted(accepts, 0.9)
+	all.MedianComplete, all.P90Complete = percentileUnsorted(completes, 0.5), percentileUnsorted(completes, 0.9)
+	return append(out, all)
+}
 
 // countsSQL is rawCountsSQL read from the rollup's per-day counts.
 const countsSQL = `WITH ` + piecesSQL + `
@@ -212,14 +378,32 @@ type overdueRow struct {
 	Count int          `db:"count"`
 }
 
-// overdueSQL counts callback tasks due in [$2, $3) and still open at $3
-// (the query's AsOf), grouped by the local day they fell due.
-const overdueSQL = `
+// rawOverdueSQL counts callback tasks due in [$2, $3) and still open at $3
+// (the query's AsOf), grouped by the local day they fell due: the
+// definition overdueSQL must agree with.
+const rawOverdueSQL = `
 SELECT (t.due_at AT TIME ZONE p.time_zone)::date AS day, count(*) AS count
 FROM callback_tasks t JOIN properties p ON p.id = t.property_id
 WHERE ($1::uuid[] IS NULL OR t.property_id = ANY($1::uuid[]))
   AND t.due_at >= $2 AND t.due_at < $3 AND t.created_at <= $3
   AND (t.closed_at IS NULL OR t.closed_at > $3)
+GROUP BY GROUPING SETS ((day), ())`
+
+// overdueSQL is rawOverdueSQL read through the indexes of the tasks still
+// open and of those closed after a given instant: a task open at asOf is
+// one of these, and over a window that ends now both are a handful,
+// however many tasks the window's days saw.
+const overdueSQL = `
+SELECT (t.due_at AT TIME ZONE p.time_zone)::date AS day, count(*) AS count
+FROM (
+	SELECT property_id, due_at FROM callback_tasks
+	WHERE closed_at IS NULL AND ($1::uuid[] IS NULL OR property_id = ANY($1::uuid[]))
+	  AND due_at >= $2 AND due_at < $3 AND created_at <= $3
+	UNION ALL
+	SELECT property_id, due_at FROM callback_tasks
+	WHERE closed_at > $3 AND ($1::uuid[] IS NULL OR property_id = ANY($1::uuid[]))
+	  AND due_at >= $2 AND due_at < $3 AND created_at <= $3
+) t JOIN properties p ON p.id = t.property_id
 GROUP BY GROUPING SETS ((day), ())`
 
 func statsArgs(q stats.Query) []any {
@@ -250,12 +434,12 @@ const dayLayout = "2006-01-02"
 // ServiceStats answers a window in four statements, reading the per-day
 // rollup for the window's whole local days.
 func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
-	return s.serviceStats(ctx, q, figuresSQL, countsSQL)
+	return s.serviceStats(ctx, q, true)
 }
 
-// serviceStats answers a window with the given figures and counts
-// statements: the rollup's, or the raw ones that define them.
-func (s *StatsStore) serviceStats(ctx context.Context, q stats.Query, figuresSQL, countsSQL string) (*stats.ServiceStats, error) {
+// serviceStats answers a window from the rollup, or (rollup false) with
+// the statements that define the figures, from every request of the window.
+func (s *StatsStore) serviceStats(ctx context.Context, q stats.Query, rollup bool) (*stats.ServiceStats, error) {
 	args := statsArgs(q)
 	// The three statements read different things and need no common
 	// snapshot beyond what each has: they run side by side, each on a
@@ -264,9 +448,24 @@ func (s *StatsStore) serviceStats(ctx context.Context, q stats.Query, figuresSQL
 	var counts []countRow
 	var overdue []overdueRow
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &figs, figuresSQL, args...) })
-	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &counts, countsSQL, args[:3]...) })
-	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &overdue, overdueSQL, args[0], args[1], args[3]) })
+	if rollup {
+		g.Go(func() error {
+			var days []dayRow
+			if err := sqlx.SelectContext(gctx, s.db, &days, figuresSQL, args...); err != nil {
+				return err
+			}
+			figs = rollupFigures(days)
+			return nil
+		})
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &counts, countsSQL, args[:3]...) })
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &overdue, overdueSQL, args[0], args[1], args[3]) })
+	} else {
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &figs, rawFiguresSQL, args...) })
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &counts, rawCountsSQL, args[:3]...) })
+		g.Go(func() error {
+			return sqlx.SelectContext(gctx, s.db, &overdue, rawOverdueSQL, args[0], args[1], args[3])
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, mapErr(err)
 	}

@@ -21,11 +21,12 @@ CREATE TABLE request_day_stats (
     by_status        jsonb NOT NULL DEFAULT '{}',
     by_category      jsonb NOT NULL DEFAULT '{}',
     -- Minutes to the first acceptance and the first completion, one value
-    -- per request that has one, in no order.
+    -- per request that has one, in ascending order.
     accept_minutes   float8[] NOT NULL DEFAULT '{}',
     complete_minutes float8[] NOT NULL DEFAULT '{}',
     -- The running promise of each request never completed and without a
-    -- verdict: due (and broken) once it is before the question's asOf.
+    -- verdict (ascending): due (and broken) once it is before the
+    -- question's asOf.
     open_promises    timestamptz[] NOT NULL DEFAULT '{}',
     verdicts         integer NOT NULL DEFAULT 0,
     kept             integer NOT NULL DEFAULT 0,
@@ -60,6 +61,15 @@ CREATE TABLE request_day_staff_stats (
 );
 -- A worker's running score reads every day of theirs.
 CREATE INDEX request_day_staff_stats_assignee_idx ON request_day_staff_stats (assignee_id) INCLUDE (ratings, rating_sum);
+
+-- Concatenates the days' values of a window (figuresSQL).
+CREATE AGGREGATE request_day_cat(float8[]) (SFUNC = array_cat, STYPE = float8[], INITCOND = '{}');
+
+-- Callbacks overdue at asOf are the tasks still open and those closed after
+-- asOf: over a window that ends now, a few rows of these, instead of every
+-- task that fell due in the window.
+CREATE INDEX callback_tasks_open_due_idx ON callback_tasks (property_id, due_at) INCLUDE (created_at) WHERE closed_at IS NULL;
+CREATE INDEX callback_tasks_closed_idx ON callback_tasks (property_id, closed_at) INCLUDE (due_at, created_at) WHERE closed_at IS NOT NULL;
 
 -- What one request adds to its day: the figures of docs/kpis.md for a
 -- cohort of one. The day is the local date of its creation in its
@@ -127,8 +137,10 @@ END;
 $$;
 -- +goose StatementEnd
 
--- A multiset held as an array: one occurrence of minus taken out, plus
--- added (nulls stand for nothing).
+-- A multiset held as a sorted array: one occurrence of minus taken out,
+-- plus put in its place in the order (nulls stand for nothing). Sorted, a
+-- day's values are ready for its percentiles, and a window's need only be
+-- merged.
 -- +goose StatementBegin
 CREATE FUNCTION request_day_swap(a anyarray, minus anyelement, plus anyelement) RETURNS anyarray
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -145,7 +157,8 @@ BEGIN
         END IF;
     END IF;
     IF plus IS NOT NULL THEN
-        a := array_append(a, plus);
+        i := (SELECT count(*) FROM unnest(a) v WHERE v < plus);
+        a := a[:i] || plus || a[i + 1:];
     END IF;
     RETURN a;
 END;
@@ -261,9 +274,9 @@ LANGUAGE sql AS $$
         FROM (SELECT property_id, day, category, count(*) AS n FROM x GROUP BY 1, 2, 3) t GROUP BY 1, 2
     ), a AS (
         SELECT x.property_id, x.day, count(*) AS total,
-            coalesce(array_agg(x.accept) FILTER (WHERE x.accept IS NOT NULL), '{}') AS accept_minutes,
-            coalesce(array_agg(x.complete) FILTER (WHERE x.complete IS NOT NULL), '{}') AS complete_minutes,
-            coalesce(array_agg(x.open_promise) FILTER (WHERE x.open_promise IS NOT NULL), '{}') AS open_promises,
+            coalesce(array_agg(x.accept ORDER BY x.accept) FILTER (WHERE x.accept IS NOT NULL), '{}') AS accept_minutes,
+            coalesce(array_agg(x.complete ORDER BY x.complete) FILTER (WHERE x.complete IS NOT NULL), '{}') AS complete_minutes,
+            coalesce(array_agg(x.open_promise ORDER BY x.open_promise) FILTER (WHERE x.open_promise IS NOT NULL), '{}') AS open_promises,
             sum(x.verdict) AS verdicts, sum(x.kept) AS kept, sum(x.breaches) AS breaches, sum(x.escalations) AS escalations,
             sum(x.completed) AS completed, sum(x.reopened) AS reopened, sum(x.confirmed) AS confirmed,
             sum(x.called_back) AS called_back, sum(x.satisfaction_sum) AS satisfaction_sum, sum(x.satisfaction_n) AS satisfaction_n
@@ -275,7 +288,7 @@ LANGUAGE sql AS $$
     INSERT INTO request_day_staff_stats (property_id, day, assignee_id, total, jobs_done, open_promises, verdicts, kept,
         ratings, rating_sum, timeliness_n, timeliness_sum, attitude_n, attitude_sum)
     SELECT x.property_id, x.day, x.assignee_id, count(*), sum(x.completed),
-        coalesce(array_agg(x.open_promise) FILTER (WHERE x.open_promise IS NOT NULL), '{}'),
+        coalesce(array_agg(x.open_promise ORDER BY x.open_promise) FILTER (WHERE x.open_promise IS NOT NULL), '{}'),
         sum(x.verdict), sum(x.kept), count(x.rating), coalesce(sum(x.rating), 0), count(x.timeliness),
         coalesce(sum(x.timeliness), 0), count(x.attitude), coalesce(sum(x.attitude), 0)
     FROM service_requests r CROSS JOIN LATERAL request_day_piece(r) x
@@ -357,6 +370,9 @@ DROP FUNCTION request_day_stats_shift(request_day_piece, request_day_piece);
 DROP FUNCTION request_day_swap(anyarray, anyelement, anyelement);
 DROP FUNCTION request_day_count(jsonb, text, text);
 DROP FUNCTION request_day_piece(service_requests);
+DROP INDEX callback_tasks_closed_idx;
+DROP INDEX callback_tasks_open_due_idx;
+DROP AGGREGATE request_day_cat(float8[]);
 DROP TYPE request_day_piece;
 DROP TABLE request_day_staff_stats;
 DROP TABLE request_day_stats;
