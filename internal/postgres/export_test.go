@@ -10,7 +10,7 @@ import (
 // statements that define the figures: what the rollup must agree with, and
 // the benchmarks' baseline.
 func (s *StatsStore) RawServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
-	return s.serviceStats(ctx, q, rawFiguresSQL, rawCountsSQL)
+	return s.serviceStats(ctx, q, false)
 }
 
 // RawStaffStats is StaffStats from every request of the window.

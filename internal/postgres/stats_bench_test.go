@@ -182,8 +182,6 @@ func BenchmarkServiceStats(b *testing.B) {
 			b.Fatalf("staffStats: the rollup and the requests disagree over %s..%s", q.From, q.To)
 		}
 	}
-	postgres.ExplainStats(b, store, year)
-	postgres.KeepDump(b, store)
 	var load string
 	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
 		load = strings.Join(strings.Fields(string(raw))[:3], " ")
