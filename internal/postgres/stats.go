@@ -112,7 +112,7 @@ GROUP BY GROUPING SETS ((day), ())`
 // outside them, so each request is counted once, by one side or the other.
 const windowSQL = `
 win AS (
-	SELECT p.id, b.lo, b.hi, (b.lo::timestamp AT TIME ZONE p.time_zone) AS lo_at, (b.hi::timestamp AT TIME ZONE p.time_zone) AS hi_at
+	SELECT p.id, p.time_zone, b.lo, b.hi, (b.lo::timestamp AT TIME ZONE p.time_zone) AS lo_at, (b.hi::timestamp AT TIME ZONE p.time_zone) AS hi_at
 	FROM properties p
 	CROSS JOIN LATERAL (SELECT ($2::timestamptz AT TIME ZONE p.time_zone)::date AS d,
 	                           (($2::timestamptz - interval '1 microsecond') AT TIME ZONE p.time_zone)::date AS before) f
@@ -123,16 +123,17 @@ win AS (
 edge AS (
 	SELECT x.* FROM win w
 	CROSS JOIN LATERAL (
-		SELECT r, 1 AS side FROM service_requests r
+		SELECT r FROM service_requests r
 		WHERE r.property_id = w.id AND r.created_at >= $2
 		  AND r.created_at < CASE WHEN w.lo < w.hi THEN LEAST($3, w.lo_at + interval '3 hours') ELSE $3 END
+		  AND (w.lo >= w.hi OR (r.created_at AT TIME ZONE w.time_zone)::date < w.lo)
 		UNION ALL
-		SELECT r, 2 AS side FROM service_requests r
+		SELECT r FROM service_requests r
 		WHERE w.lo < w.hi AND r.property_id = w.id
 		  AND r.created_at >= GREATEST($2, w.hi_at - interval '3 hours') AND r.created_at < $3
+		  AND (r.created_at AT TIME ZONE w.time_zone)::date >= w.hi
 	) e
 	CROSS JOIN LATERAL request_day_piece(e.r) x
-	WHERE w.lo >= w.hi OR (e.side = 1 AND x.day < w.lo) OR (e.side = 2 AND x.day >= w.hi)
 )`
 
 // piecesSQL is the window as rows of the rollup's shape: the whole days'
