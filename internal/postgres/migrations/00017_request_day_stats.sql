@@ -146,6 +146,8 @@ CREATE FUNCTION request_day_swap(a anyarray, minus anyelement, plus anyelement) 
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     i integer;
+    lo integer;
+    hi integer;
 BEGIN
     IF minus IS NOT DISTINCT FROM plus THEN
         RETURN a;
@@ -157,8 +159,18 @@ BEGIN
         END IF;
     END IF;
     IF plus IS NOT NULL THEN
-        i := (SELECT count(*) FROM unnest(a) v WHERE v < plus);
-        a := a[:i] || plus || a[i + 1:];
+        -- Binary search for the first value not below plus.
+        lo := 1;
+        hi := coalesce(array_length(a, 1), 0) + 1;
+        WHILE lo < hi LOOP
+            i := (lo + hi) / 2;
+            IF a[i] < plus THEN
+                lo := i + 1;
+            ELSE
+                hi := i;
+            END IF;
+        END LOOP;
+        a := a[:lo - 1] || plus || a[lo:];
     END IF;
     RETURN a;
 END;
