@@ -24,8 +24,8 @@ import (
 // day away from the others.
 var rollupZones = []string{"Asia/Hong_Kong", "America/New_York", "Europe/London", "Pacific/Chatham", "Pacific/Kiritimati", "UTC"}
 
-// rollupFixture is three properties, each with two categories, a unit,
-// and workers shared by all (a worker's running score crosses properties).
+// rollupFixture is three properties, each with two categories and two
+// units, and workers shared by all (a worker's running score crosses properties).
 type rollupFixture struct {
 	props, zones []string
 	cats, units  map[string][]string
@@ -72,8 +72,9 @@ func newRollupFixture(t *testing.T, db *postgres.DB) *rollupFixture {
 	return f
 }
 
-// rollupBase is the first instant requests are made at: the days after it
-// hold both the American and the European change to summer time.
+// rollupBase is the first instant requests are made at: the 25 days after
+// it hold both the American (8 March 2026) and the European (29 March)
+// change to summer time.
 var rollupBase = time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)
 
 // The rollup agrees with the requests it summarizes: after random
@@ -128,7 +129,7 @@ func TestRollupAgreesWithRequests(t *testing.T) {
 				p := rapid.IntRange(0, len(f.props)-1).Draw(rt, "property")
 				prop := f.props[p]
 				c := rapid.IntRange(0, 1).Draw(rt, "category")
-				at := rollupBase.Add(time.Duration(rapid.IntRange(0, 10*24*60).Draw(rt, "created minute")) * time.Minute)
+				at := rollupBase.Add(time.Duration(rapid.IntRange(0, 25*24*60).Draw(rt, "created minute")) * time.Minute)
 				if rapid.Bool().Draw(rt, "on a midnight") {
 					// Requests on the very edge of a day.
 					at = at.Truncate(time.Hour)
@@ -219,14 +220,14 @@ func TestRollupAgreesWithRequests(t *testing.T) {
 		// Windows: each property's whole local days (as the console asks),
 		// windows that cut days at either end, and every property at once.
 		var queries []stats.Query
-		asOf := rollupBase.Add(time.Duration(rapid.IntRange(0, 16*24).Draw(rt, "asOf hour")) * time.Hour)
+		asOf := rollupBase.Add(time.Duration(rapid.IntRange(0, 31*24).Draw(rt, "asOf hour")) * time.Hour)
 		for i, prop := range f.props {
 			loc, err := time.LoadLocation(f.zones[i])
 			if err != nil {
 				rt.Fatal(err)
 			}
 			from := time.Date(2026, 3, 3+rapid.IntRange(0, 6).Draw(rt, "from day"), 0, 0, 0, 0, loc)
-			to := from.AddDate(0, 0, rapid.IntRange(1, 12).Draw(rt, "days"))
+			to := from.AddDate(0, 0, rapid.IntRange(1, 28).Draw(rt, "days"))
 			queries = append(queries, stats.Query{PropertyIDs: []string{prop}, From: from, To: to, AsOf: minTime(to, asOf)})
 			cutFrom := from.Add(time.Duration(rapid.IntRange(-36*60, 36*60).Draw(rt, "cut from")) * time.Minute)
 			cutTo := to.Add(time.Duration(rapid.IntRange(-36*60, 36*60).Draw(rt, "cut to")) * time.Minute)
@@ -235,8 +236,8 @@ func TestRollupAgreesWithRequests(t *testing.T) {
 			}
 		}
 		all := time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
-		queries = append(queries, stats.Query{PropertyIDs: f.props, From: all, To: all.AddDate(0, 0, 16), AsOf: asOf},
-			stats.Query{PropertyIDs: f.props, From: all.Add(7 * time.Hour), To: all.AddDate(0, 0, 9).Add(5 * time.Hour), AsOf: asOf})
+		queries = append(queries, stats.Query{PropertyIDs: f.props, From: all, To: all.AddDate(0, 0, 32), AsOf: asOf},
+			stats.Query{PropertyIDs: f.props, From: all.Add(7 * time.Hour), To: all.AddDate(0, 0, 27).Add(5 * time.Hour), AsOf: asOf})
 		for _, q := range queries {
 			got, err := store.ServiceStats(ctx, q)
 			if err != nil {
