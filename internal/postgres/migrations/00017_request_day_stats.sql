@@ -194,7 +194,9 @@ BEGIN
         PERFORM request_day_stats_shift(z, n);
         RETURN;
     END IF;
-    IF n.property_id IS NOT NULL THEN
+    -- A request that joins a day may be its first; one that stays on its
+    -- day was counted there already.
+    IF n.property_id IS NOT NULL AND o.property_id IS NULL THEN
         INSERT INTO request_day_stats (property_id, day) VALUES (n.property_id, n.day) ON CONFLICT DO NOTHING;
     END IF;
     UPDATE request_day_stats s SET
@@ -243,7 +245,7 @@ BEGIN
         PERFORM request_day_staff_stats_shift(z, n);
         RETURN;
     END IF;
-    IF n.property_id IS NOT NULL THEN
+    IF n.property_id IS NOT NULL AND o.property_id IS NULL THEN
         INSERT INTO request_day_staff_stats (property_id, day, assignee_id) VALUES (n.property_id, n.day, n.assignee_id) ON CONFLICT DO NOTHING;
     END IF;
     UPDATE request_day_staff_stats s SET
