@@ -21,7 +21,8 @@ import (
 //     timeline is one unbroken chain of them;
 //   - no ended request holds a hold, a planned resume, a pending follow-up,
 //     an open callback task or a place in the grab pool;
-//   - the tally the KPIs read agrees with the event log;
+//   - the tally the KPIs read agrees with the event log, and the per-day
+//     rollup they read with the requests;
 //   - event ids grow with time;
 //   - nobody sees a request the visibility rule does not give them;
 //   - no action, allowed or not, answers INTERNAL.
@@ -273,6 +274,13 @@ func checkInvariants(rt *rapid.T, s *testServer, id string, r row, moves map[[2]
 	}
 	if r.ReopenCount != count["REOPENED"] || r.BreachCount != count["BREACHED"] || r.Escalations != count["ESCALATED"] || r.SatisfactionN != r.Callbacks {
 		rt.Fatalf("the tally %+v disagrees with the log %v", r, count)
+	}
+	var property string
+	if err := s.app.DB.Get(&property, `SELECT property_id FROM service_requests WHERE id = $1`, id); err != nil {
+		rt.Fatal(err)
+	}
+	if diff, err := rollupDiff(s.app.DB, &property); err != nil || diff != "" {
+		rt.Fatalf("the per-day rollup disagrees with the requests (%v): %s:%s", err, diff, trail)
 	}
 }
 

@@ -2,14 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kproperty/onestop/internal/postgres"
 )
 
 // The request's tally (what the KPIs read) is written with the events it
 // counts. Over every request the tests before this one made, through every
 // path (reopening, breaches and escalations, callbacks, auto-confirmation),
-// it must agree with the event log and the callbacks it summarizes.
+// it must agree with the event log and the callbacks it summarizes, and
+// the per-day rollup with the requests.
 func TestTallyAgreesWithTheLog(t *testing.T) {
 	s := startServer(t, longTokens)
 	// Make sure every path has run at least once, even when this test runs
@@ -99,4 +108,56 @@ WHERE r.description NOT IN ('generated')`)
 	if tally.Breaches != 1 || tally.Escalations != 2 {
 		t.Fatalf("the late request's tally %+v, want one breach and two escalations", tally)
 	}
+	// The per-day rollup the figures read is kept by the same writes: over
+	// every request the tests made, it is what a rebuild from them gives.
+	diff, err := rollupDiff(s.app.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff != "" {
+		t.Fatalf("the rollup disagrees with the requests: %s", diff)
+	}
+}
+
+// rollupDiff compares the per-day rollup of one property (every property
+// when nil), as the request changes left it, with a rebuild from the
+// requests, and says where they differ ("" when they agree). The rebuild is
+// rolled back.
+func rollupDiff(db *postgres.DB, property *string) (string, error) {
+	const rows = `SELECT concat_ws(' | ', property_id, day, total, by_status, by_category, accept_minutes, complete_minutes,
+	open_promises, verdicts, kept, breaches, escalations, completed, reopened, confirmed, called_back, satisfaction_sum, satisfaction_n)
+	FROM request_day_stats WHERE total > 0 AND ($1::uuid IS NULL OR property_id = $1) ORDER BY property_id, day`
+	const staffRows = `SELECT concat_ws(' | ', property_id, day, assignee_id, total, jobs_done, open_promises, verdicts, kept,
+	ratings, rating_sum, timeliness_n, timeliness_sum, attitude_n, attitude_sum)
+	FROM request_day_staff_stats WHERE total > 0 AND ($1::uuid IS NULL OR property_id = $1) ORDER BY property_id, day, assignee_id`
+	var kept, keptStaff, rebuilt, rebuiltStaff []string
+	errRollback := errors.New("rolled back")
+	err := db.InTx(context.Background(), func(tx *sqlx.Tx) error {
+		if err := tx.Select(&kept, rows, property); err != nil {
+			return err
+		}
+		if err := tx.Select(&keptStaff, staffRows, property); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`SELECT request_day_stats_rebuild($1)`, property); err != nil {
+			return err
+		}
+		if err := tx.Select(&rebuilt, rows, property); err != nil {
+			return err
+		}
+		if err := tx.Select(&rebuiltStaff, staffRows, property); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		return "", err
+	}
+	if !slices.Equal(kept, rebuilt) {
+		return fmt.Sprintf("the rollup\n%s\nrebuilt from the requests\n%s", strings.Join(kept, "\n"), strings.Join(rebuilt, "\n")), nil
+	}
+	if !slices.Equal(keptStaff, rebuiltStaff) {
+		return fmt.Sprintf("the per-worker rollup\n%s\nrebuilt from the requests\n%s", strings.Join(keptStaff, "\n"), strings.Join(rebuiltStaff, "\n")), nil
+	}
+	return "", nil
 }

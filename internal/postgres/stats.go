@@ -3,6 +3,10 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -64,7 +68,7 @@ type figureRow struct {
 	SatisfactionN   int             `db:"satisfaction_n"`
 }
 
-const figuresSQL = `WITH ` + cohortSQL + `,
+const rawFiguresSQL = `WITH ` + cohortSQL + `,
 j AS (
 	-- Every figure reads the request's own tally (written with its events),
 	-- so the window costs one range scan of requests, not a probe of the
@@ -94,6 +98,268 @@ SELECT GROUPING(day) = 1 AS all_days, day, count(*) AS total,
 FROM j
 GROUP BY GROUPING SETS ((day), ())`
 
+// windowSQL splits the window, per property, into the local days that lie
+// whole inside it, [lo, hi), whose figures are read from the per-day rollup
+// (request_day_stats, kept by triggers in the transaction of every request
+// change, see migration 00017), and the requests of the partial days at
+// either end (edge), read one by one. The console asks for local
+// midnights, so a year is 365 rollup rows and no edge at all.
+//
+// A day is whole when its first instant is not before from (the instant
+// just before from falls on an earlier local date) and it is before to's
+// local date. The edge scans reach three hours past the whole days, more
+// than any daylight-saving shift, and keep only the requests whose day is
+// outside them, so each request is counted once, by one side or the other.
+const windowSQL = `
+win AS (
+	SELECT p.id, p.time_zone, b.lo, b.hi, (b.lo::timestamp AT TIME ZONE p.time_zone) AS lo_at, (b.hi::timestamp AT TIME ZONE p.time_zone) AS hi_at
+	FROM properties p
+	CROSS JOIN LATERAL (SELECT ($2::timestamptz AT TIME ZONE p.time_zone)::date AS d,
+	                           (($2::timestamptz - interval '1 microsecond') AT TIME ZONE p.time_zone)::date AS before) f
+	CROSS JOIN LATERAL (SELECT CASE WHEN f.before < f.d THEN f.d ELSE f.d + 1 END AS lo,
+	                           ($3::timestamptz AT TIME ZONE p.time_zone)::date AS hi) b
+	WHERE $1::uuid[] IS NULL OR p.id = ANY($1::uuid[])
+),
+edge AS (
+	SELECT x.* FROM win w
+	CROSS JOIN LATERAL (
+		SELECT r FROM service_requests r
+		WHERE r.property_id = w.id AND r.created_at >= $2
+		  AND r.created_at < CASE WHEN w.lo < w.hi THEN LEAST($3, w.lo_at + interval '3 hours') ELSE $3 END
+		  AND (w.lo >= w.hi OR (r.created_at AT TIME ZONE w.time_zone)::date < w.lo)
+		UNION ALL
+		SELECT r FROM service_requests r
+		WHERE w.lo < w.hi AND r.property_id = w.id
+		  AND r.created_at >= GREATEST($2, w.hi_at - interval '3 hours') AND r.created_at < $3
+		  AND (r.created_at AT TIME ZONE w.time_zone)::date >= w.hi
+	) e
+	CROSS JOIN LATERAL request_day_piece(e.r) x
+)`
+
+// piecesSQL is the window as rows of the rollup's shape: the whole days'
+// rows and, for each edge request, a row of one.
+const piecesSQL = windowSQL + `,
+pieces AS (
+	SELECT s.day, s.total, s.by_status, s.by_category, s.accept_minutes, s.complete_minutes, s.open_promises,
+	       s.verdicts, s.kept, s.breaches, s.escalations, s.completed, s.reopened, s.confirmed, s.called_back,
+	       s.satisfaction_sum, s.satisfaction_n
+	FROM win w JOIN request_day_stats s ON s.property_id = w.id AND s.day >= w.lo AND s.day < w.hi
+	WHERE s.total > 0
+	UNION ALL
+	SELECT day, 1, jsonb_build_object(status, 1), jsonb_build_object(category, 1), array_remove(ARRAY[accept], NULL),
+	       array_remove(ARRAY[complete], NULL), array_remove(ARRAY[open_promise], NULL),
+	       verdict, kept, breaches, escalations, completed, reopened, confirmed, called_back, satisfaction_sum, satisfaction_n
+	FROM edge
+)`
+
+// figuresSQL is rawFiguresSQL read from the rollup, one row per local day
+// with something to count. Sums add up day by day, and the window's total
+// is their sum (in Go). What does not add up comes as the day's own values:
+// every accept and complete time, of which ServiceStats takes the exact
+// percentiles (percentile_cont's own arithmetic; a sort of the values in the
+// database costs more than the whole rest of the answer), and the promises
+// without a verdict, due when their running promise is before asOf ($4).
+const figuresSQL = `WITH ` + piecesSQL + `
+SELECT day, sum(total) AS total,
+       sum(verdicts + (SELECT count(*) FROM unnest(open_promises) t WHERE t < $4)) AS promise_due,
+       sum(kept) AS promise_kept, sum(breaches) AS breaches, sum(escalations) AS escalations,
+       sum(completed) AS completed, sum(reopened) AS reopened, sum(confirmed) AS confirmed,
+       sum(called_back) AS called_back, sum(satisfaction_sum) AS satisfaction_sum, sum(satisfaction_n) AS satisfaction_n,
+       array_send(request_day_cat(accept_minutes)) AS accept_minutes,
+       array_send(request_day_cat(complete_minutes)) AS complete_minutes
+FROM pieces
+GROUP BY day`
+
+// dayRow is one local day of figuresSQL.
+type dayRow struct {
+	Day             time.Time   `db:"day"`
+	Total           int         `db:"total"`
+	PromiseDue      int         `db:"promise_due"`
+	PromiseKept     int         `db:"promise_kept"`
+	Breaches        int         `db:"breaches"`
+	Escalations     int         `db:"escalations"`
+	Completed       int         `db:"completed"`
+	Reopened        int         `db:"reopened"`
+	Confirmed       int         `db:"confirmed"`
+	CalledBack      int         `db:"called_back"`
+	SatisfactionSum int         `db:"satisfaction_sum"`
+	SatisfactionN   int         `db:"satisfaction_n"`
+	AcceptMinutes   float8Array `db:"accept_minutes"`
+	CompleteMinutes float8Array `db:"complete_minutes"`
+}
+
+// float8Array scans a float8[] sent in PostgreSQL's binary form
+// (array_send): the values' own bits, with none of the cost of printing
+// and parsing a year of them as text.
+type float8Array []float64
+
+// Scan implements sql.Scanner.
+func (a *float8Array) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok {
+		return fmt.Errorf("float8 array: got %T", src)
+	}
+	// Header: dimensions, a has-nulls flag, the element type; then each
+	// dimension's length and lower bound; then each value as a length and
+	// its eight bytes.
+	if len(b) < 12 {
+		return fmt.Errorf("float8 array: %d bytes", len(b))
+	}
+	dims := binary.BigEndian.Uint32(b)
+	if dims == 0 {
+		*a = (*a)[:0]
+		return nil
+	}
+	if dims != 1 || len(b) < 20 {
+		return fmt.Errorf("float8 array: %d dimensions", dims)
+	}
+	n := int(binary.BigEndian.Uint32(b[12:]))
+	b = b[20:]
+	if len(b) != n*12 {
+		return fmt.Errorf("float8 array: %d bytes for %d values", len(b), n)
+	}
+	out := make([]float64, n)
+	for i := range out {
+		if binary.BigEndian.Uint32(b) != 8 {
+			return fmt.Errorf("float8 array: a null or odd value")
+		}
+		out[i] = math.Float64frombits(binary.BigEndian.Uint64(b[4:]))
+		b = b[12:]
+	}
+	*a = out
+	return nil
+}
+
+// percentileCont is PostgreSQL's percentile_cont(p) over sorted values, to
+// the bit: the value at fractional rank p*(n-1), interpolated linearly
+// between its neighbours as float8_lerp does.
+func percentileCont(sorted []float64, p float64) sql.NullFloat64 {
+	if len(sorted) == 0 {
+		return sql.NullFloat64{}
+	}
+	rank := p * float64(len(sorted)-1)
+	first, second := math.Floor(rank), math.Ceil(rank)
+	return lerp(sorted[int(first)], sorted[int(second)], rank, first, second)
+}
+
+// lerp is percentile_cont's last step: lo + pct*(hi-lo), where pct is how
+// far the rank lies past the first row.
+func lerp(lo, hi, rank, first, second float64) sql.NullFloat64 {
+	v := lo
+	if second > first {
+		// The explicit conversion keeps the product rounded on its own,
+		// as in C, never fused into the addition.
+		v = lo + float64((rank-first)*(hi-lo))
+	}
+	return sql.NullFloat64{Float64: v, Valid: true}
+}
+
+// percentileUnsorted is percentileCont over values in any order (which it
+// reorders): it selects the one or two values the rank falls between
+// instead of sorting them all.
+func percentileUnsorted(v []float64, p float64) sql.NullFloat64 {
+	if len(v) == 0 {
+		return sql.NullFloat64{}
+	}
+	rank := p * float64(len(v)-1)
+	first, second := math.Floor(rank), math.Ceil(rank)
+	i := int(first)
+	nth(v, i)
+	lo, hi := v[i], v[i]
+	if second > first {
+		// After nth, nothing past i is smaller than v[i].
+		hi = slices.Min(v[i+1:])
+	}
+	return lerp(lo, hi, rank, first, second)
+}
+
+// nth reorders v so that v[k] holds what a sort would put there, with
+// nothing larger before it and nothing smaller after it (quickselect with
+// a three-way partition, so runs of equal values cost no extra passes).
+func nth(v []float64, k int) {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		a, b, c := v[lo], v[lo+(hi-lo)/2], v[hi]
+		pivot := max(min(a, b), min(max(a, b), c))
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch {
+			case v[i] < pivot:
+				v[lt], v[i] = v[i], v[lt]
+				lt++
+				i++
+			case v[i] > pivot:
+				v[i], v[gt] = v[gt], v[i]
+				gt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt - 1
+		case k > gt:
+			lo = gt + 1
+		default:
+			return
+		}
+	}
+}
+
+// rollupFigures turns figuresSQL's days into the rows rawFiguresSQL
+// answers: each day's, and the window's (AllDays), whose sums are the
+// days' sums and whose percentiles are over every day's values.
+func rollupFigures(days []dayRow) []figureRow {
+	out := make([]figureRow, 0, len(days)+1)
+	all := figureRow{AllDays: true}
+	var accepts, completes []float64
+	for _, d := range days {
+		r := figureRow{Day: sql.NullTime{Time: d.Day, Valid: true}, Total: d.Total, PromiseDue: d.PromiseDue,
+			PromiseKept: d.PromiseKept, Breaches: d.Breaches, Escalations: d.Escalations, Completed: d.Completed,
+			Reopened: d.Reopened, Confirmed: d.Confirmed, CalledBack: d.CalledBack,
+			SatisfactionSum: d.SatisfactionSum, SatisfactionN: d.SatisfactionN}
+		acc, comp := []float64(d.AcceptMinutes), []float64(d.CompleteMinutes)
+		// A day of one property comes sorted from the rollup; days that
+		// join several properties or edge requests do not.
+		if !slices.IsSorted(acc) {
+			slices.Sort(acc)
+		}
+		if !slices.IsSorted(comp) {
+			slices.Sort(comp)
+		}
+		r.MedianAccept, r.P90Accept = percentileCont(acc, 0.5), percentileCont(acc, 0.9)
+		r.MedianComplete, r.P90Complete = percentileCont(comp, 0.5), percentileCont(comp, 0.9)
+		accepts = append(accepts, d.AcceptMinutes...)
+		completes = append(completes, d.CompleteMinutes...)
+		all.Total += r.Total
+		all.PromiseDue += r.PromiseDue
+		all.PromiseKept += r.PromiseKept
+		all.Breaches += r.Breaches
+		all.Escalations += r.Escalations
+		all.Completed += r.Completed
+		all.Reopened += r.Reopened
+		all.Confirmed += r.Confirmed
+		all.CalledBack += r.CalledBack
+		all.SatisfactionSum += r.SatisfactionSum
+		all.SatisfactionN += r.SatisfactionN
+		out = append(out, r)
+	}
+	all.MedianAccept, all.P90Accept = percentileUnsorted(accepts, 0.5), percentileUnsorted(accepts, 0.9)
+	all.MedianComplete, all.P90Complete = percentileUnsorted(completes, 0.5), percentileUnsorted(completes, 0.9)
+	return append(out, all)
+}
+
+// countsSQL is rawCountsSQL read from the rollup's per-day counts.
+const countsSQL = `WITH ` + piecesSQL + `
+SELECT day, kind, key, sum(n) AS count
+FROM pieces
+CROSS JOIN LATERAL (SELECT 'status' AS kind, key, value::int AS n FROM jsonb_each_text(by_status)
+                    UNION ALL
+                    SELECT 'category', key, value::int FROM jsonb_each_text(by_category)) c
+GROUP BY GROUPING SETS ((day, kind, key), (kind, key))
+HAVING sum(n) > 0
+ORDER BY kind, key`
+
 type countRow struct {
 	Day   sql.NullTime   `db:"day"`
 	Kind  string         `db:"kind"`
@@ -101,7 +367,7 @@ type countRow struct {
 	Count int            `db:"count"`
 }
 
-const countsSQL = `WITH ` + cohortSQL + `
+const rawCountsSQL = `WITH ` + cohortSQL + `
 SELECT day, CASE WHEN GROUPING(status) = 0 THEN 'status' ELSE 'category' END AS kind,
        coalesce(status, category_id::text) AS key, count(*) AS count
 FROM cohort
@@ -113,14 +379,32 @@ type overdueRow struct {
 	Count int          `db:"count"`
 }
 
-// overdueSQL counts callback tasks due in [$2, $3) and still open at $3
-// (the query's AsOf), grouped by the local day they fell due.
-const overdueSQL = `
+// rawOverdueSQL counts callback tasks due in [$2, $3) and still open at $3
+// (the query's AsOf), grouped by the local day they fell due: the
+// definition overdueSQL must agree with.
+const rawOverdueSQL = `
 SELECT (t.due_at AT TIME ZONE p.time_zone)::date AS day, count(*) AS count
 FROM callback_tasks t JOIN properties p ON p.id = t.property_id
 WHERE ($1::uuid[] IS NULL OR t.property_id = ANY($1::uuid[]))
   AND t.due_at >= $2 AND t.due_at < $3 AND t.created_at <= $3
   AND (t.closed_at IS NULL OR t.closed_at > $3)
+GROUP BY GROUPING SETS ((day), ())`
+
+// overdueSQL is rawOverdueSQL read through the indexes of the tasks still
+// open and of those closed after a given instant: a task open at asOf is
+// one of these, and over a window that ends now both are a handful,
+// however many tasks the window's days saw.
+const overdueSQL = `
+SELECT (t.due_at AT TIME ZONE p.time_zone)::date AS day, count(*) AS count
+FROM (
+	SELECT property_id, due_at FROM callback_tasks
+	WHERE closed_at IS NULL AND ($1::uuid[] IS NULL OR property_id = ANY($1::uuid[]))
+	  AND due_at >= $2 AND due_at < $3 AND created_at <= $3
+	UNION ALL
+	SELECT property_id, due_at FROM callback_tasks
+	WHERE closed_at > $3 AND ($1::uuid[] IS NULL OR property_id = ANY($1::uuid[]))
+	  AND due_at >= $2 AND due_at < $3 AND created_at <= $3
+) t JOIN properties p ON p.id = t.property_id
 GROUP BY GROUPING SETS ((day), ())`
 
 func statsArgs(q stats.Query) []any {
@@ -148,8 +432,15 @@ func nullFloat(v sql.NullFloat64) *float64 {
 
 const dayLayout = "2006-01-02"
 
-// ServiceStats answers a window in four statements.
+// ServiceStats answers a window in four statements, reading the per-day
+// rollup for the window's whole local days.
 func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
+	return s.serviceStats(ctx, q, true)
+}
+
+// serviceStats answers a window from the rollup, or (rollup false) with
+// the statements that define the figures, from every request of the window.
+func (s *StatsStore) serviceStats(ctx context.Context, q stats.Query, rollup bool) (*stats.ServiceStats, error) {
 	args := statsArgs(q)
 	// The three statements read different things and need no common
 	// snapshot beyond what each has: they run side by side, each on a
@@ -158,9 +449,24 @@ func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.Se
 	var counts []countRow
 	var overdue []overdueRow
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &figs, figuresSQL, args...) })
-	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &counts, countsSQL, args[:3]...) })
-	g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &overdue, overdueSQL, args[0], args[1], args[3]) })
+	if rollup {
+		g.Go(func() error {
+			var days []dayRow
+			if err := sqlx.SelectContext(gctx, s.db, &days, figuresSQL, args...); err != nil {
+				return err
+			}
+			figs = rollupFigures(days)
+			return nil
+		})
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &counts, countsSQL, args[:3]...) })
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &overdue, overdueSQL, args[0], args[1], args[3]) })
+	} else {
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &figs, rawFiguresSQL, args...) })
+		g.Go(func() error { return sqlx.SelectContext(gctx, s.db, &counts, rawCountsSQL, args[:3]...) })
+		g.Go(func() error {
+			return sqlx.SelectContext(gctx, s.db, &overdue, rawOverdueSQL, args[0], args[1], args[3])
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, mapErr(err)
 	}
@@ -242,8 +548,10 @@ func emptyFigures() stats.Figures {
 	return stats.Figures{ByStatus: []stats.Count{}, ByCategory: []stats.Count{}}
 }
 
-// staffSQL attributes each cohort request to its assignee as it stands now.
-const staffSQL = `WITH ` + cohortSQL + `,
+// rawStaffSQL attributes each cohort request to its assignee as it stands
+// now, reading every request of the window (the definition staffSQL must
+// agree with).
+const rawStaffSQL = `WITH ` + cohortSQL + `,
 per AS (
 	SELECT c.assignee_id AS person_id,
 	       count(c.first_completed_at) AS jobs_done,
@@ -264,10 +572,50 @@ SELECT per.person_id, per.jobs_done,
 FROM per
 ORDER BY per.jobs_done DESC, per.person_id`
 
+// staffSQL is rawStaffSQL read from the per-worker rollup. The averages
+// are the rollup's sums divided as avg() divides (numeric, then float8),
+// so they are the same numbers to the last bit; the running score reads
+// every day of the worker's, at every property.
+const staffSQL = `WITH ` + windowSQL + `,
+pieces AS (
+	SELECT s.assignee_id, s.jobs_done, s.open_promises, s.verdicts, s.kept, s.ratings, s.rating_sum,
+	       s.timeliness_n, s.timeliness_sum, s.attitude_n, s.attitude_sum
+	FROM win w JOIN request_day_staff_stats s ON s.property_id = w.id AND s.day >= w.lo AND s.day < w.hi
+	WHERE s.total > 0
+	UNION ALL
+	SELECT assignee_id, completed, array_remove(ARRAY[open_promise], NULL), verdict, kept,
+	       (rating IS NOT NULL)::int, coalesce(rating, 0), (timeliness IS NOT NULL)::int, coalesce(timeliness, 0),
+	       (attitude IS NOT NULL)::int, coalesce(attitude, 0)
+	FROM edge WHERE assignee_id IS NOT NULL
+),
+per AS (
+	SELECT assignee_id AS person_id, sum(jobs_done) AS jobs_done,
+	       sum(verdicts + (SELECT count(*) FROM unnest(open_promises) t WHERE t < $4)) AS promise_due,
+	       sum(kept) AS promise_kept, sum(ratings) AS ratings, sum(rating_sum) AS rating_sum,
+	       sum(timeliness_n) AS timeliness_n, sum(timeliness_sum) AS timeliness_sum,
+	       sum(attitude_n) AS attitude_n, sum(attitude_sum) AS attitude_sum
+	FROM pieces
+	GROUP BY assignee_id
+)
+SELECT per.person_id, per.jobs_done,
+       CASE WHEN per.promise_due > 0 THEN per.promise_kept::float8 / per.promise_due END AS promise_kept_rate,
+       per.ratings,
+       (per.rating_sum::numeric / nullif(per.ratings, 0))::float8 AS avg_rating,
+       (per.timeliness_sum::numeric / nullif(per.timeliness_n, 0))::float8 AS avg_timeliness,
+       (per.attitude_sum::numeric / nullif(per.attitude_n, 0))::float8 AS avg_attitude,
+       (SELECT (sum(x.rating_sum)::numeric / nullif(sum(x.ratings), 0))::float8
+        FROM request_day_staff_stats x WHERE x.assignee_id = per.person_id) AS score
+FROM per
+ORDER BY per.jobs_done DESC, per.person_id`
+
 // StaffStats answers per-worker figures in one statement.
 func (s *StatsStore) StaffStats(ctx context.Context, q stats.Query) ([]stats.StaffStats, error) {
+	return s.staffStats(ctx, q, staffSQL)
+}
+
+func (s *StatsStore) staffStats(ctx context.Context, q stats.Query, query string) ([]stats.StaffStats, error) {
 	out := []stats.StaffStats{}
-	err := sqlx.SelectContext(ctx, s.db, &out, staffSQL, statsArgs(q)...)
+	err := sqlx.SelectContext(ctx, s.db, &out, query, statsArgs(q)...)
 	return out, mapErr(err)
 }
 
