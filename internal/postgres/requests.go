@@ -104,23 +104,75 @@ func (s *RequestStore) VisibleMany(ctx context.Context, a *auth.Actor, ids []str
 	return rows, mapErr(err)
 }
 
-// listFilter is a list's filters and keyset position over a row aliased r,
-// with the parameters List passes.
+// listFilter is a list's filters over a row aliased r, with the
+// parameters List passes. Each filter is off when its parameter is null (or
+// empty), which PostgreSQL sees when it plans the call, so what is left is
+// what the planner matches indexes against.
 const listFilter = `(cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
   AND ($7::uuid IS NULL OR r.property_id = $7::uuid)
   AND ($8::uuid IS NULL OR r.assignee_id = $8::uuid)
   AND ($9::timestamptz IS NULL OR r.created_at >= $9::timestamptz)
   AND ($10::timestamptz IS NULL OR r.created_at < $10::timestamptz)
-  AND ($11::timestamptz IS NULL OR (r.created_at, r.id) < ($11::timestamptz, $12::uuid))
   AND ($14::boolean IS NULL OR r.pooled = $14::boolean)
-  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL AND f.cancelled_at IS NULL) = $15::boolean)`
+  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL AND f.cancelled_at IS NULL) = $15::boolean)
+  AND ($16::uuid IS NULL OR r.category_id = $16::uuid)
+  AND ($17::uuid IS NULL OR r.unit_id = $17::uuid)
+  AND ($18::uuid IS NULL OR r.unit_id IN (SELECT b.id FROM units b WHERE b.building_id = $18::uuid))
+  AND ($19::uuid IS NULL OR r.first_responder_id = $19::uuid)
+  AND (cardinality($20::text[]) = 0 OR r.channel = ANY($20::text[]))
+  AND ($21::boolean IS NULL OR (r.breached_at IS NOT NULL) = $21::boolean)
+  AND ($22::boolean IS NULL OR (r.escalation_level > 0) = $22::boolean)
+  AND ($23::boolean IS NULL OR r.on_hold = $23::boolean)
+  AND ($24::boolean IS NULL OR (NOT r.on_hold AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND r.due_at IS NOT NULL AND r.due_at <= $25::timestamptz) = $24::boolean)
+  AND ($26::boolean IS NULL
+    OR ($26::boolean AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.accepted_at IS NOT NULL AND q.payment = 'PAID'))
+    OR (NOT $26::boolean AND r.status <> 'CANCELLED' AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.payment = 'UNPAID')))
+  AND ($27::text IS NULL ` + listTextSQL + `)`
 
-// listBranch is one way of seeing requests, walked newest first on its own
-// index and cut at the page size: the list never reads more than a page per
-// way, however many requests the viewer may see.
+// listTextSQL narrows to requests whose number or description contains the
+// pattern $27, or a note on their timeline that the viewer may read: the
+// household reads no staff-only note, so only those who read a request
+// with the staff's eyes (request.SeesInternal: an admin, the property's
+// staff, the household's butler ($28), the worker or the first-asker)
+// find it by one. The notes are matched by trigram indexes, which need no
+// word boundaries and so find Chinese as well as English (as the console's
+// search does), once per call rather than once per row.
+const listTextSQL = `OR r.number ILIKE $27::text OR r.description ILIKE $27::text
+    OR r.id IN (SELECT e.request_id FROM request_events e WHERE e.note ILIKE $27::text AND NOT e.note_internal)
+    OR (($1::boolean OR r.property_id = ANY($5::uuid[]) OR r.unit_id = ANY($28::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)
+      AND r.id IN (SELECT e.request_id FROM request_events e WHERE e.note ILIKE $27::text AND e.note_internal))`
+
+// dueKey and urgencyKey are the due and urgency orders' keys over a row
+// aliased r, written exactly as migration 00018 indexes them: the due time,
+// requests without one last; and request.Urgency's rank.
+const (
+	dueKey     = `COALESCE(r.due_at, 'infinity'::timestamptz)`
+	urgencyKey = `(CASE WHEN r.status IN ('SUBMITTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') THEN CASE WHEN r.breached_at IS NOT NULL OR r.escalation_level > 0 THEN 0 ELSE 1 END WHEN r.status = 'COMPLETED' THEN 2 ELSE 3 END)`
+)
+
+// listOrder is one order of the list over a row aliased r: its ORDER BY,
+// and the keyset condition of the rows after the cursor ($11 the time, $29
+// the rank, $12 the id; no cursor when $12 is null).
+type listOrder struct{ by, after string }
+
+var listOrders = map[request.Sort]listOrder{
+	request.ByCreated: {`r.created_at DESC, r.id DESC`, `(r.created_at, r.id) < ($11::timestamptz, $12::uuid)`},
+	request.ByDue:     {dueKey + `, r.id`, `(` + dueKey + `, r.id) > (COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
+	request.ByUrgency: {urgencyKey + `, ` + dueKey + `, r.id`,
+		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($29::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
+}
+
+// listKeys are the columns every order reads, which each way of seeing a
+// request hands on to the merge.
+const listKeys = `r.id, r.created_at, r.due_at, r.status, r.breached_at, r.escalation_level`
+
+// listBranch is one way of seeing requests, walked in the list's order on
+// its own index and cut at the page size: the list never reads more than a
+// page per way, however many requests the viewer may see.
 func listBranch(cond string) string {
-	return `(SELECT r.id, r.created_at FROM service_requests r WHERE ` + cond + ` AND ` + listFilter + `
-	ORDER BY r.created_at DESC, r.id DESC LIMIT $13)`
+	return `(SELECT ` + listKeys + ` FROM service_requests r WHERE ` + cond + ` AND ` + listFilter + `
+	AND ($12::uuid IS NULL OR {after})
+	ORDER BY {order} LIMIT $13)`
 }
 
 // listVisibleSQL is the visibility rule as a union of index walks, one per
@@ -128,46 +180,90 @@ func listBranch(cond string) string {
 // a property's service center, the assignee, the first-asker, a property's
 // grab pool), merged and cut to the page. Per household and per property it
 // walks each index separately, since one scan over a list of keys cannot
-// return rows in date order.
+// return rows in order. {order} and {after} are the list's order (see
+// listSQL).
 var listVisibleSQL = `WITH seen AS (
 	` + listBranch(`r.requester_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.id, x.created_at FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
-	UNION ` + `(SELECT x.id, x.created_at FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
+	UNION ` + `(SELECT x.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
+	UNION ` + `(SELECT x.* FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
 	UNION ` + listBranch(`r.assignee_id = $2::uuid`) + `
 	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.id, x.created_at FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)
-), page AS (SELECT id FROM seen ORDER BY created_at DESC, id DESC LIMIT $13)
+	UNION ` + `(SELECT x.* FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)
+), page AS (SELECT id FROM seen r ORDER BY {order} LIMIT $13)
 SELECT ` + requestCols + ` FROM service_requests r JOIN page USING (id)
 WHERE NOT $1::boolean
-ORDER BY r.created_at DESC, r.id DESC`
+ORDER BY {order}`
 
 // listAllSQL is the list for a company admin, who sees every request.
 // The unused CTE only names the viewer's parameters, which both lists take.
-var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[])
+var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $28::uuid[])
 SELECT ` + requestCols + ` FROM service_requests r
 WHERE $1::boolean AND ` + listFilter + `
-ORDER BY r.created_at DESC, r.id DESC
+  AND ($12::uuid IS NULL OR {after})
+ORDER BY {order}
 LIMIT $13`
 
-// List returns requests the actor may see, newest first.
+// listSQL is each list (the viewer's, the admin's) written out in each order.
+var listSQL = func() map[request.Sort][2]string {
+	out := map[request.Sort][2]string{}
+	for s, o := range listOrders {
+		r := strings.NewReplacer("{order}", o.by, "{after}", o.after)
+		out[s] = [2]string{r.Replace(listVisibleSQL), r.Replace(listAllSQL)}
+	}
+	return out
+}()
+
+// List returns requests the actor may see, in the filter's order.
 func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter, limit int, after *request.Cursor) ([]*request.Request, error) {
+	q, args := listQuery(a, f, limit, after)
+	rows := []*request.Request{}
+	err := sqlx.SelectContext(ctx, s.db, &rows, q, args...)
+	return rows, mapErr(err)
+}
+
+// listQuery is the statement List runs and its parameters.
+func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor) (string, []any) {
 	statuses := make([]string, len(f.Statuses))
 	for i, st := range f.Statuses {
 		statuses[i] = string(st)
 	}
+	channels := make([]string, len(f.Channels))
+	for i, c := range f.Channels {
+		channels[i] = string(c)
+	}
 	var afterAt *time.Time
 	var afterID *string
+	afterRank := 0
 	if after != nil {
-		afterAt, afterID = &after.CreatedAt, &after.ID
+		afterID, afterRank = &after.ID, after.Rank
+		afterAt = &after.CreatedAt
+		if f.Sort.Or() != request.ByCreated {
+			afterAt = after.Due
+		}
 	}
-	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending)
-	q := listVisibleSQL
+	var pattern *string
+	if f.Text != nil {
+		p := containsPattern(*f.Text)
+		pattern = &p
+	}
+	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending,
+		f.CategoryID, f.UnitID, f.BuildingID, f.FirstResponderID, pq.Array(channels), f.Breached, f.Escalated, f.OnHold, f.Overdue, f.Now, f.Paid, pattern,
+		pq.Array(a.Portfolio))
+	if f.Sort.Or() == request.ByUrgency {
+		// Only the urgency order reads a rank ($29).
+		args = append(args, afterRank)
+	}
+	q := listSQL[f.Sort.Or()][0]
 	if a.Admin {
-		q = listAllSQL
+		q = listSQL[f.Sort.Or()][1]
 	}
-	rows := []*request.Request{}
-	err := sqlx.SelectContext(ctx, s.db, &rows, q, args...)
-	return rows, mapErr(err)
+	return q, args
+}
+
+// containsPattern is the ILIKE pattern that finds text anywhere, with the
+// pattern's own characters in it matching themselves.
+func containsPattern(text string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text) + "%"
 }
 
 // EventsOf returns the latest (at most last) events of each of the given

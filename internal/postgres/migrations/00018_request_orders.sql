@@ -1,0 +1,43 @@
+-- +goose Up
+-- The request list's orders besides newest first, each walked on an index
+-- per way of seeing a request that can hold many: a property's (its service
+-- center), a worker's and a first-asker's. A household's and the grab
+-- pool's requests are few, and are read on their own indexes and sorted.
+-- The keys are the expressions internal/postgres/requests.go orders by
+-- (dueKey, urgencyKey), written the same so the planner matches them:
+-- the due time, those without one last; and the urgency rank (open work
+-- breached or escalated, other open work, work done awaiting the
+-- household, finished), then the due time.
+CREATE INDEX service_requests_property_due_idx ON service_requests
+    (property_id, COALESCE(due_at, 'infinity'::timestamptz), id);
+CREATE INDEX service_requests_assignee_due_idx ON service_requests
+    (assignee_id, COALESCE(due_at, 'infinity'::timestamptz), id);
+CREATE INDEX service_requests_first_responder_due_idx ON service_requests
+    (first_responder_id, COALESCE(due_at, 'infinity'::timestamptz), id);
+CREATE INDEX service_requests_property_urgency_idx ON service_requests
+    (property_id, (CASE WHEN status IN ('SUBMITTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') THEN CASE WHEN breached_at IS NOT NULL OR escalation_level > 0 THEN 0 ELSE 1 END WHEN status = 'COMPLETED' THEN 2 ELSE 3 END),
+     COALESCE(due_at, 'infinity'::timestamptz), id);
+CREATE INDEX service_requests_assignee_urgency_idx ON service_requests
+    (assignee_id, (CASE WHEN status IN ('SUBMITTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') THEN CASE WHEN breached_at IS NOT NULL OR escalation_level > 0 THEN 0 ELSE 1 END WHEN status = 'COMPLETED' THEN 2 ELSE 3 END),
+     COALESCE(due_at, 'infinity'::timestamptz), id);
+CREATE INDEX service_requests_first_responder_urgency_idx ON service_requests
+    (first_responder_id, (CASE WHEN status IN ('SUBMITTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') THEN CASE WHEN breached_at IS NOT NULL OR escalation_level > 0 THEN 0 ELSE 1 END WHEN status = 'COMPLETED' THEN 2 ELSE 3 END),
+     COALESCE(due_at, 'infinity'::timestamptz), id);
+
+-- A company admin's list across every property, in each order.
+CREATE INDEX service_requests_created_idx ON service_requests (created_at DESC, id DESC);
+CREATE INDEX service_requests_due_key_idx ON service_requests (COALESCE(due_at, 'infinity'::timestamptz), id);
+CREATE INDEX service_requests_urgency_idx ON service_requests
+    ((CASE WHEN status IN ('SUBMITTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') THEN CASE WHEN breached_at IS NOT NULL OR escalation_level > 0 THEN 0 ELSE 1 END WHEN status = 'COMPLETED' THEN 2 ELSE 3 END),
+     COALESCE(due_at, 'infinity'::timestamptz), id);
+
+-- +goose Down
+DROP INDEX service_requests_urgency_idx;
+DROP INDEX service_requests_due_key_idx;
+DROP INDEX service_requests_created_idx;
+DROP INDEX service_requests_first_responder_urgency_idx;
+DROP INDEX service_requests_property_urgency_idx;
+DROP INDEX service_requests_assignee_urgency_idx;
+DROP INDEX service_requests_first_responder_due_idx;
+DROP INDEX service_requests_assignee_due_idx;
+DROP INDEX service_requests_property_due_idx;
