@@ -134,13 +134,19 @@ const listFilter = `(cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
 // household reads no staff-only note, so only those who read a request
 // with the staff's eyes (request.SeesInternal: an admin, the property's
 // staff, the household's butler ($28), the worker or the first-asker)
-// find it by one. The notes are matched by trigram indexes, which need no
-// word boundaries and so find Chinese as well as English (as the console's
-// search does), once per call rather than once per row.
+// find it by one. The notes are matched once per call, in text_hits.
 const listTextSQL = `OR r.number ILIKE $27::text OR r.description ILIKE $27::text
-    OR r.id IN (SELECT e.request_id FROM request_events e WHERE e.note ILIKE $27::text AND NOT e.note_internal)
+    OR r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
     OR (($1::boolean OR r.property_id = ANY($5::uuid[]) OR r.unit_id = ANY($28::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)
-      AND r.id IN (SELECT e.request_id FROM request_events e WHERE e.note ILIKE $27::text AND e.note_internal))`
+      AND r.id IN (SELECT h.id FROM text_hits h))`
+
+// listTextHits are the requests with a note containing the pattern $27
+// (none without one), and whether all such notes are staff-only. They are
+// found by the notes' trigram index, which needs no word boundaries and so
+// finds Chinese as well as English (as the console's search does), and
+// read once however many ways of seeing the list walks.
+const listTextHits = `text_hits AS MATERIALIZED (SELECT e.request_id AS id, bool_and(e.note_internal) AS internal
+	FROM request_events e WHERE $27::text IS NOT NULL AND e.note ILIKE $27::text GROUP BY e.request_id)`
 
 // dueKey and urgencyKey are the due and urgency orders' keys over a row
 // aliased r, written exactly as migration 00018 indexes them: the due time,
@@ -182,7 +188,7 @@ func listBranch(cond string) string {
 // walks each index separately, since one scan over a list of keys cannot
 // return rows in order. {order} and {after} are the list's order (see
 // listSQL).
-var listVisibleSQL = `WITH seen AS (
+var listVisibleSQL = `WITH ` + listTextHits + `, seen AS (
 	` + listBranch(`r.requester_id = $2::uuid`) + `
 	UNION ` + `(SELECT x.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
 	UNION ` + `(SELECT x.* FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
@@ -196,7 +202,7 @@ ORDER BY {order}`
 
 // listAllSQL is the list for a company admin, who sees every request.
 // The unused CTE only names the viewer's parameters, which both lists take.
-var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $28::uuid[])
+var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $28::uuid[]), ` + listTextHits + `
 SELECT ` + requestCols + ` FROM service_requests r
 WHERE $1::boolean AND ` + listFilter + `
   AND ($12::uuid IS NULL OR {after})
