@@ -1073,7 +1073,7 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	if err != nil {
 		return nil, err
 	}
-	cursor, err := decodeCursor(after)
+	cursor, err := decodeRequestCursor(after)
 	if err != nil {
 		return nil, err
 	}
@@ -1081,13 +1081,14 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	if first != nil {
 		n = *first
 	}
-	rows, more, err := r.RequestService.List(ctx, a, filterOf(filter), n, cursor)
+	f := filterOf(filter)
+	rows, more, err := r.RequestService.List(ctx, a, f, n, cursor)
 	if err != nil {
 		return nil, err
 	}
 	conn := &model.ServiceRequestConnection{Edges: make([]model.ServiceRequestEdge, len(rows))}
 	for i, row := range rows {
-		conn.Edges[i] = model.ServiceRequestEdge{Cursor: encodeCursor(row), Node: row}
+		conn.Edges[i] = model.ServiceRequestEdge{Cursor: encodeRequestCursor(f.Sort, row), Node: row}
 	}
 	conn.PageInfo = pageInfo(conn.Edges, func(e model.ServiceRequestEdge) string { return e.Cursor }, more, after)
 	return conn, nil
