@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -134,19 +135,32 @@ const listFilter = `(cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
 // household reads no staff-only note, so only those who read a request
 // with the staff's eyes (request.SeesInternal: an admin, the property's
 // staff, the household's butler ($28), the worker or the first-asker)
-// find it by one. The notes are matched once per call, in text_hits.
-const listTextSQL = `OR r.number ILIKE $27::text OR r.description ILIKE $27::text
-    OR r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
-    OR (($1::boolean OR r.property_id = ANY($5::uuid[]) OR r.unit_id = ANY($28::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)
-      AND r.id IN (SELECT h.id FROM text_hits h))`
+// find it by one. For staff, a pattern the trigram indexes can narrow
+// ($29) is looked up in them once per call (text_hits), so a rare word
+// costs a look-up per request walked, not a reading of its text. A
+// shorter one (two Chinese characters, say), or any for a household, whose
+// requests are few, is matched on each request walked and its notes, on
+// their own index: no more than reading every note would cost, and far
+// less for a viewer who sees a few requests.
+const listTextSQL = `OR ($29::boolean AND (r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
+      OR (` + seesInternalSQL + ` AND r.id IN (SELECT h.id FROM text_hits h))))
+    OR (NOT $29::boolean AND (r.number ILIKE $27::text OR r.description ILIKE $27::text
+      OR EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.note ILIKE $27::text
+        AND (NOT e.note_internal OR ` + seesInternalSQL + `))))`
 
-// listTextHits are the requests with a note containing the pattern $27
-// (none without one), and whether all such notes are staff-only. They are
-// found by the notes' trigram index, which needs no word boundaries and so
-// finds Chinese as well as English (as the console's search does), and
-// read once however many ways of seeing the list walks.
-const listTextHits = `text_hits AS MATERIALIZED (SELECT e.request_id AS id, bool_and(e.note_internal) AS internal
-	FROM request_events e WHERE $27::text IS NOT NULL AND e.note ILIKE $27::text GROUP BY e.request_id)`
+// seesInternalSQL is request.SeesInternal over a row aliased r.
+const seesInternalSQL = `($1::boolean OR r.property_id = ANY($5::uuid[]) OR r.unit_id = ANY($28::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)`
+
+// listTextHits are, for a pattern $27 the trigram indexes narrow ($29),
+// the requests whose number, description or a note contains it, and
+// whether every such match is a staff-only note. The indexes need no word
+// boundaries, and so find Chinese as well as English (as the console's
+// search does).
+const listTextHits = `text_hits AS MATERIALIZED (
+	SELECT e.request_id AS id, bool_and(e.note_internal) AS internal
+	FROM request_events e WHERE $29::boolean AND e.note ILIKE $27::text GROUP BY e.request_id
+	UNION ALL
+	SELECT t.id, false FROM service_requests t WHERE $29::boolean AND (t.number ILIKE $27::text OR t.description ILIKE $27::text))`
 
 // dueKey and urgencyKey are the due and urgency orders' keys over a row
 // aliased r, written exactly as migration 00018 indexes them: the due time,
@@ -157,7 +171,7 @@ const (
 )
 
 // listOrder is one order of the list over a row aliased r: its ORDER BY,
-// and the keyset condition of the rows after the cursor ($11 the time, $29
+// and the keyset condition of the rows after the cursor ($11 the time, $30
 // the rank, $12 the id; no cursor when $12 is null).
 type listOrder struct{ by, after string }
 
@@ -165,7 +179,7 @@ var listOrders = map[request.Sort]listOrder{
 	request.ByCreated: {`r.created_at DESC, r.id DESC`, `(r.created_at, r.id) < ($11::timestamptz, $12::uuid)`},
 	request.ByDue:     {dueKey + `, r.id`, `(` + dueKey + `, r.id) > (COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
 	request.ByUrgency: {urgencyKey + `, ` + dueKey + `, r.id`,
-		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($29::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
+		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($30::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
 }
 
 // listKeys are the columns every order reads, which each way of seeing a
@@ -254,9 +268,9 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 	}
 	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending,
 		f.CategoryID, f.UnitID, f.BuildingID, f.FirstResponderID, pq.Array(channels), f.Breached, f.Escalated, f.OnHold, f.Overdue, f.Now, f.Paid, pattern,
-		pq.Array(a.Portfolio))
+		pq.Array(a.Portfolio), pattern != nil && trigramsIn(*f.Text) && (a.Admin || a.IsStaff()))
 	if f.Sort.Or() == request.ByUrgency {
-		// Only the urgency order reads a rank ($29).
+		// Only the urgency order reads a rank ($30).
 		args = append(args, afterRank)
 	}
 	q := listSQL[f.Sort.Or()][0]
@@ -264,6 +278,23 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 		q = listSQL[f.Sort.Or()][1]
 	}
 	return q, args
+}
+
+// trigramsIn reports whether a trigram index can narrow a search for text
+// anywhere: it holds three letters or digits in a row, which pg_trgm
+// indexes as one of a word's trigrams.
+func trigramsIn(text string) bool {
+	run := 0
+	for _, c := range text {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // containsPattern is the ILIKE pattern that finds text anywhere, with the
