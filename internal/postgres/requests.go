@@ -135,32 +135,39 @@ const listFilter = `(cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
 // household reads no staff-only note, so only those who read a request
 // with the staff's eyes (request.SeesInternal: an admin, the property's
 // staff, the household's butler ($28), the worker or the first-asker)
-// find it by one. For staff, a pattern the trigram indexes can narrow
-// ($29) is looked up in them once per call (text_hits), so a rare word
-// costs a look-up per request walked, not a reading of its text. A
-// shorter one (two Chinese characters, say), or any for a household, whose
-// requests are few, is matched on each request walked and its notes, on
-// their own index: no more than reading every note would cost, and far
-// less for a viewer who sees a few requests.
-const listTextSQL = `OR ($29::boolean AND (r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
+// find it by one. A text the trigram indexes find in few requests
+// (hitsUsable) is matched against what they found (text_hits); any other
+// is matched on each request walked and its notes, on their own index.
+const listTextSQL = `OR (` + hitsUsable + ` AND (r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
       OR (` + seesInternalSQL + ` AND r.id IN (SELECT h.id FROM text_hits h))))
-    OR (NOT $29::boolean AND (r.number ILIKE $27::text OR r.description ILIKE $27::text
+    OR (NOT ` + hitsUsable + ` AND (r.number ILIKE $27::text OR r.description ILIKE $27::text
       OR EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.note ILIKE $27::text
         AND (NOT e.note_internal OR ` + seesInternalSQL + `))))`
 
 // seesInternalSQL is request.SeesInternal over a row aliased r.
 const seesInternalSQL = `($1::boolean OR r.property_id = ANY($5::uuid[]) OR r.unit_id = ANY($28::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)`
 
-// listTextHits are, for a pattern $27 the trigram indexes narrow ($29),
-// the requests whose number, description or a note contains it, and
-// whether every such match is a staff-only note. The indexes need no word
-// boundaries, and so find Chinese as well as English (as the console's
-// search does).
+// listTextHits are, when the text is looked up in the trigram indexes
+// ($29), the requests whose number, description or a note contains the
+// pattern $27, once per match, with whether the match is a staff-only
+// note; at most maxHits + 1 of them. The indexes need no word boundaries,
+// and so find Chinese as well as English (as the console's search does).
 const listTextHits = `text_hits AS MATERIALIZED (
-	SELECT e.request_id AS id, bool_and(e.note_internal) AS internal
-	FROM request_events e WHERE $29::boolean AND e.note ILIKE $27::text GROUP BY e.request_id
+	SELECT e.request_id AS id, e.note_internal AS internal FROM request_events e WHERE $29::boolean AND e.note ILIKE $27::text
 	UNION ALL
-	SELECT t.id, false FROM service_requests t WHERE $29::boolean AND (t.number ILIKE $27::text OR t.description ILIKE $27::text))`
+	SELECT t.id, false FROM service_requests t WHERE $29::boolean AND (t.number ILIKE $27::text OR t.description ILIKE $27::text)
+	LIMIT ` + maxHits + ` + 1)`
+
+// maxHits is the most matches a text may have in the trigram indexes for
+// the list to read the requests they name one by one (listHitsWay). A
+// rarer text then costs what it finds, not what the viewer may see; a more
+// common one is found soon enough by walking the ways of seeing requests
+// in order, testing each request as it comes (as with a text too short for
+// the indexes, or a household's search, whose requests are few).
+const maxHits = "2000"
+
+// hitsUsable is whether text_hits holds every match of the text.
+const hitsUsable = `($29::boolean AND (SELECT count(*) FROM text_hits) <= ` + maxHits + `)`
 
 // dueKey and urgencyKey are the due and urgency orders' keys over a row
 // aliased r, written exactly as migration 00018 indexes them: the due time,
@@ -203,16 +210,28 @@ func listBranch(cond string) string {
 // return rows in order. {order} and {after} are the list's order (see
 // listSQL).
 var listVisibleSQL = `WITH ` + listTextHits + `, seen AS (
-	` + listBranch(`r.requester_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
-	UNION ` + `(SELECT x.* FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
-	UNION ` + listBranch(`r.assignee_id = $2::uuid`) + `
-	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.* FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)
+	` + listWays + `
 ), page AS (SELECT id FROM seen r ORDER BY {order} LIMIT $13)
 SELECT ` + requestCols + ` FROM service_requests r JOIN page USING (id)
 WHERE NOT $1::boolean
 ORDER BY {order}`
+
+// listWays are the ways of seeing requests, each walked on its own index.
+var listWays = listBranch(`r.requester_id = $2::uuid`) + `
+	UNION ` + `(SELECT x.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
+	UNION ` + `(SELECT x.* FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
+	UNION ` + listBranch(`r.assignee_id = $2::uuid`) + `
+	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
+	UNION ` + `(SELECT x.* FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)`
+
+// listHitsWay replaces listWays when a text is found in few requests
+// (hitsUsable): the requests text_hits names are read and judged by the
+// visibility rule one by one, rather than every request the viewer may see
+// walked in order until a page of them has the text.
+var listHitsWay = `(SELECT ` + listKeys + ` FROM service_requests r WHERE r.id IN (SELECT h.id FROM text_hits h) AND ` + visibleSQL + `
+	AND ` + listFilter + `
+	AND ($12::uuid IS NULL OR {after})
+	ORDER BY {order} LIMIT $13)`
 
 // listAllSQL is the list for a company admin, who sees every request.
 // The unused CTE only names the viewer's parameters, which both lists take.
@@ -223,12 +242,15 @@ WHERE $1::boolean AND ` + listFilter + `
 ORDER BY {order}
 LIMIT $13`
 
-// listSQL is each list (the viewer's, the admin's) written out in each order.
-var listSQL = func() map[request.Sort][2]string {
-	out := map[request.Sort][2]string{}
+// listSQL is each list (the viewer's, the admin's, the viewer's found by
+// text) written out in each order.
+var listSQL = func() map[request.Sort][3]string {
+	out := map[request.Sort][3]string{}
+	byHits := strings.Replace(listVisibleSQL, listWays, `SELECT * FROM `+listHitsWay+` x WHERE `+hitsUsable+`
+	UNION ALL SELECT * FROM (`+listWays+`) y WHERE NOT `+hitsUsable, 1)
 	for s, o := range listOrders {
 		r := strings.NewReplacer("{order}", o.by, "{after}", o.after)
-		out[s] = [2]string{r.Replace(listVisibleSQL), r.Replace(listAllSQL)}
+		out[s] = [3]string{r.Replace(listVisibleSQL), r.Replace(listAllSQL), r.Replace(byHits)}
 	}
 	return out
 }()
@@ -262,13 +284,16 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 		}
 	}
 	var pattern *string
+	// Staff look a text up in the trigram indexes when they can narrow it;
+	// a household's requests are few, and are searched as they are read.
+	byHits := f.Text != nil && trigramsIn(*f.Text) && (a.Admin || a.IsStaff())
 	if f.Text != nil {
 		p := containsPattern(*f.Text)
 		pattern = &p
 	}
 	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending,
 		f.CategoryID, f.UnitID, f.BuildingID, f.FirstResponderID, pq.Array(channels), f.Breached, f.Escalated, f.OnHold, f.Overdue, f.Now, f.Paid, pattern,
-		pq.Array(a.Portfolio), pattern != nil && trigramsIn(*f.Text) && (a.Admin || a.IsStaff()))
+		pq.Array(a.Portfolio), byHits)
 	if f.Sort.Or() == request.ByUrgency {
 		// Only the urgency order reads a rank ($30).
 		args = append(args, afterRank)
@@ -276,6 +301,8 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 	q := listSQL[f.Sort.Or()][0]
 	if a.Admin {
 		q = listSQL[f.Sort.Or()][1]
+	} else if byHits {
+		q = listSQL[f.Sort.Or()][2]
 	}
 	return q, args
 }
