@@ -147,15 +147,27 @@ const listTextSQL = `OR (` + hitsUsable + ` AND (r.id IN (SELECT h.id FROM text_
 // seesInternalSQL is request.SeesInternal over a row aliased r.
 const seesInternalSQL = `($1::boolean OR r.property_id = ANY($5::uuid[]) OR r.unit_id = ANY($28::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)`
 
-// listTextHits are, when the text is looked up in the trigram indexes
-// ($29), the requests whose number, description or a note contains the
-// pattern $27, once per match, with whether the match is a staff-only
-// note; at most maxHits + 1 of them. The indexes need no word boundaries,
-// and so find Chinese as well as English (as the console's search does).
+// listTextHits are, when the text is looked up in an index ($29), the
+// requests whose number, description or a note contains the pattern $27,
+// once per match, with whether the match is a staff-only note; at most
+// maxHits + 1 of them. The trigram indexes (as the console's search uses)
+// need no word boundaries, and so find Chinese as well as English; a text
+// with no trigram but two characters without case in a row (two Chinese
+// characters) is looked up by those pairs ($30) in the indexes of every
+// two characters (migration 00018), and checked by the pattern.
 const listTextHits = `text_hits AS MATERIALIZED (
-	SELECT e.request_id AS id, e.note_internal AS internal FROM request_events e WHERE $29::boolean AND e.note ILIKE $27::text
+	SELECT e.request_id AS id, e.note_internal AS internal FROM request_events e
+	WHERE $29::boolean AND cardinality($30::text[]) = 0 AND e.note ILIKE $27::text
 	UNION ALL
-	SELECT t.id, false FROM service_requests t WHERE $29::boolean AND (t.number ILIKE $27::text OR t.description ILIKE $27::text)
+	SELECT t.id, false FROM service_requests t
+	WHERE $29::boolean AND cardinality($30::text[]) = 0 AND (t.number ILIKE $27::text OR t.description ILIKE $27::text)
+	UNION ALL
+	SELECT e.request_id, e.note_internal FROM request_events e
+	WHERE $29::boolean AND cardinality($30::text[]) > 0 AND text_bigrams(e.note) @> $30::text[] AND e.note ILIKE $27::text
+	UNION ALL
+	SELECT t.id, false FROM service_requests t
+	WHERE $29::boolean AND cardinality($30::text[]) > 0 AND text_bigrams(t.number || ' ' || t.description) @> $30::text[]
+	  AND (t.number ILIKE $27::text OR t.description ILIKE $27::text)
 	LIMIT ` + maxHits + ` + 1)`
 
 // maxHits is the most matches a text may have in the trigram indexes for
@@ -178,7 +190,7 @@ const (
 )
 
 // listOrder is one order of the list over a row aliased r: its ORDER BY,
-// and the keyset condition of the rows after the cursor ($11 the time, $30
+// and the keyset condition of the rows after the cursor ($11 the time, $31
 // the rank, $12 the id; no cursor when $12 is null).
 type listOrder struct{ by, after string }
 
@@ -186,7 +198,7 @@ var listOrders = map[request.Sort]listOrder{
 	request.ByCreated: {`r.created_at DESC, r.id DESC`, `(r.created_at, r.id) < ($11::timestamptz, $12::uuid)`},
 	request.ByDue:     {dueKey + `, r.id`, `(` + dueKey + `, r.id) > (COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
 	request.ByUrgency: {urgencyKey + `, ` + dueKey + `, r.id`,
-		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($30::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
+		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($31::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
 }
 
 // listKeys are the columns every order reads, which each way of seeing a
@@ -284,18 +296,26 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 		}
 	}
 	var pattern *string
-	// Staff look a text up in the trigram indexes when they can narrow it;
-	// a household's requests are few, and are searched as they are read.
-	byHits := f.Text != nil && trigramsIn(*f.Text) && (a.Admin || a.IsStaff())
+	// Staff look a text up in an index when one can narrow it; a
+	// household's requests are few, and are searched as they are read.
+	pairs := []string{}
+	byHits := false
+	if f.Text != nil && (a.Admin || a.IsStaff()) {
+		if trigramsIn(*f.Text) {
+			byHits = true
+		} else if p := bigramsIn(*f.Text); len(p) > 0 {
+			byHits, pairs = true, p
+		}
+	}
 	if f.Text != nil {
 		p := containsPattern(*f.Text)
 		pattern = &p
 	}
 	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending,
 		f.CategoryID, f.UnitID, f.BuildingID, f.FirstResponderID, pq.Array(channels), f.Breached, f.Escalated, f.OnHold, f.Overdue, f.Now, f.Paid, pattern,
-		pq.Array(a.Portfolio), byHits)
+		pq.Array(a.Portfolio), byHits, pq.Array(pairs))
 	if f.Sort.Or() == request.ByUrgency {
-		// Only the urgency order reads a rank ($30).
+		// Only the urgency order reads a rank ($31).
 		args = append(args, afterRank)
 	}
 	q := listSQL[f.Sort.Or()][0]
@@ -322,6 +342,21 @@ func trigramsIn(text string) bool {
 		}
 	}
 	return false
+}
+
+// bigramsIn returns the pairs of characters in a row in text that have no
+// case (Chinese characters, digits), which any text containing it holds
+// exactly as they are; nil when there is none.
+func bigramsIn(text string) []string {
+	caseless := func(c rune) bool { return unicode.ToLower(c) == c && unicode.ToUpper(c) == c && unicode.IsPrint(c) }
+	rs := []rune(text)
+	var out []string
+	for i := 0; i+1 < len(rs); i++ {
+		if caseless(rs[i]) && caseless(rs[i+1]) && (unicode.IsLetter(rs[i]) || unicode.IsLetter(rs[i+1])) {
+			out = append(out, string(rs[i:i+2]))
+		}
+	}
+	return out
 }
 
 // containsPattern is the ILIKE pattern that finds text anywhere, with the
