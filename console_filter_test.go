@@ -125,6 +125,10 @@ func TestConsoleRequestFilters(t *testing.T) {
 		"clientRequestId": uuid.NewString(), "categoryId": e.Cleaning, "description": "Corridor light flickers",
 		"unitId": unitB, "onBehalfOfResidentId": neighbourID, "channel": "PHONE"}}, &byPhone)
 	light := byPhone.SubmitRequest.ID
+	s.clock.Advance(time.Minute)
+	// The neighbour's sofa is quoted and owed.
+	owed := neighbour.submit(paidCat, "Clean the armchair too")
+	agent.must(`mutation($id: ID!) { quoteRequest(id: $id, quantity: 1) { quantity } }`, map[string]any{"id": owed.ID}, nil)
 	start0 := s.clock.Now()
 	at := func(d time.Duration) string { return start0.Add(d).Format(time.RFC3339) }
 
@@ -155,8 +159,8 @@ func TestConsoleRequestFilters(t *testing.T) {
 	}
 
 	all := readAll(t, agent, map[string]any{"propertyId": e.ID})
-	if len(all) != 5 {
-		t.Fatalf("the agent lists %d requests, want 5", len(all))
+	if len(all) != 6 {
+		t.Fatalf("the agent lists %d requests, want 6", len(all))
 	}
 	where := func(keep func(consoleRow) bool) []string {
 		var out []string
@@ -168,7 +172,7 @@ func TestConsoleRequestFilters(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	firstAsker := *all[0].FirstResponder
+	firstAsker := *all[1].FirstResponder // the light's: the agent who took the call
 	for _, c := range []struct {
 		name string
 		f    map[string]any
@@ -176,22 +180,22 @@ func TestConsoleRequestFilters(t *testing.T) {
 	}{
 		{"category", map[string]any{"categoryId": e.Plumbing}, []string{tap.ID, bath.ID}},
 		{"unit", map[string]any{"unitId": e.Unit}, []string{tap.ID, stairs.ID, sofa.ID}},
-		{"building", map[string]any{"buildingId": blockB}, []string{bath.ID, light}},
+		{"building", map[string]any{"buildingId": blockB}, []string{bath.ID, light, owed.ID}},
 		{"first-asker", map[string]any{"firstResponderId": firstAsker.ID},
 			where(func(r consoleRow) bool { return r.FirstResponder != nil && r.FirstResponder.ID == firstAsker.ID })},
 		{"channel", map[string]any{"channel": []string{"PHONE", "WALK_IN"}}, []string{light}},
 		{"breached", map[string]any{"breached": true}, []string{tap.ID}},
-		{"not breached", map[string]any{"breached": false}, []string{stairs.ID, sofa.ID, bath.ID, light}},
+		{"not breached", map[string]any{"breached": false}, []string{stairs.ID, sofa.ID, bath.ID, light, owed.ID}},
 		{"overdue", map[string]any{"overdue": true}, []string{tap.ID}},
 		{"escalated", map[string]any{"escalated": true}, []string{tap.ID}},
 		{"on hold", map[string]any{"onHold": true}, []string{stairs.ID}},
 		{"paid", map[string]any{"paid": true}, []string{sofa.ID}},
-		{"owed", map[string]any{"paid": false}, nil},
+		{"owed", map[string]any{"paid": false}, []string{owed.ID}},
 		{"English", map[string]any{"text": "WASHER"}, []string{tap.ID}},
 		{"Chinese", map[string]any{"text": "水龍頭漏水"}, []string{bath.ID}},
 		{"Chinese, two characters", map[string]any{"text": "清潔"}, []string{stairs.ID}},
 		{"staff note", map[string]any{"text": "夜間上門"}, []string{tap.ID}},
-		{"number", map[string]any{"text": strings.ToLower(all[2].Number)}, []string{all[2].ID}},
+		{"number", map[string]any{"text": strings.ToLower(all[3].Number)}, []string{all[3].ID}},
 		{"together", map[string]any{"categoryId": e.Plumbing, "breached": false, "status": []string{"ASSIGNED"}}, []string{bath.ID}},
 	} {
 		c.f["propertyId"] = e.ID
@@ -203,26 +207,29 @@ func TestConsoleRequestFilters(t *testing.T) {
 		}
 	}
 
-	// Each order pages through all five in its key: newest first; due
-	// first (no promise last); breached and escalated first, then open
-	// work by due time, then the rest.
+	// Each order pages through all six in its key: newest first; due
+	// first (those without a promise last, by id); breached and escalated
+	// first, then open work by due time, then the rest.
+	unpromised := []string{light, owed.ID}
+	slices.Sort(unpromised)
 	created := readAll(t, agent, map[string]any{"propertyId": e.ID, "sort": "CREATED"})
 	due := readAll(t, agent, map[string]any{"propertyId": e.ID, "sort": "DUE"})
 	urgent := readAll(t, agent, map[string]any{"propertyId": e.ID, "sort": "URGENCY"})
-	if got, want := rowIDs(created), []string{light, bath.ID, sofa.ID, stairs.ID, tap.ID}; !slices.Equal(got, want) {
+	if got, want := rowIDs(created), []string{owed.ID, light, bath.ID, sofa.ID, stairs.ID, tap.ID}; !slices.Equal(got, want) {
 		t.Errorf("newest first: %v, want %v", got, want)
 	}
-	if got, want := rowIDs(due), []string{tap.ID, bath.ID, stairs.ID, sofa.ID, light}; !slices.Equal(got, want) {
+	if got, want := rowIDs(due), append([]string{tap.ID, bath.ID, stairs.ID, sofa.ID}, unpromised...); !slices.Equal(got, want) {
 		t.Errorf("by due time: %v, want %v", got, want)
 	}
-	if got, want := rowIDs(urgent), []string{tap.ID, bath.ID, stairs.ID, sofa.ID, light}; !slices.Equal(got, want) {
+	if got, want := rowIDs(urgent), append([]string{tap.ID, bath.ID, stairs.ID, sofa.ID}, unpromised...); !slices.Equal(got, want) {
 		t.Errorf("by urgency: %v, want %v", got, want)
 	}
-	// The light, with no promise, is open but comes after every promised
-	// one by urgency; a request done and awaiting the household comes after it.
+	// Those without a promise are open but come after every promised one
+	// by urgency; a request done and awaiting the household comes after them.
 	tech.act(start, map[string]any{"id": bath.ID})
 	tech.act(complete, map[string]any{"id": bath.ID, "note": "Sealed"})
-	if got, want := rowIDs(readAll(t, agent, map[string]any{"propertyId": e.ID, "sort": "URGENCY"})), []string{tap.ID, stairs.ID, sofa.ID, light, bath.ID}; !slices.Equal(got, want) {
+	if got, want := rowIDs(readAll(t, agent, map[string]any{"propertyId": e.ID, "sort": "URGENCY"})),
+		append(append([]string{tap.ID, stairs.ID, sofa.ID}, unpromised...), bath.ID); !slices.Equal(got, want) {
 		t.Errorf("by urgency, the bath done: %v, want %v", got, want)
 	}
 
@@ -263,6 +270,8 @@ func TestConsoleRequestFilters(t *testing.T) {
 		{"neighbour", map[string]any{"unitId": e.Unit}, nil},
 		{"neighbour", map[string]any{"propertyId": e.ID, "categoryId": e.Plumbing}, []string{bath.ID}},
 		{"neighbour", map[string]any{"text": "washer"}, nil},
+		{"neighbour", map[string]any{"paid": false}, []string{owed.ID}},
+		{"resident", map[string]any{"paid": false}, nil},
 		{"neighbour", map[string]any{"firstResponderId": firstAsker.ID, "sort": "URGENCY"},
 			where(func(r consoleRow) bool {
 				return r.Unit.ID == unitB && r.FirstResponder != nil && r.FirstResponder.ID == firstAsker.ID
