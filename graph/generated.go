@@ -7818,7 +7818,12 @@ extend type Mutation {
 
 # ---- console request filters ----
 
-"The order of a request list."
+"""
+The order of a request list. Pages follow the order's key (the creation
+time, or the due time and urgency as they stand when each page is read), so
+a request whose due time or urgency changes between pages may be skipped or
+shown twice; newest first never moves.
+"""
 enum RequestSort {
   "Newest first (the default)."
   CREATED
