@@ -181,6 +181,26 @@ const maxHits = "2000"
 // hitsUsable is whether text_hits holds every match of the text.
 const hitsUsable = `($29::boolean AND (SELECT count(*) FROM text_hits) <= ` + maxHits + `)`
 
+// listCandidates are, for a staff member's list, the requests that one
+// filter that keeps few of them ($31) names, from its own index: a text's
+// matches (text_hits), the quotes still owed, the requests on hold, or the
+// running clocks past due at $25. At most maxHits + 1; when they are not
+// more than maxHits, listHitsWay reads them instead of walking every
+// request the viewer may see until a page of them passes the filter.
+const listCandidates = `candidates AS MATERIALIZED (
+	SELECT h.id FROM text_hits h WHERE $31::text = 'TEXT'
+	UNION ALL
+	SELECT q.request_id FROM quotes q WHERE $31::text = 'OWED' AND q.payment = 'UNPAID'
+	UNION ALL
+	SELECT c.id FROM service_requests c WHERE $31::text = 'HOLD' AND c.on_hold
+	UNION ALL
+	SELECT c.id FROM service_requests c WHERE $31::text = 'OVERDUE'
+	  AND NOT c.on_hold AND c.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND c.due_at <= $25::timestamptz
+	LIMIT ` + maxHits + ` + 1)`
+
+// candidatesUsable is whether candidates holds every request its filter keeps.
+const candidatesUsable = `($31::text <> '' AND (SELECT count(*) FROM candidates) <= ` + maxHits + `)`
+
 // dueKey and urgencyKey are the due and urgency orders' keys over a row
 // aliased r, written exactly as migration 00018 indexes them: the due time,
 // requests without one last; and request.Urgency's rank.
@@ -190,7 +210,7 @@ const (
 )
 
 // listOrder is one order of the list over a row aliased r: its ORDER BY,
-// and the keyset condition of the rows after the cursor ($11 the time, $31
+// and the keyset condition of the rows after the cursor ($11 the time, $32
 // the rank, $12 the id; no cursor when $12 is null).
 type listOrder struct{ by, after string }
 
@@ -198,7 +218,7 @@ var listOrders = map[request.Sort]listOrder{
 	request.ByCreated: {`r.created_at DESC, r.id DESC`, `(r.created_at, r.id) < ($11::timestamptz, $12::uuid)`},
 	request.ByDue:     {dueKey + `, r.id`, `(` + dueKey + `, r.id) > (COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
 	request.ByUrgency: {urgencyKey + `, ` + dueKey + `, r.id`,
-		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($31::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
+		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($32::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
 }
 
 // listKeys are the columns every order reads, which each way of seeing a
@@ -221,7 +241,7 @@ func listBranch(cond string) string {
 // walks each index separately, since one scan over a list of keys cannot
 // return rows in order. {order} and {after} are the list's order (see
 // listSQL).
-var listVisibleSQL = `WITH ` + listTextHits + `, seen AS (
+var listVisibleSQL = `WITH ` + listTextHits + `, ` + listCandidates + `, seen AS (
 	` + listWays + `
 ), page AS (SELECT id FROM seen r ORDER BY {order} LIMIT $13)
 SELECT ` + requestCols + ` FROM service_requests r JOIN page USING (id)
@@ -236,18 +256,18 @@ var listWays = listBranch(`r.requester_id = $2::uuid`) + `
 	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
 	UNION ` + `(SELECT x.* FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)`
 
-// listHitsWay replaces listWays when a text is found in few requests
-// (hitsUsable): the requests text_hits names are read and judged by the
+// listHitsWay replaces listWays when a filter keeps few requests
+// (candidatesUsable): the requests it names are read and judged by the
 // visibility rule one by one, rather than every request the viewer may see
-// walked in order until a page of them has the text.
-var listHitsWay = `(SELECT ` + listKeys + ` FROM service_requests r WHERE r.id IN (SELECT h.id FROM text_hits h) AND ` + visibleSQL + `
+// walked in order until a page of them passes the filter.
+var listHitsWay = `(SELECT ` + listKeys + ` FROM service_requests r WHERE r.id IN (SELECT c.id FROM candidates c) AND ` + visibleSQL + `
 	AND ` + listFilter + `
 	AND ($12::uuid IS NULL OR {after})
 	ORDER BY {order} LIMIT $13)`
 
 // listAllSQL is the list for a company admin, who sees every request.
 // The unused CTE only names the viewer's parameters, which both lists take.
-var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $28::uuid[]), ` + listTextHits + `
+var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $28::uuid[]), ` + listTextHits + `, ` + listCandidates + `
 SELECT ` + requestCols + ` FROM service_requests r
 WHERE $1::boolean AND ` + listFilter + `
   AND ($12::uuid IS NULL OR {after})
@@ -258,8 +278,8 @@ LIMIT $13`
 // text) written out in each order.
 var listSQL = func() map[request.Sort][3]string {
 	out := map[request.Sort][3]string{}
-	byHits := strings.Replace(listVisibleSQL, listWays, `SELECT * FROM `+listHitsWay+` x WHERE `+hitsUsable+`
-	UNION ALL SELECT * FROM (`+listWays+`) y WHERE NOT `+hitsUsable, 1)
+	byHits := strings.Replace(listVisibleSQL, listWays, `SELECT * FROM `+listHitsWay+` x WHERE `+candidatesUsable+`
+	UNION ALL SELECT * FROM (`+listWays+`) y WHERE NOT `+candidatesUsable, 1)
 	for s, o := range listOrders {
 		r := strings.NewReplacer("{order}", o.by, "{after}", o.after)
 		out[s] = [3]string{r.Replace(listVisibleSQL), r.Replace(listAllSQL), r.Replace(byHits)}
@@ -299,13 +319,27 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 	// Staff look a text up in an index when one can narrow it; a
 	// household's requests are few, and are searched as they are read.
 	pairs := []string{}
-	byHits := false
+	byIndex := false
 	if f.Text != nil && (a.Admin || a.IsStaff()) {
 		if trigramsIn(*f.Text) {
-			byHits = true
+			byIndex = true
 		} else if p := bigramsIn(*f.Text); len(p) > 0 {
-			byHits, pairs = true, p
+			byIndex, pairs = true, p
 		}
+	}
+	// A staff member's list is driven by the filter that keeps fewest, when
+	// one has an index of its own (listCandidates).
+	driver := ""
+	switch {
+	case !a.IsStaff() || a.Admin:
+	case byIndex:
+		driver = "TEXT"
+	case f.Paid != nil && !*f.Paid:
+		driver = "OWED"
+	case f.OnHold != nil && *f.OnHold:
+		driver = "HOLD"
+	case f.Overdue != nil && *f.Overdue:
+		driver = "OVERDUE"
 	}
 	if f.Text != nil {
 		p := containsPattern(*f.Text)
@@ -313,15 +347,15 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 	}
 	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending,
 		f.CategoryID, f.UnitID, f.BuildingID, f.FirstResponderID, pq.Array(channels), f.Breached, f.Escalated, f.OnHold, f.Overdue, f.Now, f.Paid, pattern,
-		pq.Array(a.Portfolio), byHits, pq.Array(pairs))
+		pq.Array(a.Portfolio), byIndex, pq.Array(pairs), driver)
 	if f.Sort.Or() == request.ByUrgency {
-		// Only the urgency order reads a rank ($31).
+		// Only the urgency order reads a rank ($32).
 		args = append(args, afterRank)
 	}
 	q := listSQL[f.Sort.Or()][0]
 	if a.Admin {
 		q = listSQL[f.Sort.Or()][1]
-	} else if byHits {
+	} else if driver != "" {
 		q = listSQL[f.Sort.Or()][2]
 	}
 	return q, args

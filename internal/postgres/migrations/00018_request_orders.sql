@@ -31,6 +31,9 @@ CREATE INDEX service_requests_urgency_idx ON service_requests
     ((CASE WHEN status IN ('SUBMITTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') THEN CASE WHEN breached_at IS NOT NULL OR escalation_level > 0 THEN 0 ELSE 1 END WHEN status = 'COMPLETED' THEN 2 ELSE 3 END),
      COALESCE(due_at, 'infinity'::timestamptz), id);
 
+-- The quotes still owed, which a list narrowed to them starts from.
+CREATE INDEX quotes_owed_idx ON quotes (request_id) WHERE payment = 'UNPAID';
+
 -- A text of two Chinese characters (漏水, 冷氣) holds no trigram, so the
 -- trigram indexes cannot narrow a search for it; these index every two
 -- characters in a row of a request's number and description and of each
@@ -46,6 +49,7 @@ CREATE INDEX service_requests_text_bigrams_idx ON service_requests USING gin (te
 CREATE INDEX request_events_note_bigrams_idx ON request_events USING gin (text_bigrams(note));
 
 -- +goose Down
+DROP INDEX quotes_owed_idx;
 DROP INDEX request_events_note_bigrams_idx;
 DROP INDEX service_requests_text_bigrams_idx;
 DROP FUNCTION text_bigrams(text);
