@@ -63,8 +63,11 @@ func hidesRequest(w sweepWorld, data json.RawMessage) bool {
 
 var sweepCases = map[string]sweepCase{
 	"Query.request": {`query($id: ID!) { request(id: $id) { id } }`, ids, func(_ sweepWorld, d json.RawMessage) bool { return strings.Contains(string(d), `"request":null`) }, closed, ""},
-	"Query.requests": {`query($p: ID, $a: ID) { requests(filter: {propertyId: $p, assigneeId: $a}) { edges { node { id } } } }`,
-		func(w sweepWorld) map[string]any { return map[string]any{"p": w.property, "a": w.butler} }, hidesRequest, closed, ""},
+	"Query.requests": {`query($p: ID, $a: ID, $c: ID, $u: ID, $b: ID, $f: ID) { requests(filter: {propertyId: $p, assigneeId: $a,
+		categoryId: $c, unitId: $u, buildingId: $b, firstResponderId: $f, text: "Sweep", sort: URGENCY}) { edges { node { id } } } }`,
+		func(w sweepWorld) map[string]any {
+			return map[string]any{"p": w.property, "a": w.butler, "c": w.category, "u": w.unit, "b": w.building, "f": w.butler}
+		}, hidesRequest, closed, ""},
 	"Query.serviceCategories": {`query($p: ID) { serviceCategories(propertyId: $p) { id } }`, func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil,
 		openToStaff | openToResidents, "a property's catalogue is its residents' and staff's to read"},
 	"Query.dispatchRules": {`query($p: ID!) { dispatchRules(propertyId: $p) { mode } }`, func(w sweepWorld) map[string]any { return map[string]any{"p": w.property} }, nil,

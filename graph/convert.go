@@ -66,6 +66,71 @@ func decodeCursor(s *string) (*request.Cursor, error) {
 	return &request.Cursor{CreatedAt: t, ID: id}, nil
 }
 
+// encodeRequestCursor makes an opaque request-list cursor from a row's key
+// in the list's order. Newest-first cursors keep the form they always had,
+// so those already handed out stay good; the other orders name themselves,
+// so that a cursor read in one order is refused in another.
+func encodeRequestCursor(s request.Sort, r *request.Request) string {
+	c := request.CursorOf(s, r)
+	if c.Sort == request.ByCreated {
+		return encodeCursor(r)
+	}
+	due := ""
+	if c.Due != nil {
+		due = c.Due.UTC().Format(time.RFC3339Nano)
+	}
+	raw := string(c.Sort) + "|" + due + "|" + c.ID
+	if c.Sort == request.ByUrgency {
+		raw = string(c.Sort) + "|" + strconv.Itoa(c.Rank) + "|" + due + "|" + c.ID
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// decodeRequestCursor reads a request-list cursor in any order, saying
+// which; a cursor the list did not make is INVALID_INPUT on after.
+func decodeRequestCursor(s *string) (*request.Cursor, error) {
+	if s == nil || *s == "" {
+		return nil, nil
+	}
+	bad := apperr.Invalid("after", "after is not a cursor from this list")
+	raw, err := base64.RawURLEncoding.DecodeString(*s)
+	if err != nil {
+		return nil, bad
+	}
+	parts := strings.Split(string(raw), "|")
+	c := &request.Cursor{Sort: request.Sort(parts[0])}
+	switch {
+	case c.Sort == request.ByDue && len(parts) == 3:
+	case c.Sort == request.ByUrgency && len(parts) == 4:
+		rank, err := strconv.Atoi(parts[1])
+		if err != nil || rank < 0 || rank > 3 || strconv.Itoa(rank) != parts[1] {
+			return nil, bad
+		}
+		c.Rank = rank
+		parts = parts[1:]
+	default:
+		c, err := decodeCursor(s)
+		if err != nil {
+			return nil, err
+		}
+		c.Sort = request.ByCreated
+		return c, nil
+	}
+	if parts[1] != "" {
+		t, err := time.Parse(time.RFC3339Nano, parts[1])
+		if err != nil || t.Before(scalar.MinTime) || !t.Before(scalar.MaxTime) {
+			return nil, bad
+		}
+		c.Due = &t
+	}
+	// As in decodeCursor: only the form the server wrote is read.
+	if u, err := uuid.Parse(parts[2]); err != nil || u.String() != parts[2] {
+		return nil, bad
+	}
+	c.ID = parts[2]
+	return c, nil
+}
+
 func personOrNil(ctx context.Context, r *Resolver, id *string) (*person.Person, error) {
 	if id == nil {
 		return nil, nil
@@ -81,7 +146,13 @@ func filterOf(f *model.RequestFilter) request.Filter {
 	if f == nil {
 		return request.Filter{}
 	}
-	return request.Filter{Statuses: f.Status, PropertyID: f.PropertyID, AssigneeID: f.AssigneeID, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, Pooled: f.Pooled, FollowUpPending: f.FollowUpPending}
+	out := request.Filter{Statuses: f.Status, PropertyID: f.PropertyID, AssigneeID: f.AssigneeID, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, Pooled: f.Pooled, FollowUpPending: f.FollowUpPending,
+		CategoryID: f.CategoryID, UnitID: f.UnitID, BuildingID: f.BuildingID, FirstResponderID: f.FirstResponderID, Channels: f.Channel,
+		Breached: f.Breached, Overdue: f.Overdue, Escalated: f.Escalated, OnHold: f.OnHold, Paid: f.Paid, Text: f.Text}
+	if f.Sort != nil {
+		out.Sort = *f.Sort
+	}
+	return out
 }
 
 // notificationIDs parses notification ids; nil stays nil (all of them).

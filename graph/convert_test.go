@@ -103,3 +103,75 @@ func FuzzNotificationIDs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeRequestCursor feeds request-list cursors of every order. A
+// cursor is refused as INVALID_INPUT on after, or read as its order with a
+// key within the API's bounds and a canonical UUID, which encodes back to
+// the same cursor; a newest-first cursor reads as the list always read it.
+func FuzzDecodeRequestCursor(f *testing.F) {
+	due := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	r := &request.Request{ID: "6ba7b810-9dad-11d1-80b4-00c04fd430c8", CreatedAt: time.Date(2026, 11, 27, 2, 0, 0, 123456000, time.UTC), Status: request.Assigned}
+	for _, s := range []request.Sort{request.ByCreated, request.ByDue, request.ByUrgency} {
+		f.Add(encodeRequestCursor(s, r))
+		r.DueAt = &due
+		f.Add(encodeRequestCursor(s, r))
+		r.DueAt = nil
+	}
+	for _, raw := range []string{
+		"DUE||6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+		"DUE|2026-11-27T02:00:00Z|6BA7B810-9DAD-11D1-80B4-00C04FD430C8",
+		"URGENCY|1||6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+		"URGENCY|01|2026-11-27T02:00:00Z|6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+		"URGENCY|9|2026-11-27T02:00:00Z|6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+		"URGENCY|-1||6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+		"DUE|9999-12-31T23:59:59Z|6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+		"CREATED|2026-11-27T02:00:00Z|6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+		"DUE|", "URGENCY|||", "DUE|||",
+	} {
+		f.Add(base64.RawURLEncoding.EncodeToString([]byte(raw)))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := decodeRequestCursor(&s)
+		if err != nil {
+			if !isAfterError(err) {
+				t.Fatalf("%q: %v is not INVALID_INPUT on after", s, err)
+			}
+			return
+		}
+		if s == "" {
+			if c != nil {
+				t.Fatalf("an empty cursor read as %+v", c)
+			}
+			return
+		}
+		if u, err := uuid.Parse(c.ID); err != nil || u.String() != c.ID {
+			t.Fatalf("%q read as id %q, not a canonical UUID", s, c.ID)
+		}
+		row := &request.Request{ID: c.ID, CreatedAt: c.CreatedAt}
+		row.DueAt = c.Due
+		switch c.Sort {
+		case request.ByCreated:
+			if old, err := decodeCursor(&s); err != nil || old.ID != c.ID || !old.CreatedAt.Equal(c.CreatedAt) {
+				t.Fatalf("%q: newest first reads %+v, the list %+v", s, old, c)
+			}
+		case request.ByDue:
+		case request.ByUrgency:
+			// A rank is written from a status; any status of that rank will do.
+			row.Status = map[int]request.Status{0: request.Assigned, 1: request.Assigned, 2: request.Completed, 3: request.Closed}[c.Rank]
+			if c.Rank == 0 {
+				row.EscalationLevel = 1
+			}
+		default:
+			t.Fatalf("%q read in order %q", s, c.Sort)
+		}
+		if c.Due != nil && (c.Due.Before(scalar.MinTime) || !c.Due.Before(scalar.MaxTime)) {
+			t.Fatalf("%q read as due %v, outside the API's times", s, c.Due)
+		}
+		again := encodeRequestCursor(c.Sort, row)
+		back, err := decodeRequestCursor(&again)
+		if err != nil || back.Sort != c.Sort || back.ID != c.ID || back.Rank != c.Rank || !back.CreatedAt.Equal(c.CreatedAt) ||
+			(back.Due == nil) != (c.Due == nil) || back.Due != nil && !back.Due.Equal(*c.Due) {
+			t.Fatalf("%q -> %+v -> %q -> %+v, %v", s, c, again, back, err)
+		}
+	})
+}

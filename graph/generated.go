@@ -5364,7 +5364,7 @@ type Query {
     "The request's id."
     id: ID!
   ): ServiceRequest
-  "Requests the viewer may see, newest first. first defaults to 20, at most 100."
+  "Requests the viewer may see, in the filter's order (newest first unless it says otherwise). first defaults to 20, at most 100."
   requests(
     "Conditions every returned request meets; omit it for all the viewer may see."
     filter: RequestFilter
@@ -6374,7 +6374,7 @@ input RequestFilter {
 
 "A page of requests."
 type ServiceRequestConnection {
-  "The requests, newest first."
+  "The requests, in the order asked for."
   edges: [ServiceRequestEdge!]!
   "Where the page sits; pass endCursor as after for the next."
   pageInfo: PageInfo!
@@ -8170,6 +8170,65 @@ extend type Subscription {
     "The property whose staff are shown."
     propertyId: ID!
   ): [StaffBoardEntry!]!
+}
+
+# ---- console request filters ----
+
+"""
+The order of a request list. Pages follow the order's key (the creation
+time, or the due time and urgency as they stand when each page is read), so
+a request whose due time or urgency changes between pages may be skipped or
+shown twice; newest first never moves.
+"""
+enum RequestSort {
+  "Newest first (the default)."
+  CREATED
+  "Earliest due time first (the promise, plus any time on hold); requests without a promise last."
+  DUE
+  """
+  Most urgent first: open work (submitted, accepted, assigned or in progress)
+  whose promise was breached or that was escalated; then the other open work,
+  earliest due first, so that work already past due comes before the nearest
+  due; then work done and awaiting the household; then confirmed, closed and
+  cancelled requests. Within each, the earliest due time first, and those
+  without a promise last.
+  """
+  URGENCY
+}
+
+extend input RequestFilter {
+  "Of this category."
+  categoryId: ID
+  "Of this household (unit)."
+  unitId: ID
+  "Of a household in this building."
+  buildingId: ID
+  "First heard by this person (the first-asker, 首問)."
+  firstResponderId: ID
+  "Come in by any of these channels."
+  channel: [Channel!]
+  "Only requests whose promise in force was (not) breached."
+  breached: Boolean
+  "Only requests that are (not) overdue now: promised, being worked on, not on hold, and past their due time."
+  overdue: Boolean
+  "Only requests the promise clock has (not) escalated."
+  escalated: Boolean
+  "Only requests (not) on hold."
+  onHold: Boolean
+  """
+  true: paid requests whose accepted quote is paid; false: requests not
+  cancelled whose quote is still owed. Requests without a quote, or whose
+  payment was waived or refunded, match neither.
+  """
+  paid: Boolean
+  """
+  Words in English or Chinese (1 to 100 characters) found in the request's
+  number, its description, or a note or message on its timeline that the
+  viewer may read; the household never finds a request by a staff-only note.
+  """
+  text: String
+  "The order of the list; a cursor read in one order is INVALID_INPUT in another."
+  sort: RequestSort = CREATED
 }
 `, BuiltIn: false},
 }
@@ -30103,7 +30162,11 @@ func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "propertyId", "assigneeId", "createdFrom", "createdTo", "pooled", "followUpPending"}
+	if _, present := asMap["sort"]; !present {
+		asMap["sort"] = "CREATED"
+	}
+
+	fieldsInOrder := [...]string{"status", "propertyId", "assigneeId", "createdFrom", "createdTo", "pooled", "followUpPending", "categoryId", "unitId", "buildingId", "firstResponderId", "channel", "breached", "overdue", "escalated", "onHold", "paid", "text", "sort"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30159,6 +30222,90 @@ func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.FollowUpPending = data
+		case "categoryId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryID = data
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "buildingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BuildingID = data
+		case "firstResponderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponderId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponderID = data
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalOChannel2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannelᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "breached":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("breached"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Breached = data
+		case "overdue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("overdue"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Overdue = data
+		case "escalated":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("escalated"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Escalated = data
+		case "onHold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("onHold"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OnHold = data
+		case "paid":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paid"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Paid = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "sort":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sort"))
+			data, err := ec.unmarshalORequestSort2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSort(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sort = data
 		}
 	}
 	return it, nil
@@ -38100,6 +38247,42 @@ func (ec *executionContext) marshalOCallbackPolicy2ᚖgithubᚗcomᚋkproperty�
 	return res
 }
 
+func (ec *executionContext) unmarshalOChannel2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannelᚄ(ctx context.Context, v any) ([]request.Channel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]request.Channel, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChannel2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannel(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOChannel2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannelᚄ(ctx context.Context, sel ast.SelectionSet, v []request.Channel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannel2githubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOChannel2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐChannel(ctx context.Context, v any) (*request.Channel, error) {
 	if v == nil {
 		return nil, nil
@@ -38312,6 +38495,25 @@ func (ec *executionContext) unmarshalORequestFilter2ᚖgithubᚗcomᚋkproperty�
 	}
 	res, err := ec.unmarshalInputRequestFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORequestSort2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSort(ctx context.Context, v any) (*request.Sort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := request.Sort(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORequestSort2ᚖgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐSort(ctx context.Context, sel ast.SelectionSet, v *request.Sort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalORequestStatus2ᚕgithubᚗcomᚋkpropertyᚋonestopᚋinternalᚋrequestᚐStatusᚄ(ctx context.Context, v any) ([]request.Status, error) {

@@ -1125,7 +1125,7 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	if err != nil {
 		return nil, err
 	}
-	cursor, err := decodeCursor(after)
+	cursor, err := decodeRequestCursor(after)
 	if err != nil {
 		return nil, err
 	}
@@ -1133,7 +1133,8 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	if first != nil {
 		n = *first
 	}
-	rows, more, err := r.RequestService.List(ctx, a, filterOf(filter), n, cursor)
+	f := filterOf(filter)
+	rows, more, err := r.RequestService.List(ctx, a, f, n, cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -1142,7 +1143,7 @@ func (r *queryResolver) Requests(ctx context.Context, filter *model.RequestFilte
 	}
 	conn := &model.ServiceRequestConnection{Edges: make([]model.ServiceRequestEdge, len(rows))}
 	for i, row := range rows {
-		conn.Edges[i] = model.ServiceRequestEdge{Cursor: encodeCursor(row), Node: row}
+		conn.Edges[i] = model.ServiceRequestEdge{Cursor: encodeRequestCursor(f.Sort, row), Node: row}
 	}
 	conn.PageInfo = pageInfo(conn.Edges, func(e model.ServiceRequestEdge) string { return e.Cursor }, more, after)
 	return conn, nil

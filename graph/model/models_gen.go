@@ -233,6 +233,34 @@ type RequestFilter struct {
 	Pooled *bool `json:"pooled,omitempty"`
 	// Only requests that do (not) owe a director's follow-up: the director's queue.
 	FollowUpPending *bool `json:"followUpPending,omitempty"`
+	// Of this category.
+	CategoryID *string `json:"categoryId,omitempty"`
+	// Of this household (unit).
+	UnitID *string `json:"unitId,omitempty"`
+	// Of a household in this building.
+	BuildingID *string `json:"buildingId,omitempty"`
+	// First heard by this person (the first-asker, 首問).
+	FirstResponderID *string `json:"firstResponderId,omitempty"`
+	// Come in by any of these channels.
+	Channel []request.Channel `json:"channel,omitempty"`
+	// Only requests whose promise in force was (not) breached.
+	Breached *bool `json:"breached,omitempty"`
+	// Only requests that are (not) overdue now: promised, being worked on, not on hold, and past their due time.
+	Overdue *bool `json:"overdue,omitempty"`
+	// Only requests the promise clock has (not) escalated.
+	Escalated *bool `json:"escalated,omitempty"`
+	// Only requests (not) on hold.
+	OnHold *bool `json:"onHold,omitempty"`
+	// true: paid requests whose accepted quote is paid; false: requests not
+	// cancelled whose quote is still owed. Requests without a quote, or whose
+	// payment was waived or refunded, match neither.
+	Paid *bool `json:"paid,omitempty"`
+	// Words in English or Chinese (1 to 100 characters) found in the request's
+	// number, its description, or a note or message on its timeline that the
+	// viewer may read; the household never finds a request by a staff-only note.
+	Text *string `json:"text,omitempty"`
+	// The order of the list; a cursor read in one order is INVALID_INPUT in another.
+	Sort *request.Sort `json:"sort,omitempty"`
 }
 
 // A page of a request's thread, newest first.
@@ -279,7 +307,7 @@ type ServiceCategoryInput struct {
 
 // A page of requests.
 type ServiceRequestConnection struct {
-	// The requests, newest first.
+	// The requests, in the order asked for.
 	Edges []ServiceRequestEdge `json:"edges"`
 	// Where the page sits; pass endCursor as after for the next.
 	PageInfo *PageInfo `json:"pageInfo"`

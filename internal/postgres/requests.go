@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -116,23 +117,133 @@ func (s *RequestStore) VisibleMany(ctx context.Context, a *auth.Actor, ids []str
 	return rows, mapErr(err)
 }
 
-// listFilter is a list's filters and keyset position over a row aliased r,
-// with the parameters List passes.
+// listFilter is a list's filters over a row aliased r, with the
+// parameters List passes. Each filter is off when its parameter is null (or
+// empty), which PostgreSQL sees when it plans the call, so what is left is
+// what the planner matches indexes against.
 const listFilter = `(cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
   AND ($7::uuid IS NULL OR r.property_id = $7::uuid)
   AND ($8::uuid IS NULL OR r.assignee_id = $8::uuid)
   AND ($9::timestamptz IS NULL OR r.created_at >= $9::timestamptz)
   AND ($10::timestamptz IS NULL OR r.created_at < $10::timestamptz)
-  AND ($11::timestamptz IS NULL OR (r.created_at, r.id) < ($11::timestamptz, $12::uuid))
   AND ($14::boolean IS NULL OR r.pooled = $14::boolean)
-  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL AND f.cancelled_at IS NULL) = $15::boolean)`
+  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL AND f.cancelled_at IS NULL) = $15::boolean)
+  AND ($16::uuid IS NULL OR r.category_id = $16::uuid)
+  AND ($17::uuid IS NULL OR r.unit_id = $17::uuid)
+  AND ($18::uuid IS NULL OR r.unit_id IN (SELECT b.id FROM units b WHERE b.building_id = $18::uuid))
+  AND ($19::uuid IS NULL OR r.first_responder_id = $19::uuid)
+  AND (cardinality($20::text[]) = 0 OR r.channel = ANY($20::text[]))
+  AND ($21::boolean IS NULL OR (r.breached_at IS NOT NULL) = $21::boolean)
+  AND ($22::boolean IS NULL OR (r.escalation_level > 0) = $22::boolean)
+  AND ($23::boolean IS NULL OR r.on_hold = $23::boolean)
+  AND ($24::boolean IS NULL OR (NOT r.on_hold AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND r.due_at IS NOT NULL AND r.due_at <= $25::timestamptz) = $24::boolean)
+  AND ($26::boolean IS NULL
+    OR ($26::boolean AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.accepted_at IS NOT NULL AND q.payment = 'PAID'))
+    OR (NOT $26::boolean AND r.status <> 'CANCELLED' AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.payment = 'UNPAID')))
+  AND ($27::text IS NULL ` + listTextSQL + `)`
 
-// listBranch is one way of seeing requests, walked newest first on its own
-// index and cut at the page size: the list never reads more than a page per
-// way, however many requests the viewer may see.
+// listTextSQL narrows to requests whose number or description contains the
+// pattern $27, or a note on their timeline that the viewer may read: the
+// household reads no staff-only note, so only those who read a request
+// with the staff's eyes (request.SeesInternal: an admin, the property's
+// staff, the household's butler ($28), the worker or the first-asker)
+// find it by one. A text the trigram indexes find in few requests
+// (hitsUsable) is matched against what they found (text_hits); any other
+// is matched on each request walked and its notes, on their own index.
+const listTextSQL = `OR (` + hitsUsable + ` AND (r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
+      OR (` + seesInternalSQL + ` AND r.id IN (SELECT h.id FROM text_hits h))))
+    OR (NOT ` + hitsUsable + ` AND (r.number ILIKE $27::text OR r.description ILIKE $27::text
+      OR EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.note ILIKE $27::text
+        AND (NOT e.note_internal OR ` + seesInternalSQL + `))))`
+
+// seesInternalSQL is request.SeesInternal over a row aliased r.
+const seesInternalSQL = `($1::boolean OR r.property_id = ANY($5::uuid[]) OR r.unit_id = ANY($28::uuid[]) OR r.assignee_id = $2::uuid OR r.first_responder_id = $2::uuid)`
+
+// listTextHits are, when the text is looked up in an index ($29), the
+// requests whose number, description or a note contains the pattern $27,
+// once per match, with whether the match is a staff-only note; at most
+// maxHits + 1 of them. The trigram indexes (as the console's search uses)
+// need no word boundaries, and so find Chinese as well as English; a text
+// with no trigram but two characters without case in a row (two Chinese
+// characters) is looked up by those pairs ($30) in the indexes of every
+// two characters (migration 00018), and checked by the pattern.
+const listTextHits = `text_hits AS MATERIALIZED (
+	SELECT e.request_id AS id, e.note_internal AS internal FROM request_events e
+	WHERE $29::boolean AND cardinality($30::text[]) = 0 AND e.note ILIKE $27::text
+	UNION ALL
+	SELECT t.id, false FROM service_requests t
+	WHERE $29::boolean AND cardinality($30::text[]) = 0 AND (t.number ILIKE $27::text OR t.description ILIKE $27::text)
+	UNION ALL
+	SELECT e.request_id, e.note_internal FROM request_events e
+	WHERE $29::boolean AND cardinality($30::text[]) > 0 AND text_bigrams(e.note) @> $30::text[] AND e.note ILIKE $27::text
+	UNION ALL
+	SELECT t.id, false FROM service_requests t
+	WHERE $29::boolean AND cardinality($30::text[]) > 0 AND text_bigrams(t.number || ' ' || t.description) @> $30::text[]
+	  AND (t.number ILIKE $27::text OR t.description ILIKE $27::text)
+	LIMIT ` + maxHits + ` + 1)`
+
+// maxHits is the most matches a text may have in the trigram indexes for
+// the list to read the requests they name one by one (listHitsWay). A
+// rarer text then costs what it finds, not what the viewer may see; a more
+// common one is found soon enough by walking the ways of seeing requests
+// in order, testing each request as it comes (as with a text too short for
+// the indexes, or a household's search, whose requests are few).
+const maxHits = "2000"
+
+// hitsUsable is whether text_hits holds every match of the text.
+const hitsUsable = `($29::boolean AND (SELECT count(*) FROM text_hits) <= ` + maxHits + `)`
+
+// listCandidates are, for a staff member's list, the requests that one
+// filter that keeps few of them ($31) names, from its own index: a text's
+// matches (text_hits), the quotes still owed, the requests on hold, or the
+// running clocks past due at $25. At most maxHits + 1; when they are not
+// more than maxHits, listHitsWay reads them instead of walking every
+// request the viewer may see until a page of them passes the filter.
+const listCandidates = `candidates AS MATERIALIZED (
+	SELECT h.id FROM text_hits h WHERE $31::text = 'TEXT'
+	UNION ALL
+	SELECT q.request_id FROM quotes q WHERE $31::text = 'OWED' AND q.payment = 'UNPAID'
+	UNION ALL
+	SELECT c.id FROM service_requests c WHERE $31::text = 'HOLD' AND c.on_hold
+	UNION ALL
+	SELECT c.id FROM service_requests c WHERE $31::text = 'OVERDUE'
+	  AND NOT c.on_hold AND c.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND c.due_at <= $25::timestamptz
+	LIMIT ` + maxHits + ` + 1)`
+
+// candidatesUsable is whether candidates holds every request its filter keeps.
+const candidatesUsable = `($31::text <> '' AND (SELECT count(*) FROM candidates) <= ` + maxHits + `)`
+
+// dueKey and urgencyKey are the due and urgency orders' keys over a row
+// aliased r, written exactly as migration 00018 indexes them: the due time,
+// requests without one last; and request.Urgency's rank.
+const (
+	dueKey     = `COALESCE(r.due_at, 'infinity'::timestamptz)`
+	urgencyKey = `(CASE WHEN r.status IN ('SUBMITTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') THEN CASE WHEN r.breached_at IS NOT NULL OR r.escalation_level > 0 THEN 0 ELSE 1 END WHEN r.status = 'COMPLETED' THEN 2 ELSE 3 END)`
+)
+
+// listOrder is one order of the list over a row aliased r: its ORDER BY,
+// and the keyset condition of the rows after the cursor ($11 the time, $32
+// the rank, $12 the id; no cursor when $12 is null).
+type listOrder struct{ by, after string }
+
+var listOrders = map[request.Sort]listOrder{
+	request.ByCreated: {`r.created_at DESC, r.id DESC`, `(r.created_at, r.id) < ($11::timestamptz, $12::uuid)`},
+	request.ByDue:     {dueKey + `, r.id`, `(` + dueKey + `, r.id) > (COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
+	request.ByUrgency: {urgencyKey + `, ` + dueKey + `, r.id`,
+		`(` + urgencyKey + `, ` + dueKey + `, r.id) > ($32::integer, COALESCE($11::timestamptz, 'infinity'::timestamptz), $12::uuid)`},
+}
+
+// listKeys are the columns every order reads, which each way of seeing a
+// request hands on to the merge.
+const listKeys = `r.id, r.created_at, r.due_at, r.status, r.breached_at, r.escalation_level`
+
+// listBranch is one way of seeing requests, walked in the list's order on
+// its own index and cut at the page size: the list never reads more than a
+// page per way, however many requests the viewer may see.
 func listBranch(cond string) string {
-	return `(SELECT r.id, r.created_at FROM service_requests r WHERE ` + cond + ` AND ` + listFilter + `
-	ORDER BY r.created_at DESC, r.id DESC LIMIT $13)`
+	return `(SELECT ` + listKeys + ` FROM service_requests r WHERE ` + cond + ` AND ` + listFilter + `
+	AND ($12::uuid IS NULL OR {after})
+	ORDER BY {order} LIMIT $13)`
 }
 
 // listVisibleSQL is the visibility rule as a union of index walks, one per
@@ -140,43 +251,57 @@ func listBranch(cond string) string {
 // a property's service center, the assignee, the first-asker, a property's
 // grab pool), merged and cut to the page. Per household and per property it
 // walks each index separately, since one scan over a list of keys cannot
-// return rows in date order.
-var listVisibleSQL = `WITH seen AS (
-	` + listBranch(`r.requester_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.id, x.created_at FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
-	UNION ` + `(SELECT x.id, x.created_at FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
-	UNION ` + listBranch(`r.assignee_id = $2::uuid`) + `
-	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.id, x.created_at FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)
-), page AS (SELECT id FROM seen ORDER BY created_at DESC, id DESC LIMIT $13)
+// return rows in order. {order} and {after} are the list's order (see
+// listSQL).
+var listVisibleSQL = `WITH ` + listTextHits + `, ` + listCandidates + `, seen AS (
+	` + listWays + `
+), page AS (SELECT id FROM seen r ORDER BY {order} LIMIT $13)
 SELECT ` + requestCols + relatedCols + ` FROM service_requests r JOIN page USING (id) ` + relatedJoin + `
 WHERE NOT $1::boolean
-ORDER BY r.created_at DESC, r.id DESC`
+ORDER BY {order}`
+
+// listWays are the ways of seeing requests, each walked on its own index.
+var listWays = listBranch(`r.requester_id = $2::uuid`) + `
+	UNION ` + `(SELECT x.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
+	UNION ` + `(SELECT x.* FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
+	UNION ` + listBranch(`r.assignee_id = $2::uuid`) + `
+	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
+	UNION ` + `(SELECT x.* FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)`
+
+// listHitsWay replaces listWays when a filter keeps few requests
+// (candidatesUsable): the requests it names are read and judged by the
+// visibility rule one by one, rather than every request the viewer may see
+// walked in order until a page of them passes the filter.
+var listHitsWay = `(SELECT ` + listKeys + ` FROM service_requests r WHERE r.id IN (SELECT c.id FROM candidates c) AND ` + visibleSQL + `
+	AND ` + listFilter + `
+	AND ($12::uuid IS NULL OR {after})
+	ORDER BY {order} LIMIT $13)`
 
 // listAllSQL is the list for a company admin, who sees every request.
 // The unused CTE only names the viewer's parameters, which both lists take.
-var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[])
+var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $28::uuid[]), ` + listTextHits + `, ` + listCandidates + `
 SELECT ` + requestCols + relatedCols + ` FROM service_requests r ` + relatedJoin + `
 WHERE $1::boolean AND ` + listFilter + `
-ORDER BY r.created_at DESC, r.id DESC
+  AND ($12::uuid IS NULL OR {after})
+ORDER BY {order}
 LIMIT $13`
 
-// List returns requests the actor may see, newest first.
+// listSQL is each list (the viewer's, the admin's, the viewer's found by
+// text) written out in each order.
+var listSQL = func() map[request.Sort][3]string {
+	out := map[request.Sort][3]string{}
+	byHits := strings.Replace(listVisibleSQL, listWays, `SELECT * FROM `+listHitsWay+` x WHERE `+candidatesUsable+`
+	UNION ALL SELECT * FROM (`+listWays+`) y WHERE NOT `+candidatesUsable, 1)
+	for s, o := range listOrders {
+		r := strings.NewReplacer("{order}", o.by, "{after}", o.after)
+		out[s] = [3]string{r.Replace(listVisibleSQL), r.Replace(listAllSQL), r.Replace(byHits)}
+	}
+	return out
+}()
+
+// List returns requests the actor may see, in the filter's order.
 func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter, limit int, after *request.Cursor) ([]*request.Request, error) {
-	statuses := make([]string, len(f.Statuses))
-	for i, st := range f.Statuses {
-		statuses[i] = string(st)
-	}
-	var afterAt *time.Time
-	var afterID *string
-	if after != nil {
-		afterAt, afterID = &after.CreatedAt, &after.ID
-	}
-	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending)
-	q := listVisibleSQL
-	if a.Admin {
-		q = listAllSQL
-	}
+	q, args := listQuery(a, f, limit, after)
 	// Not prepared: after a few runs PostgreSQL may settle on one generic
 	// plan, which keeps every branch and filter a viewer's parameters
 	// leave empty (an agent's page reads over twice the buffers on it);
@@ -186,6 +311,110 @@ func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter
 		return nil, mapErr(err)
 	}
 	return relatedRequests(rows)
+}
+
+// listQuery is the statement List runs and its parameters.
+func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor) (string, []any) {
+	statuses := make([]string, len(f.Statuses))
+	for i, st := range f.Statuses {
+		statuses[i] = string(st)
+	}
+	channels := make([]string, len(f.Channels))
+	for i, c := range f.Channels {
+		channels[i] = string(c)
+	}
+	var afterAt *time.Time
+	var afterID *string
+	afterRank := 0
+	if after != nil {
+		afterID, afterRank = &after.ID, after.Rank
+		afterAt = &after.CreatedAt
+		if f.Sort.Or() != request.ByCreated {
+			afterAt = after.Due
+		}
+	}
+	var pattern *string
+	// Staff look a text up in an index when one can narrow it; a
+	// household's requests are few, and are searched as they are read.
+	pairs := []string{}
+	byIndex := false
+	if f.Text != nil && (a.Admin || a.IsStaff()) {
+		if trigramsIn(*f.Text) {
+			byIndex = true
+		} else if p := bigramsIn(*f.Text); len(p) > 0 {
+			byIndex, pairs = true, p
+		}
+	}
+	// A staff member's list is driven by the filter that keeps fewest, when
+	// one has an index of its own (listCandidates).
+	driver := ""
+	switch {
+	case !a.IsStaff() || a.Admin:
+	case byIndex:
+		driver = "TEXT"
+	case f.Paid != nil && !*f.Paid:
+		driver = "OWED"
+	case f.OnHold != nil && *f.OnHold:
+		driver = "HOLD"
+	case f.Overdue != nil && *f.Overdue:
+		driver = "OVERDUE"
+	}
+	if f.Text != nil {
+		p := containsPattern(*f.Text)
+		pattern = &p
+	}
+	args := append(visibleArgs(a), pq.Array(statuses), f.PropertyID, f.AssigneeID, f.CreatedFrom, f.CreatedTo, afterAt, afterID, limit, f.Pooled, f.FollowUpPending,
+		f.CategoryID, f.UnitID, f.BuildingID, f.FirstResponderID, pq.Array(channels), f.Breached, f.Escalated, f.OnHold, f.Overdue, f.Now, f.Paid, pattern,
+		pq.Array(a.Portfolio), byIndex, pq.Array(pairs), driver)
+	if f.Sort.Or() == request.ByUrgency {
+		// Only the urgency order reads a rank ($32).
+		args = append(args, afterRank)
+	}
+	q := listSQL[f.Sort.Or()][0]
+	if a.Admin {
+		q = listSQL[f.Sort.Or()][1]
+	} else if driver != "" {
+		q = listSQL[f.Sort.Or()][2]
+	}
+	return q, args
+}
+
+// trigramsIn reports whether a trigram index can narrow a search for text
+// anywhere: it holds three letters or digits in a row, which pg_trgm
+// indexes as one of a word's trigrams.
+func trigramsIn(text string) bool {
+	run := 0
+	for _, c := range text {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// bigramsIn returns the pairs of characters in a row in text that have no
+// case (Chinese characters, digits), which any text containing it holds
+// exactly as they are; nil when there is none.
+func bigramsIn(text string) []string {
+	caseless := func(c rune) bool { return unicode.ToLower(c) == c && unicode.ToUpper(c) == c && unicode.IsPrint(c) }
+	rs := []rune(text)
+	var out []string
+	for i := 0; i+1 < len(rs); i++ {
+		if caseless(rs[i]) && caseless(rs[i+1]) && (unicode.IsLetter(rs[i]) || unicode.IsLetter(rs[i+1])) {
+			out = append(out, string(rs[i:i+2]))
+		}
+	}
+	return out
+}
+
+// containsPattern is the ILIKE pattern that finds text anywhere, with the
+// pattern's own characters in it matching themselves.
+func containsPattern(text string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text) + "%"
 }
 
 // EventsOf returns the latest (at most last) events of each of the given

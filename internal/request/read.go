@@ -2,6 +2,8 @@ package request
 
 import (
 	"context"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -41,20 +43,22 @@ func (s *Service) GetMany(ctx context.Context, a *auth.Actor, ids []string) (map
 // MaxPage is the most items any list answers at once.
 const MaxPage = 100
 
-// List returns one page of the requests the actor may see, newest first,
-// and whether more follow.
+// List returns one page of the requests the actor may see, in the
+// filter's order (newest first by default), and whether more follow. The
+// filters only narrow what the actor may see already; a cursor is good
+// only for the order it was read in.
 func (s *Service) List(ctx context.Context, a *auth.Actor, f Filter, first int, after *Cursor) ([]*Request, bool, error) {
 	if first < 0 || first > MaxPage {
 		return nil, false, apperr.Invalid("first", "first must be between 0 and %d", MaxPage)
 	}
-	if err := checkIDs(map[string]*string{"filter.propertyId": f.PropertyID, "filter.assigneeId": f.AssigneeID}); err != nil {
+	f, err := checkFilter(f)
+	if err != nil {
 		return nil, false, err
 	}
-	for _, st := range f.Statuses {
-		if !validStatus(st) {
-			return nil, false, apperr.Invalid("filter.status", "unknown status %q", st)
-		}
+	if after != nil && after.Sort.Or() != f.Sort {
+		return nil, false, apperr.Invalid("after", "after is not a cursor from this list")
 	}
+	f.Now = s.clock.Now()
 	rows, err := s.store.List(ctx, a, f, first+1, after)
 	if err != nil {
 		return nil, false, err
@@ -63,6 +67,53 @@ func (s *Service) List(ctx context.Context, a *auth.Actor, f Filter, first int, 
 		return rows[:first], true, nil
 	}
 	return rows, false, nil
+}
+
+// maxSearch is the longest text a list is narrowed by, as in the console's
+// search.
+const maxSearch = 100
+
+// checkFilter refuses a filter with a malformed id, an unknown status,
+// channel or order, or a text that is empty or too long, naming the
+// field; it returns the filter with its ids in canonical form and its text
+// trimmed.
+func checkFilter(f Filter) (Filter, error) {
+	for _, id := range []struct {
+		field string
+		v     **string
+	}{{"filter.propertyId", &f.PropertyID}, {"filter.assigneeId", &f.AssigneeID}, {"filter.categoryId", &f.CategoryID}, {"filter.unitId", &f.UnitID}, {"filter.buildingId", &f.BuildingID}, {"filter.firstResponderId", &f.FirstResponderID}} {
+		if *id.v == nil {
+			continue
+		}
+		u, err := uuid.Parse(**id.v)
+		if err != nil {
+			return f, apperr.Invalid(id.field, "%s is not a valid id", id.field)
+		}
+		canonical := u.String()
+		*id.v = &canonical
+	}
+	for _, st := range f.Statuses {
+		if !validStatus(st) {
+			return f, apperr.Invalid("filter.status", "unknown status %q", st)
+		}
+	}
+	for _, c := range f.Channels {
+		if !c.Valid() {
+			return f, apperr.Invalid("filter.channel", "unknown channel %q", c)
+		}
+	}
+	if !f.Sort.Valid() {
+		return f, apperr.Invalid("filter.sort", "unknown order %q", f.Sort)
+	}
+	f.Sort = f.Sort.Or()
+	if f.Text != nil {
+		text := strings.TrimSpace(*f.Text)
+		if n := utf8.RuneCountInString(text); n < 1 || n > maxSearch {
+			return f, apperr.Invalid("filter.text", "text must be 1-%d characters", maxSearch)
+		}
+		f.Text = &text
+	}
+	return f, nil
 }
 
 func validStatus(s Status) bool {

@@ -249,10 +249,102 @@ type Filter struct {
 	// FollowUpPending narrows to requests that do (not) owe a director's
 	// follow-up: the director's queue.
 	FollowUpPending *bool
+	// The console's narrowing: what was asked for (category), where
+	// (unit, building), who first heard it, and how it came in.
+	CategoryID       *string
+	UnitID           *string
+	BuildingID       *string
+	FirstResponderID *string
+	Channels         []Channel
+	// Breached narrows to requests whose promise in force was (not)
+	// breached; Escalated to those the promise clock has (not) escalated;
+	// OnHold to those (not) on hold.
+	Breached  *bool
+	Escalated *bool
+	OnHold    *bool
+	// Overdue narrows to requests whose promise clock runs and whose due
+	// time has (not) passed at Now.
+	Overdue *bool
+	// Paid narrows to requests whose accepted quote is paid (true) or whose
+	// quote is still owed (false); requests without a quote match neither.
+	Paid *bool
+	// Text narrows to requests whose number, description or a note the
+	// viewer may read on their timeline contains it, in any language.
+	Text *string
+	// Sort is the order of the list; the zero value is newest first.
+	Sort Sort
+	// Now is the clock's time, which Overdue is judged at; List sets it.
+	Now time.Time
 }
 
-// Cursor is a position in the newest-first request list.
+// Sort is the order of a request list.
+type Sort string
+
+// The orders. ByCreated is newest first (the default); ByDue the earliest
+// due time first, requests without a promise last; ByUrgency the most
+// urgent first (see Urgency).
+const (
+	ByCreated Sort = "CREATED"
+	ByDue     Sort = "DUE"
+	ByUrgency Sort = "URGENCY"
+)
+
+// Valid reports whether s is a known order (the zero value is ByCreated).
+func (s Sort) Valid() bool {
+	switch s {
+	case "", ByCreated, ByDue, ByUrgency:
+		return true
+	}
+	return false
+}
+
+// Or returns s, or ByCreated for the zero value.
+func (s Sort) Or() Sort {
+	if s == "" {
+		return ByCreated
+	}
+	return s
+}
+
+// Urgency ranks a request for the urgency order, most urgent (0) first:
+// open work whose promise was breached or that was escalated; other open
+// work (those past due first, as the order then goes by due time); work
+// done and awaiting the household; and finished requests last. Within a
+// rank, the earliest due time comes first, requests without one last.
+func Urgency(r *Request) int {
+	switch r.Status {
+	case Submitted, Accepted, Assigned, InProgress:
+		if r.BreachedAt != nil || r.EscalationLevel > 0 {
+			return 0
+		}
+		return 1
+	case Completed:
+		return 2
+	}
+	return 3
+}
+
+// Cursor is a position in a request list: the sort key of the last row
+// read. CreatedAt is the key of the newest-first order; Due (nil for no
+// due time) and Rank those of the due and urgency orders.
 type Cursor struct {
+	Sort      Sort
 	CreatedAt time.Time
+	Due       *time.Time
+	Rank      int
 	ID        string
+}
+
+// CursorOf is the position just after r in a list in order s.
+func CursorOf(s Sort, r *Request) Cursor {
+	c := Cursor{Sort: s.Or(), ID: r.ID}
+	switch c.Sort {
+	case ByCreated:
+		c.CreatedAt = r.CreatedAt
+	case ByDue:
+		c.Due = r.DueAt
+	case ByUrgency:
+		c.Due, c.Rank = r.DueAt, Urgency(r)
+	}
+	return c
 }
