@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -237,6 +238,9 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 		b.Fatal(err)
 	}
 	var res liveResult
+	if os.Getenv("BENCH_LIVE_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1024
+	}
 	base := side.subscribers()
 	heap0, rss0 := memNow()
 	g0 := runtime.NumGoroutine()
@@ -277,6 +281,11 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 	}
 	time.Sleep(2 * time.Second) // let set-up work settle
 	heap1, rss1 := memNow()
+	if dir := os.Getenv("BENCH_LIVE_HEAPPROFILE"); dir != "" {
+		// The heap with every subscription idle, for go tool pprof
+		// -base: where a subscription's bytes go.
+		writeHeapProfile(b, filepath.Join(dir, strings.ReplaceAll(side.name, " ", "-")+".heap"))
+	}
 	res.goroutinesPerSub = float64(runtime.NumGoroutine()-g0) / float64(len(payloads))
 	res.heapPerSub = float64(int64(heap1)-int64(heap0)) / float64(len(payloads)) / 1024
 	res.rssPerSub = float64(int64(rss1)-int64(rss0)) / float64(len(payloads)) / 1024
@@ -377,6 +386,18 @@ func memNow() (heap, rss uint64) {
 		}
 	}
 	return m.HeapInuse, rss
+}
+
+// writeHeapProfile writes the heap profile to file.
+func writeHeapProfile(b *testing.B, file string) {
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // cpuNow is the CPU time this process has used.

@@ -1688,11 +1688,12 @@ func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *str
 	if err != nil {
 		return nil, err
 	}
-	sub, err := r.Events.Subscribe(ctx, a, requestID, since)
+	sub, err := r.Events.Subscribe(ctx, a, requestID, since, ender(ctx, r.log))
 	if err != nil {
 		return nil, err
 	}
-	return stream[request.Event](ctx, sub, r.log, r.live), nil
+	follow(ctx, sub, r.live)
+	return sub.C(), nil
 }
 
 // Notifications is the resolver for the notifications field.
@@ -1701,11 +1702,12 @@ func (r *subscriptionResolver) Notifications(ctx context.Context, since *string)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := r.Events.SubscribeNotifications(ctx, a.PersonID, since)
+	sub, err := r.Events.SubscribeNotifications(ctx, a.PersonID, since, ender(ctx, r.log))
 	if err != nil {
 		return nil, err
 	}
-	return stream[notification.Notification](ctx, sub, r.log, r.live), nil
+	follow(ctx, sub, r.live)
+	return sub.C(), nil
 }
 
 // Building is the resolver for the building field.

@@ -169,7 +169,7 @@ func commit(t *testing.T, h *pubsub.Hub, log *eventLog, unitID string) request.E
 func TestLostPublishArrivesByPoll(t *testing.T) {
 	log := openLog(t)
 	h := startHub(t, log, brokenBroker{}, pubsub.Options{PollInterval: 50 * time.Millisecond})
-	s, err := h.Subscribe(context.Background(), household, nil, nil)
+	s, err := h.Subscribe(context.Background(), household, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +184,8 @@ func TestLostPublishArrivesByPoll(t *testing.T) {
 func TestSlowSubscriberIsDropped(t *testing.T) {
 	log := openLog(t)
 	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Buffer: 2, PollInterval: time.Hour})
-	slow, _ := h.Subscribe(context.Background(), household, nil, nil)
-	fast, _ := h.Subscribe(context.Background(), household, nil, nil)
+	slow, _ := h.Subscribe(context.Background(), household, nil, nil, nil)
+	fast, _ := h.Subscribe(context.Background(), household, nil, nil, nil)
 	for i := 0; i < 10; i++ {
 		commit(t, h, log, unitA)
 		if e := next(t, fast); e.ID != log.base+int64(i+1) {
@@ -221,7 +221,7 @@ func TestResumeSwitchover(t *testing.T) {
 	}
 	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Batch: 1, PollInterval: time.Hour})
 	since := strconv.FormatInt(log.base+1, 10)
-	s, err := h.Subscribe(context.Background(), household, nil, &since)
+	s, err := h.Subscribe(context.Background(), household, nil, &since, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestResumeSwitchover(t *testing.T) {
 		t.Fatalf("got %v, want [3 5 7] after the start", got)
 	}
 	for _, bad := range []string{"x", "-1", strconv.FormatInt(log.base+99, 10)} {
-		if _, err := h.Subscribe(context.Background(), household, nil, &bad); err == nil {
+		if _, err := h.Subscribe(context.Background(), household, nil, &bad, nil); err == nil {
 			t.Errorf("since %q accepted", bad)
 		}
 	}
@@ -328,7 +328,7 @@ func TestInstallationsShareAChannel(t *testing.T) {
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { c.Close() })
 		h := startHub(t, l, redisbroker.New(c, ch), pubsub.Options{PollInterval: time.Hour})
-		s, err := h.Subscribe(context.Background(), admin, nil, nil)
+		s, err := h.Subscribe(context.Background(), admin, nil, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
