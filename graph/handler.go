@@ -340,8 +340,7 @@ func wsInit(svc *auth.Service, sessionCheck time.Duration, log *slog.Logger) tra
 		// fresh token (graphql-ws asks connectionParams again) and
 		// resumes with since.
 		// Access taken away (a move-out, a leaver) cuts the socket too.
-		expiring, cancel := context.WithTimeout(svc.Track(ctx, a.PersonID), a.TokenLeft)
-		context.AfterFunc(expiring, cancel)
+		expiring := svc.Track(ctx, a.PersonID, a.TokenLeft)
 		if sock := socketFrom(ctx); sock != nil {
 			watchSession(expiring, svc, a, sock, sessionCheck, log)
 		}
@@ -362,7 +361,8 @@ const closeSessionEnded = 4403
 // session cost one look-up. A failed check (the database unreachable)
 // leaves the socket open: it is not a sign that the session ended. It runs
 // on a timer rather than a goroutine of its own, so a waiting socket costs
-// a timer; the timer stops when the socket's context ends.
+// a timer; once the socket's context has ended, the timer's next turn is
+// its last.
 func watchSession(ctx context.Context, svc *auth.Service, a *auth.Actor, sock *socket, interval time.Duration, log *slog.Logger) {
 	var (
 		mu sync.Mutex
@@ -388,11 +388,6 @@ func watchSession(ctx context.Context, svc *auth.Service, a *auth.Actor, sock *s
 		mu.Lock()
 		defer mu.Unlock()
 		t.Reset(interval)
-	})
-	context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		t.Stop()
 	})
 }
 

@@ -154,7 +154,9 @@ type Hub struct {
 	subs   map[*Subscription]struct{}
 	// index finds the subscriptions an event may concern without looking
 	// at the others: by each way of seeing a request (see keysOf).
-	index map[string]map[*Subscription]struct{}
+	// A key's list is short for all but a property's staff keys, and a
+	// slice costs far less than a set per resident.
+	index map[string][]*Subscription
 	// ncursor and inboxes are the same for notifications.
 	ncursor int64
 	// inboxes are keyed by person, so a notification reaches its person's
@@ -192,7 +194,7 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 		outbox:  make(chan queued, 4096),
 		tracer:  opts.Tracer.Tracer("github.com/kproperty/onestop/internal/pubsub"),
 		subs:    map[*Subscription]struct{}{},
-		index:   map[string]map[*Subscription]struct{}{},
+		index:   map[string][]*Subscription{},
 		inboxes: map[string]map[*InboxSubscription]struct{}{},
 	}
 }
@@ -502,6 +504,7 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event, changes []SightC
 	}
 
 	deliveredAt := h.opts.Clock.Now()
+	var slow []*Subscription
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := range evs {
@@ -523,9 +526,15 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event, changes []SightC
 				deliveries++
 				h.opts.Observer.Delivered(deliveredAt.Sub(e.At))
 			} else {
-				h.dropLocked(s, "subscriber too slow")
+				slow = append(slow, s)
 			}
 		})
+		// Dropped only now: the index's lists may not change under
+		// eachCandidate.
+		for _, s := range slow {
+			h.dropLocked(s, "subscriber too slow")
+		}
+		slow = slow[:0]
 	}
 	for _, c := range changes {
 		h.narrowLocked(c, fresh)
@@ -541,7 +550,7 @@ func (h *Hub) narrowLocked(c SightChange, fresh map[string]*auth.Actor) {
 		if !ok {
 			now = &auth.Actor{PersonID: p} // the person is gone
 		}
-		for s := range h.index["p:"+p] {
+		for _, s := range h.index["p:"+p] {
 			if s.actor.PersonID == p {
 				s.actor = s.actor.Within(now)
 			}
@@ -578,7 +587,8 @@ func keysOf(a *auth.Actor) []string {
 }
 
 // eachCandidate calls fn once for every subscription an event may
-// concern; fn still decides by the visibility rule. The caller holds h.mu.
+// concern; fn still decides by the visibility rule, and must not register
+// or unregister anyone. The caller holds h.mu.
 func (h *Hub) eachCandidate(e *request.Event, fn func(*Subscription)) {
 	keys := [7]string{"*", "p:" + e.RequesterID, "u:" + e.UnitID, "c:" + e.PropertyID}
 	n := 4
@@ -595,7 +605,7 @@ func (h *Hub) eachCandidate(e *request.Event, fn func(*Subscription)) {
 		n++
 	}
 	for _, k := range keys[:n] {
-		for s := range h.index[k] {
+		for _, s := range h.index[k] {
 			// A subscription may stand under several of the keys: the
 			// event's id marks it as seen.
 			if s.seen == e.ID {
@@ -612,24 +622,28 @@ func (h *Hub) registerLocked(s *Subscription) {
 	h.subs[s] = struct{}{}
 	s.keys = keysOf(s.actor)
 	for _, k := range s.keys {
-		set := h.index[k]
-		if set == nil {
-			set = map[*Subscription]struct{}{}
-			h.index[k] = set
-		}
-		set[s] = struct{}{}
+		h.index[k] = append(h.index[k], s)
 	}
 }
 
 // unregisterLocked forgets a subscription; it may be called again.
 func (h *Hub) unregisterLocked(s *Subscription) {
+	if _, ok := h.subs[s]; !ok {
+		return
+	}
 	delete(h.subs, s)
 	for _, k := range s.keys {
-		if set := h.index[k]; set != nil {
-			delete(set, s)
-			if len(set) == 0 {
-				delete(h.index, k)
-			}
+		list := h.index[k]
+		if i := slices.Index(list, s); i >= 0 {
+			// Order within a key does not matter: the last takes its place.
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+		}
+		if len(list) == 0 {
+			delete(h.index, k)
+		} else {
+			h.index[k] = list
 		}
 	}
 }
