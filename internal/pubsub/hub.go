@@ -144,6 +144,11 @@ type Hub struct {
 	// wake is a one-slot doorbell used when the inbox is full: the tailer
 	// then reads the log, which covers whatever was dropped.
 	wake chan struct{}
+	// nwake is the notification tailer's doorbell, rung after events are
+	// delivered (their transaction may have written notifications): the
+	// notifications are read on a goroutine of their own, so that the
+	// next event never waits for that read.
+	nwake chan struct{}
 	// outbox holds events waiting to be published, so that a mutation never
 	// waits on the broker.
 	outbox chan queued
@@ -157,8 +162,13 @@ type Hub struct {
 	// A key's list is short for all but a property's staff keys, and a
 	// slice costs far less than a set per resident.
 	index map[string][]*Subscription
-	// ncursor and inboxes are the same for notifications.
+	// ncursor and inboxes are the same for notifications; ncursor is
+	// written by the notification tailer, and by the first subscription
+	// after a time without any (see catchUpNotifications).
 	ncursor int64
+	// nidle says the notification tailer has skipped reads for want of
+	// subscribers, so ncursor may be behind.
+	nidle bool
 	// inboxes are keyed by person, so a notification reaches its person's
 	// phones without a look at anyone else's.
 	inboxes map[string]map[*InboxSubscription]struct{}
@@ -191,6 +201,7 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 		opts:    opts,
 		inbox:   make(chan []byte, 1024),
 		wake:    make(chan struct{}, 1),
+		nwake:   make(chan struct{}, 1),
 		outbox:  make(chan queued, 4096),
 		tracer:  opts.Tracer.Tracer("github.com/kproperty/onestop/internal/pubsub"),
 		subs:    map[*Subscription]struct{}{},
@@ -218,9 +229,10 @@ func (h *Hub) Start(ctx context.Context) error {
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	h.stop = stop
-	h.wg.Add(3)
+	h.wg.Add(4)
 	go func() { defer h.wg.Done(); h.broker.Listen(runCtx, h.notify) }()
 	go func() { defer h.wg.Done(); h.tail(runCtx) }()
+	go func() { defer h.wg.Done(); h.tailNotifications(runCtx) }()
 	go func() { defer h.wg.Done(); h.publishLoop(runCtx) }()
 	h.opts.Log.Info("live events", "broker", h.broker.String(), "from_event", last, "poll", h.opts.PollInterval)
 	return nil
@@ -337,7 +349,10 @@ func (h *Hub) notify(payload []byte) {
 // Wake has the tailer read the logs now: a change that wrote only
 // notifications (a booking) reaches its subscribers without waiting for the
 // poll.
-func (h *Hub) Wake() { h.nudge() }
+func (h *Hub) Wake() {
+	h.nudge()
+	h.nudgeNotifications()
+}
 
 func (h *Hub) nudge() {
 	select {
@@ -399,7 +414,7 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 		// The very next id: no sight change can come before it.
 		if h.deliver(ctx, []request.Event{e}, nil) {
 			h.opts.Observer.Relayed("broker", 1)
-			h.catchUpNotifications(ctx)
+			h.nudgeNotifications()
 		}
 	default:
 		h.catchUp(ctx)
@@ -418,7 +433,7 @@ func (h *Hub) catchUp(ctx context.Context) {
 			return
 		}
 		if len(evs) == 0 {
-			h.catchUpNotifications(ctx)
+			h.nudgeNotifications()
 			return
 		}
 		// A sight change takes an id of the event log's sequence, so only
@@ -443,7 +458,7 @@ func (h *Hub) catchUp(ctx context.Context) {
 		}
 		h.opts.Observer.Relayed("log", len(evs))
 		if len(evs) < h.opts.Batch {
-			h.catchUpNotifications(ctx)
+			h.nudgeNotifications()
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package pubsub
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/kproperty/onestop/internal/apperr"
 
@@ -56,6 +57,11 @@ func (h *Hub) SubscribeNotifications(ctx context.Context, personID string, since
 	if h.closed {
 		return nil, &ResumeError{Reason: "server shutting down", Since: max(from, 0)}
 	}
+	if h.nidle {
+		// Nobody was subscribed, so the tailer read nothing: what it
+		// skipped, up to last, is nobody's to receive live.
+		h.ncursor, h.nidle = max(h.ncursor, last), false
+	}
 	s := &InboxSubscription{hub: h, personID: personID,
 		feed: newFeed(ctx, &h.mu, h.opts.Buffer, func(n *notification.Notification) int64 { return n.ID }, end)}
 	s.feed.sent = from
@@ -93,14 +99,45 @@ func (s *InboxSubscription) backfill(upTo int64) func(ctx context.Context, after
 	}
 }
 
+// tailNotifications delivers notifications in id order until ctx ends,
+// when rung or polled.
+func (h *Hub) tailNotifications(ctx context.Context) {
+	t := time.NewTicker(h.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.nwake:
+		case <-t.C:
+		}
+		h.catchUpNotifications(ctx)
+	}
+}
+
+func (h *Hub) nudgeNotifications() {
+	select {
+	case h.nwake <- struct{}{}:
+	default:
+	}
+}
+
 // catchUpNotifications reads and delivers every notification after the
-// notification cursor.
+// notification cursor. While this process has no notification
+// subscriber it reads nothing: the first one to come moves the cursor.
 func (h *Hub) catchUpNotifications(ctx context.Context) {
 	for ctx.Err() == nil {
-		ns, err := h.store.NotificationsAfter(ctx, h.ncursor, h.opts.Batch)
+		h.mu.Lock()
+		after, idle := h.ncursor, len(h.inboxes) == 0
+		h.nidle = h.nidle || idle
+		h.mu.Unlock()
+		if idle {
+			return
+		}
+		ns, err := h.store.NotificationsAfter(ctx, after, h.opts.Batch)
 		if err != nil {
 			if ctx.Err() == nil {
-				h.opts.Log.Warn("read notifications", "after", h.ncursor, "err", err)
+				h.opts.Log.Warn("read notifications", "after", after, "err", err)
 			}
 			return
 		}
