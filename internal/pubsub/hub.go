@@ -93,8 +93,8 @@ type Observer interface {
 	// Published reports one event sent to the broker, or failed to be.
 	Published(err error)
 	// Relayed reports n events the tailer took in and delivered: from a
-	// broker message (source "broker") or read from the event log (source
-	// "log").
+	// broker message (source "broker"), from this process's own commit
+	// (source "local") or read from the event log (source "log").
 	Relayed(source string, n int)
 	// Delivered reports one event queued to one subscriber, lag after the
 	// step that recorded it.
@@ -152,6 +152,10 @@ type Hub struct {
 	// outbox holds events waiting to be published, so that a mutation never
 	// waits on the broker.
 	outbox chan queued
+	// local hands this process's own committed events to the tailer as
+	// well: its subscribers need not wait for the broker's round trip,
+	// and the broker's copy then finds them delivered.
+	local chan queued
 	tracer trace.Tracer
 
 	mu     sync.Mutex
@@ -203,6 +207,7 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 		wake:    make(chan struct{}, 1),
 		nwake:   make(chan struct{}, 1),
 		outbox:  make(chan queued, 4096),
+		local:   make(chan queued, 1024),
 		tracer:  opts.Tracer.Tracer("github.com/kproperty/onestop/internal/pubsub"),
 		subs:    map[*Subscription]struct{}{},
 		index:   map[string][]*Subscription{},
@@ -275,11 +280,17 @@ func (h *Hub) Shutdown() {
 func (h *Hub) Publish(ctx context.Context, events []request.Event) {
 	sc := trace.SpanContextFromContext(ctx)
 	for _, e := range events {
+		q := queued{event: e, span: sc}
 		select {
-		case h.outbox <- queued{event: e, span: sc}:
+		case h.outbox <- q:
 		default:
 			h.opts.Log.Warn("event publish queue full; the poll will deliver it", "event", e.ID)
 			h.nudge()
+		}
+		select {
+		case h.local <- q:
+		default:
+			// The broker's copy, or the log, will do.
 		}
 	}
 }
@@ -371,6 +382,8 @@ func (h *Hub) tail(ctx context.Context) {
 			return
 		case p := <-h.inbox:
 			h.onMessage(ctx, p)
+		case q := <-h.local:
+			h.onEvent(trace.ContextWithSpanContext(ctx, q.span), q.event, "local")
 		case <-h.wake:
 			h.catchUp(ctx)
 		case <-t.C:
@@ -403,21 +416,28 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 	if len(m.Trace) > 0 {
 		ctx = propagation.TraceContext{}.Extract(ctx, m.Trace)
 	}
-	ctx, span := h.tracer.Start(ctx, "events.relay", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.Int64("onestop.event.id", m.Event.ID)))
-	defer span.End()
-	e := m.Event
-	switch {
-	case e.ID <= h.cursor:
+	h.onEvent(ctx, m.Event, "broker")
+}
+
+// onEvent delivers an event taken in from source (a broker message, or
+// this process's own commit) if it is the very next one, and reads the log
+// if it is further ahead.
+func (h *Hub) onEvent(ctx context.Context, e request.Event, source string) {
+	if e.ID <= h.cursor {
 		// Already delivered, by the poll or an earlier copy.
-	case e.ID == h.cursor+1:
-		// The very next id: no sight change can come before it.
-		if h.deliver(ctx, []request.Event{e}, nil) {
-			h.opts.Observer.Relayed("broker", 1)
-			h.nudgeNotifications()
-		}
-	default:
+		return
+	}
+	ctx, span := h.tracer.Start(ctx, "events.relay", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.Int64("onestop.event.id", e.ID), attribute.String("onestop.events.source", source)))
+	defer span.End()
+	if e.ID != h.cursor+1 {
 		h.catchUp(ctx)
+		return
+	}
+	// The very next id: no sight change can come before it.
+	if h.deliver(ctx, []request.Event{e}, nil) {
+		h.opts.Observer.Relayed(source, 1)
+		h.nudgeNotifications()
 	}
 }
 
