@@ -155,7 +155,7 @@ type Hub struct {
 	// local hands this process's own committed events to the tailer as
 	// well: its subscribers need not wait for the broker's round trip,
 	// and the broker's copy then finds them delivered.
-	local chan queued
+	local  chan queued
 	tracer trace.Tracer
 
 	mu     sync.Mutex
