@@ -853,7 +853,9 @@ func (s *Subscription) viewOf(e *request.Event) *request.Event {
 	case !ok:
 		return nil
 	case e.NoteInternal:
-		return &v
+		// Only a view without the note is a copy of its own.
+		c := v
+		return &c
 	default:
 		return e
 	}
