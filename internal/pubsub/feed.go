@@ -154,7 +154,7 @@ func (f *feed[T]) pump() {
 			}
 			continue
 		}
-		if !f.send(v, stop) {
+		if _, alive := f.send(v, stop); !alive {
 			return
 		}
 		f.mu.Lock()
@@ -179,13 +179,20 @@ func (f *feed[T]) backfill(fill func(context.Context, int64) ([]*T, int64, bool,
 		f.mu.Unlock()
 		return true
 	}
+	all := true
 	for _, v := range items {
-		if !f.send(v, stop) {
+		sent, alive := f.send(v, stop)
+		if !alive {
 			return false
 		}
+		all = all && sent
 	}
 	f.mu.Lock()
-	f.sent = max(f.sent, reached)
+	if all {
+		// Only a page sent whole moves the resume point past what it
+		// left out.
+		f.sent = max(f.sent, reached)
+	}
 	if !more {
 		f.fill = nil
 	}
@@ -193,20 +200,20 @@ func (f *feed[T]) backfill(fill func(context.Context, int64) ([]*T, int64, bool,
 	return true
 }
 
-// send puts v into ch, waiting for room. When the subscription is ended
-// meanwhile it sends nothing more and reports true (the pump's next turn
-// closes ch); it reports false when the context ended.
-func (f *feed[T]) send(v *T, stop chan struct{}) bool {
+// send puts v into ch, waiting for room, and reports whether it did. When
+// the subscription is ended meanwhile it sends nothing more (the pump's
+// next turn closes ch); alive is false when the context ended.
+func (f *feed[T]) send(v *T, stop chan struct{}) (sent, alive bool) {
 	select {
 	case f.ch <- v:
 		f.mu.Lock()
 		f.sent = max(f.sent, f.id(v))
 		f.mu.Unlock()
-		return true
+		return true, true
 	case <-stop:
-		return true
+		return false, true
 	case <-f.ctx.Done():
-		return false
+		return false, false
 	}
 }
 
