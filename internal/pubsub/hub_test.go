@@ -458,3 +458,36 @@ func TestBacklogBeyondTheChannelArrivesInOrder(t *testing.T) {
 		t.Fatal("nothing of the second burst arrived before the drop")
 	}
 }
+
+// A resume the server ends while its backfill is still being sent (here a
+// shutdown while the client reads nothing) names the last event the client
+// was handed, not the end of the page it was reading.
+func TestBackfillCutShortResumesFromTheLastSent(t *testing.T) {
+	log := openLog(t)
+	for range 30 {
+		log.append(t, unitA)
+	}
+	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Batch: 50, PollInterval: time.Hour})
+	since := strconv.FormatInt(log.base, 10)
+	s, err := h.Subscribe(context.Background(), household, nil, &since, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the backfill fills the channel and waits
+	h.Shutdown()
+	last := log.base
+	for {
+		e, err := s.Next(context.Background())
+		var resume *pubsub.ResumeError
+		if errors.As(err, &resume) {
+			if resume.Since != last {
+				t.Fatalf("resume since %d, last handed out %d", resume.Since, last)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = e.ID
+	}
+}
