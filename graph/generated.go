@@ -1020,8 +1020,6 @@ type MutationResolver interface {
 	RecordPayment(ctx context.Context, id string, payment billing.Payment, note *string) (*billing.Quote, error)
 }
 type NotificationResolver interface {
-	ID(ctx context.Context, obj *notification.Notification) (string, error)
-
 	Request(ctx context.Context, obj *notification.Notification) (*request.Request, error)
 
 	Read(ctx context.Context, obj *notification.Notification) (bool, error)
@@ -1081,7 +1079,6 @@ type QuoteResolver interface {
 	PaymentRecordedBy(ctx context.Context, obj *billing.Quote) (*person.Person, error)
 }
 type RequestEventResolver interface {
-	ID(ctx context.Context, obj *request.Event) (string, error)
 	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
 
 	Actor(ctx context.Context, obj *request.Event) (*person.Person, error)
@@ -1094,7 +1091,6 @@ type RequestFileResolver interface {
 	URL(ctx context.Context, obj *files.File) (string, error)
 }
 type RequestMessageResolver interface {
-	ID(ctx context.Context, obj *request.Event) (string, error)
 	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
 	Author(ctx context.Context, obj *request.Event) (*person.Person, error)
 	Text(ctx context.Context, obj *request.Event) (string, error)
@@ -19640,18 +19636,18 @@ func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.
 			return ec.fieldContext_Notification_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Notification().ID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
@@ -22456,18 +22452,18 @@ func (ec *executionContext) _RequestEvent_id(ctx context.Context, field graphql.
 			return ec.fieldContext_RequestEvent_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.RequestEvent().ID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_RequestEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RequestEvent", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("RequestEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _RequestEvent_request(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
@@ -22897,18 +22893,18 @@ func (ec *executionContext) _RequestMessage_id(ctx context.Context, field graphq
 			return ec.fieldContext_RequestMessage_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.RequestMessage().ID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_RequestMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RequestMessage", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("RequestMessage", field, false, false, "ID")
 }
 
 func (ec *executionContext) _RequestMessage_request(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
@@ -31746,11 +31742,10 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Notification")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Notification_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Notification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "kind":
 			out.Values[i] = ec._Notification_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -32634,11 +32629,10 @@ func (ec *executionContext) _RequestEvent(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("RequestEvent")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RequestEvent_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._RequestEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "request":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -32787,11 +32781,10 @@ func (ec *executionContext) _RequestMessage(ctx context.Context, sel ast.Selecti
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("RequestMessage")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RequestMessage_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._RequestMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "request":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -35363,6 +35356,20 @@ func (ec *executionContext) marshalNGuidedVisitKind2githubᚗcomᚋkpropertyᚋo
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "GuidedVisitKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
+	res, err := scalar.UnmarshalInt64ID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNID2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalInt64ID(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
 }

@@ -982,11 +982,6 @@ func (r *mutationResolver) RecordPayment(ctx context.Context, id string, payment
 	return r.BillingService.RecordPayment(ctx, a, id, payment, note)
 }
 
-// ID is the resolver for the id field.
-func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
-}
-
 // Request is the resolver for the request field.
 func (r *notificationResolver) Request(ctx context.Context, obj *notification.Notification) (*request.Request, error) {
 	if obj.RequestID == nil {
@@ -1403,11 +1398,6 @@ func (r *quoteResolver) PaymentRecordedBy(ctx context.Context, obj *billing.Quot
 	return personOrNil(ctx, r.Resolver, obj.PaymentBy)
 }
 
-// ID is the resolver for the id field.
-func (r *requestEventResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
-}
-
 // Request is the resolver for the request field.
 func (r *requestEventResolver) Request(ctx context.Context, obj *request.Event) (*request.Request, error) {
 	return r.visibleRequest(ctx, obj.RequestID)
@@ -1439,11 +1429,6 @@ func (r *requestFileResolver) UploadedBy(ctx context.Context, obj *files.File) (
 // URL is the resolver for the url field.
 func (r *requestFileResolver) URL(ctx context.Context, obj *files.File) (string, error) {
 	return r.ConversationService.Link(*obj), nil
-}
-
-// ID is the resolver for the id field.
-func (r *requestMessageResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
 }
 
 // Request is the resolver for the request field.
