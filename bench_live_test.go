@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,6 +213,7 @@ type liveResult struct {
 	delivered, expected   int
 	p50, p99, max         float64 // ms
 	heapPerSub, rssPerSub float64 // KiB
+	stackPerSub           float64 // KiB of goroutine stacks
 	goroutinesPerSub      float64
 	cpuPerMsg             float64 // µs
 }
@@ -237,8 +239,11 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 		b.Fatal(err)
 	}
 	var res liveResult
+	if os.Getenv("BENCH_LIVE_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1024
+	}
 	base := side.subscribers()
-	heap0, rss0 := memNow()
+	heap0, stack0, rss0 := memNow()
 	g0 := runtime.NumGoroutine()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLivePhones$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "LIVE_PHONES_URL="+side.wsURL, "LIVE_PHONES_FILE="+file,
@@ -276,10 +281,16 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second) // let set-up work settle
-	heap1, rss1 := memNow()
+	heap1, stack1, rss1 := memNow()
+	if dir := os.Getenv("BENCH_LIVE_HEAPPROFILE"); dir != "" {
+		// The heap with every subscription idle, for go tool pprof
+		// -base: where a subscription's bytes go.
+		writeHeapProfile(b, filepath.Join(dir, strings.ReplaceAll(side.name, " ", "-")+".heap"))
+	}
 	res.goroutinesPerSub = float64(runtime.NumGoroutine()-g0) / float64(len(payloads))
 	res.heapPerSub = float64(int64(heap1)-int64(heap0)) / float64(len(payloads)) / 1024
 	res.rssPerSub = float64(int64(rss1)-int64(rss0)) / float64(len(payloads)) / 1024
+	res.stackPerSub = float64(int64(stack1)-int64(stack0)) / float64(len(payloads)) / 1024
 
 	// The offered load: one change every 1/rate seconds, each in its own
 	// goroutine (at most 1,000 at once; beyond that a tick is dropped
@@ -363,8 +374,9 @@ func runLive(b *testing.B, side *liveSide, payloads []string, pick []int, rate i
 	return res
 }
 
-// memNow is the process's heap in use and resident set, after a GC.
-func memNow() (heap, rss uint64) {
+// memNow is the process's heap in use, goroutine stacks and resident set,
+// after a GC.
+func memNow() (heap, stack, rss uint64) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	var m runtime.MemStats
@@ -376,7 +388,19 @@ func memNow() (heap, rss uint64) {
 			rss = kb * 1024
 		}
 	}
-	return m.HeapInuse, rss
+	return m.HeapInuse, m.StackInuse, rss
+}
+
+// writeHeapProfile writes the heap profile to file.
+func writeHeapProfile(b *testing.B, file string) {
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // cpuNow is the CPU time this process has used.
@@ -387,8 +411,8 @@ func cpuNow() time.Duration {
 }
 
 func (r liveResult) String() string {
-	return fmt.Sprintf("%d offered, %d done (%d failed or dropped), %.1f changes/s; %d of %d deliveries, p50 %.1f ms p99 %.1f ms max %.1f ms; %.1f KiB heap, %.1f KiB RSS and %.1f goroutines per idle subscription; %.0f µs CPU per delivery",
-		r.offered, r.done, r.failed, r.changesPerSec, r.delivered, r.expected, r.p50, r.p99, r.max, r.heapPerSub, r.rssPerSub, r.goroutinesPerSub, r.cpuPerMsg)
+	return fmt.Sprintf("%d offered, %d done (%d failed or dropped), %.1f changes/s; %d of %d deliveries, p50 %.1f ms p99 %.1f ms max %.1f ms; %.1f KiB heap, %.1f KiB of stacks, %.1f KiB RSS and %.1f goroutines per idle subscription; %.0f µs CPU per delivery",
+		r.offered, r.done, r.failed, r.changesPerSec, r.delivered, r.expected, r.p50, r.p99, r.max, r.heapPerSub, r.stackPerSub, r.rssPerSub, r.goroutinesPerSub, r.cpuPerMsg)
 }
 
 // BenchmarkLiveAudience: N residents (each their own household) and 50
@@ -421,7 +445,14 @@ func BenchmarkLiveAudience(b *testing.B) {
 		sides := []*liveSide{onestopSide(ts, tokens, cat), bareSide(residents)}
 		payloads := [][]string{one, bar}
 		results := make([]liveResult, 2)
-		for k, side := range sides {
+		order := []int{0, 1}
+		if os.Getenv("BENCH_LIVE_BARE_FIRST") != "" {
+			// The side measured second finds a heap the first one's
+			// sockets have just left; this puts the bare server there.
+			order = []int{1, 0}
+		}
+		for _, k := range order {
+			side := sides[k]
 			results[k] = runLive(b, side, payloads[k], pick, 20, d, 1+len(agents))
 			side.stop()
 			b.Logf("%s, %d residents + %d agents, 20/s offered for %s: %s", side.name, n, len(agents), d, results[k])

@@ -180,10 +180,10 @@ func TestLiveMetricsScraped(t *testing.T) {
 			t.Errorf("no %s in\n%s", series, grepLines(page, "onestop_"))
 		}
 	}
-	// Three events, each taken in once, whether from a broker message or
-	// the log.
+	// Three events, each taken in once, whether from a broker message, the
+	// instance's own commit or the log.
 	relayed := 0
-	for _, m := range regexp.MustCompile(`(?m)^onestop_events_relayed_total\{source="(?:broker|log)"\} (\d+)$`).FindAllStringSubmatch(page, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^onestop_events_relayed_total\{source="(?:broker|local|log)"\} (\d+)$`).FindAllStringSubmatch(page, -1) {
 		n, _ := strconv.Atoi(m[1])
 		relayed += n
 	}

@@ -37,8 +37,8 @@ type Directory interface {
 
 // EventFeed starts live event subscriptions.
 type EventFeed interface {
-	Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*pubsub.Subscription, error)
-	SubscribeNotifications(ctx context.Context, personID string, since *string) (*pubsub.InboxSubscription, error)
+	Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string, end func(error)) (*pubsub.Subscription, error)
+	SubscribeNotifications(ctx context.Context, personID string, since *string, end func(error)) (*pubsub.InboxSubscription, error)
 }
 
 // Deps are the services behind the API.

@@ -1057,8 +1057,6 @@ type MutationResolver interface {
 	SetStaffShift(ctx context.Context, personID string, propertyID string, shift *string) (*admin.BoardRow, error)
 }
 type NotificationResolver interface {
-	ID(ctx context.Context, obj *notification.Notification) (string, error)
-
 	Request(ctx context.Context, obj *notification.Notification) (*request.Request, error)
 
 	Read(ctx context.Context, obj *notification.Notification) (bool, error)
@@ -1138,7 +1136,6 @@ type RequestFileResolver interface {
 	URL(ctx context.Context, obj *files.File) (string, error)
 }
 type RequestMessageResolver interface {
-	ID(ctx context.Context, obj *request.Event) (string, error)
 	Request(ctx context.Context, obj *request.Event) (*request.Request, error)
 	Author(ctx context.Context, obj *request.Event) (*person.Person, error)
 	Text(ctx context.Context, obj *request.Event) (string, error)
@@ -20425,18 +20422,18 @@ func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.
 			return ec.fieldContext_Notification_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Notification().ID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *notification.Notification) (ret graphql.Marshaler) {
@@ -23958,18 +23955,18 @@ func (ec *executionContext) _RequestMessage_id(ctx context.Context, field graphq
 			return ec.fieldContext_RequestMessage_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.RequestMessage().ID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_RequestMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RequestMessage", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("RequestMessage", field, false, false, "ID")
 }
 
 func (ec *executionContext) _RequestMessage_request(ctx context.Context, field graphql.CollectedField, obj *request.Event) (ret graphql.Marshaler) {
@@ -33219,11 +33216,10 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Notification")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Notification_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Notification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "kind":
 			out.Values[i] = ec._Notification_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -34337,11 +34333,10 @@ func (ec *executionContext) _RequestMessage(ctx context.Context, sel ast.Selecti
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("RequestMessage")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RequestMessage_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._RequestMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "request":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -37011,6 +37006,20 @@ func (ec *executionContext) marshalNGuidedVisitKind2githubᚗcomᚋkpropertyᚋo
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "GuidedVisitKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
+	res, err := scalar.UnmarshalInt64ID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNID2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalInt64ID(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -135,7 +136,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 		srv.AroundOperations(rateLimit(o.Limiter, o.Log))
 	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		return next(withLoaders(ctx, d))
+		return next(withLoaders(ctx, &d))
 	})
 	if o.OperationTimeout > 0 {
 		srv.AroundResponses(operationDeadline(o.OperationTimeout))
@@ -339,10 +340,9 @@ func wsInit(svc *auth.Service, sessionCheck time.Duration, log *slog.Logger) tra
 		// fresh token (graphql-ws asks connectionParams again) and
 		// resumes with since.
 		// Access taken away (a move-out, a leaver) cuts the socket too.
-		expiring, cancel := context.WithTimeout(svc.Track(ctx, a.PersonID), a.TokenLeft)
-		context.AfterFunc(expiring, cancel)
+		expiring := svc.Track(ctx, a.PersonID, a.TokenLeft)
 		if sock := socketFrom(ctx); sock != nil {
-			go watchSession(expiring, svc, a, sock, sessionCheck, log)
+			watchSession(expiring, svc, a, sock, sessionCheck, log)
 		}
 		return auth.WithActor(expiring, a), nil, nil
 	}
@@ -359,30 +359,36 @@ const closeSessionEnded = 4403
 // live delivery within the interval, as it stops HTTP calls. The answer
 // comes from the auth service's brief cache, so many sockets of one
 // session cost one look-up. A failed check (the database unreachable)
-// leaves the socket open: it is not a sign that the session ended. The
-// goroutine exits when the socket's context ends.
+// leaves the socket open: it is not a sign that the session ended. It runs
+// on a timer rather than a goroutine of its own, so a waiting socket costs
+// a timer; once the socket's context has ended, the timer's next turn is
+// its last.
 func watchSession(ctx context.Context, svc *auth.Service, a *auth.Actor, sock *socket, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	var (
+		mu sync.Mutex
+		t  *time.Timer
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(interval, func() {
+		if ctx.Err() != nil {
 			return
-		case <-t.C:
 		}
 		open, err := svc.StillSignedIn(ctx, a)
-		if err != nil {
+		switch {
+		case err != nil:
 			if ctx.Err() == nil {
 				log.WarnContext(ctx, "websocket session check failed", "person", a.PersonID, "err", err)
 			}
-			continue
-		}
-		if !open {
+		case !open:
 			log.InfoContext(ctx, "websocket closed: session ended", "person", a.PersonID)
 			sock.end(closeSessionEnded, "Forbidden: the session has ended; sign in again")
 			return
 		}
-	}
+		mu.Lock()
+		defer mu.Unlock()
+		t.Reset(interval)
+	})
 }
 
 // initAuthorization returns the Authorization value of a connection_init

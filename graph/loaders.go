@@ -85,15 +85,25 @@ func newLoaders(d Deps) *loaders {
 
 type loadersKey struct{}
 
-func withLoaders(ctx context.Context, d Deps) context.Context {
-	return context.WithValue(ctx, loadersKey{}, newLoaders(d))
+// loaderSlot is a response's loaders, made on first use: most responses
+// of a subscription (an event's id and time) and many of a query need
+// none, and a subscription waiting for its next event holds its slot.
+type loaderSlot struct {
+	once sync.Once
+	d    *Deps
+	l    *loaders
 }
 
-// loaders returns the operation's loaders, making a fresh set when the
-// context has none (a subscription resolving an event).
+func withLoaders(ctx context.Context, d *Deps) context.Context {
+	return context.WithValue(ctx, loadersKey{}, &loaderSlot{d: d})
+}
+
+// loaders returns the response's loaders, making a fresh set when the
+// context has none.
 func (r *Resolver) loaders(ctx context.Context) *loaders {
-	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
-		return l
+	if s, ok := ctx.Value(loadersKey{}).(*loaderSlot); ok {
+		s.once.Do(func() { s.l = newLoaders(*s.d) })
+		return s.l
 	}
 	return newLoaders(r.Deps)
 }

@@ -1014,11 +1014,6 @@ func (r *mutationResolver) SetStaffShift(ctx context.Context, personID string, p
 	return r.AdminService.SetStaffShift(ctx, a, personID, propertyID, shift)
 }
 
-// ID is the resolver for the id field.
-func (r *notificationResolver) ID(ctx context.Context, obj *notification.Notification) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
-}
-
 // Request is the resolver for the request field.
 func (r *notificationResolver) Request(ctx context.Context, obj *notification.Notification) (*request.Request, error) {
 	if obj.RequestID == nil {
@@ -1514,11 +1509,6 @@ func (r *requestFileResolver) URL(ctx context.Context, obj *files.File) (string,
 	return r.ConversationService.Link(*obj), nil
 }
 
-// ID is the resolver for the id field.
-func (r *requestMessageResolver) ID(ctx context.Context, obj *request.Event) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
-}
-
 // Request is the resolver for the request field.
 func (r *requestMessageResolver) Request(ctx context.Context, obj *request.Event) (*request.Request, error) {
 	return r.visibleRequest(ctx, obj.RequestID)
@@ -1764,11 +1754,12 @@ func (r *subscriptionResolver) RequestEvents(ctx context.Context, requestID *str
 	if err != nil {
 		return nil, err
 	}
-	sub, err := r.Events.Subscribe(ctx, a, requestID, since)
+	sub, err := r.Events.Subscribe(ctx, a, requestID, since, ender(ctx, r.log))
 	if err != nil {
 		return nil, err
 	}
-	return stream[request.Event](ctx, sub, r.log, r.live), nil
+	follow(ctx, sub, r.live)
+	return sub.C(), nil
 }
 
 // Notifications is the resolver for the notifications field.
@@ -1777,11 +1768,12 @@ func (r *subscriptionResolver) Notifications(ctx context.Context, since *string)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := r.Events.SubscribeNotifications(ctx, a.PersonID, since)
+	sub, err := r.Events.SubscribeNotifications(ctx, a.PersonID, since, ender(ctx, r.log))
 	if err != nil {
 		return nil, err
 	}
-	return stream[notification.Notification](ctx, sub, r.log, r.live), nil
+	follow(ctx, sub, r.live)
+	return sub.C(), nil
 }
 
 // StaffBoard is the resolver for the staffBoard field.

@@ -16,44 +16,29 @@ import (
 // extensions.since tells the client where to resume.
 const codeResumeRequired = "RESUME_REQUIRED"
 
-// source is a hub subscription of either kind: request events or a
-// person's notifications.
-type source[T any] interface {
-	Next(ctx context.Context) (T, error)
-	Close()
+// follow ties a hub subscription to its operation. The hub writes into
+// the very channel the transport reads, so a subscription has no goroutine
+// of its own: when ctx ends (the client stopped, the socket closed, or the
+// transport has sent the error that ended the stream: it cancels ctx only
+// after that frame) the hub forgets the subscription, and live counts the
+// stream until then.
+func follow(ctx context.Context, sub interface{ Close() }, live *Live) {
+	live.streamStarted()
+	context.AfterFunc(ctx, func() {
+		sub.Close()
+		live.streamEnded()
+	})
 }
 
-// stream turns a subscription into the channel gqlgen reads. Its goroutine
-// exits when ctx ends (the client stopped or the socket closed) or the
-// subscription fails; either way it unregisters the subscription and
-// closes the channel, which completes the operation. live counts the
-// stream until the transport is done with it.
-func stream[T any](ctx context.Context, sub source[T], log *slog.Logger, live *Live) <-chan *T {
-	out := make(chan *T)
-	live.streamStarted()
-	go func() {
-		// Once out is closed the transport sends the operation's error
-		// frame (or complete) and only then cancels ctx, so ctx's end is
-		// the moment the client has been told why the stream ended.
-		defer func() { <-ctx.Done(); live.streamEnded() }()
-		defer close(out)
-		defer sub.Close()
-		for {
-			v, err := sub.Next(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					transport.AddSubscriptionError(ctx, subscriptionError(ctx, err, log))
-				}
-				return
-			}
-			select {
-			case out <- &v:
-			case <-ctx.Done():
-				return
-			}
+// ender is what the hub calls as it ends a subscription, just before it
+// closes the channel: the transport sends what the channel holds, then
+// this error (RESUME_REQUIRED with since, or INTERNAL).
+func ender(ctx context.Context, log *slog.Logger) func(error) {
+	return func(err error) {
+		if ctx.Err() == nil {
+			transport.AddSubscriptionError(ctx, subscriptionError(ctx, err, log))
 		}
-	}()
-	return out
+	}
 }
 
 // subscriptionError is the error that ends a running subscription. It goes

@@ -1,6 +1,9 @@
 package scalar
 
 import (
+	"io"
+	"strconv"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
@@ -28,4 +31,27 @@ func UnmarshalID(v any) (string, error) {
 		return u.String(), nil
 	}
 	return s, nil
+}
+
+// MarshalInt64ID writes a numeric id (an event's, a notification's) as
+// the string every GraphQL ID is. Bound to int64 fields directly, such an
+// id needs no resolver: a live event's payload is written without
+// scheduling a field of its own for it.
+func MarshalInt64ID(i int64) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		_, _ = io.WriteString(w, `"`+strconv.FormatInt(i, 10)+`"`)
+	})
+}
+
+// UnmarshalInt64ID reads a numeric id, sent as a string or a number.
+func UnmarshalInt64ID(v any) (int64, error) {
+	s, err := graphql.UnmarshalID(v)
+	if err != nil {
+		return 0, apperr.Invalid("", "an id is a string")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, apperr.Invalid("", "this id is a number")
+	}
+	return n, nil
 }

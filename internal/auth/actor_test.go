@@ -27,3 +27,22 @@ func TestWithin(t *testing.T) {
 		t.Fatalf("the original changed: %+v", then)
 	}
 }
+
+// An actor whose sight is all still there is kept as it is, and one that
+// lost a household member's sight is narrowed.
+func TestWithinKeepsAnUnchangedActor(t *testing.T) {
+	then := &Actor{PersonID: "p", Staff: map[string]person.Role{"hv": person.Agent}, Units: []string{"u1"},
+		Household: map[string][]string{"u1": {"p", "q"}}}
+	now := &Actor{PersonID: "p", Staff: map[string]person.Role{"hv": person.Agent, "kt": person.Agent}, Units: []string{"u1", "u2"},
+		Household: map[string][]string{"u1": {"p", "q", "r"}}}
+	if got := then.Within(now); got != then {
+		t.Fatalf("an unchanged sight was copied: %+v", got)
+	}
+	now.Household["u1"] = []string{"p"}
+	if got := then.Within(now); got == then || !slices.Equal(got.Household["u1"], []string{"p"}) {
+		t.Fatalf("narrowed to %+v, want the household without q", got)
+	}
+	if got := (&Actor{PersonID: "p", Units: []string{"u1"}}).Within(now); got.Household == nil {
+		t.Fatal("an actor built in memory kept seeing every request of the unit")
+	}
+}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -20,10 +21,13 @@ type sockets struct {
 }
 
 // Track returns a context for a live connection of the person that ends
-// when ctx does or when the person's access is cut (Cut). The connection
-// is forgotten when the returned context ends.
-func (s *Service) Track(ctx context.Context, personID string) context.Context {
-	ctx, cancel := context.WithCancel(ctx)
+// when ctx does, when ttl has passed (the token that opened it expires) or
+// when the person's access is cut (Cut). The connection is forgotten when
+// the returned context ends.
+func (s *Service) Track(ctx context.Context, personID string, ttl time.Duration) context.Context {
+	// One context for both ends: a phone's socket holds it as long as it
+	// is open.
+	ctx, cancel := context.WithTimeout(ctx, ttl)
 	s.socks.mu.Lock()
 	if s.socks.m == nil {
 		s.socks.m = map[string]map[int]context.CancelFunc{}

@@ -71,7 +71,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "onestop_events_relayed_total",
-			Help: "Events the live tailer took in, by source: broker (a message that was the next event) or log (read from the event log).",
+			Help: "Events the live tailer took in, by source: broker (a message that was the next event), local (this instance's own commit, the next event) or log (read from the event log).",
 		}, []string{"source"}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "onestop_events_delivered_total",

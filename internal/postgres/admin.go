@@ -117,10 +117,32 @@ func (t requestTx) PasswordHash(ctx context.Context, personID string) (string, e
 }
 
 func (t requestTx) EndResidencies(ctx context.Context, unitID string, personID *string, at time.Time) ([]string, error) {
-	people := []string{}
-	err := sqlx.SelectContext(ctx, t.q, &people, `UPDATE residencies SET moved_out_at = GREATEST($3::timestamptz, moved_in_at)
-WHERE unit_id = $1 AND moved_out_at IS NULL AND ($2::uuid IS NULL OR person_id = $2::uuid) RETURNING person_id`, unitID, personID, at)
-	return people, mapErr(err)
+	var rows []struct {
+		PersonID string `db:"person_id"`
+		Ended    bool   `db:"ended"`
+	}
+	// The outer SELECT reads the residents as they were: those who stay
+	// lose sight of the leavers' requests, as the leavers do of the
+	// household's.
+	err := sqlx.SelectContext(ctx, t.q, &rows, `WITH ended AS (
+	UPDATE residencies SET moved_out_at = GREATEST($3::timestamptz, moved_in_at)
+	WHERE unit_id = $1 AND moved_out_at IS NULL AND ($2::uuid IS NULL OR person_id = $2::uuid) RETURNING person_id)
+SELECT r.person_id, EXISTS (SELECT 1 FROM ended e WHERE e.person_id = r.person_id) AS ended
+FROM residencies r WHERE r.unit_id = $1 AND r.moved_out_at IS NULL`, unitID, personID, at)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	people, household := []string{}, make([]string, 0, len(rows))
+	for _, r := range rows {
+		household = append(household, r.PersonID)
+		if r.Ended {
+			people = append(people, r.PersonID)
+		}
+	}
+	if len(people) > 0 {
+		t.loseSight(household...)
+	}
+	return people, nil
 }
 
 func (t requestTx) DisableIdle(ctx context.Context, people []string, at time.Time) error {
@@ -128,6 +150,9 @@ func (t requestTx) DisableIdle(ctx context.Context, people []string, at time.Tim
 WHERE p.id = ANY($1::uuid[]) AND p.disabled_at IS NULL AND NOT p.is_admin
   AND NOT EXISTS (SELECT 1 FROM residencies r WHERE r.person_id = p.id AND r.moved_out_at IS NULL)
   AND NOT EXISTS (SELECT 1 FROM staff_roles s WHERE s.person_id = p.id)`, pq.Array(people), at)
+	if err == nil {
+		t.loseSight(people...)
+	}
 	return mapErr(err)
 }
 
@@ -292,11 +317,19 @@ ON CONFLICT (person_id, property_id) DO UPDATE SET role = EXCLUDED.role`, person
 	if err == nil {
 		_, err = t.q.ExecContext(ctx, `UPDATE people SET disabled_at = NULL WHERE id = $1`, personID)
 	}
+	if err == nil {
+		// A new role at a property where they had another (an agent made
+		// a technician) loses the old one's sight.
+		t.loseSight(personID)
+	}
 	return mapErr(err)
 }
 
 func (t requestTx) RemoveStaffRole(ctx context.Context, personID, propertyID string) error {
 	_, err := t.q.ExecContext(ctx, `DELETE FROM staff_roles WHERE person_id = $1 AND property_id = $2`, personID, propertyID)
+	if err == nil {
+		t.loseSight(personID)
+	}
 	return mapErr(err)
 }
 

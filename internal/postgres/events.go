@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/notification"
@@ -38,6 +39,23 @@ func (s *EventStore) EventsAfter(ctx context.Context, after int64, limit int) ([
 	evs := []request.Event{}
 	err := sqlx.SelectContext(ctx, s.db, &evs, `SELECT `+eventCols+` FROM request_events e WHERE e.id > $1 ORDER BY e.id LIMIT $2`, after, limit)
 	return evs, mapErr(err)
+}
+
+// SightChanges returns the sight changes with after < id <= upTo, in id
+// order.
+func (s *EventStore) SightChanges(ctx context.Context, after, upTo int64) ([]pubsub.SightChange, error) {
+	var rows []struct {
+		ID     int64          `db:"id"`
+		People pq.StringArray `db:"person_ids"`
+	}
+	if err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT id, person_ids FROM sight_changes WHERE id > $1 AND id <= $2 ORDER BY id`, after, upTo); err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]pubsub.SightChange, len(rows))
+	for i, r := range rows {
+		out[i] = pubsub.SightChange{ID: r.ID, People: r.People}
+	}
+	return out, nil
 }
 
 // Actors loads the people's sight as it is now, for the hub to check live

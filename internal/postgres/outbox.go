@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/request"
@@ -25,12 +26,25 @@ import (
 type outbox struct {
 	events []request.Event
 	notes  []notification.Notification
+	// sight are the people whose sight the transaction narrows (see
+	// loseSight); they are written as one sight change in the log's order.
+	sight []string
 }
 
 // Stage queues events and notifications for the flush before commit.
 func (t requestTx) Stage(evs []request.Event, ns []notification.Notification) {
 	t.out.events = append(t.out.events, evs...)
 	t.out.notes = append(t.out.notes, ns...)
+}
+
+// loseSight records that the people's sight (roles, households,
+// portfolio) may narrow when the transaction commits, so that live hubs
+// stop sending them what they no longer see before any later event. A
+// transaction without an outbox (a read) records nothing.
+func (t requestTx) loseSight(people ...string) {
+	if t.out != nil {
+		t.out.sight = append(t.out.sight, people...)
+	}
 }
 
 // outboxLockKey names the advisory lock that orders event and notification
@@ -70,11 +84,23 @@ type noteRow struct {
 // flush writes what was staged: the lock, the ids, then one INSERT of every
 // event and notification.
 func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
-	if len(o.events) == 0 && len(o.notes) == 0 {
+	if len(o.events) == 0 && len(o.notes) == 0 && len(o.sight) == 0 {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, outboxLockKey); err != nil {
 		return mapErr(err)
+	}
+	if len(o.sight) > 0 {
+		// Before the events: whatever this transaction publishes is
+		// delivered under the narrowed sight.
+		slices.Sort(o.sight)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sight_changes (id, person_ids)
+VALUES (nextval(pg_get_serial_sequence('request_events', 'id')), $1::uuid[])`, pq.Array(slices.Compact(o.sight))); err != nil {
+			return mapErr(err)
+		}
+		if len(o.events) == 0 && len(o.notes) == 0 {
+			return nil
+		}
 	}
 	ids := []int64{}
 	if len(o.events) > 0 {

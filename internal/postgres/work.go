@@ -165,6 +165,9 @@ SELECT (SELECT butler_id FROM closed)`, unitID, from)
 	}
 	_, err = t.q.ExecContext(ctx, `INSERT INTO butler_assignments (unit_id, butler_id, from_at, assigned_by) VALUES ($1, $2, $3, $4)`,
 		unitID, butlerID, from, by)
+	if err == nil && prev != nil {
+		t.loseSight(*prev)
+	}
 	return prev, mapErr(err)
 }
 

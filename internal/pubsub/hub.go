@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -44,6 +45,9 @@ type Store interface {
 	// VisibleEvents returns up to limit events with after < id <= upTo that
 	// the actor may see (only requestID's when it is not empty), in id order.
 	VisibleEvents(ctx context.Context, a *auth.Actor, requestID string, after, upTo int64, limit int) ([]request.Event, error)
+	// SightChanges returns the sight changes with after < id <= upTo, in
+	// id order.
+	SightChanges(ctx context.Context, after, upTo int64) ([]SightChange, error)
 	// Actors loads the people's sight (roles, households, portfolio) as it
 	// is now; people who no longer exist are missing from the answer.
 	Actors(ctx context.Context, personIDs []string) (map[string]*auth.Actor, error)
@@ -89,8 +93,8 @@ type Observer interface {
 	// Published reports one event sent to the broker, or failed to be.
 	Published(err error)
 	// Relayed reports n events the tailer took in and delivered: from a
-	// broker message (source "broker") or read from the event log (source
-	// "log").
+	// broker message (source "broker"), from this process's own commit
+	// (source "local") or read from the event log (source "log").
 	Relayed(source string, n int)
 	// Delivered reports one event queued to one subscriber, lag after the
 	// step that recorded it.
@@ -140,9 +144,18 @@ type Hub struct {
 	// wake is a one-slot doorbell used when the inbox is full: the tailer
 	// then reads the log, which covers whatever was dropped.
 	wake chan struct{}
+	// nwake is the notification tailer's doorbell, rung after events are
+	// delivered (their transaction may have written notifications): the
+	// notifications are read on a goroutine of their own, so that the
+	// next event never waits for that read.
+	nwake chan struct{}
 	// outbox holds events waiting to be published, so that a mutation never
 	// waits on the broker.
 	outbox chan queued
+	// local hands this process's own committed events to the tailer as
+	// well: its subscribers need not wait for the broker's round trip,
+	// and the broker's copy then finds them delivered.
+	local  chan queued
 	tracer trace.Tracer
 
 	mu     sync.Mutex
@@ -150,13 +163,23 @@ type Hub struct {
 	subs   map[*Subscription]struct{}
 	// index finds the subscriptions an event may concern without looking
 	// at the others: by each way of seeing a request (see keysOf).
-	index map[string]map[*Subscription]struct{}
-	// ncursor and inboxes are the same for notifications.
+	// A key's list is short for all but a property's staff keys, and a
+	// slice costs far less than a set per resident.
+	index map[string][]*Subscription
+	// ncursor and inboxes are the same for notifications; ncursor is
+	// written by the notification tailer, and by the first subscription
+	// after a time without any (see catchUpNotifications).
 	ncursor int64
+	// nidle says the notification tailer has skipped reads for want of
+	// subscribers, so ncursor may be behind.
+	nidle bool
 	// inboxes are keyed by person, so a notification reaches its person's
 	// phones without a look at anyone else's.
 	inboxes map[string]map[*InboxSubscription]struct{}
 	closed  bool
+	// sightGen counts the sight changes applied, so that a subscription
+	// whose sight was read while one was being applied reads it again.
+	sightGen uint64
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -182,10 +205,12 @@ func NewHub(store Store, broker Broker, opts Options) *Hub {
 		opts:    opts,
 		inbox:   make(chan []byte, 1024),
 		wake:    make(chan struct{}, 1),
+		nwake:   make(chan struct{}, 1),
 		outbox:  make(chan queued, 4096),
+		local:   make(chan queued, 1024),
 		tracer:  opts.Tracer.Tracer("github.com/kproperty/onestop/internal/pubsub"),
 		subs:    map[*Subscription]struct{}{},
-		index:   map[string]map[*Subscription]struct{}{},
+		index:   map[string][]*Subscription{},
 		inboxes: map[string]map[*InboxSubscription]struct{}{},
 	}
 }
@@ -209,9 +234,10 @@ func (h *Hub) Start(ctx context.Context) error {
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	h.stop = stop
-	h.wg.Add(3)
+	h.wg.Add(4)
 	go func() { defer h.wg.Done(); h.broker.Listen(runCtx, h.notify) }()
 	go func() { defer h.wg.Done(); h.tail(runCtx) }()
+	go func() { defer h.wg.Done(); h.tailNotifications(runCtx) }()
 	go func() { defer h.wg.Done(); h.publishLoop(runCtx) }()
 	h.opts.Log.Info("live events", "broker", h.broker.String(), "from_event", last, "poll", h.opts.PollInterval)
 	return nil
@@ -241,8 +267,7 @@ func (h *Hub) Shutdown() {
 	}
 	for person, set := range h.inboxes {
 		for s := range set {
-			s.reason = "server shutting down"
-			close(s.live)
+			s.feed.endLocked(&ResumeError{Reason: "server shutting down"})
 		}
 		delete(h.inboxes, person)
 	}
@@ -255,11 +280,17 @@ func (h *Hub) Shutdown() {
 func (h *Hub) Publish(ctx context.Context, events []request.Event) {
 	sc := trace.SpanContextFromContext(ctx)
 	for _, e := range events {
+		q := queued{event: e, span: sc}
 		select {
-		case h.outbox <- queued{event: e, span: sc}:
+		case h.outbox <- q:
 		default:
 			h.opts.Log.Warn("event publish queue full; the poll will deliver it", "event", e.ID)
 			h.nudge()
+		}
+		select {
+		case h.local <- q:
+		default:
+			// The broker's copy, or the log, will do.
 		}
 	}
 }
@@ -329,7 +360,10 @@ func (h *Hub) notify(payload []byte) {
 // Wake has the tailer read the logs now: a change that wrote only
 // notifications (a booking) reaches its subscribers without waiting for the
 // poll.
-func (h *Hub) Wake() { h.nudge() }
+func (h *Hub) Wake() {
+	h.nudge()
+	h.nudgeNotifications()
+}
 
 func (h *Hub) nudge() {
 	select {
@@ -348,6 +382,8 @@ func (h *Hub) tail(ctx context.Context) {
 			return
 		case p := <-h.inbox:
 			h.onMessage(ctx, p)
+		case q := <-h.local:
+			h.onEvent(trace.ContextWithSpanContext(ctx, q.span), q.event, "local")
 		case <-h.wake:
 			h.catchUp(ctx)
 		case <-t.C:
@@ -380,20 +416,28 @@ func (h *Hub) onMessage(ctx context.Context, payload []byte) {
 	if len(m.Trace) > 0 {
 		ctx = propagation.TraceContext{}.Extract(ctx, m.Trace)
 	}
-	ctx, span := h.tracer.Start(ctx, "events.relay", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.Int64("onestop.event.id", m.Event.ID)))
-	defer span.End()
-	e := m.Event
-	switch {
-	case e.ID <= h.cursor:
+	h.onEvent(ctx, m.Event, "broker")
+}
+
+// onEvent delivers an event taken in from source (a broker message, or
+// this process's own commit) if it is the very next one, and reads the log
+// if it is further ahead.
+func (h *Hub) onEvent(ctx context.Context, e request.Event, source string) {
+	if e.ID <= h.cursor {
 		// Already delivered, by the poll or an earlier copy.
-	case e.ID == h.cursor+1:
-		if h.deliver(ctx, []request.Event{e}) {
-			h.opts.Observer.Relayed("broker", 1)
-			h.catchUpNotifications(ctx)
-		}
-	default:
+		return
+	}
+	ctx, span := h.tracer.Start(ctx, "events.relay", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.Int64("onestop.event.id", e.ID), attribute.String("onestop.events.source", source)))
+	defer span.End()
+	if e.ID != h.cursor+1 {
 		h.catchUp(ctx)
+		return
+	}
+	// The very next id: no sight change can come before it.
+	if h.deliver(ctx, []request.Event{e}, nil) {
+		h.opts.Observer.Relayed(source, 1)
+		h.nudgeNotifications()
 	}
 }
 
@@ -409,62 +453,84 @@ func (h *Hub) catchUp(ctx context.Context) {
 			return
 		}
 		if len(evs) == 0 {
-			h.catchUpNotifications(ctx)
+			h.nudgeNotifications()
 			return
+		}
+		// A sight change takes an id of the event log's sequence, so only
+		// a gap in the ids can hide one: only then is it looked for.
+		var changes []SightChange
+		if gapped(h.cursor, evs) {
+			if changes, err = h.store.SightChanges(ctx, h.cursor, evs[len(evs)-1].ID); err != nil {
+				if ctx.Err() == nil {
+					h.opts.Log.Warn("read sight changes", "after", h.cursor, "err", err)
+				}
+				return
+			}
 		}
 		// Only a read that found something is traced: an idle poll every
 		// second would bury the rest.
 		rctx, span := h.tracer.Start(ctx, "events.read", trace.WithTimestamp(start),
 			trace.WithAttributes(attribute.Int64("onestop.events.after", h.cursor), attribute.Int("onestop.events", len(evs))))
-		ok := h.deliver(rctx, evs)
+		ok := h.deliver(rctx, evs, changes)
 		span.End()
 		if !ok {
 			return
 		}
 		h.opts.Observer.Relayed("log", len(evs))
 		if len(evs) < h.opts.Batch {
-			h.catchUpNotifications(ctx)
+			h.nudgeNotifications()
 			return
 		}
 	}
 }
 
+// gapped reports whether the ids of evs do not follow on from after one
+// by one.
+func gapped(after int64, evs []request.Event) bool {
+	for _, e := range evs {
+		if e.ID != after+1 {
+			return true
+		}
+		after = e.ID
+	}
+	return false
+}
+
+// SightChange is a point in the event log after which the people may see
+// less than before (a household handed to another butler, a move-out, a
+// role taken away). It takes an id of the event log's sequence.
+type SightChange struct {
+	ID     int64
+	People []string
+}
+
 // deliver advances the cursor over evs and queues each event for every
-// subscriber that may see it. It never blocks on a subscriber: one whose
-// buffer is full is dropped with a ResumeError.
+// subscriber that may see it. It never blocks on a subscriber: one that
+// has fallen too far behind is dropped with a ResumeError.
 //
 // A subscription's actor is the one its websocket authenticated, and sight
-// can be lost while the socket stays open (a household handed to another
-// butler, a role taken away). So before an event goes to a subscriber who
-// would see it only by sight (not as its requester, assignee or
-// first-asker), that person's sight is read afresh: one query per batch for
-// all such subscribers, narrowing each one's actor to what they may still
-// see. If it cannot be read, nothing is delivered and the cursor stays, so
-// the next wake-up tries again; deliver reports whether it delivered.
-func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
+// can be lost while the socket stays open. The hub holds each
+// subscriber's sight and narrows it at each sight change of the log, in
+// the log's order: before it delivers any later event, it reads the
+// people's sight afresh (one query for all the changes of the batch) and
+// narrows their subscriptions to it. If that read fails, nothing is
+// delivered and the cursor stays, so the next wake-up tries again; deliver
+// reports whether it delivered. Batches without a sight change, all but a
+// few, read nothing.
+func (h *Hub) deliver(ctx context.Context, evs []request.Event, changes []SightChange) bool {
 	ctx, span := h.tracer.Start(ctx, "events.deliver", trace.WithAttributes(attribute.Int("onestop.events", len(evs))))
 	defer span.End()
 	deliveries := 0
 	defer func() { span.SetAttributes(attribute.Int("onestop.deliveries", deliveries)) }()
-	var people []string
-	h.mu.Lock()
-	seen := map[string]bool{}
-	for _, e := range evs {
-		if e.ID <= h.cursor {
-			continue
-		}
-		h.eachCandidate(e.Audience, func(s *Subscription) {
-			if !seen[s.actor.PersonID] && s.matches(e) && !direct(s.actor, e.Audience) {
-				seen[s.actor.PersonID] = true
-				people = append(people, s.actor.PersonID)
-			}
-		})
-	}
-	h.mu.Unlock()
 	var fresh map[string]*auth.Actor
-	if len(people) > 0 {
+	if len(changes) > 0 {
+		var people []string
+		for _, c := range changes {
+			people = append(people, c.People...)
+		}
+		slices.Sort(people)
 		var err error
-		if fresh, err = h.store.Actors(ctx, people); err != nil {
+		if fresh, err = h.store.Actors(ctx, slices.Compact(people)); err != nil {
 			if ctx.Err() == nil {
 				h.opts.Log.Warn("read subscribers' sight", "err", err)
 			}
@@ -473,40 +539,59 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 	}
 
 	deliveredAt := h.opts.Clock.Now()
+	var slow []*Subscription
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for s := range h.subs {
-		if !seen[s.actor.PersonID] {
-			// Registered since the look-up, with sight read at Subscribe,
-			// or seeing nothing of this batch by sight.
-			continue
-		}
-		now, ok := fresh[s.actor.PersonID]
-		if !ok {
-			now = &auth.Actor{PersonID: s.actor.PersonID} // the person is gone
-		}
-		s.actor = s.actor.Within(now)
-	}
 	for i := range evs {
 		e := &evs[i]
+		for len(changes) > 0 && changes[0].ID < e.ID {
+			h.narrowLocked(changes[0], fresh)
+			changes = changes[1:]
+		}
 		if e.ID <= h.cursor {
 			continue
 		}
 		h.cursor = e.ID
-		h.eachCandidate(e.Audience, func(s *Subscription) {
-			if !s.matches(*e) {
+		h.eachCandidate(e, func(s *Subscription) {
+			v := s.viewOf(e)
+			if v == nil {
 				return
 			}
-			select {
-			case s.live <- e:
+			if s.feed.pushLocked(v) {
 				deliveries++
 				h.opts.Observer.Delivered(deliveredAt.Sub(e.At))
-			default:
-				h.dropLocked(s, "subscriber too slow")
+			} else {
+				slow = append(slow, s)
 			}
 		})
+		// Dropped only now: the index's lists may not change under
+		// eachCandidate.
+		for _, s := range slow {
+			h.dropLocked(s, "subscriber too slow")
+		}
+		slow = slow[:0]
+	}
+	for _, c := range changes {
+		h.narrowLocked(c, fresh)
 	}
 	return true
+}
+
+// narrowLocked limits the sight of the change's people's subscriptions to
+// what they see now (fresh; someone missing from it sees nothing).
+func (h *Hub) narrowLocked(c SightChange, fresh map[string]*auth.Actor) {
+	for _, p := range c.People {
+		now, ok := fresh[p]
+		if !ok {
+			now = &auth.Actor{PersonID: p} // the person is gone
+		}
+		for _, s := range h.index["p:"+p] {
+			if s.actor.PersonID == p {
+				s.actor = s.actor.Within(now)
+			}
+		}
+	}
+	h.sightGen++
 }
 
 // keysOf are the ways an actor may see requests, as index keys: as a
@@ -514,11 +599,13 @@ func (h *Hub) deliver(ctx context.Context, evs []request.Event) bool {
 // a butler's portfolio), as a property's service center, as its staff
 // (the grab pool), or everything (an admin). Sight only ever narrows while
 // a subscription lives, so the keys it registered with stay a superset.
+// Every subscription stands under its person's key, where a sight change
+// finds it.
 func keysOf(a *auth.Actor) []string {
-	if a.Admin {
-		return []string{"*"}
-	}
 	keys := []string{"p:" + a.PersonID}
+	if a.Admin {
+		return append(keys, "*")
+	}
 	for _, u := range a.Units {
 		keys = append(keys, "u:"+u)
 	}
@@ -534,10 +621,10 @@ func keysOf(a *auth.Actor) []string {
 	return keys
 }
 
-// eachCandidate calls fn once for every subscription an event of this
-// audience may concern; fn still decides by the visibility rule. The
-// caller holds h.mu.
-func (h *Hub) eachCandidate(e request.Audience, fn func(*Subscription)) {
+// eachCandidate calls fn once for every subscription an event may
+// concern; fn still decides by the visibility rule, and must not register
+// or unregister anyone. The caller holds h.mu.
+func (h *Hub) eachCandidate(e *request.Event, fn func(*Subscription)) {
 	keys := [7]string{"*", "p:" + e.RequesterID, "u:" + e.UnitID, "c:" + e.PropertyID}
 	n := 4
 	if e.AssigneeID != nil {
@@ -552,19 +639,14 @@ func (h *Hub) eachCandidate(e request.Audience, fn func(*Subscription)) {
 		keys[n] = "s:" + e.PropertyID
 		n++
 	}
-	var done map[*Subscription]bool
 	for _, k := range keys[:n] {
-		for s := range h.index[k] {
-			if n > 1 {
-				// A subscription may stand under several of the keys.
-				if done == nil {
-					done = map[*Subscription]bool{}
-				}
-				if done[s] {
-					continue
-				}
-				done[s] = true
+		for _, s := range h.index[k] {
+			// A subscription may stand under several of the keys: the
+			// event's id marks it as seen.
+			if s.seen == e.ID {
+				continue
 			}
+			s.seen = e.ID
 			fn(s)
 		}
 	}
@@ -575,41 +657,35 @@ func (h *Hub) registerLocked(s *Subscription) {
 	h.subs[s] = struct{}{}
 	s.keys = keysOf(s.actor)
 	for _, k := range s.keys {
-		set := h.index[k]
-		if set == nil {
-			set = map[*Subscription]struct{}{}
-			h.index[k] = set
-		}
-		set[s] = struct{}{}
+		h.index[k] = append(h.index[k], s)
 	}
 }
 
 // unregisterLocked forgets a subscription; it may be called again.
 func (h *Hub) unregisterLocked(s *Subscription) {
+	if _, ok := h.subs[s]; !ok {
+		return
+	}
 	delete(h.subs, s)
 	for _, k := range s.keys {
-		if set := h.index[k]; set != nil {
-			delete(set, s)
-			if len(set) == 0 {
-				delete(h.index, k)
-			}
+		list := h.index[k]
+		if i := slices.Index(list, s); i >= 0 {
+			// Order within a key does not matter: the last takes its place.
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+		}
+		if len(list) == 0 {
+			delete(h.index, k)
+		} else {
+			h.index[k] = list
 		}
 	}
 }
 
-// direct reports whether the actor sees an event as a party to its request
-// rather than by sight: the event's own snapshot says so, and no later
-// change of roles or portfolios can take it back.
-func direct(a *auth.Actor, e request.Audience) bool {
-	return e.RequesterID == a.PersonID ||
-		(e.AssigneeID != nil && *e.AssigneeID == a.PersonID) ||
-		(e.FirstResponderID != nil && *e.FirstResponderID == a.PersonID)
-}
-
 func (h *Hub) dropLocked(s *Subscription, reason string) {
 	h.unregisterLocked(s)
-	s.reason = reason
-	close(s.live)
+	s.feed.endLocked(&ResumeError{Reason: reason})
 }
 
 // Queued returns how many events wait in the publish queue for the
@@ -623,53 +699,34 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
-// Subscription is one client's stream. Next yields the missed events (when
-// subscribed with since) and then the live ones, each exactly once and in id
-// order. A Subscription is used by one goroutine.
+// Subscription is one client's stream. Its channel (C) yields the missed
+// events (when subscribed with since) and then the live ones, each exactly
+// once and in id order, and is closed when the hub ends the subscription
+// (the end function given to Subscribe hears why first).
 type Subscription struct {
 	hub *Hub
-	// actor is who the subscription is for, narrowed whenever the hub finds
-	// that they lost sight of something; guarded by hub.mu.
+	// actor is who the subscription is for, narrowed at each change of
+	// their sight; guarded by hub.mu.
 	actor     *auth.Actor
 	requestID string
 	// keys are where the hub's index holds it.
 	keys []string
-
-	// live is fed by the hub and closed by it (with reason set) when it
-	// drops the subscription. It carries pointers to the hub's one copy of
-	// each event: a slot costs a word, so an idle subscription's buffer is
-	// small, and fanning an event out to thousands copies nothing.
-	live   chan *request.Event
-	reason string
-
-	// last is the id of the last event handed out (or the starting point).
-	last int64
-	// backfillTo is the hub's cursor at registration: events up to it come
-	// from the log, later ones from live.
-	backfillTo int64
-	backfilled bool
-	backlog    []request.Event
-	// readTo is the last event id the backfill read from the log, handed
-	// out or (staff-only, to a household) left out.
-	readTo int64
+	// seen is the id of the last event the hub looked at it for.
+	seen int64
+	// feed carries pointers to the hub's one copy of each event (a copy
+	// only where the subscriber's view leaves a note out): fanning an
+	// event out to thousands copies nothing.
+	feed *feed[request.Event]
 }
 
-// Subscribe starts a subscription for the actor: every event it may see,
-// or only requestID's when not nil (NOT_FOUND unless visible now). since is
-// the last event id the client saw; nil means from now on.
-func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string) (*Subscription, error) {
-	// The socket's actor may be older than the subscription: start from
-	// what the person may see now.
-	fresh, err := h.store.Actors(ctx, []string{a.PersonID})
-	if err != nil {
-		return nil, err
-	}
-	if now, ok := fresh[a.PersonID]; ok {
-		a = a.Within(now)
-	} else {
-		a = a.Within(&auth.Actor{PersonID: a.PersonID})
-	}
-	s := &Subscription{hub: h, actor: a, live: make(chan *request.Event, h.opts.Buffer)}
+// Subscribe starts a subscription for the actor, living as long as ctx:
+// every event it may see, or only requestID's when not nil (NOT_FOUND
+// unless visible now). since is the last event id the client saw; nil
+// means from now on. end, if not nil, is told why the hub ends the
+// subscription (a *ResumeError naming where to resume, or the error that
+// stopped the backfill) just before its channel closes; it is called with
+// the hub's lock held and must not block.
+func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *string, end func(error)) (*Subscription, error) {
 	var from int64 = -1
 	if since != nil {
 		n, err := strconv.ParseInt(*since, 10, 64)
@@ -682,117 +739,141 @@ func (h *Hub) Subscribe(ctx context.Context, a *auth.Actor, requestID, since *st
 		if _, err := uuid.Parse(*requestID); err != nil {
 			return nil, apperr.ErrNotFound
 		}
-		if err := h.store.RequestVisible(ctx, a, *requestID); err != nil {
-			return nil, err
-		}
-		s.requestID = *requestID
 	}
-	if from != 0 {
-		last, err := h.store.LastEventID(ctx)
+	for {
+		// The socket's actor may be older than the subscription: start
+		// from what the person may see now. A sight change the hub
+		// applies between this read and the registration below might
+		// have been missed by both, so then the read is done again.
+		h.mu.Lock()
+		gen := h.sightGen
+		h.mu.Unlock()
+		fresh, err := h.store.Actors(ctx, []string{a.PersonID})
 		if err != nil {
 			return nil, err
 		}
-		if from > last {
-			return nil, apperr.Invalid("since", "since is after the newest event")
+		now, ok := fresh[a.PersonID]
+		if !ok {
+			now = &auth.Actor{PersonID: a.PersonID}
 		}
-		if from < 0 {
-			// From now on means after the newest event committed now,
-			// however far the hub's own cursor is behind it: a busy hub
-			// must not hand a new subscriber events from before it
-			// subscribed.
-			from = last
+		actor := a.Within(now)
+		s := &Subscription{hub: h, actor: actor}
+		if requestID != nil {
+			if err := h.store.RequestVisible(ctx, actor, *requestID); err != nil {
+				return nil, err
+			}
+			s.requestID = *requestID
 		}
-	}
-	// Registering and reading the cursor under one lock is what makes the
-	// switch from the log to live events exact: every event after the
-	// cursor will be queued to s, every event up to it is in the log.
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, &ResumeError{Reason: "server shutting down", Since: max(from, 0)}
-	}
-	s.backfillTo = h.cursor
-	if from < 0 || from >= h.cursor {
-		s.last, s.backfilled = max(from, h.cursor), true
-	} else {
-		s.last = from
-	}
-	h.registerLocked(s)
-	return s, nil
-}
-
-// matches reports whether the subscriber may see the event at all: its
-// request, and the event itself (a household never gets a staff-only one).
-func (s *Subscription) matches(e request.Event) bool {
-	if s.requestID != "" && e.RequestID != s.requestID || !request.Visible(s.actor, e.Audience) {
-		return false
-	}
-	_, ok := request.ViewOf(s.actor, e.Audience, e)
-	return ok
-}
-
-// view is the event as the subscriber may read it: a staff-only note is
-// never sent to the household.
-func (s *Subscription) view(e request.Event) request.Event {
-	s.hub.mu.Lock()
-	a := s.actor
-	s.hub.mu.Unlock()
-	v, _ := request.ViewOf(a, e.Audience, e)
-	return v
-}
-
-// Next returns the next event. It returns ctx's error when ctx ends and a
-// *ResumeError when the hub dropped the subscription.
-func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
-	for {
-		if len(s.backlog) > 0 {
-			e := s.backlog[0]
-			s.backlog = s.backlog[1:]
-			s.last = e.ID
-			return s.view(e), nil
-		}
-		if !s.backfilled {
-			s.hub.mu.Lock()
-			a := s.actor
-			s.hub.mu.Unlock()
-			page, err := s.hub.store.VisibleEvents(ctx, a, s.requestID, max(s.last, s.readTo), s.backfillTo, s.hub.opts.Batch)
+		start := from
+		if start != 0 {
+			last, err := h.store.LastEventID(ctx)
 			if err != nil {
-				return request.Event{}, err
+				return nil, err
 			}
-			if len(page) < s.hub.opts.Batch {
-				s.backfilled = true
+			if start > last {
+				return nil, apperr.Invalid("since", "since is after the newest event")
 			}
-			// The log's page is what the person may see by request; the
-			// household's view leaves out staff-only events.
-			s.backlog = s.backlog[:0]
-			for _, e := range page {
-				if _, ok := request.ViewOf(a, e.Audience, e); ok {
-					s.backlog = append(s.backlog, e)
-				}
+			if start < 0 {
+				// From now on means after the newest event committed
+				// now, however far the hub's own cursor is behind it: a
+				// busy hub must not hand a new subscriber events from
+				// before it subscribed.
+				start = last
 			}
-			if len(page) > 0 {
-				s.readTo = page[len(page)-1].ID
-			}
+		}
+		// Registering and reading the cursor under one lock is what makes
+		// the switch from the log to live events exact: every event after
+		// the cursor will be queued to s, every event up to it is in the
+		// log.
+		h.mu.Lock()
+		if h.sightGen != gen {
+			h.mu.Unlock()
 			continue
 		}
-		// Every event up to backfillTo that the actor may see has been
-		// handed out, so the cursor moves past the ones it may not: a
-		// resume need not look at them again.
-		s.last = max(s.last, s.backfillTo)
-		select {
-		case <-ctx.Done():
-			return request.Event{}, ctx.Err()
-		case e, ok := <-s.live:
-			if !ok {
-				return request.Event{}, &ResumeError{Reason: s.reason, Since: s.last}
-			}
-			if e.ID <= s.last {
-				continue
-			}
-			s.last = e.ID
-			return s.view(*e), nil
+		if h.closed {
+			h.mu.Unlock()
+			return nil, &ResumeError{Reason: "server shutting down", Since: max(start, 0)}
 		}
+		s.feed = newFeed(ctx, &h.mu, h.opts.Buffer, func(e *request.Event) int64 { return e.ID }, end)
+		if start < 0 || start >= h.cursor {
+			s.feed.sent = max(start, h.cursor)
+		} else {
+			s.feed.sent = start
+			s.feed.fill = s.backfill(h.cursor)
+			s.feed.startPumpLocked()
+		}
+		h.registerLocked(s)
+		h.mu.Unlock()
+		return s, nil
 	}
+}
+
+// backfill reads the log up to upTo, a page at a time: what the person
+// may see by request, less what a household may not read (staff-only
+// events).
+func (s *Subscription) backfill(upTo int64) func(ctx context.Context, after int64) ([]*request.Event, int64, bool, error) {
+	return func(ctx context.Context, after int64) ([]*request.Event, int64, bool, error) {
+		s.hub.mu.Lock()
+		a := s.actor
+		s.hub.mu.Unlock()
+		page, err := s.hub.store.VisibleEvents(ctx, a, s.requestID, after, upTo, s.hub.opts.Batch)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		out := make([]*request.Event, 0, len(page))
+		for i := range page {
+			if v, ok := request.ViewOf(a, page[i].Audience, page[i]); ok {
+				out = append(out, &v)
+			}
+		}
+		// Every event up to upTo that the actor may see is handed out
+		// once the last page is, so the resume point moves past the ones
+		// it may not: a resume need not look at them again.
+		reached, more := upTo, len(page) == s.hub.opts.Batch
+		if more {
+			reached = page[len(page)-1].ID
+		}
+		return out, reached, more, nil
+	}
+}
+
+// viewOf is the event as the subscriber may read it, or nil when they may
+// not see it at all: its request, and the event itself (a household never
+// gets a staff-only one, nor a staff-only note). The caller holds the
+// hub's lock.
+func (s *Subscription) viewOf(e *request.Event) *request.Event {
+	if s.requestID != "" && e.RequestID != s.requestID || !request.Visible(s.actor, e.Audience) {
+		return nil
+	}
+	if request.SeesInternal(s.actor, e.Audience) {
+		return e
+	}
+	v, ok := request.ViewOf(s.actor, e.Audience, *e)
+	switch {
+	case !ok:
+		return nil
+	case e.NoteInternal:
+		// Only a view without the note is a copy of its own.
+		c := v
+		return &c
+	default:
+		return e
+	}
+}
+
+// C is the subscription's channel, for a transport to read; it is closed
+// when the hub ends the subscription.
+func (s *Subscription) C() <-chan *request.Event { return s.feed.ch }
+
+// Next returns the next event, for readers other than a transport. It
+// returns ctx's error when ctx ends and a *ResumeError when the hub
+// dropped the subscription.
+func (s *Subscription) Next(ctx context.Context) (request.Event, error) {
+	e, err := s.feed.next(ctx)
+	if err != nil {
+		return request.Event{}, err
+	}
+	return *e, nil
 }
 
 // Close unregisters the subscription; the hub forgets it at once.

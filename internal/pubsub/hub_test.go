@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kproperty/onestop/internal/auth"
+	"github.com/kproperty/onestop/internal/person"
 	"github.com/kproperty/onestop/internal/postgres"
 	"github.com/kproperty/onestop/internal/postgres/pgtest"
 	"github.com/kproperty/onestop/internal/pubsub"
@@ -165,15 +166,17 @@ func commit(t *testing.T, h *pubsub.Hub, log *eventLog, unitID string) request.E
 	return e
 }
 
-// An event whose publish was lost still arrives, from the poll.
+// An event whose publish was lost still arrives, from the poll: here it
+// was committed by another instance whose broker is down, so neither a
+// message nor this hub's own commit brings it.
 func TestLostPublishArrivesByPoll(t *testing.T) {
 	log := openLog(t)
 	h := startHub(t, log, brokenBroker{}, pubsub.Options{PollInterval: 50 * time.Millisecond})
-	s, err := h.Subscribe(context.Background(), household, nil, nil)
+	s, err := h.Subscribe(context.Background(), household, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := commit(t, h, log, unitA)
+	want := log.append(t, unitA)
 	if got := next(t, s); got.ID != want.ID {
 		t.Fatalf("got event %d, want %d", got.ID, want.ID)
 	}
@@ -184,8 +187,8 @@ func TestLostPublishArrivesByPoll(t *testing.T) {
 func TestSlowSubscriberIsDropped(t *testing.T) {
 	log := openLog(t)
 	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Buffer: 2, PollInterval: time.Hour})
-	slow, _ := h.Subscribe(context.Background(), household, nil, nil)
-	fast, _ := h.Subscribe(context.Background(), household, nil, nil)
+	slow, _ := h.Subscribe(context.Background(), household, nil, nil, nil)
+	fast, _ := h.Subscribe(context.Background(), household, nil, nil, nil)
 	for i := 0; i < 10; i++ {
 		commit(t, h, log, unitA)
 		if e := next(t, fast); e.ID != log.base+int64(i+1) {
@@ -221,7 +224,7 @@ func TestResumeSwitchover(t *testing.T) {
 	}
 	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Batch: 1, PollInterval: time.Hour})
 	since := strconv.FormatInt(log.base+1, 10)
-	s, err := h.Subscribe(context.Background(), household, nil, &since)
+	s, err := h.Subscribe(context.Background(), household, nil, &since, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +238,7 @@ func TestResumeSwitchover(t *testing.T) {
 		t.Fatalf("got %v, want [3 5 7] after the start", got)
 	}
 	for _, bad := range []string{"x", "-1", strconv.FormatInt(log.base+99, 10)} {
-		if _, err := h.Subscribe(context.Background(), household, nil, &bad); err == nil {
+		if _, err := h.Subscribe(context.Background(), household, nil, &bad, nil); err == nil {
 			t.Errorf("since %q accepted", bad)
 		}
 	}
@@ -328,7 +331,7 @@ func TestInstallationsShareAChannel(t *testing.T) {
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { c.Close() })
 		h := startHub(t, l, redisbroker.New(c, ch), pubsub.Options{PollInterval: time.Hour})
-		s, err := h.Subscribe(context.Background(), admin, nil, nil)
+		s, err := h.Subscribe(context.Background(), admin, nil, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,5 +358,136 @@ func TestInstallationsShareAChannel(t *testing.T) {
 				t.Fatalf("installation %d delivered event %d of request %s, want %d of %s", i, got.ID, got.RequestID, w.ID, logs[i].requestID)
 			}
 		}
+	}
+}
+
+// A subscriber whose sight is taken away (here an agent's role, through
+// the store's own transaction, which records the sight change in the log)
+// receives no later event of what they no longer see, although no event
+// was written with the change and their subscription stays open; the
+// others go on receiving.
+func TestSightChangeNarrowsBeforeLaterEvents(t *testing.T) {
+	log := openLog(t)
+	ctx := context.Background()
+	var propertyID string
+	if err := log.db.Get(&propertyID, `SELECT property_id FROM service_requests WHERE id = $1`, log.requestID); err != nil {
+		t.Fatal(err)
+	}
+	agent := &auth.Actor{PersonID: uuid.NewString(), Staff: map[string]person.Role{propertyID: person.Agent}}
+	if _, err := log.db.Exec(`WITH p AS (INSERT INTO people (id, username, name, password_hash) VALUES ($1, $2, 'Agent', 'x') RETURNING id)
+INSERT INTO staff_roles (person_id, property_id, role) SELECT id, $3, 'AGENT' FROM p`, agent.PersonID, "hub.agent."+agent.PersonID, propertyID); err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{PollInterval: time.Hour})
+	watched, err := h.Subscribe(ctx, agent, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	control, err := h.Subscribe(ctx, admin, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := commit(t, h, log, unitA)
+	if got := next(t, watched); got.ID != before.ID {
+		t.Fatalf("the agent got event %d, want %d", got.ID, before.ID)
+	}
+	next(t, control)
+
+	requests, admins := postgres.NewRequestStore(log.db), postgres.NewAdminStore(log.db)
+	if _, err := requests.InTx(ctx, func(tx request.Tx) error {
+		return admins.Tx(tx).RemoveStaffRole(ctx, agent.PersonID, propertyID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after := commit(t, h, log, unitA)
+	if got := next(t, control); got.ID != after.ID {
+		t.Fatalf("the control got event %d, want %d", got.ID, after.ID)
+	}
+	// The hub queues an event to all its subscribers under one lock:
+	// once it answers, the delivery is over.
+	h.Subscribers()
+	select {
+	case e := <-watched.C():
+		t.Fatalf("the agent whose role was taken away got event %d", e.ID)
+	default:
+	}
+}
+
+// A subscriber that falls behind by more than its channel holds, but not
+// by more than its buffer, still gets every event in order; one that falls
+// further behind is dropped with the last event it was handed as the
+// resume point.
+func TestBacklogBeyondTheChannelArrivesInOrder(t *testing.T) {
+	log := openLog(t)
+	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Buffer: 40, PollInterval: time.Hour})
+	s, err := h.Subscribe(context.Background(), household, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int64
+	for range 30 {
+		want = append(want, commit(t, h, log, unitA).ID)
+	}
+	for _, id := range want {
+		if got := next(t, s); got.ID != id {
+			t.Fatalf("got event %d, want %d", got.ID, id)
+		}
+	}
+	for range 60 {
+		commit(t, h, log, unitA)
+	}
+	last := want[len(want)-1]
+	for {
+		e, err := s.Next(context.Background())
+		var resume *pubsub.ResumeError
+		if errors.As(err, &resume) {
+			if resume.Since != last {
+				t.Fatalf("resume since %d, last delivered %d", resume.Since, last)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ID != last+1 {
+			t.Fatalf("got event %d after %d", e.ID, last)
+		}
+		last = e.ID
+	}
+	if last == want[len(want)-1] {
+		t.Fatal("nothing of the second burst arrived before the drop")
+	}
+}
+
+// A resume the server ends while its backfill is still being sent (here a
+// shutdown while the client reads nothing) names the last event the client
+// was handed, not the end of the page it was reading.
+func TestBackfillCutShortResumesFromTheLastSent(t *testing.T) {
+	log := openLog(t)
+	for range 30 {
+		log.append(t, unitA)
+	}
+	h := startHub(t, log, pubsub.NewLocal(), pubsub.Options{Batch: 50, PollInterval: time.Hour})
+	since := strconv.FormatInt(log.base, 10)
+	s, err := h.Subscribe(context.Background(), household, nil, &since, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the backfill fills the channel and waits
+	h.Shutdown()
+	last := log.base
+	for {
+		e, err := s.Next(context.Background())
+		var resume *pubsub.ResumeError
+		if errors.As(err, &resume) {
+			if resume.Since != last {
+				t.Fatalf("resume since %d, last handed out %d", resume.Since, last)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = e.ID
 	}
 }

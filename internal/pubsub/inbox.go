@@ -3,6 +3,7 @@ package pubsub
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/kproperty/onestop/internal/apperr"
 
@@ -17,26 +18,18 @@ import (
 
 // InboxSubscription is one person's live notification stream. Like a
 // Subscription it first hands out what the person missed after since, from
-// the database, then the live ones, each once and in id order.
+// the database, then the live ones, each once and in id order, through a
+// channel the hub writes into.
 type InboxSubscription struct {
 	hub      *Hub
 	personID string
-	live     chan *notification.Notification
-	reason   string
-	// last is the id of the last notification handed out (or the starting
-	// point): the resume cursor.
-	last int64
-	// backfillTo is the hub's notification cursor at registration:
-	// notifications up to it come from the database, later ones from live.
-	backfillTo int64
-	backfilled bool
-	backlog    []notification.Notification
+	feed     *feed[notification.Notification]
 }
 
-// SubscribeNotifications streams the person's notifications: after since
-// (the id of the last one the client saw) first, or from now on when since
-// is nil.
-func (h *Hub) SubscribeNotifications(ctx context.Context, personID string, since *string) (*InboxSubscription, error) {
+// SubscribeNotifications streams the person's notifications as long as
+// ctx lives: after since (the id of the last one the client saw) first, or
+// from now on when since is nil. end is as for Subscribe.
+func (h *Hub) SubscribeNotifications(ctx context.Context, personID string, since *string, end func(error)) (*InboxSubscription, error) {
 	var from int64 = -1
 	if since != nil {
 		n, err := strconv.ParseInt(*since, 10, 64)
@@ -64,11 +57,17 @@ func (h *Hub) SubscribeNotifications(ctx context.Context, personID string, since
 	if h.closed {
 		return nil, &ResumeError{Reason: "server shutting down", Since: max(from, 0)}
 	}
-	s := &InboxSubscription{hub: h, personID: personID, live: make(chan *notification.Notification, h.opts.Buffer), backfillTo: h.ncursor}
-	if from < 0 || from >= h.ncursor {
-		s.last, s.backfilled = max(from, h.ncursor), true
-	} else {
-		s.last = from
+	if h.nidle {
+		// Nobody was subscribed, so the tailer read nothing: what it
+		// skipped, up to last, is nobody's to receive live.
+		h.ncursor, h.nidle = max(h.ncursor, last), false
+	}
+	s := &InboxSubscription{hub: h, personID: personID,
+		feed: newFeed(ctx, &h.mu, h.opts.Buffer, func(n *notification.Notification) int64 { return n.ID }, end)}
+	s.feed.sent = from
+	if from < h.ncursor {
+		s.feed.fill = s.backfill(h.ncursor)
+		s.feed.startPumpLocked()
 	}
 	set := h.inboxes[personID]
 	if set == nil {
@@ -79,14 +78,66 @@ func (h *Hub) SubscribeNotifications(ctx context.Context, personID string, since
 	return s, nil
 }
 
+// backfill reads the person's notifications up to upTo, a page at a time.
+func (s *InboxSubscription) backfill(upTo int64) func(ctx context.Context, after int64) ([]*notification.Notification, int64, bool, error) {
+	return func(ctx context.Context, after int64) ([]*notification.Notification, int64, bool, error) {
+		page, err := s.hub.store.PersonNotifications(ctx, s.personID, after, upTo, s.hub.opts.Batch)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		out := make([]*notification.Notification, len(page))
+		for i := range page {
+			out[i] = &page[i]
+		}
+		// Everything up to upTo has been handed out once the last page
+		// is: a resume need not look there again.
+		reached, more := upTo, len(page) == s.hub.opts.Batch
+		if more {
+			reached = page[len(page)-1].ID
+		}
+		return out, reached, more, nil
+	}
+}
+
+// tailNotifications delivers notifications in id order until ctx ends,
+// when rung or polled.
+func (h *Hub) tailNotifications(ctx context.Context) {
+	t := time.NewTicker(h.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.nwake:
+		case <-t.C:
+		}
+		h.catchUpNotifications(ctx)
+	}
+}
+
+func (h *Hub) nudgeNotifications() {
+	select {
+	case h.nwake <- struct{}{}:
+	default:
+	}
+}
+
 // catchUpNotifications reads and delivers every notification after the
-// notification cursor.
+// notification cursor. While this process has no notification
+// subscriber it reads nothing: the first one to come moves the cursor.
 func (h *Hub) catchUpNotifications(ctx context.Context) {
 	for ctx.Err() == nil {
-		ns, err := h.store.NotificationsAfter(ctx, h.ncursor, h.opts.Batch)
+		h.mu.Lock()
+		after, idle := h.ncursor, len(h.inboxes) == 0
+		h.nidle = h.nidle || idle
+		h.mu.Unlock()
+		if idle {
+			return
+		}
+		ns, err := h.store.NotificationsAfter(ctx, after, h.opts.Batch)
 		if err != nil {
 			if ctx.Err() == nil {
-				h.opts.Log.Warn("read notifications", "after", h.ncursor, "err", err)
+				h.opts.Log.Warn("read notifications", "after", after, "err", err)
 			}
 			return
 		}
@@ -107,56 +158,27 @@ func (h *Hub) deliverNotifications(ns []notification.Notification) {
 		}
 		h.ncursor = n.ID
 		for s := range h.inboxes[n.PersonID] {
-			select {
-			case s.live <- n:
-			default:
+			if !s.feed.pushLocked(n) {
 				s.unregisterLocked()
-				s.reason = "subscriber too slow"
-				close(s.live)
+				s.feed.endLocked(&ResumeError{Reason: "subscriber too slow"})
 			}
 		}
 	}
 }
 
+// C is the subscription's channel, for a transport to read; it is closed
+// when the hub ends the subscription.
+func (s *InboxSubscription) C() <-chan *notification.Notification { return s.feed.ch }
+
 // Next returns the next notification, ctx's error when ctx ends, or a
 // *ResumeError naming the last one handed out when the hub dropped the
 // subscription.
 func (s *InboxSubscription) Next(ctx context.Context) (notification.Notification, error) {
-	for {
-		if len(s.backlog) > 0 {
-			n := s.backlog[0]
-			s.backlog = s.backlog[1:]
-			s.last = n.ID
-			return n, nil
-		}
-		if !s.backfilled {
-			page, err := s.hub.store.PersonNotifications(ctx, s.personID, s.last, s.backfillTo, s.hub.opts.Batch)
-			if err != nil {
-				return notification.Notification{}, err
-			}
-			if len(page) < s.hub.opts.Batch {
-				s.backfilled = true
-			}
-			s.backlog = page
-			continue
-		}
-		// Everything up to backfillTo has been handed out: a resume need
-		// not look there again.
-		s.last = max(s.last, s.backfillTo)
-		select {
-		case <-ctx.Done():
-			return notification.Notification{}, ctx.Err()
-		case n, ok := <-s.live:
-			if !ok {
-				return notification.Notification{}, &ResumeError{Reason: s.reason, Since: s.last}
-			}
-			if n.ID <= s.last {
-				continue
-			}
-			s.last = n.ID
-			return *n, nil
-		}
+	n, err := s.feed.next(ctx)
+	if err != nil {
+		return notification.Notification{}, err
 	}
+	return *n, nil
 }
 
 // Close unregisters the subscription.
