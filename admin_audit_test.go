@@ -91,13 +91,23 @@ func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 
 	dir.must(`mutation($u: ID!) { setHouseholdVip(unitId: $u, vip: true) { vip } }`, map[string]any{"u": e.Unit}, nil)
 	mgr.must(`mutation($p: ID!) { setGreetingWindow(propertyId: $p, weekdayStart: "08:15", minutes: 45, holidays: ["2026-12-25"]) }`, map[string]any{"p": e.ID}, nil)
+	mgr.must(`mutation($p: ID!) { setFrontDeskSettings(propertyId: $p, retentionDays: 45) { retentionDays } }`, map[string]any{"p": e.ID}, nil)
+	mgr.fails("INVALID_INPUT", `mutation($p: ID!) { setFrontDeskSettings(propertyId: $p, retentionDays: 0) { retentionDays } }`, map[string]any{"p": e.ID})
+	var room string
+	if err := s.app.DB.Get(&room, `INSERT INTO facilities (property_id, code, name, name_zh, opens, closes, slot_minutes, capacity,
+	max_slots, advance_days, weekly_quota, cancel_hours) VALUES ($1, 'gym', 'Gym', '健身室', '09:00', '22:00', 60, 4, 3, 14, 3, 24) RETURNING id`, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	closeF := `mutation($f: ID!, $to: Time!) { closeFacility(facilityId: $f, from: "2026-12-01T01:00:00Z", to: $to, reason: "repainting") { reason } }`
+	mgr.must(closeF, map[string]any{"f": room, "to": "2026-12-01T03:00:00Z"}, nil)
+	mgr.fails("INVALID_INPUT", closeF, map[string]any{"f": room, "to": "2026-12-01T00:00:00Z"})
 
 	log := auditOf(t, dir, e.ID)
 	byAction := map[string][]auditEntry{}
 	for i := len(log) - 1; i >= 0; i-- { // oldest first
 		byAction[log[i].Action] = append(byAction[log[i].Action], log[i])
 	}
-	want := map[string]int{"setPromiseSettings": 1, "saveServiceCategory": 3, "setDispatchRule": 2, "removeDispatchRule": 1, "setStaffProfile": 1, "assignButler": 2, "setHouseholdVip": 1, "setGreetingWindow": 1}
+	want := map[string]int{"setPromiseSettings": 1, "saveServiceCategory": 3, "setDispatchRule": 2, "removeDispatchRule": 1, "setStaffProfile": 1, "assignButler": 2, "setHouseholdVip": 1, "setGreetingWindow": 1, "setFrontDeskSettings": 1, "closeFacility": 1}
 	for action, n := range want {
 		if len(byAction[action]) != n {
 			t.Errorf("%d %s entries, want %d (a refused change must leave none)", len(byAction[action]), action, n)
@@ -166,6 +176,14 @@ func TestOlderAdministrativeCallsAreAudited(t *testing.T) {
 	gw := byAction["setGreetingWindow"][0]
 	if jsonField(t, gw.Before, "minutes") != 30.0 || jsonField(t, gw.After, "minutes") != 45.0 || jsonField(t, gw.After, "weekdayStart") != "08:15" {
 		t.Errorf("greeting window entry %+v", gw)
+	}
+
+	fd := byAction["setFrontDeskSettings"][0]
+	if jsonField(t, fd.After, "retentionDays") != 45.0 || fd.Before == nil || jsonField(t, fd.Before, "retentionDays") == 45.0 {
+		t.Errorf("front-desk settings entry %+v", fd)
+	}
+	if cl := byAction["closeFacility"][0]; cl.EntityID != room || cl.Before != nil || jsonField(t, cl.After, "reason") != "repainting" {
+		t.Errorf("closure entry %+v", cl)
 	}
 
 	// Admins read it too; nobody else.

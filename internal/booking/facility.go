@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/person"
@@ -534,6 +535,13 @@ func (s *Service) CloseFacility(ctx context.Context, a *auth.Actor, facilityID s
 		return nil, apperr.Invalid("to", "a closure must end after it starts")
 	}
 	c := &Closure{FacilityID: f.ID, From: from.UTC(), To: to.UTC(), Reason: *why}
-	err = s.req.Run(ctx, func(rtx request.Tx) error { return s.store.Tx(rtx).InsertClosure(ctx, c) })
+	err = s.req.Run(ctx, func(rtx request.Tx) error {
+		tx := s.store.Tx(rtx)
+		if err := tx.InsertClosure(ctx, c); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Change{ActorID: a.PersonID, At: s.req.Now(), PropertyID: &f.PropertyID,
+			Action: "closeFacility", Entity: "facility", EntityID: f.ID, After: c})
+	})
 	return c, err
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/request"
@@ -95,10 +96,10 @@ type Slot struct {
 
 // Closure is a time a facility is shut (maintenance).
 type Closure struct {
-	FacilityID string    `db:"facility_id"`
-	From       time.Time `db:"from_at"`
-	To         time.Time `db:"to_at"`
-	Reason     string    `db:"reason"`
+	FacilityID string    `db:"facility_id" json:"facilityId"`
+	From       time.Time `db:"from_at" json:"from"`
+	To         time.Time `db:"to_at" json:"to"`
+	Reason     string    `db:"reason" json:"reason"`
 }
 
 // SignUpStatus is where a household's sign-up for an activity stands.
@@ -198,6 +199,8 @@ type Store interface {
 
 // Tx is what bookings read and write inside one transaction.
 type Tx interface {
+	// A closure is an administrative change: it is audited.
+	audit.Writer
 	// LockFacility reads a facility, locking it against changes.
 	LockFacility(ctx context.Context, id string) (*Facility, error)
 	// LockHousehold serializes one household's bookings, so its weekly

@@ -564,3 +564,8 @@ FROM (SELECT id FROM greeting_duties WHERE missed_notified_at IS NULL AND checke
 WHERE d.id = due.id RETURNING d.id, d.property_id, d.day, d.starts_at, d.ends_at, d.person_id, d.checked_in_at`, now, limit)
 	return out, mapErr(err)
 }
+
+// Audit writes an audit entry in the front desk's transaction.
+func (t *deskTx) Audit(ctx context.Context, e audit.Entry) error {
+	return requestTx{q: t.tx}.Audit(ctx, e)
+}

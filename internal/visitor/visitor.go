@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kproperty/onestop/internal/apperr"
+	"github.com/kproperty/onestop/internal/audit"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/notification"
@@ -153,8 +154,8 @@ type Barred struct {
 
 // Settings are a property's front-desk settings.
 type Settings struct {
-	RetentionDays        int `db:"retention_days"`
-	AnswerTimeoutSeconds int `db:"answer_timeout_seconds"`
+	RetentionDays        int `db:"retention_days" json:"retentionDays"`
+	AnswerTimeoutSeconds int `db:"answer_timeout_seconds" json:"answerTimeoutSeconds"`
 }
 
 // LogFilter narrows the visitor log.
@@ -205,6 +206,8 @@ type Tx interface {
 	// answer time, skipping rows another instance holds.
 	DueUnanswered(ctx context.Context, now time.Time, limit int) ([]Visit, error)
 	Notify(ns ...notification.Notification)
+	// The settings are administrative: their changes are audited.
+	audit.Writer
 }
 
 // Service runs the gate.
@@ -761,6 +764,7 @@ func (s *Service) SetSettings(ctx context.Context, a *auth.Actor, propertyID str
 		if err != nil {
 			return err
 		}
+		before := cur
 		if retentionDays != nil {
 			if *retentionDays < 1 || *retentionDays > 3650 {
 				return apperr.Invalid("retentionDays", "between 1 and 3650")
@@ -773,8 +777,12 @@ func (s *Service) SetSettings(ctx context.Context, a *auth.Actor, propertyID str
 			}
 			cur.AnswerTimeoutSeconds = *answerTimeout
 		}
+		if err := tx.SaveSettings(ctx, propertyID, cur); err != nil {
+			return err
+		}
 		out = cur
-		return tx.SaveSettings(ctx, propertyID, cur)
+		return audit.Record(ctx, tx, audit.Change{ActorID: a.PersonID, At: s.clock.Now(), PropertyID: &propertyID,
+			Action: "setFrontDeskSettings", Entity: "property", EntityID: propertyID, Before: before, After: cur})
 	})
 	return out, err
 }
