@@ -585,7 +585,12 @@ func BenchmarkLiveProperties(b *testing.B) {
 		sides := []*liveSide{onestopSideCats(ts, tokens, cats), bareSideProps(residents, props)}
 		payloads := [][]string{one, bar}
 		results := make([]liveResult, 2)
-		for k, side := range sides {
+		order := []int{0, 1}
+		if os.Getenv("BENCH_LIVE_BARE_FIRST") != "" {
+			order = []int{1, 0} // as in BenchmarkLiveAudience
+		}
+		for _, k := range order {
+			side := sides[k]
 			results[k] = runLive(b, side, payloads[k], pick, rate, d, 1+liveAgentsEach)
 			side.stop()
 			b.Logf("%s, %d residents + %d agents over %d properties, %d/s offered for %s: %s",
