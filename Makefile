@@ -56,11 +56,13 @@ bench-read:
 
 # The live path next to a bare gqlgen broadcast server (bench/bare):
 # 10,000 residents and 50 agents subscribed, 20 changes a second for 60 s,
-# memory per idle subscription; then 1,000 subscribers of one change.
+# memory per idle subscription; the same audience over 20 properties (5
+# agents each), 100 changes a second; then 1,000 subscribers of one change.
 # BENCH_LIVE_N and BENCH_LIVE_SECONDS make it smaller (docs/performance.md).
 bench-live:
 	./.ci/services.sh
 	go test -run '^$$' -bench 'LiveAudience' -benchtime 1x -count 1 -timeout 30m .
+	go test -run '^$$' -bench 'LiveProperties' -benchtime 1x -count 1 -timeout 30m .
 	go test -run '^$$' -bench 'LiveOneChange' -benchtime 1x -count 1 -timeout 30m .
 
 # Commit-to-phone latency with 1,000 websocket subscribers, next to raw Redis

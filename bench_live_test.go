@@ -42,6 +42,11 @@ import (
 //     agents subscribed; 20 new requests a second offered for 60 seconds.
 //     Reported: achieved changes a second, event-to-phone p50/p99, and
 //     the servers' heap and RSS per idle subscription (after GC).
+//   - BenchmarkLiveProperties: the same across 20 properties: N residents
+//     spread over them, each their own household, and 5 agents of each
+//     property subscribed; 100 new requests a second offered for 60
+//     seconds, each reaching its resident and its property's agents only.
+//     Reported: achieved changes a second and event-to-phone p50/p99.
 //   - BenchmarkLiveOneChange: 1,000 subscribers of one household's
 //     changes; 100 changes, 5 a second. Reported: p50/p99 and the server's
 //     CPU per message delivered.
@@ -172,6 +177,16 @@ func startLiveOneStop(b *testing.B) *testServer {
 }
 
 func onestopSide(ts *testServer, tokens []string, categoryID string) *liveSide {
+	cats := make([]string, len(tokens))
+	for i := range cats {
+		cats[i] = categoryID
+	}
+	return onestopSideCats(ts, tokens, cats)
+}
+
+// onestopSideCats is onestopSide where phone i files its requests in
+// category cats[i] (its own property's).
+func onestopSideCats(ts *testServer, tokens, cats []string) *liveSide {
 	// Stamp each event the moment its transaction has committed, on its
 	// way to the hub's publisher.
 	stamps := &stampingPublisher{next: ts.app.Hub, at: map[int64]time.Time{}}
@@ -182,13 +197,20 @@ func onestopSide(ts *testServer, tokens []string, categoryID string) *liveSide {
 		query: `subscription { requestEvents { id at } }`, field: "requestEvents",
 		subscribers: ts.app.Hub.Subscribers,
 		submit: func(hc *http.Client, i int) error {
-			return submitOnce(hc, ts.URL, tokens[i], categoryID, "live bench", false)
+			return submitOnce(hc, ts.URL, tokens[i], cats[i], "live bench", false)
 		},
 		stop: func() {},
 	}
 }
 
 func bareSide(residents []livePerson) *liveSide {
+	return bareSideProps(residents, nil)
+}
+
+// bareSideProps is bareSide where resident i's changes name property
+// props[i], so that only that property's agents hear them (nil: every
+// agent does).
+func bareSideProps(residents []livePerson, props []string) *liveSide {
 	h, count := bare.NewHandler()
 	srv := httptest.NewServer(h)
 	return &liveSide{
@@ -197,9 +219,13 @@ func bareSide(residents []livePerson) *liveSide {
 		subscribers: count,
 		committed:   func(string) time.Time { return time.Time{} },
 		submit: func(hc *http.Client, i int) error {
+			vars := map[string]any{"h": residents[i].UnitID, "p": nil}
+			if props != nil {
+				vars["p"] = props[i]
+			}
 			_, err := postJSON(hc, srv.URL+"/query", "", map[string]any{
-				"query":     `mutation($h: ID!) { submit(household: $h, description: "live bench") { id } }`,
-				"variables": map[string]any{"h": residents[i].UnitID}})
+				"query":     `mutation($h: ID!, $p: ID) { submit(household: $h, description: "live bench", property: $p) { id } }`,
+				"variables": vars})
 			return err
 		},
 		stop: srv.Close,
@@ -470,6 +496,123 @@ func BenchmarkLiveAudience(b *testing.B) {
 		b.ReportMetric(g.rssPerSub, "bare-rss-KiB/sub")
 		b.Logf("N = %d (open-file limit %d); ratios OneStop ÷ bare: changes/s %.2f, p99 %.1f, heap per subscription %.2f, RSS per subscription %.2f; %s",
 			n, limit, o.changesPerSec/g.changesPerSec, o.p99/g.p99, o.heapPerSub/g.heapPerSub, o.rssPerSub/g.rssPerSub, loadAverage())
+	}
+}
+
+// liveProperties and liveAgentsEach shape BenchmarkLiveProperties.
+const (
+	liveProperties = 20
+	liveAgentsEach = 5
+)
+
+// livePropertiesData seeds liveProperties properties (codes LP01 to LP20)
+// sharing n households, one resident each, with liveAgentsEach agents
+// each, and returns the residents with each one's property id and
+// category, and the agents with each one's property id.
+func livePropertiesData(b *testing.B, ts *testServer, n int) (residents []livePerson, props, cats []string, agents []livePerson, agentProps []string) {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	for k := range liveProperties {
+		o := dataset.Default()
+		o.Code = fmt.Sprintf("LP%02d", k+1)
+		per := n / liveProperties
+		if k < n%liveProperties {
+			per++
+		}
+		o.Units, o.Residents, o.Requests, o.Agents, o.Butlers, o.Technicians, o.Now = per, per, 0, liveAgentsEach, 0, 1, time.Now()
+		id, _, err := dataset.Seed(ctx, ts.app.DB.DB.DB, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lower := strings.ToLower(o.Code)
+		var rs, as []livePerson
+		if err := sqlx.SelectContext(ctx, ts.app.DB, &rs, `SELECT p.id, r.unit_id FROM people p JOIN residencies r ON r.person_id = p.id
+WHERE p.username LIKE $1 ORDER BY p.username LIMIT $2`, lower+".r%", per); err != nil {
+			b.Fatal(err)
+		}
+		if err := sqlx.SelectContext(ctx, ts.app.DB, &as, `SELECT id, '' AS unit_id FROM people WHERE username LIKE $1 ORDER BY username`, lower+".agent%"); err != nil {
+			b.Fatal(err)
+		}
+		var cat string
+		if err := ts.app.DB.GetContext(ctx, &cat, `SELECT id FROM service_categories WHERE property_id = $1 AND code = 'plumbing'`, id); err != nil {
+			b.Fatal(err)
+		}
+		if len(rs) != per || len(as) != liveAgentsEach {
+			b.Fatalf("%s: %d residents of %d, %d agents of %d", o.Code, len(rs), per, len(as), liveAgentsEach)
+		}
+		for range rs {
+			props, cats = append(props, id), append(cats, cat)
+		}
+		for range as {
+			agentProps = append(agentProps, id)
+		}
+		residents, agents = append(residents, rs...), append(agents, as...)
+	}
+	b.Logf("seeded %d properties: %d households (one resident each) and %d agents in %s", liveProperties, len(residents), len(agents), time.Since(start).Round(time.Second))
+	return residents, props, cats, agents, agentProps
+}
+
+// BenchmarkLiveProperties: N residents (each their own household) spread
+// over 20 properties, and each property's 5 agents, subscribed to OneStop,
+// then the same audience on the bare server routing by property; 100
+// changes a second offered to each for 60 seconds, each reaching its
+// resident and its property's 5 agents. Run it with -benchtime 1x.
+func BenchmarkLiveProperties(b *testing.B) {
+	const rate = 100
+	limit := raiseFileLimit()
+	n := liveSize(b)
+	d := liveSeconds(b)
+	ts := startLiveOneStop(b)
+	residents, props, cats, agents, agentProps := livePropertiesData(b, ts, n)
+	tokens := make([]string, len(residents))
+	var one, bar []string
+	for i, r := range residents {
+		tokens[i] = mintToken(b, r.ID)
+		one = append(one, `{"Authorization":"Bearer `+tokens[i]+`"}`)
+		bar = append(bar, `{"household":"`+r.UnitID+`"}`)
+	}
+	for i, a := range agents {
+		one = append(one, `{"Authorization":"Bearer `+mintToken(b, a.ID)+`"}`)
+		bar = append(bar, `{"agent":true,"property":"`+agentProps[i]+`"}`)
+	}
+	pick := make([]int, len(residents))
+	for i := range pick {
+		pick[i] = i
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		sides := []*liveSide{onestopSideCats(ts, tokens, cats), bareSideProps(residents, props)}
+		payloads := [][]string{one, bar}
+		results := make([]liveResult, 2)
+		order := []int{0, 1}
+		if os.Getenv("BENCH_LIVE_BARE_FIRST") != "" {
+			order = []int{1, 0} // as in BenchmarkLiveAudience
+		}
+		for _, k := range order {
+			side := sides[k]
+			results[k] = runLive(b, side, payloads[k], pick, rate, d, 1+liveAgentsEach)
+			side.stop()
+			b.Logf("%s, %d residents + %d agents over %d properties, %d/s offered for %s: %s",
+				side.name, len(residents), len(agents), liveProperties, rate, d, results[k])
+			if results[k].delivered != results[k].expected {
+				// More than expected would be a change reaching
+				// another property's agents; fewer, one lost.
+				b.Errorf("%s: %d deliveries, %d expected", side.name, results[k].delivered, results[k].expected)
+			}
+		}
+		o, g := results[0], results[1]
+		b.ReportMetric(o.changesPerSec, "changes/s")
+		b.ReportMetric(g.changesPerSec, "bare-changes/s")
+		b.ReportMetric(o.p50, "p50-ms")
+		b.ReportMetric(g.p50, "bare-p50-ms")
+		b.ReportMetric(o.p99, "p99-ms")
+		b.ReportMetric(g.p99, "bare-p99-ms")
+		b.ReportMetric(o.p99/g.p99, "p99-ratio")
+		b.ReportMetric(o.cpuPerMsg, "cpu-µs/msg")
+		b.ReportMetric(g.cpuPerMsg, "bare-cpu-µs/msg")
+		b.Logf("N = %d over %d properties (open-file limit %d); ratios OneStop ÷ bare: changes/s %.2f, p50 %.1f, p99 %.1f, CPU per delivery %.2f; %s",
+			len(residents), liveProperties, limit, o.changesPerSec/g.changesPerSec, o.p50/g.p50, o.p99/g.p99, o.cpuPerMsg/g.cpuPerMsg, loadAverage())
 	}
 }
 

@@ -45,7 +45,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		Submit func(childComplexity int, household string, description string) int
+		Submit func(childComplexity int, household string, description string, property *string) int
 	}
 
 	Query struct {
@@ -62,7 +62,7 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type MutationResolver interface {
-	Submit(ctx context.Context, household string, description string) (*Event, error)
+	Submit(ctx context.Context, household string, description string, property *string) (*Event, error)
 }
 type QueryResolver interface {
 	Ok(ctx context.Context) (bool, error)
@@ -124,7 +124,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.Submit(childComplexity, args["household"].(string), args["description"].(string)), true
+		return e.ComplexityRoot.Mutation.Submit(childComplexity, args["household"].(string), args["description"].(string), args["property"].(*string)), true
 
 	case "Query.ok":
 		if e.ComplexityRoot.Query.Ok == nil {
@@ -409,6 +409,14 @@ func (ec *executionContext) field_Mutation_submit_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["description"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "property",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["property"] = arg2
 	return args, nil
 }
 
@@ -602,7 +610,7 @@ func (ec *executionContext) _Mutation_submit(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().Submit(ctx, fc.Args["household"].(string), fc.Args["description"].(string))
+			return ec.Resolvers.Mutation().Submit(ctx, fc.Args["household"].(string), fc.Args["description"].(string), fc.Args["property"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *Event) graphql.Marshaler {
@@ -2610,6 +2618,24 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
 	return res
 }
 

@@ -2,8 +2,10 @@
 // the least a gqlgen server can do to broadcast events over the same
 // websocket transport (coder/websocket, graphql-transport-ws). A mutation
 // makes an event for a household; each subscription hears its household's
-// events, or every event when the connection_init payload says it is an
-// agent. No database, no authentication, no history.
+// events, or, when the connection_init payload says it is an agent, every
+// event (or every event of its property, when the payload names one and
+// the mutation says the household's). No database, no authentication, no
+// history.
 package bare
 
 //go:generate go tool gqlgen generate --config gqlgen.yml
@@ -30,12 +32,14 @@ type Resolver struct {
 
 type subscriber struct {
 	household string
+	property  string
 	agent     bool
 	ch        chan *Event
 }
 
 type who struct {
 	household string
+	property  string
 	agent     bool
 }
 
@@ -52,7 +56,7 @@ func NewHandler() (http.Handler, func() int) {
 		KeepAlivePingInterval: 15 * time.Second,
 		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			agent, _ := p["agent"].(bool)
-			return context.WithValue(ctx, whoKey{}, who{household: p.GetString("household"), agent: agent}), nil, nil
+			return context.WithValue(ctx, whoKey{}, who{household: p.GetString("household"), property: p.GetString("property"), agent: agent}), nil, nil
 		},
 	})
 	srv.AddTransport(transport.POST{})
@@ -76,11 +80,17 @@ func (r *Resolver) count() int {
 	return len(r.subs)
 }
 
-func (r *mutationResolver) Submit(ctx context.Context, household string, description string) (*Event, error) {
+func (r *mutationResolver) Submit(ctx context.Context, household string, description string, property *string) (*Event, error) {
 	e := &Event{ID: strconv.FormatInt(r.next.Add(1), 10), Household: household, Description: description, At: time.Now()}
+	prop := ""
+	if property != nil {
+		prop = *property
+	}
 	r.mu.RLock()
 	for s := range r.subs {
-		if s.agent || s.household == household {
+		// An agent of one property hears only that property's events,
+		// as OneStop's agents do; one without a property hears all.
+		if s.agent && (s.property == "" || s.property == prop) || s.household == household {
 			select {
 			case s.ch <- e:
 			default: // a subscriber too slow to keep up misses it
@@ -95,7 +105,7 @@ func (r *queryResolver) Ok(ctx context.Context) (bool, error) { return true, nil
 
 func (r *subscriptionResolver) Events(ctx context.Context) (<-chan *Event, error) {
 	w, _ := ctx.Value(whoKey{}).(who)
-	s := &subscriber{household: w.household, agent: w.agent, ch: make(chan *Event, 16)}
+	s := &subscriber{household: w.household, property: w.property, agent: w.agent, ch: make(chan *Event, 16)}
 	r.mu.Lock()
 	r.subs[s] = struct{}{}
 	r.mu.Unlock()
