@@ -49,23 +49,42 @@ cohort AS (
 )`
 
 type figureRow struct {
-	AllDays         bool            `db:"all_days"`
-	Day             sql.NullTime    `db:"day"`
-	Total           int             `db:"total"`
-	MedianAccept    sql.NullFloat64 `db:"median_accept"`
-	P90Accept       sql.NullFloat64 `db:"p90_accept"`
-	MedianComplete  sql.NullFloat64 `db:"median_complete"`
-	P90Complete     sql.NullFloat64 `db:"p90_complete"`
-	PromiseDue      int             `db:"promise_due"`
-	PromiseKept     int             `db:"promise_kept"`
-	Breaches        int             `db:"breaches"`
-	Escalations     int             `db:"escalations"`
-	Completed       int             `db:"completed"`
-	Reopened        int             `db:"reopened"`
-	Confirmed       int             `db:"confirmed"`
-	CalledBack      int             `db:"called_back"`
-	SatisfactionSum int             `db:"satisfaction_sum"`
-	SatisfactionN   int             `db:"satisfaction_n"`
+	AllDays        bool            `db:"all_days"`
+	Day            sql.NullTime    `db:"day"`
+	MedianAccept   sql.NullFloat64 `db:"median_accept"`
+	P90Accept      sql.NullFloat64 `db:"p90_accept"`
+	MedianComplete sql.NullFloat64 `db:"median_complete"`
+	P90Complete    sql.NullFloat64 `db:"p90_complete"`
+	figureSums
+}
+
+// figureSums are the figures that add up: a window's are its days' sums.
+type figureSums struct {
+	Total           int `db:"total"`
+	PromiseDue      int `db:"promise_due"`
+	PromiseKept     int `db:"promise_kept"`
+	Breaches        int `db:"breaches"`
+	Escalations     int `db:"escalations"`
+	Completed       int `db:"completed"`
+	Reopened        int `db:"reopened"`
+	Confirmed       int `db:"confirmed"`
+	CalledBack      int `db:"called_back"`
+	SatisfactionSum int `db:"satisfaction_sum"`
+	SatisfactionN   int `db:"satisfaction_n"`
+}
+
+func (f *figureSums) add(o figureSums) {
+	f.Total += o.Total
+	f.PromiseDue += o.PromiseDue
+	f.PromiseKept += o.PromiseKept
+	f.Breaches += o.Breaches
+	f.Escalations += o.Escalations
+	f.Completed += o.Completed
+	f.Reopened += o.Reopened
+	f.Confirmed += o.Confirmed
+	f.CalledBack += o.CalledBack
+	f.SatisfactionSum += o.SatisfactionSum
+	f.SatisfactionN += o.SatisfactionN
 }
 
 const rawFiguresSQL = `WITH ` + cohortSQL + `,
@@ -173,19 +192,9 @@ GROUP BY day`
 // dayRow is one local day of figuresSQL.
 type dayRow struct {
 	Day             time.Time   `db:"day"`
-	Total           int         `db:"total"`
-	PromiseDue      int         `db:"promise_due"`
-	PromiseKept     int         `db:"promise_kept"`
-	Breaches        int         `db:"breaches"`
-	Escalations     int         `db:"escalations"`
-	Completed       int         `db:"completed"`
-	Reopened        int         `db:"reopened"`
-	Confirmed       int         `db:"confirmed"`
-	CalledBack      int         `db:"called_back"`
-	SatisfactionSum int         `db:"satisfaction_sum"`
-	SatisfactionN   int         `db:"satisfaction_n"`
 	AcceptMinutes   float8Array `db:"accept_minutes"`
 	CompleteMinutes float8Array `db:"complete_minutes"`
+	figureSums
 }
 
 // float8Array scans a float8[] sent in PostgreSQL's binary form
@@ -314,10 +323,7 @@ func rollupFigures(days []dayRow) []figureRow {
 	all := figureRow{AllDays: true}
 	var accepts, completes []float64
 	for _, d := range days {
-		r := figureRow{Day: sql.NullTime{Time: d.Day, Valid: true}, Total: d.Total, PromiseDue: d.PromiseDue,
-			PromiseKept: d.PromiseKept, Breaches: d.Breaches, Escalations: d.Escalations, Completed: d.Completed,
-			Reopened: d.Reopened, Confirmed: d.Confirmed, CalledBack: d.CalledBack,
-			SatisfactionSum: d.SatisfactionSum, SatisfactionN: d.SatisfactionN}
+		r := figureRow{Day: sql.NullTime{Time: d.Day, Valid: true}, figureSums: d.figureSums}
 		acc, comp := []float64(d.AcceptMinutes), []float64(d.CompleteMinutes)
 		// A day of one property comes sorted from the rollup; days that
 		// join several properties or edge requests do not.
@@ -331,17 +337,7 @@ func rollupFigures(days []dayRow) []figureRow {
 		r.MedianComplete, r.P90Complete = percentileCont(comp, 0.5), percentileCont(comp, 0.9)
 		accepts = append(accepts, d.AcceptMinutes...)
 		completes = append(completes, d.CompleteMinutes...)
-		all.Total += r.Total
-		all.PromiseDue += r.PromiseDue
-		all.PromiseKept += r.PromiseKept
-		all.Breaches += r.Breaches
-		all.Escalations += r.Escalations
-		all.Completed += r.Completed
-		all.Reopened += r.Reopened
-		all.Confirmed += r.Confirmed
-		all.CalledBack += r.CalledBack
-		all.SatisfactionSum += r.SatisfactionSum
-		all.SatisfactionN += r.SatisfactionN
+		all.add(d.figureSums)
 		out = append(out, r)
 	}
 	all.MedianAccept, all.P90Accept = percentileUnsorted(accepts, 0.5), percentileUnsorted(accepts, 0.9)
