@@ -31,8 +31,14 @@ func (s *AuthStore) Credentials(ctx context.Context, username string) (person.Pe
 }
 
 // Actor loads a person with their staff roles and households.
+// Every call reads its viewer: the statement is prepared, so that it is
+// parsed and planned once per connection rather than on every call.
 func (s *AuthStore) Actor(ctx context.Context, personID string) (*auth.Actor, error) {
-	return loadActor(ctx, s.db, personID)
+	var row actorRow
+	if err := s.db.getPrepared(ctx, &row, actorByIDSQL, personID); err != nil {
+		return nil, err
+	}
+	return row.actor(), nil
 }
 
 // actorRow is a person with their sight, as actorSQL reads it.
@@ -76,13 +82,8 @@ func (row *actorRow) actor() *auth.Actor {
 	return a
 }
 
-func loadActor(ctx context.Context, q sqlx.QueryerContext, personID string) (*auth.Actor, error) {
-	var row actorRow
-	if err := get(ctx, q, &row, actorSQL+`WHERE p.id = $1`+activeSQL, personID); err != nil {
-		return nil, err
-	}
-	return row.actor(), nil
-}
+// actorByIDSQL reads one person who may sign in, with their sight.
+const actorByIDSQL = actorSQL + `WHERE p.id = $1` + activeSQL
 
 // loadActors loads several people at once; those that do not exist are
 // missing from the answer.

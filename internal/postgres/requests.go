@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -117,30 +118,63 @@ func (s *RequestStore) VisibleMany(ctx context.Context, a *auth.Actor, ids []str
 	return rows, mapErr(err)
 }
 
-// listFilter is a list's filters over a row aliased r, with the
-// parameters List passes. Each filter is off when its parameter is null (or
-// empty), which PostgreSQL sees when it plans the call, so what is left is
-// what the planner matches indexes against.
-const listFilter = `(cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
-  AND ($7::uuid IS NULL OR r.property_id = $7::uuid)
-  AND ($8::uuid IS NULL OR r.assignee_id = $8::uuid)
-  AND ($9::timestamptz IS NULL OR r.created_at >= $9::timestamptz)
-  AND ($10::timestamptz IS NULL OR r.created_at < $10::timestamptz)
-  AND ($14::boolean IS NULL OR r.pooled = $14::boolean)
-  AND ($15::boolean IS NULL OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL AND f.cancelled_at IS NULL) = $15::boolean)
-  AND ($16::uuid IS NULL OR r.category_id = $16::uuid)
-  AND ($17::uuid IS NULL OR r.unit_id = $17::uuid)
-  AND ($18::uuid IS NULL OR r.unit_id IN (SELECT b.id FROM units b WHERE b.building_id = $18::uuid))
-  AND ($19::uuid IS NULL OR r.first_responder_id = $19::uuid)
-  AND (cardinality($20::text[]) = 0 OR r.channel = ANY($20::text[]))
-  AND ($21::boolean IS NULL OR (r.breached_at IS NOT NULL) = $21::boolean)
-  AND ($22::boolean IS NULL OR (r.escalation_level > 0) = $22::boolean)
-  AND ($23::boolean IS NULL OR r.on_hold = $23::boolean)
-  AND ($24::boolean IS NULL OR (NOT r.on_hold AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND r.due_at IS NOT NULL AND r.due_at <= $25::timestamptz) = $24::boolean)
-  AND ($26::boolean IS NULL
-    OR ($26::boolean AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.accepted_at IS NOT NULL AND q.payment = 'PAID'))
-    OR (NOT $26::boolean AND r.status <> 'CANCELLED' AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.payment = 'UNPAID')))
-  AND ($27::text IS NULL ` + listTextSQL + `)`
+// listClause is one of a list's filters over a row aliased r, with the
+// parameter List passes for it, and whether a call's filter sets it. A
+// call's statement holds only the filters it sets (listFilterFor): one
+// statement with every filter switched off by null parameters cost more
+// to parse and plan than to run, at every call.
+type listClause struct {
+	sql string
+	on  func(f request.Filter) bool
+}
+
+var listClauses = []listClause{
+	{`r.status = ANY($6::text[])`, func(f request.Filter) bool { return len(f.Statuses) > 0 }},
+	{`r.property_id = $7::uuid`, func(f request.Filter) bool { return f.PropertyID != nil }},
+	{`r.assignee_id = $8::uuid`, func(f request.Filter) bool { return f.AssigneeID != nil }},
+	{`r.created_at >= $9::timestamptz`, func(f request.Filter) bool { return f.CreatedFrom != nil }},
+	{`r.created_at < $10::timestamptz`, func(f request.Filter) bool { return f.CreatedTo != nil }},
+	{`r.pooled = $14::boolean`, func(f request.Filter) bool { return f.Pooled != nil }},
+	{`EXISTS (SELECT 1 FROM follow_ups f WHERE f.request_id = r.id AND f.done_at IS NULL AND f.cancelled_at IS NULL) = $15::boolean`,
+		func(f request.Filter) bool { return f.FollowUpPending != nil }},
+	{`r.category_id = $16::uuid`, func(f request.Filter) bool { return f.CategoryID != nil }},
+	{`r.unit_id = $17::uuid`, func(f request.Filter) bool { return f.UnitID != nil }},
+	{`r.unit_id IN (SELECT b.id FROM units b WHERE b.building_id = $18::uuid)`, func(f request.Filter) bool { return f.BuildingID != nil }},
+	{`r.first_responder_id = $19::uuid`, func(f request.Filter) bool { return f.FirstResponderID != nil }},
+	{`r.channel = ANY($20::text[])`, func(f request.Filter) bool { return len(f.Channels) > 0 }},
+	{`(r.breached_at IS NOT NULL) = $21::boolean`, func(f request.Filter) bool { return f.Breached != nil }},
+	{`(r.escalation_level > 0) = $22::boolean`, func(f request.Filter) bool { return f.Escalated != nil }},
+	{`r.on_hold = $23::boolean`, func(f request.Filter) bool { return f.OnHold != nil }},
+	{`(NOT r.on_hold AND r.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND r.due_at IS NOT NULL AND r.due_at <= $25::timestamptz) = $24::boolean`,
+		func(f request.Filter) bool { return f.Overdue != nil }},
+	{`(($26::boolean AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.accepted_at IS NOT NULL AND q.payment = 'PAID'))
+    OR (NOT $26::boolean AND r.status <> 'CANCELLED' AND EXISTS (SELECT 1 FROM quotes q WHERE q.request_id = r.id AND q.payment = 'UNPAID')))`,
+		func(f request.Filter) bool { return f.Paid != nil }},
+	{`(` + listTextSQL + `)`, func(f request.Filter) bool { return f.Text != nil }},
+}
+
+// listFilterFor is the filters f sets, over a row aliased r.
+func listFilterFor(f request.Filter) string {
+	var on []string
+	for _, c := range listClauses {
+		if c.on(f) {
+			on = append(on, c.sql)
+		}
+	}
+	if len(on) == 0 {
+		return "true"
+	}
+	return strings.Join(on, "\n  AND ")
+}
+
+// listParams names every parameter a list passes with its type. Each
+// call's statement refers only to those its viewer and filter use, and
+// PostgreSQL must still know the type of every one; a query that is not
+// referenced is not run.
+const listParams = `params AS (SELECT $1::boolean, $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::uuid, $8::uuid,
+	$9::timestamptz, $10::timestamptz, $11::timestamptz, $12::uuid, $13::integer, $14::boolean, $15::boolean, $16::uuid,
+	$17::uuid, $18::uuid, $19::uuid, $20::text[], $21::boolean, $22::boolean, $23::boolean, $24::boolean, $25::timestamptz,
+	$26::boolean, $27::text, $28::uuid[], $29::boolean, $30::text[], $31::text{rank})`
 
 // listTextSQL narrows to requests whose number or description contains the
 // pattern $27, or a note on their timeline that the viewer may read: the
@@ -150,7 +184,7 @@ const listFilter = `(cardinality($6::text[]) = 0 OR r.status = ANY($6::text[]))
 // find it by one. A text the trigram indexes find in few requests
 // (hitsUsable) is matched against what they found (text_hits); any other
 // is matched on each request walked and its notes, on their own index.
-const listTextSQL = `OR (` + hitsUsable + ` AND (r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
+const listTextSQL = `(` + hitsUsable + ` AND (r.id IN (SELECT h.id FROM text_hits h WHERE NOT h.internal)
       OR (` + seesInternalSQL + ` AND r.id IN (SELECT h.id FROM text_hits h))))
     OR (NOT ` + hitsUsable + ` AND (r.number ILIKE $27::text OR r.description ILIKE $27::text
       OR EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.note ILIKE $27::text
@@ -194,21 +228,24 @@ const maxHits = "2000"
 const hitsUsable = `($29::boolean AND (SELECT count(*) FROM text_hits) <= ` + maxHits + `)`
 
 // listCandidates are, for a staff member's list, the requests that one
-// filter that keeps few of them ($31) names, from its own index: a text's
-// matches (text_hits), the quotes still owed, the requests on hold, or the
-// running clocks past due at $25. At most maxHits + 1; when they are not
-// more than maxHits, listHitsWay reads them instead of walking every
-// request the viewer may see until a page of them passes the filter.
-const listCandidates = `candidates AS MATERIALIZED (
-	SELECT h.id FROM text_hits h WHERE $31::text = 'TEXT'
-	UNION ALL
-	SELECT q.request_id FROM quotes q WHERE $31::text = 'OWED' AND q.payment = 'UNPAID'
-	UNION ALL
-	SELECT c.id FROM service_requests c WHERE $31::text = 'HOLD' AND c.on_hold
-	UNION ALL
-	SELECT c.id FROM service_requests c WHERE $31::text = 'OVERDUE'
-	  AND NOT c.on_hold AND c.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND c.due_at <= $25::timestamptz
+// filter that keeps few of them (the driver, $31) names, from its own
+// index: a text's matches (text_hits), the quotes still owed, the requests
+// on hold, or the running clocks past due at $25. At most maxHits + 1; when
+// they are not more than maxHits, listHitsWay reads them instead of
+// walking every request the viewer may see until a page of them passes the
+// filter.
+func listCandidates(driver string) string {
+	return `candidates AS MATERIALIZED (
+	` + candidateWays[driver] + `
 	LIMIT ` + maxHits + ` + 1)`
+}
+
+var candidateWays = map[string]string{
+	"TEXT":    `SELECT h.id FROM text_hits h`,
+	"OWED":    `SELECT q.request_id AS id FROM quotes q WHERE q.payment = 'UNPAID'`,
+	"HOLD":    `SELECT c.id FROM service_requests c WHERE c.on_hold`,
+	"OVERDUE": `SELECT c.id FROM service_requests c WHERE NOT c.on_hold AND c.status IN ('ACCEPTED', 'ASSIGNED', 'IN_PROGRESS') AND c.due_at <= $25::timestamptz`,
+}
 
 // candidatesUsable is whether candidates holds every request its filter keeps.
 const candidatesUsable = `($31::text <> '' AND (SELECT count(*) FROM candidates) <= ` + maxHits + `)`
@@ -239,78 +276,134 @@ const listKeys = `r.id, r.created_at, r.due_at, r.status, r.breached_at, r.escal
 
 // listBranch is one way of seeing requests, walked in the list's order on
 // its own index and cut at the page size: the list never reads more than a
-// page per way, however many requests the viewer may see.
+// page per way, however many requests the viewer may see. {filter},
+// {after} and {order} are the call's filters, cursor and order (see
+// listStatement).
 func listBranch(cond string) string {
-	return `(SELECT ` + listKeys + ` FROM service_requests r WHERE ` + cond + ` AND ` + listFilter + `
-	AND ($12::uuid IS NULL OR {after})
+	return `(SELECT ` + listKeys + ` FROM service_requests r WHERE ` + cond + ` AND {filter}{after}
 	ORDER BY {order} LIMIT $13)`
 }
 
-// listVisibleSQL is the visibility rule as a union of index walks, one per
-// way of seeing a request (the requester, a household lived in or served,
-// a property's service center, the assignee, the first-asker, a property's
-// grab pool), merged and cut to the page. Per household and per property it
-// walks each index separately, since one scan over a list of keys cannot
-// return rows in order. {order} and {after} are the list's order (see
-// listSQL).
-var listVisibleSQL = `WITH ` + listTextHits + `, ` + listCandidates + `, seen AS (
-	` + listWays + `
-), page AS (SELECT id FROM seen r ORDER BY {order} LIMIT $13)
-SELECT ` + requestCols + relatedCols + ` FROM service_requests r JOIN page USING (id) ` + relatedJoin + `
-WHERE NOT $1::boolean
-ORDER BY {order}`
+// listWay is one way of seeing requests, and whether a viewer has it.
+type listWay struct {
+	sql string
+	has func(a *auth.Actor) bool
+}
 
-// listWays are the ways of seeing requests, each walked on its own index.
-var listWays = listBranch(`r.requester_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)
-	UNION ` + `(SELECT x.* FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)
-	UNION ` + listBranch(`r.assignee_id = $2::uuid`) + `
-	UNION ` + listBranch(`r.first_responder_id = $2::uuid`) + `
-	UNION ` + `(SELECT x.* FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)`
+func always(*auth.Actor) bool { return true }
+
+// listWays are the visibility rule as a union of index walks, one per way
+// of seeing a request (the requester, a household lived in or served, a
+// property's service center, the assignee, the first-asker, a property's
+// grab pool). Per household and per property each index is walked
+// separately, since one scan over a list of keys cannot return rows in
+// order. A viewer's statement holds only the ways they have: a resident's
+// page walks no property, an agent's no household. The requester, assignee
+// and first-asker are kept for everyone, since the rule reads them without
+// asking about roles.
+var listWays = []listWay{
+	{listBranch(`r.requester_id = $2::uuid`), always},
+	{`(SELECT x.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL ` + listBranch(`r.unit_id = u.id AND `+householdCond) + ` x)`,
+		func(a *auth.Actor) bool { return len(a.Units)+len(a.Portfolio) > 0 }},
+	{`(SELECT x.* FROM unnest($4::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.property_id = p.id`) + ` x)`,
+		func(a *auth.Actor) bool { return len(a.CenterProperties()) > 0 }},
+	{listBranch(`r.assignee_id = $2::uuid`), always},
+	{listBranch(`r.first_responder_id = $2::uuid`), always},
+	{`(SELECT x.* FROM unnest($5::uuid[]) AS p(id) CROSS JOIN LATERAL ` + listBranch(`r.pooled AND r.property_id = p.id`) + ` x)`,
+		func(a *auth.Actor) bool { return len(a.PropertyIDs()) > 0 }},
+}
 
 // listHitsWay replaces listWays when a filter keeps few requests
 // (candidatesUsable): the requests it names are read and judged by the
 // visibility rule one by one, rather than every request the viewer may see
 // walked in order until a page of them passes the filter.
 var listHitsWay = `(SELECT ` + listKeys + ` FROM service_requests r WHERE r.id IN (SELECT c.id FROM candidates c) AND ` + visibleSQL + `
-	AND ` + listFilter + `
-	AND ($12::uuid IS NULL OR {after})
+	AND {filter}{after}
 	ORDER BY {order} LIMIT $13)`
 
+// listSeenSQL is a viewer's list: the ways merged and cut to the page.
+var listSeenSQL = `seen AS (
+	{ways}
+), page AS (SELECT id FROM seen r ORDER BY {order} LIMIT $13)
+SELECT ` + requestCols + relatedCols + ` FROM service_requests r JOIN page USING (id) ` + relatedJoin + `
+ORDER BY {order}`
+
 // listAllSQL is the list for a company admin, who sees every request.
-// The unused CTE only names the viewer's parameters, which both lists take.
-var listAllSQL = `WITH viewer AS (SELECT $2::uuid, $3::uuid[], $4::uuid[], $5::uuid[], $28::uuid[]), ` + listTextHits + `, ` + listCandidates + `
-SELECT ` + requestCols + relatedCols + ` FROM service_requests r ` + relatedJoin + `
-WHERE $1::boolean AND ` + listFilter + `
-  AND ($12::uuid IS NULL OR {after})
+var listAllSQL = `SELECT ` + requestCols + relatedCols + ` FROM service_requests r ` + relatedJoin + `
+WHERE {filter}{after}
 ORDER BY {order}
 LIMIT $13`
 
-// listSQL is each list (the viewer's, the admin's, the viewer's found by
-// text) written out in each order.
-var listSQL = func() map[request.Sort][3]string {
-	out := map[request.Sort][3]string{}
-	byHits := strings.Replace(listVisibleSQL, listWays, `SELECT * FROM `+listHitsWay+` x WHERE `+candidatesUsable+`
-	UNION ALL SELECT * FROM (`+listWays+`) y WHERE NOT `+candidatesUsable, 1)
-	for s, o := range listOrders {
-		r := strings.NewReplacer("{order}", o.by, "{after}", o.after)
-		out[s] = [3]string{r.Replace(listVisibleSQL), r.Replace(listAllSQL), r.Replace(byHits)}
+// listStatement writes the statement of one call to List: the viewer's
+// ways (or an admin's whole table), only the filters set, the text's
+// matches and a filter's candidates only when they are used, the cursor's
+// condition only after the first page. Every call with the same shape
+// gets the same text, so the common ones can be prepared.
+func listStatement(a *auth.Actor, f request.Filter, after bool, driver string) string {
+	o := listOrders[f.Sort.Or()]
+	with := []string{listParams}
+	if f.Text != nil {
+		with = append(with, listTextHits)
 	}
-	return out
-}()
+	var body string
+	switch {
+	case a.Admin:
+		body = listAllSQL
+	default:
+		var ways []string
+		for _, w := range listWays {
+			if w.has(a) {
+				ways = append(ways, w.sql)
+			}
+		}
+		union := strings.Join(ways, "\n\tUNION ")
+		if driver != "" {
+			with = append(with, listCandidates(driver))
+			union = `SELECT * FROM ` + listHitsWay + ` x WHERE ` + candidatesUsable + `
+	UNION ALL SELECT * FROM (` + union + `) y WHERE NOT ` + candidatesUsable
+		}
+		body = strings.Replace(listSeenSQL, "{ways}", union, 1)
+	}
+	cursor := ""
+	if after {
+		cursor = "\n\tAND " + o.after
+	}
+	rank := ""
+	if f.Sort.Or() == request.ByUrgency {
+		rank = ", $32::integer"
+	}
+	q := "WITH " + strings.Join(with, ", ") + ",\n" + body
+	if a.Admin {
+		q = "WITH " + strings.Join(with, ", ") + "\n" + body
+	}
+	return strings.NewReplacer("{filter}", listFilterFor(f), "{after}", cursor, "{order}", o.by, "{rank}", rank).Replace(q)
+}
 
 // List returns requests the actor may see, in the filter's order.
 func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter, limit int, after *request.Cursor) ([]*request.Request, error) {
 	q, args := listQuery(a, f, limit, after)
-	// Not prepared: after a few runs PostgreSQL may settle on one generic
-	// plan, which keeps every branch and filter a viewer's parameters
-	// leave empty (an agent's page reads over twice the buffers on it);
-	// planned for its parameters, they cost nothing.
 	rows := []relatedRow{}
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, args...); err != nil {
-		return nil, mapErr(err)
+	var err error
+	if listPreparable(f) {
+		err = s.db.selectPrepared(ctx, &rows, q, args...)
+	} else {
+		err = mapErr(sqlx.SelectContext(ctx, s.db, &rows, q, args...))
+	}
+	if err != nil {
+		return nil, err
 	}
 	return relatedRequests(rows)
+}
+
+// listPreparable is whether a call's statement is prepared: the apps'
+// screens (a page of a viewer's requests, perhaps by status or property)
+// are, since parsing and planning the statement cost more than running
+// it. The console's other filters come in too many combinations to keep a
+// statement of each on every connection; they are planned afresh.
+func listPreparable(f request.Filter) bool {
+	g := f
+	g.Statuses, g.PropertyID, g.Sort, g.Now = nil, nil, "", time.Time{}
+	return reflect.ValueOf(g).IsZero()
 }
 
 // listQuery is the statement List runs and its parameters.
@@ -370,13 +463,7 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 		// Only the urgency order reads a rank ($32).
 		args = append(args, afterRank)
 	}
-	q := listSQL[f.Sort.Or()][0]
-	if a.Admin {
-		q = listSQL[f.Sort.Or()][1]
-	} else if driver != "" {
-		q = listSQL[f.Sort.Or()][2]
-	}
-	return q, args
+	return listStatement(a, f, after != nil, driver), args
 }
 
 // trigramsIn reports whether a trigram index can narrow a search for text
