@@ -274,7 +274,7 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 	if tp != nil {
 		dbOpts = append(dbOpts, postgres.Traced(tp))
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, append(dbOpts, postgres.PoolSize(cfg.DBPoolSize))...)
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, append(dbOpts, postgres.PoolSize(cfg.DBPoolSize), postgres.PlannedPoolSize(cfg.PlannedDBPoolSize))...)
 	if err != nil {
 		return nil, err
 	}

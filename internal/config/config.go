@@ -34,8 +34,10 @@ type Config struct {
 	// DBPoolSize is how many PostgreSQL connections the API's calls share
 	// (DB_POOL_SIZE, default 20); LiveDBPoolSize is the live path's own
 	// (LIVE_DB_POOL_SIZE, default 4), so delivery never queues behind
-	// the calls.
-	DBPoolSize, LiveDBPoolSize int
+	// the calls; PlannedDBPoolSize is the connections that serve the apps'
+	// list pages with one plan per session (PLANNED_DB_POOL_SIZE, default
+	// 10).
+	DBPoolSize, LiveDBPoolSize, PlannedDBPoolSize int
 	// SubscriberBuffer is how many events may queue for one subscriber
 	// before it is closed as too slow (SUBSCRIBER_BUFFER, default 256).
 	SubscriberBuffer int
@@ -250,6 +252,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.LiveDBPoolSize, err = count(getenv, "LIVE_DB_POOL_SIZE", 4); err != nil {
+		return c, err
+	}
+	if c.PlannedDBPoolSize, err = count(getenv, "PLANNED_DB_POOL_SIZE", 10); err != nil {
 		return c, err
 	}
 	c.SubscriberBuffer = 256

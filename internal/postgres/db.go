@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	neturl "net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +35,54 @@ type DB struct {
 	*sqlx.DB
 	// stmts are the statements prepared on the pool (see prepared).
 	stmts sync.Map
+	// planned, when set, is a pool whose sessions keep one generic plan
+	// per prepared statement (see plannedOnce), and plannedStmts its
+	// statements.
+	planned      *sqlx.DB
+	plannedStmts sync.Map
+}
+
+// plannedOnce returns query prepared on the planned pool, where each
+// session plans it once, for a statement run so often, and written so
+// tightly for its shape, that planning it on every run costs more than
+// running it: the list's pages. On the main pool PostgreSQL keeps
+// planning such a statement for every call's parameters, since a plan for
+// them always looks a little cheaper than one for any; that planning took
+// as long as the run. Without a planned pool it is prepared on the main
+// pool.
+func (db *DB) plannedOnce(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if db.planned == nil {
+		return db.prepared(ctx, query)
+	}
+	if st, ok := db.plannedStmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := db.planned.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if prev, loaded := db.plannedStmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+// selectPlannedOnce is sqlx.SelectContext over plannedOnce's statement.
+func (db *DB) selectPlannedOnce(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := db.plannedOnce(ctx, query)
+	if err != nil {
+		return err
+	}
+	return mapErr(st.SelectContext(ctx, dest, args...))
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	if db.planned != nil {
+		_ = db.planned.Close()
+	}
+	return db.DB.Close()
 }
 
 // prepared returns query prepared on the pool, for the statements every
@@ -97,9 +147,18 @@ func PoolSize(n int) Option {
 	}
 }
 
+// PlannedPoolSize opens, besides the pool, one of n connections whose
+// sessions plan each prepared statement once (plan_cache_mode
+// force_generic_plan), for the statements DB.plannedOnce serves; zero
+// opens none, and those statements run on the pool.
+func PlannedPoolSize(n int) Option {
+	return func(o *openOptions) { o.planned = n }
+}
+
 type openOptions struct {
-	tracer trace.TracerProvider
-	size   int
+	tracer  trace.TracerProvider
+	size    int
+	planned int
 }
 
 // Open connects to PostgreSQL and checks the connection.
@@ -108,15 +167,51 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	size := o.size
+	db, err := openPool(ctx, url, o.size, o.tracer)
+	if err != nil {
+		return nil, err
+	}
+	out := &DB{DB: db}
+	if o.planned > 0 {
+		planned, err := withRuntimeParam(url, "plan_cache_mode", "force_generic_plan")
+		if err == nil {
+			out.planned, err = openPool(ctx, planned, o.planned, o.tracer)
+		}
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// withRuntimeParam adds a setting every session of the DSN starts with,
+// which lib/pq sends for any parameter it does not know; dsn is a URL or
+// key=value pairs.
+func withRuntimeParam(dsn, key, value string) (string, error) {
+	if !strings.Contains(dsn, "://") {
+		return dsn + " " + key + "=" + value, nil
+	}
+	u, err := neturl.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("database url: %w", err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// openPool opens one pool of size connections, traced when tp is set.
+func openPool(ctx context.Context, url string, size int, tp trace.TracerProvider) (*sqlx.DB, error) {
 	var db *sqlx.DB
-	if o.tracer == nil {
+	if tp == nil {
 		var err error
 		if db, err = sqlx.Open("postgres", url); err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 	} else {
-		sqlDB, err := otelsql.Open("postgres", url, otelsql.WithTracerProvider(o.tracer),
+		sqlDB, err := otelsql.Open("postgres", url, otelsql.WithTracerProvider(tp),
 			otelsql.WithAttributes(semconv.DBSystemNamePostgreSQL),
 			otelsql.WithSpanOptions(otelsql.SpanOptions{
 				OmitConnResetSession: true,
@@ -140,7 +235,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("reach postgres: %w", err)
 	}
-	return &DB{DB: db}, nil
+	return db, nil
 }
 
 // Migrate applies every pending migration. A session-level advisory lock

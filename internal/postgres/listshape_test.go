@@ -11,7 +11,8 @@ import (
 
 // A list call's statement holds only what its viewer and filter use, so
 // that parsing and planning it costs what the call needs; the apps' pages
-// are prepared, the console's rarer combinations are not. (What each
+// are prepared and planned once, with the page size written in; the
+// console's rarer combinations and other page sizes are not. (What each
 // statement answers is TestListFiltersAndOrders's.)
 func TestListStatementHoldsOnlyWhatTheCallUses(t *testing.T) {
 	const p = "11111111-1111-1111-1111-111111111111"
@@ -25,12 +26,16 @@ func TestListStatementHoldsOnlyWhatTheCallUses(t *testing.T) {
 		a        *auth.Actor
 		f        request.Filter
 		after    bool
+		limit    int
 		has, not []string
 		prepared bool
 	}{
 		{name: "agent's page", a: agent,
-			has: []string{"unnest($4", "unnest($5", "LIMIT $13"},
-			not: []string{"unnest($3", "text_hits", "candidates", "follow_ups", "quotes", "$6::text[])", "$12::uuid)", "{"}, prepared: true},
+			has: []string{"unnest($4", "unnest($5", "LIMIT 21"},
+			not: []string{"unnest($3", "text_hits", "candidates", "follow_ups", "quotes", "$6::text[])", "$12::uuid)", "{", "LIMIT $13"}, prepared: true},
+		{name: "agent's page of 7", a: agent, limit: 8,
+			has: []string{"LIMIT 8"},
+			not: []string{"LIMIT 21", "LIMIT $13"}},
 		{name: "resident's page", a: resident,
 			has: []string{"unnest($3", "r.requester_id = $2"},
 			not: []string{"unnest($4", "unnest($5", "text_hits", "candidates"}, prepared: true},
@@ -51,7 +56,11 @@ func TestListStatementHoldsOnlyWhatTheCallUses(t *testing.T) {
 			if c.f.Paid != nil && !*c.f.Paid {
 				driver = "OWED"
 			}
-			q := listStatement(c.a, c.f, c.after, driver)
+			limit := c.limit
+			if limit == 0 {
+				limit = 21
+			}
+			q := listStatement(c.a, c.f, limit, c.after, driver)
 			for _, s := range c.has {
 				if !strings.Contains(q, s) {
 					t.Errorf("statement lacks %q:\n%s", s, q)
@@ -62,7 +71,7 @@ func TestListStatementHoldsOnlyWhatTheCallUses(t *testing.T) {
 					t.Errorf("statement holds %q:\n%s", s, q)
 				}
 			}
-			if got := listPreparable(c.f); got != c.prepared {
+			if got := listPreparable(c.f, limit); got != c.prepared {
 				t.Errorf("prepared %v, want %v", got, c.prepared)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -339,7 +340,7 @@ LIMIT $13`
 // matches and a filter's candidates only when they are used, the cursor's
 // condition only after the first page. Every call with the same shape
 // gets the same text, so the common ones can be prepared.
-func listStatement(a *auth.Actor, f request.Filter, after bool, driver string) string {
+func listStatement(a *auth.Actor, f request.Filter, limit int, after bool, driver string) string {
 	o := listOrders[f.Sort.Or()]
 	with := []string{listParams}
 	if f.Text != nil {
@@ -376,7 +377,10 @@ func listStatement(a *auth.Actor, f request.Filter, after bool, driver string) s
 	if a.Admin {
 		q = "WITH " + strings.Join(with, ", ") + "\n" + body
 	}
-	return strings.NewReplacer("{filter}", listFilterFor(f), "{after}", cursor, "{order}", o.by, "{rank}", rank).Replace(q)
+	// The page size is written into the statement: a plan made for any
+	// size would guess a tenth of the table and read it all.
+	return strings.NewReplacer("{filter}", listFilterFor(f), "{after}", cursor, "{order}", o.by, "{rank}", rank,
+		"LIMIT $13", "LIMIT "+strconv.Itoa(limit)).Replace(q)
 }
 
 // List returns requests the actor may see, in the filter's order.
@@ -384,8 +388,8 @@ func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter
 	q, args := listQuery(a, f, limit, after)
 	rows := []relatedRow{}
 	var err error
-	if listPreparable(f) {
-		err = s.db.selectPrepared(ctx, &rows, q, args...)
+	if listPreparable(f, limit) {
+		err = s.db.selectPlannedOnce(ctx, &rows, q, args...)
 	} else {
 		err = mapErr(sqlx.SelectContext(ctx, s.db, &rows, q, args...))
 	}
@@ -395,16 +399,21 @@ func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter
 	return relatedRequests(rows)
 }
 
-// listPreparable is whether a call's statement is prepared: the apps'
-// screens (a page of a viewer's requests, perhaps by status or property)
-// are, since parsing and planning the statement cost more than running
-// it. The console's other filters come in too many combinations to keep a
-// statement of each on every connection; they are planned afresh.
-func listPreparable(f request.Filter) bool {
+// listPreparable is whether a call's statement is prepared and planned
+// once: the apps' screens (a page of 10, 20, 50 or 100 of a viewer's
+// requests, perhaps by status or property) are, since parsing and planning
+// the statement cost more than running it. The console's other filters,
+// and other page sizes, come in too many combinations to keep a statement
+// of each on every connection; they are planned afresh.
+func listPreparable(f request.Filter, limit int) bool {
 	g := f
 	g.Statuses, g.PropertyID, g.Sort, g.Now = nil, nil, "", time.Time{}
-	return reflect.ValueOf(g).IsZero()
+	return reflect.ValueOf(g).IsZero() && commonPages[limit]
 }
+
+// commonPages are the page sizes the apps ask for, plus the one more row
+// a page reads to know whether another follows.
+var commonPages = map[int]bool{11: true, 21: true, 51: true, 101: true}
 
 // listQuery is the statement List runs and its parameters.
 func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor) (string, []any) {
@@ -463,7 +472,7 @@ func listQuery(a *auth.Actor, f request.Filter, limit int, after *request.Cursor
 		// Only the urgency order reads a rank ($32).
 		args = append(args, afterRank)
 	}
-	return listStatement(a, f, after != nil, driver), args
+	return listStatement(a, f, limit, after != nil, driver), args
 }
 
 // trigramsIn reports whether a trigram index can narrow a search for text
