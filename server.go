@@ -193,11 +193,12 @@ type App struct {
 }
 
 // startTicker runs each time-based job (the promise clock, auto-confirmation,
-// phone pushes) every interval, in a loop of its own, until the returned
-// stop is called; stop waits for every loop to end. A slow job (a push
-// gateway that does not answer) delays only itself. Several instances may
-// tick at once: each job claims its rows with SKIP LOCKED, so each step
-// fires once.
+// phone pushes, the statistics' fold) every interval, in a loop of its own,
+// until the returned stop is called; stop waits for every loop to end. A
+// slow job (a push gateway that does not answer) delays only itself.
+// Several instances may tick at once: each job claims its rows with SKIP
+// LOCKED (the fold, with a lock of the folders' own), so each step fires
+// once.
 func startTicker(every time.Duration, log *slog.Logger, jobs ...func(context.Context) (int, error)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -354,7 +355,8 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 		MaxCallbackAttempts: cfg.CallbackAttempts,
 	})
 	app.Clock = promiseclock.New(app.Requests, postgres.NewClockStore())
-	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
+	statsStore := postgres.NewStatsStore(db)
+	app.Stats = stats.NewService(statsStore, clk)
 	// Request photos and documents: a bucket by URL (local disk unless
 	// STORAGE_URL names another), links signed with the server's secret.
 	storageURL := cfg.StorageURL
@@ -411,6 +413,9 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 		app.Metrics.Job("visitor_purge", visitors.Purge),
 		app.Metrics.Job("greeting_duty", duties.Remind),
 		app.Metrics.Job("visit_reminders", bookings.RemindVisits),
+		// The statistics fold before they read; folding on the tick too
+		// keeps what a read would have to fold first small.
+		app.Metrics.Job("stats_fold", statsStore.Fold),
 	}
 	if cfg.TickInterval > 0 {
 		stop := startTicker(cfg.TickInterval, log, app.Jobs...)
