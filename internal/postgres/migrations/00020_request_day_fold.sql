@@ -70,19 +70,69 @@ $$;
 CREATE TRIGGER service_requests_day_changes AFTER INSERT OR UPDATE OR DELETE ON service_requests
     FOR EACH ROW EXECUTE FUNCTION request_day_log();
 
+-- One request's move in a fold: what the rollup counts for it (o) and
+-- what it now is (n); either is null for a request made or removed.
+CREATE TYPE request_day_move AS (id uuid, o request_day_piece, n request_day_piece);
+
+-- A {key: n} count plus a {key: delta} of the same shape, without zeros.
+-- +goose StatementBegin
+CREATE FUNCTION request_day_counts(j jsonb, delta jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(jsonb_object_agg(key, n), '{}') FROM (
+        SELECT key, sum(n) AS n FROM (
+            SELECT key, value::int AS n FROM jsonb_each_text(j)
+            UNION ALL
+            SELECT key, value::int FROM jsonb_each_text(coalesce(delta, '{}'))
+        ) t GROUP BY key HAVING sum(n) <> 0
+    ) u
+$$;
+-- +goose StatementEnd
+
+-- A multiset held as a sorted array, with the values of minus taken out
+-- (one occurrence each) and those of plus put in, sorted again: a whole
+-- batch's moves on a day at once. A value in both cancels out; a day no
+-- value of the batch touches is returned as it is.
+-- +goose StatementBegin
+CREATE FUNCTION request_day_merge(a anyarray, minus anyarray, plus anyarray) RETURNS anyarray
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    out a%TYPE;
+BEGIN
+    IF coalesce(cardinality(minus), 0) = 0 AND coalesce(cardinality(plus), 0) = 0 THEN
+        RETURN a;
+    END IF;
+    WITH net AS (
+        SELECT v, sum(k) AS k FROM (
+            SELECT v, -1 AS k FROM unnest(minus) v
+            UNION ALL
+            SELECT v, 1 FROM unnest(plus) v
+        ) t WHERE v IS NOT NULL GROUP BY v
+    )
+    SELECT array_agg(x.v ORDER BY x.v) INTO out FROM (
+        SELECT e.v FROM (SELECT v, row_number() OVER (PARTITION BY v) AS rn FROM unnest(a) v) e
+        LEFT JOIN net ON net.v = e.v
+        WHERE e.rn > greatest(-coalesce(net.k, 0), 0)
+        UNION ALL
+        SELECT net.v FROM net CROSS JOIN LATERAL generate_series(1, net.k::int) WHERE net.k > 0
+    ) x;
+    RETURN coalesce(out, a[1:0]);
+END;
+$$;
+-- +goose StatementEnd
+
 -- Folds up to batch pending changes (the oldest first) and says how many
 -- it took: fewer than batch when none are left. The changes are deleted in
 -- the same transaction as the rows are moved, so a fold that fails or is
--- rolled back leaves them pending.
+-- rolled back leaves them pending. A batch moves each day's row (and each
+-- worker's) once, by the sum of its requests' moves, rather than once a
+-- request.
 -- +goose StatementBegin
 CREATE FUNCTION request_day_fold(batch integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     ids uuid[];
     taken integer;
-    c record;
-    o request_day_piece;
-    n request_day_piece;
+    m request_day_move[];
 BEGIN
     -- Nothing pending (a change being folded still counts until its
     -- folder commits): no lock to wait for.
@@ -102,24 +152,97 @@ BEGIN
     IF taken = 0 THEN
         RETURN 0;
     END IF;
-    FOR c IN
-        SELECT x.id, f.piece AS o, (SELECT request_day_piece(r) FROM service_requests r WHERE r.id = x.id) AS n
-        FROM unnest(ids) x(id) LEFT JOIN request_day_folded f ON f.request_id = x.id
-    LOOP
-        o := c.o;
-        n := c.n;
-        IF o IS NOT DISTINCT FROM n THEN
-            CONTINUE;
-        END IF;
-        IF n.property_id IS NULL THEN
-            DELETE FROM request_day_folded WHERE request_id = c.id;
-        ELSE
-            INSERT INTO request_day_folded (request_id, piece) VALUES (c.id, n)
-            ON CONFLICT (request_id) DO UPDATE SET piece = EXCLUDED.piece;
-        END IF;
-        PERFORM request_day_stats_shift(o, n);
-        PERFORM request_day_staff_stats_shift(o, n);
-    END LOOP;
+    SELECT array_agg(ROW(x.id, f.piece, (SELECT request_day_piece(r) FROM service_requests r WHERE r.id = x.id))::request_day_move)
+    INTO m
+    FROM unnest(ids) x(id) LEFT JOIN request_day_folded f ON f.request_id = x.id;
+    SELECT array_agg(v) INTO m FROM unnest(m) v WHERE (v).o IS DISTINCT FROM (v).n;
+    IF m IS NULL THEN
+        RETURN taken;
+    END IF;
+
+    DELETE FROM request_day_folded f USING unnest(m) x WHERE f.request_id = x.id AND (x.n).property_id IS NULL;
+    INSERT INTO request_day_folded (request_id, piece)
+    SELECT x.id, x.n FROM unnest(m) x WHERE (x.n).property_id IS NOT NULL
+    ON CONFLICT (request_id) DO UPDATE SET piece = EXCLUDED.piece;
+
+    INSERT INTO request_day_stats (property_id, day)
+    SELECT DISTINCT (x.n).property_id, (x.n).day FROM unnest(m) x WHERE (x.n).property_id IS NOT NULL
+    ON CONFLICT DO NOTHING;
+    WITH d AS (
+        SELECT -1 AS sign, (x.o).* FROM unnest(m) x WHERE (x.o).property_id IS NOT NULL
+        UNION ALL
+        SELECT 1, (x.n).* FROM unnest(m) x WHERE (x.n).property_id IS NOT NULL
+    ), g AS (
+        SELECT property_id, day, sum(sign) AS total,
+            (SELECT jsonb_object_agg(status, k) FROM (SELECT d2.status, sum(d2.sign) AS k FROM d d2
+                WHERE d2.property_id = d.property_id AND d2.day = d.day AND d2.status IS NOT NULL GROUP BY d2.status) t) AS by_status,
+            (SELECT jsonb_object_agg(category, k) FROM (SELECT d2.category, sum(d2.sign) AS k FROM d d2
+                WHERE d2.property_id = d.property_id AND d2.day = d.day AND d2.category IS NOT NULL GROUP BY d2.category) t) AS by_category,
+            array_agg(accept) FILTER (WHERE sign < 0 AND accept IS NOT NULL) AS accept_minus,
+            array_agg(accept) FILTER (WHERE sign > 0 AND accept IS NOT NULL) AS accept_plus,
+            array_agg(complete) FILTER (WHERE sign < 0 AND complete IS NOT NULL) AS complete_minus,
+            array_agg(complete) FILTER (WHERE sign > 0 AND complete IS NOT NULL) AS complete_plus,
+            array_agg(open_promise) FILTER (WHERE sign < 0 AND open_promise IS NOT NULL) AS promise_minus,
+            array_agg(open_promise) FILTER (WHERE sign > 0 AND open_promise IS NOT NULL) AS promise_plus,
+            sum(sign * coalesce(verdict, 0)) AS verdicts, sum(sign * coalesce(kept, 0)) AS kept,
+            sum(sign * coalesce(breaches, 0)) AS breaches, sum(sign * coalesce(escalations, 0)) AS escalations,
+            sum(sign * coalesce(completed, 0)) AS completed, sum(sign * coalesce(reopened, 0)) AS reopened,
+            sum(sign * coalesce(confirmed, 0)) AS confirmed, sum(sign * coalesce(called_back, 0)) AS called_back,
+            sum(sign * coalesce(satisfaction_sum, 0)) AS satisfaction_sum, sum(sign * coalesce(satisfaction_n, 0)) AS satisfaction_n
+        FROM d GROUP BY property_id, day
+    )
+    UPDATE request_day_stats s SET
+        total = s.total + g.total,
+        by_status = request_day_counts(s.by_status, g.by_status),
+        by_category = request_day_counts(s.by_category, g.by_category),
+        accept_minutes = request_day_merge(s.accept_minutes, g.accept_minus, g.accept_plus),
+        complete_minutes = request_day_merge(s.complete_minutes, g.complete_minus, g.complete_plus),
+        open_promises = request_day_merge(s.open_promises, g.promise_minus, g.promise_plus),
+        verdicts = s.verdicts + g.verdicts,
+        kept = s.kept + g.kept,
+        breaches = s.breaches + g.breaches,
+        escalations = s.escalations + g.escalations,
+        completed = s.completed + g.completed,
+        reopened = s.reopened + g.reopened,
+        confirmed = s.confirmed + g.confirmed,
+        called_back = s.called_back + g.called_back,
+        satisfaction_sum = s.satisfaction_sum + g.satisfaction_sum,
+        satisfaction_n = s.satisfaction_n + g.satisfaction_n
+    FROM g WHERE s.property_id = g.property_id AND s.day = g.day;
+
+    -- The same per worker; a request without an assignee counts for
+    -- nobody.
+    INSERT INTO request_day_staff_stats (property_id, day, assignee_id)
+    SELECT DISTINCT (x.n).property_id, (x.n).day, (x.n).assignee_id FROM unnest(m) x
+    WHERE (x.n).property_id IS NOT NULL AND (x.n).assignee_id IS NOT NULL
+    ON CONFLICT DO NOTHING;
+    WITH d AS (
+        SELECT -1 AS sign, (x.o).* FROM unnest(m) x WHERE (x.o).property_id IS NOT NULL AND (x.o).assignee_id IS NOT NULL
+        UNION ALL
+        SELECT 1, (x.n).* FROM unnest(m) x WHERE (x.n).property_id IS NOT NULL AND (x.n).assignee_id IS NOT NULL
+    ), g AS (
+        SELECT property_id, day, assignee_id, sum(sign) AS total, sum(sign * coalesce(completed, 0)) AS jobs_done,
+            array_agg(open_promise) FILTER (WHERE sign < 0 AND open_promise IS NOT NULL) AS promise_minus,
+            array_agg(open_promise) FILTER (WHERE sign > 0 AND open_promise IS NOT NULL) AS promise_plus,
+            sum(sign * coalesce(verdict, 0)) AS verdicts, sum(sign * coalesce(kept, 0)) AS kept,
+            sum(sign * (rating IS NOT NULL)::int) AS ratings, sum(sign * coalesce(rating, 0)) AS rating_sum,
+            sum(sign * (timeliness IS NOT NULL)::int) AS timeliness_n, sum(sign * coalesce(timeliness, 0)) AS timeliness_sum,
+            sum(sign * (attitude IS NOT NULL)::int) AS attitude_n, sum(sign * coalesce(attitude, 0)) AS attitude_sum
+        FROM d GROUP BY property_id, day, assignee_id
+    )
+    UPDATE request_day_staff_stats s SET
+        total = s.total + g.total,
+        jobs_done = s.jobs_done + g.jobs_done,
+        open_promises = request_day_merge(s.open_promises, g.promise_minus, g.promise_plus),
+        verdicts = s.verdicts + g.verdicts,
+        kept = s.kept + g.kept,
+        ratings = s.ratings + g.ratings,
+        rating_sum = s.rating_sum + g.rating_sum,
+        timeliness_n = s.timeliness_n + g.timeliness_n,
+        timeliness_sum = s.timeliness_sum + g.timeliness_sum,
+        attitude_n = s.attitude_n + g.attitude_n,
+        attitude_sum = s.attitude_sum + g.attitude_sum
+    FROM g WHERE s.property_id = g.property_id AND s.day = g.day AND s.assignee_id = g.assignee_id;
     RETURN taken;
 END;
 $$;
@@ -194,6 +317,9 @@ SELECT request_day_stats_rebuild(NULL);
 DROP TRIGGER properties_day_stats_rezone ON properties;
 DROP TRIGGER service_requests_day_changes ON service_requests;
 DROP FUNCTION request_day_fold(integer);
+DROP FUNCTION request_day_merge(anyarray, anyarray, anyarray);
+DROP FUNCTION request_day_counts(jsonb, jsonb);
+DROP TYPE request_day_move;
 DROP FUNCTION request_day_log();
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION request_day_stats_rebuild(prop uuid) RETURNS void
