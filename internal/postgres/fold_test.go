@@ -52,7 +52,7 @@ func rolledUp(t *testing.T, q sqlx.Queryer, prop string) int {
 // run: the read folds what is pending before it reads the rows.
 func TestStatsIncludeAChangeAtOnce(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t, dbURL)
+	db := pgtest.Fresh(t)
 	f := newRollupFixture(t, db)
 	store := postgres.NewStatsStore(db)
 	loc, err := time.LoadLocation(f.zones[0])
@@ -112,7 +112,7 @@ func TestStatsIncludeAChangeAtOnce(t *testing.T) {
 // were: the next fold takes them.
 func TestInterruptedFoldLeavesChangesPending(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t, dbURL)
+	db := pgtest.Fresh(t)
 	f := newRollupFixture(t, db)
 	store := postgres.NewStatsStore(db)
 	if _, err := store.Fold(ctx); err != nil {
@@ -162,7 +162,10 @@ func TestInterruptedFoldLeavesChangesPending(t *testing.T) {
 // leave the same rows as one fold alone.
 func TestConcurrentFoldsAgree(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t, dbURL)
+	// A database of its own, as for each test here: its thousands of
+	// requests would otherwise be in every later test's admin lists, and
+	// the changes pending in it are the test's alone.
+	db := pgtest.Fresh(t)
 	f := newRollupFixture(t, db)
 	store := postgres.NewStatsStore(db)
 	if _, err := store.Fold(ctx); err != nil {
