@@ -22,7 +22,8 @@ import (
 //   - no ended request holds a hold, a planned resume, a pending follow-up,
 //     an open callback task or a place in the grab pool;
 //   - the tally the KPIs read agrees with the event log, and the per-day
-//     rollup they read with the requests;
+//     rollup they read, once the logged changes are folded, with the
+//     requests;
 //   - event ids grow with time;
 //   - nobody sees a request the visibility rule does not give them;
 //   - no action, allowed or not, answers INTERNAL.

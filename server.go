@@ -180,6 +180,10 @@ type App struct {
 	// Jobs are the scheduled jobs, counted and timed, as the ticker runs
 	// them.
 	Jobs []func(context.Context) (int, error)
+	// Fold folds the request changes logged for the statistics into the
+	// per-day rollup, counted and timed, as its own ticker runs it
+	// (STATS_FOLD_INTERVAL).
+	Fold func(context.Context) (int, error)
 	// AdminAddr is where the admin listener listens, if ADMIN_ADDR is set.
 	AdminAddr string
 	// IdleTimeout is how long an idle keep-alive connection stays open.
@@ -193,11 +197,12 @@ type App struct {
 }
 
 // startTicker runs each time-based job (the promise clock, auto-confirmation,
-// phone pushes) every interval, in a loop of its own, until the returned
-// stop is called; stop waits for every loop to end. A slow job (a push
-// gateway that does not answer) delays only itself. Several instances may
-// tick at once: each job claims its rows with SKIP LOCKED, so each step
-// fires once.
+// phone pushes; the statistics' fold on a ticker of its own) every
+// interval, in a loop of its own, until the returned stop is called; stop
+// waits for every loop to end. A slow job (a push gateway that does not
+// answer) delays only itself. Several instances may tick at once: each job
+// claims its rows with SKIP LOCKED (the fold, with a lock of the folders'
+// own), so each step fires once.
 func startTicker(every time.Duration, log *slog.Logger, jobs ...func(context.Context) (int, error)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -354,7 +359,8 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 		MaxCallbackAttempts: cfg.CallbackAttempts,
 	})
 	app.Clock = promiseclock.New(app.Requests, postgres.NewClockStore())
-	app.Stats = stats.NewService(postgres.NewStatsStore(db), clk)
+	statsStore := postgres.NewStatsStore(db)
+	app.Stats = stats.NewService(statsStore, clk)
 	// Request photos and documents: a bucket by URL (local disk unless
 	// STORAGE_URL names another), links signed with the server's secret.
 	storageURL := cfg.StorageURL
@@ -414,6 +420,15 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 	}
 	if cfg.TickInterval > 0 {
 		stop := startTicker(cfg.TickInterval, log, app.Jobs...)
+		app.closers = append(app.closers, stop)
+	}
+	// The statistics fold what is pending before they read; folding often
+	// in the background keeps that backlog (and so a read's wait) to about
+	// a second of changes, at the cost of one empty look at the log when
+	// nothing changed.
+	app.Fold = app.Metrics.Job("stats_fold", statsStore.Fold)
+	if cfg.StatsFoldInterval > 0 {
+		stop := startTicker(cfg.StatsFoldInterval, log, app.Fold)
 		app.closers = append(app.closers, stop)
 	}
 

@@ -108,8 +108,9 @@ WHERE r.description NOT IN ('generated')`)
 	if tally.Breaches != 1 || tally.Escalations != 2 {
 		t.Fatalf("the late request's tally %+v, want one breach and two escalations", tally)
 	}
-	// The per-day rollup the figures read is kept by the same writes: over
-	// every request the tests made, it is what a rebuild from them gives.
+	// The per-day rollup the figures read is folded from the changes the
+	// same writes log: over every request the tests made, once folded, it is
+	// what a rebuild from them gives.
 	diff, err := rollupDiff(s.app.DB, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -120,10 +121,13 @@ WHERE r.description NOT IN ('generated')`)
 }
 
 // rollupDiff compares the per-day rollup of one property (every property
-// when nil), as the request changes left it, with a rebuild from the
-// requests, and says where they differ ("" when they agree). The rebuild is
-// rolled back.
+// when nil), as folding the request changes left it, with a rebuild from
+// the requests, and says where they differ ("" when they agree). The
+// rebuild is rolled back.
 func rollupDiff(db *postgres.DB, property *string) (string, error) {
+	if _, err := postgres.NewStatsStore(db).Fold(context.Background()); err != nil {
+		return "", err
+	}
 	const rows = `SELECT concat_ws(' | ', property_id, day, total, by_status, by_category, accept_minutes, complete_minutes,
 	open_promises, verdicts, kept, breaches, escalations, completed, reopened, confirmed, called_back, satisfaction_sum, satisfaction_n)
 	FROM request_day_stats WHERE total > 0 AND ($1::uuid IS NULL OR property_id = $1) ORDER BY property_id, day`

@@ -80,6 +80,12 @@ type Config struct {
 	// auto-confirmation and phone pushes (TICK_INTERVAL, default 15s; zero
 	// runs none, which tests use to drive them by hand).
 	TickInterval time.Duration
+	// StatsFoldInterval is how often the request changes logged for the
+	// statistics are folded into the per-day rollup (STATS_FOLD_INTERVAL,
+	// default 1s; zero folds only when statistics are read). A read folds
+	// what is pending before it answers, so this bounds what it may wait
+	// for, not whether the answer is current.
+	StatsFoldInterval time.Duration
 	// AutoConfirmDays is how many days completed work waits for the
 	// customer's answer before it is confirmed for them (AUTO_CONFIRM_DAYS,
 	// default 3).
@@ -210,6 +216,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.TickInterval, err = duration(getenv, "TICK_INTERVAL", 15*time.Second); err != nil {
+		return c, err
+	}
+	if c.StatsFoldInterval, err = duration(getenv, "STATS_FOLD_INTERVAL", time.Second); err != nil {
 		return c, err
 	}
 	if c.EventPollInterval, err = duration(getenv, "EVENT_POLL_INTERVAL", time.Second); err != nil {

@@ -119,8 +119,8 @@ GROUP BY GROUPING SETS ((day), ())`
 
 // windowSQL splits the window, per property, into the local days that lie
 // whole inside it, [lo, hi), whose figures are read from the per-day rollup
-// (request_day_stats, kept by triggers in the transaction of every request
-// change, see migration 00017), and the requests of the partial days at
+// (request_day_stats, see migrations 00017 and 00020: request changes are
+// logged in their own transaction and folded into it before the read), and the requests of the partial days at
 // either end (edge), read one by one. The console asks for local
 // midnights, so a year is 365 rollup rows and no edge at all.
 //
@@ -429,9 +429,39 @@ func nullFloat(v sql.NullFloat64) *float64 {
 const dayLayout = "2006-01-02"
 
 // ServiceStats answers a window in four statements, reading the per-day
-// rollup for the window's whole local days.
+// rollup for the window's whole local days once the changes pending for it
+// are folded in.
 func (s *StatsStore) ServiceStats(ctx context.Context, q stats.Query) (*stats.ServiceStats, error) {
+	if _, err := s.Fold(ctx); err != nil {
+		return nil, err
+	}
 	return s.serviceStats(ctx, q, true)
+}
+
+// foldBatch is how many logged request changes one fold transaction takes:
+// enough that a busy minute is one or two transactions, few enough that a
+// burst (an import) never holds the folders' lock or a day's row for long.
+const foldBatch = 500
+
+// Fold moves the request changes logged since the last fold into the
+// per-day rollup (migration 00020), a batch a transaction, and says how many
+// it took. Writers only log; the rows change here, off their path. Several
+// servers may fold at once: folders take turns on a lock of their own, and
+// a change is folded once, by whichever took it. Statistics fold before
+// they read, so an answer includes every change committed before it was
+// asked; the scheduled job keeps the backlog that a read would wait on short.
+func (s *StatsStore) Fold(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var n int
+		if err := s.db.GetContext(ctx, &n, `SELECT request_day_fold($1)`, foldBatch); err != nil {
+			return total, mapErr(err)
+		}
+		total += n
+		if n < foldBatch {
+			return total, nil
+		}
+	}
 }
 
 // serviceStats answers a window from the rollup, or (rollup false) with
@@ -606,6 +636,9 @@ ORDER BY per.jobs_done DESC, per.person_id`
 
 // StaffStats answers per-worker figures in one statement.
 func (s *StatsStore) StaffStats(ctx context.Context, q stats.Query) ([]stats.StaffStats, error) {
+	if _, err := s.Fold(ctx); err != nil {
+		return nil, err
+	}
 	return s.staffStats(ctx, q, staffSQL)
 }
 

@@ -50,7 +50,7 @@ func benchSeed(b *testing.B, db *postgres.DB, requests int) string {
 		// minutes after creation. Most close; the newest are still open.
 		// A bulk load: the per-day rollup is built once, at the end, as
 		// the migration builds it, rather than request by request.
-		`ALTER TABLE service_requests DISABLE TRIGGER service_requests_day_stats`,
+		`ALTER TABLE service_requests DISABLE TRIGGER service_requests_day_changes`,
 		`CREATE TEMP TABLE gen AS
 			SELECT g AS n, p.id AS property_id, p.code,
 			       '@FROM'::timestamptz + (random() * interval '365 days') AS created_at,
@@ -104,7 +104,7 @@ func benchSeed(b *testing.B, db *postgres.DB, requests int) string {
 		`UPDATE service_requests r SET callback_reached = true, callback_satisfaction_sum = c.total, callback_satisfaction_n = c.n
 		FROM (SELECT request_id, sum(satisfaction) AS total, count(satisfaction) AS n FROM callbacks GROUP BY request_id) c
 		WHERE c.request_id = r.id`,
-		`ALTER TABLE service_requests ENABLE TRIGGER service_requests_day_stats`,
+		`ALTER TABLE service_requests ENABLE TRIGGER service_requests_day_changes`,
 		`SELECT request_day_stats_rebuild(NULL)`,
 		// What autovacuum does to settled data in production: statistics
 		// for the planner, and the visibility map that lets the event

@@ -266,10 +266,14 @@ func TestRollupAgreesWithRequests(t *testing.T) {
 	})
 }
 
-// checkRollupRows holds the rollup's rows to a rebuild from the requests:
-// the same rows (the arrays in the same, ascending order), and rows left
-// empty by requests that moved away holding nothing.
-func checkRollupRows(rt *rapid.T, db *postgres.DB) {
+// checkRollupRows holds the rollup's rows, once the pending changes are
+// folded, to a rebuild from the requests: the same rows (the arrays in the
+// same, ascending order), and rows left empty by requests that moved away
+// holding nothing.
+func checkRollupRows(rt fataler, db *postgres.DB) {
+	if _, err := postgres.NewStatsStore(db).Fold(context.Background()); err != nil {
+		rt.Fatal(err)
+	}
 	const rows = `SELECT concat_ws(' | ', property_id, day, total, by_status, by_category,
 	accept_minutes, complete_minutes, open_promises, verdicts, kept, breaches, escalations, completed, reopened,
 	confirmed, called_back, satisfaction_sum, satisfaction_n) FROM request_day_stats WHERE total > 0 ORDER BY property_id, day`
@@ -319,6 +323,13 @@ func checkRollupRows(rt *rapid.T, db *postgres.DB) {
 }
 
 var errRollback = fmt.Errorf("rolled back on purpose")
+
+// fataler is what checkRollupRows needs of a test: *testing.T and
+// *rapid.T alike.
+type fataler interface {
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
 
 func nullable(rt *rapid.T, label string) *int {
 	if rapid.Bool().Draw(rt, label+" given") {
