@@ -382,10 +382,13 @@ func (s *Socket) receive(b []byte) {
 			s.Close(CloseBadMessage, "Invalid message received")
 			return
 		}
+		// The id is free again at once: the client may subscribe with it
+		// before the operation's goroutine has wound down.
 		s.mu.Lock()
 		op := s.find(m.ID)
 		if op != nil {
 			op.stopped = true
+			s.remove(op)
 		}
 		s.mu.Unlock()
 		if op != nil {
