@@ -2,10 +2,10 @@
 // protocol (the protocol of the graphql-ws library, which Apollo and urql
 // clients speak), as a transport of gqlgen's handler.
 //
-// It is built to hold little while a socket waits: the goroutine that
-// accepted the socket is its only reader, an operation has one goroutine
-// (gqlgen's executor blocks in it until the next result), pings and the
-// init timeout ride on one timer, a socket has one context, and a write
+// It is built to hold little while a socket waits: one goroutine of its
+// own reads the socket (the HTTP request's returns), an operation has one
+// goroutine (gqlgen's executor blocks in it until the next result), pings
+// and the init timeout ride on one timer, a socket has one context, and a write
 // buffer is taken from a pool only while a message is written.
 package gqlws
 
@@ -155,34 +155,48 @@ func (t *Transport) checkOrigin(r *http.Request) bool {
 	return false
 }
 
-// Do serves one socket until it ends. The request's goroutine is the
-// socket's reader.
+// Do accepts a socket and returns; a goroutine of the socket's own reads
+// it until it ends. The request's goroutine is not kept for that: it holds
+// the HTTP server's buffers and the stack of the whole handler chain, more
+// than a waiting socket needs. The socket's context keeps the request's
+// values (its id, the caller's address and language) but not its end.
 func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	conn, err := t.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered with an HTTP error already.
 		return
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	s := &Socket{t: t, conn: conn, exec: exec, header: r.Header, ctx: ctx, cancel: cancel}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	s := &Socket{t: t, conn: conn, exec: exec, ctx: ctx, cancel: cancel}
+	// Told before Do returns, so that a shutdown that has begun by then
+	// finds the socket.
+	var ended func()
 	if t.o.Opened != nil {
-		ended := t.o.Opened(s)
+		ended = t.o.Opened(s)
+	}
+	go s.serve(ended)
+}
+
+// serve reads the socket until it ends, then lets go of it.
+func (s *Socket) serve(ended func()) {
+	t := s.t
+	if ended != nil {
 		defer ended()
 	}
 	defer s.end()
-	if conn.Subprotocol() != Subprotocol {
+	if s.conn.Subprotocol() != Subprotocol {
 		s.Close(CloseSubprotocolNotAcceptable, "Subprotocol not acceptable")
 		s.drain()
 		return
 	}
-	conn.SetReadLimit(t.o.ReadLimit)
+	s.conn.SetReadLimit(t.o.ReadLimit)
 	if t.o.InitTimeout > 0 {
 		s.mu.Lock()
 		s.arm(t.o.InitTimeout)
 		s.mu.Unlock()
 	}
 	for {
-		typ, b, err := conn.ReadMessage()
+		typ, b, err := s.conn.ReadMessage()
 		if err != nil {
 			return
 		}
@@ -199,10 +213,9 @@ func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 
 // Socket is one open websocket.
 type Socket struct {
-	t      *Transport
-	conn   *websocket.Conn
-	exec   graphql.GraphExecutor
-	header http.Header
+	t    *Transport
+	conn *websocket.Conn
+	exec graphql.GraphExecutor
 	// ctx ends when the socket does, and every operation with it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -425,8 +438,16 @@ func (s *Socket) init(payload json.RawMessage) {
 	}
 	ctx := s.ctx
 	if s.t.o.Init != nil {
+		// Init reads the database, on a stack deeper than the reader
+		// needs while it waits; it runs on a goroutine of its own so that
+		// the reader's stays small.
 		var err error
-		ctx, err = s.t.o.Init(s.ctx, s, p)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ctx, err = s.t.o.Init(s.ctx, s, p)
+		}()
+		<-done
 		if err != nil {
 			code, reason := CloseForbidden, "Forbidden"
 			var ce *CloseError

@@ -63,7 +63,6 @@ func (s *Socket) subscribe(id string, payload json.RawMessage) {
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	params.Headers = s.header
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -89,9 +88,11 @@ func decode(b []byte, params *graphql.RawParams) error {
 	return dec.Decode(params)
 }
 
-// run executes the operation and sends its results. Its goroutine exits
-// when the results end: the resolver's channel closed, the client
-// completed it, or the socket ended.
+// run executes the operation and sends its results. Setting it up
+// (parsing, validating, the resolver's reads of the database) takes a deep
+// stack, and a goroutine's stack does not shrink back at once; so the
+// goroutine that waits for the results is a fresh one, with a stack the
+// size results need, and this one exits.
 func (op *operation) run(ctx context.Context, params *graphql.RawParams) {
 	s := op.s
 	ctx = graphql.StartOperationTrace(ctx)
@@ -109,21 +110,26 @@ func (op *operation) run(ctx context.Context, params *graphql.RawParams) {
 		return
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
+	handed := false
 	defer func() {
-		if r := recover(); r != nil {
-			err := rc.Recover(ctx, r)
-			var gqlerr *gqlerror.Error
-			if !errors.As(err, &gqlerr) {
-				gqlerr = &gqlerror.Error{}
-				if err != nil {
-					gqlerr.Message = err.Error()
-				}
-			}
-			op.sendErrors(gqlerror.List{gqlerr})
+		if !handed {
+			op.recovered(ctx, rc, recover())
+			op.finish(true)
 		}
-		op.finish(true)
 	}()
 	responses, ctx := s.exec.DispatchOperation(ctx, rc)
+	handed = true
+	go op.wait(ctx, rc, responses)
+}
+
+// wait sends the results as they come. Its goroutine exits when they end:
+// the resolver's channel closed, the client completed the operation, or
+// the socket ended.
+func (op *operation) wait(ctx context.Context, rc *graphql.OperationContext, responses graphql.ResponseHandler) {
+	defer func() {
+		op.recovered(ctx, rc, recover())
+		op.finish(true)
+	}()
 	for {
 		resp := responses(ctx)
 		if resp == nil {
@@ -131,6 +137,23 @@ func (op *operation) run(ctx context.Context, params *graphql.RawParams) {
 		}
 		op.sendNext(resp)
 	}
+}
+
+// recovered sends a panic of the operation as its error, as gqlgen's
+// recover function words it.
+func (op *operation) recovered(ctx context.Context, rc *graphql.OperationContext, r any) {
+	if r == nil {
+		return
+	}
+	err := rc.Recover(ctx, r)
+	var gqlerr *gqlerror.Error
+	if !errors.As(err, &gqlerr) {
+		gqlerr = &gqlerror.Error{}
+		if err != nil {
+			gqlerr.Message = err.Error()
+		}
+	}
+	op.sendErrors(gqlerror.List{gqlerr})
 }
 
 // finish ends the operation: the errors it was ended with, or complete,
