@@ -235,13 +235,19 @@ type Socket struct {
 	timer      *time.Timer
 	unanswered int // pings without a pong since
 	onEnd      []func()
+	ended      bool
 }
 
-// OnEnd has f called once the socket has ended.
+// OnEnd has f called once the socket has ended, or at once if it has.
 func (s *Socket) OnEnd(f func()) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.ended {
+		s.mu.Unlock()
+		f()
+		return
+	}
 	s.onEnd = append(s.onEnd, f)
+	s.mu.Unlock()
 }
 
 // Close ends the socket with a close code and reason: its operations end
@@ -284,7 +290,7 @@ func (s *Socket) drain() {
 // end releases what the socket holds once its reader has stopped.
 func (s *Socket) end() {
 	s.mu.Lock()
-	s.closing = true
+	s.closing, s.ended = true, true
 	if s.timer != nil {
 		s.timer.Stop()
 	}
