@@ -36,7 +36,8 @@ import (
 )
 
 // The live path, each case next to a bare gqlgen broadcast server
-// (bench/bare) with the same audience over the same websocket transport:
+// (bench/bare) with the same audience over the same protocol
+// (graphql-transport-ws; the bare server runs gqlgen's own transport):
 //
 //   - BenchmarkLiveAudience: N residents, each their own household, and 50
 //     agents subscribed; 20 new requests a second offered for 60 seconds.

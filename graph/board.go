@@ -5,8 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-
+	"github.com/kproperty/onestop/graph/gqlws"
 	"github.com/kproperty/onestop/internal/admin"
 	"github.com/kproperty/onestop/internal/auth"
 )
@@ -56,7 +55,7 @@ func (r *Resolver) liveBoard(ctx context.Context, a *auth.Actor, propertyID stri
 			next, err := r.AdminService.StaffBoard(ctx, a, propertyID)
 			if err != nil {
 				if ctx.Err() == nil {
-					transport.AddSubscriptionError(ctx, subscriptionError(ctx, err, r.log))
+					gqlws.AddSubscriptionError(ctx, subscriptionError(ctx, err, r.log))
 				}
 				return
 			}

@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -18,12 +17,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	coderws "github.com/coder/websocket"
 	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kproperty/onestop/graph/gqlws"
 	"github.com/kproperty/onestop/internal/apperr"
 	"github.com/kproperty/onestop/internal/auth"
 	"github.com/kproperty/onestop/internal/files"
@@ -89,14 +88,13 @@ func NewHandler(d Deps, o Options) http.Handler {
 		o.Live = NewLive()
 	}
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Deps: d, log: o.Log, live: o.Live}}))
-	srv.AddTransport(transport.Websocket{
-		Implementation: initTimeoutCode{transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.AllowedOrigins},
-		}},
-		InitFunc:         wsInit(d.AuthService, o.SessionCheck, o.Log),
-		InitTimeout:      o.InitTimeout,
-		PingPongInterval: o.PingInterval,
-	})
+	srv.AddTransport(gqlws.New(gqlws.Options{
+		OriginPatterns: o.AllowedOrigins,
+		Init:           wsInit(d.AuthService, o.SessionCheck, o.Log),
+		InitTimeout:    o.InitTimeout,
+		PingInterval:   o.PingInterval,
+		Opened:         o.Live.open,
+	}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
 	// Photos come as GraphQL multipart requests (the
@@ -141,7 +139,7 @@ func NewHandler(d Deps, o Options) http.Handler {
 	if o.OperationTimeout > 0 {
 		srv.AroundResponses(operationDeadline(o.OperationTimeout))
 	}
-	return withRequestID(withClientIP(o.TrustedProxies, limitBody(o.Live.track(authenticate(d.AuthService, withLanguage(srv))))))
+	return withRequestID(withClientIP(o.TrustedProxies, limitBody(authenticate(d.AuthService, withLanguage(srv)))))
 }
 
 // unsupportedTransport takes every HTTP request the real transports do not
@@ -243,10 +241,11 @@ func requireActorFor(ctx context.Context, next graphql.OperationHandler) graphql
 
 // subscriptionsOverWebsocket refuses a subscription sent over plain HTTP,
 // which would answer one event and drop the rest. A websocket operation is
-// known by its connection_init payload, which wsInit insists on.
+// known by the socket's transport, which runs it only after wsInit has
+// accepted connection_init.
 func subscriptionsOverWebsocket(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
-	if oc.Operation != nil && oc.Operation.Operation == "subscription" && transport.GetInitPayload(ctx) == nil {
+	if oc.Operation != nil && oc.Operation.Operation == "subscription" && !gqlws.OverWebsocket(ctx) {
 		return refuse(apperr.New(apperr.InvalidInput, "subscriptions run over a websocket (graphql-transport-ws)"))
 	}
 	return next(ctx)
@@ -313,45 +312,48 @@ func bearerToken(header string) (string, bool) {
 // connectionParams), or as {"token": "<token>"}.
 // A missing or bad token closes the socket with 4403 and a reason that says
 // what was wrong (graphql-ws hands it to the app's close handler).
-func wsInit(svc *auth.Service, sessionCheck time.Duration, log *slog.Logger) transport.WebsocketInitFunc {
-	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+func wsInit(svc *auth.Service, sessionCheck time.Duration, log *slog.Logger) gqlws.InitFunc {
+	return func(ctx context.Context, sock *gqlws.Socket, payload map[string]any) (context.Context, error) {
+		p := transport.InitPayload(payload)
 		header := initAuthorization(p)
 		token, ok := bearerToken(header)
 		if !ok {
 			token = strings.TrimSpace(p.GetString("token"))
 		}
-		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
+		refuse := func(reason string) error {
 			// A close reason is at most 123 bytes; these are well within.
-			ctx := transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden: "+reason)
-			return ctx, nil, errors.New(reason)
+			return &gqlws.CloseError{Code: gqlws.CloseForbidden, Reason: "Forbidden: " + reason}
 		}
 		switch {
 		case token == "" && header != "":
-			return refuse(`Authorization must be "Bearer <access token>"`)
+			return nil, refuse(`Authorization must be "Bearer <access token>"`)
 		case token == "":
-			return refuse(`connection_init needs {"Authorization": "Bearer <access token>"}`)
+			return nil, refuse(`connection_init needs {"Authorization": "Bearer <access token>"}`)
 		}
 		a, err := svc.Authenticate(ctx, token)
 		if err != nil {
-			return refuse("the access token is invalid or expired; refresh it and reconnect")
+			return nil, refuse("the access token is invalid or expired; refresh it and reconnect")
 		}
 		// A socket lives no longer than the token that opened it: when
 		// it expires the connection ends, and the app reconnects with a
 		// fresh token (graphql-ws asks connectionParams again) and
 		// resumes with since.
 		// Access taken away (a move-out, a leaver) cuts the socket too.
-		expiring := svc.Track(ctx, a.PersonID, a.TokenLeft)
-		if sock := socketFrom(ctx); sock != nil {
-			watchSession(expiring, svc, a, sock, sessionCheck, log)
-		}
-		return auth.WithActor(expiring, a), nil, nil
+		sock.OnEnd(svc.Watch(a.PersonID, a.TokenLeft, func() { sock.Close(gqlws.CloseNormal, closeTokenEnded) }))
+		watchSession(ctx, svc, a, sock, sessionCheck, log)
+		return auth.WithActor(ctx, a), nil
 	}
 }
+
+// closeTokenEnded is the close reason of a socket whose token expired or
+// whose person's access was taken away; a normal closure, after which
+// graphql-ws reconnects, asking connectionParams for a fresh token.
+const closeTokenEnded = "terminated"
 
 // closeSessionEnded closes a websocket whose session ended while it was
 // open, with the code a refused connection_init gets: the app signs in
 // again rather than reconnecting with the same token.
-const closeSessionEnded = 4403
+const closeSessionEnded = gqlws.CloseForbidden
 
 // watchSession checks every interval that the session which opened the
 // socket is still open, and ends the socket with 4403 once it is not: a
@@ -361,9 +363,8 @@ const closeSessionEnded = 4403
 // session cost one look-up. A failed check (the database unreachable)
 // leaves the socket open: it is not a sign that the session ended. It runs
 // on a timer rather than a goroutine of its own, so a waiting socket costs
-// a timer; once the socket's context has ended, the timer's next turn is
-// its last.
-func watchSession(ctx context.Context, svc *auth.Service, a *auth.Actor, sock *socket, interval time.Duration, log *slog.Logger) {
+// a timer, stopped when the socket ends.
+func watchSession(ctx context.Context, svc *auth.Service, a *auth.Actor, sock *gqlws.Socket, interval time.Duration, log *slog.Logger) {
 	var (
 		mu sync.Mutex
 		t  *time.Timer
@@ -382,12 +383,19 @@ func watchSession(ctx context.Context, svc *auth.Service, a *auth.Actor, sock *s
 			}
 		case !open:
 			log.InfoContext(ctx, "websocket closed: session ended", "person", a.PersonID)
-			sock.end(closeSessionEnded, "Forbidden: the session has ended; sign in again")
+			sock.Close(closeSessionEnded, "Forbidden: the session has ended; sign in again")
 			return
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		t.Reset(interval)
+		if ctx.Err() == nil {
+			t.Reset(interval)
+		}
+	})
+	sock.OnEnd(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Stop()
 	})
 }
 

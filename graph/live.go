@@ -2,9 +2,9 @@ package graph
 
 import (
 	"context"
-	"net/http"
-	"strings"
 	"sync"
+
+	"github.com/kproperty/onestop/graph/gqlws"
 )
 
 // Live keeps track of the open websockets and of the subscription streams
@@ -14,7 +14,7 @@ import (
 // websocket is a hijacked connection.
 type Live struct {
 	mu      sync.Mutex
-	sockets map[*socket]struct{}
+	sockets map[*gqlws.Socket]struct{}
 	streams int
 	idle    chan struct{} // closed when streams drops to zero
 	// draining is closed when the server begins to shut down, so that
@@ -25,72 +25,24 @@ type Live struct {
 
 // NewLive returns an empty tracker.
 func NewLive() *Live {
-	return &Live{sockets: map[*socket]struct{}{}, draining: make(chan struct{})}
+	return &Live{sockets: map[*gqlws.Socket]struct{}{}, draining: make(chan struct{})}
 }
 
 // Drain tells the streams the hub does not feed to end: the server is
 // shutting down.
 func (l *Live) Drain() { l.drainOnce.Do(func() { close(l.draining) }) }
 
-// socket is one open websocket: how to end it, and the close code and
-// reason to end it with when the server ends it on purpose (its session
-// ended). The transport itself closes a cancelled socket as a normal
-// closure; the connection wrapper puts the code and reason in its place.
-type socket struct {
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	code   int
-	reason string
-}
-
-// end closes the socket with a code and reason of the protocol's.
-func (s *socket) end(code int, reason string) {
-	s.mu.Lock()
-	if s.code == 0 {
-		s.code, s.reason = code, reason
-	}
-	s.mu.Unlock()
-	s.cancel()
-}
-
-// closing returns the code and reason the socket was ended with, if end
-// was called.
-func (s *socket) closing() (int, string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.code, s.reason, s.code != 0
-}
-
-type socketKey struct{}
-
-func socketFrom(ctx context.Context) *socket {
-	s, _ := ctx.Value(socketKey{}).(*socket)
-	return s
-}
-
-// track gives every websocket a context of its own that CloseSockets
-// cancels; plain HTTP calls pass through untouched, so a shutdown lets them
-// finish.
-func (l *Live) track(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
-		key := &socket{cancel: cancel}
-		ctx = context.WithValue(ctx, socketKey{}, key)
+// open counts a socket that opened, until the function it returns is
+// called.
+func (l *Live) open(s *gqlws.Socket) (ended func()) {
+	l.mu.Lock()
+	l.sockets[s] = struct{}{}
+	l.mu.Unlock()
+	return func() {
 		l.mu.Lock()
-		l.sockets[key] = struct{}{}
+		delete(l.sockets, s)
 		l.mu.Unlock()
-		defer func() {
-			l.mu.Lock()
-			delete(l.sockets, key)
-			l.mu.Unlock()
-		}()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+	}
 }
 
 // streamStarted counts a running subscription; streamEnded is called once
@@ -131,11 +83,24 @@ func (l *Live) WaitStreams(ctx context.Context) error {
 	}
 }
 
-// CloseSockets closes every open websocket.
+// closeShutdown is the close reason of a socket the server ends as it
+// shuts down; graphql-ws reconnects after a normal closure while it has
+// subscriptions, and the app resumes them with since.
+const closeShutdown = "the server is shutting down; reconnect"
+
+// CloseSockets closes every open websocket with a normal closure, all at
+// once: a client that does not read holds its close for a moment, not the
+// others'.
 func (l *Live) CloseSockets() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	socks := make([]*gqlws.Socket, 0, len(l.sockets))
 	for s := range l.sockets {
-		s.cancel()
+		socks = append(socks, s)
 	}
+	l.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range socks {
+		wg.Go(func() { s.Close(gqlws.CloseNormal, closeShutdown) })
+	}
+	wg.Wait()
 }

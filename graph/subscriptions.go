@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"strconv"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/kproperty/onestop/graph/gqlws"
 	"github.com/kproperty/onestop/internal/pubsub"
 )
 
@@ -36,7 +36,7 @@ func follow(ctx context.Context, sub interface{ Close() }, live *Live) {
 func ender(ctx context.Context, log *slog.Logger) func(error) {
 	return func(err error) {
 		if ctx.Err() == nil {
-			transport.AddSubscriptionError(ctx, subscriptionError(ctx, err, log))
+			gqlws.AddSubscriptionError(ctx, subscriptionError(ctx, err, log))
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -11,43 +10,54 @@ import (
 	"github.com/kproperty/onestop/internal/apperr"
 )
 
-// sockets keeps, per person, a cancel function for each live connection
-// (websocket) this instance holds for them, so that access taken away
-// (a move-out, a leaver) ends those connections at once.
+// sockets keeps, per person, how to end each live connection (websocket)
+// this instance holds for them, so that access taken away (a move-out, a
+// leaver) ends those connections at once.
 type sockets struct {
-	mu   sync.Mutex
-	next int
-	m    map[string]map[int]context.CancelFunc
+	mu sync.Mutex
+	m  map[string][]*watch
 }
 
-// Track returns a context for a live connection of the person that ends
-// when ctx does, when ttl has passed (the token that opened it expires) or
-// when the person's access is cut (Cut). The connection is forgotten when
-// the returned context ends.
-func (s *Service) Track(ctx context.Context, personID string, ttl time.Duration) context.Context {
-	// One context for both ends: a phone's socket holds it as long as it
-	// is open.
-	ctx, cancel := context.WithTimeout(ctx, ttl)
+// watch is one live connection: how to end it, and the timer that ends it
+// when its token expires.
+type watch struct {
+	end   func()
+	timer *time.Timer
+}
+
+// Watch calls end when ttl has passed (the token that opened a live
+// connection of the person expires) or when the person's access is cut
+// (Cut), whichever comes first; end may be called more than once and must
+// not block. The connection calls stop when it ends, so that it is
+// forgotten. A timer rather than a context: a phone's socket holds this
+// for as long as it is open, and thousands are.
+func (s *Service) Watch(personID string, ttl time.Duration, end func()) (stop func()) {
+	w := &watch{end: end, timer: time.AfterFunc(ttl, end)}
 	s.socks.mu.Lock()
 	if s.socks.m == nil {
-		s.socks.m = map[string]map[int]context.CancelFunc{}
+		s.socks.m = map[string][]*watch{}
 	}
-	s.socks.next++
-	n := s.socks.next
-	if s.socks.m[personID] == nil {
-		s.socks.m[personID] = map[int]context.CancelFunc{}
-	}
-	s.socks.m[personID][n] = cancel
+	s.socks.m[personID] = append(s.socks.m[personID], w)
 	s.socks.mu.Unlock()
-	context.AfterFunc(ctx, func() {
+	return func() {
+		w.timer.Stop()
 		s.socks.mu.Lock()
 		defer s.socks.mu.Unlock()
-		delete(s.socks.m[personID], n)
-		if len(s.socks.m[personID]) == 0 {
-			delete(s.socks.m, personID)
+		ws := s.socks.m[personID]
+		for i, o := range ws {
+			if o == w {
+				ws[i] = ws[len(ws)-1]
+				ws[len(ws)-1] = nil
+				ws = ws[:len(ws)-1]
+				break
+			}
 		}
-	})
-	return ctx
+		if len(ws) == 0 {
+			delete(s.socks.m, personID)
+		} else {
+			s.socks.m[personID] = ws
+		}
+	}
 }
 
 // Cut ends, on this instance and at once, the given sessions (already
@@ -61,15 +71,15 @@ func (s *Service) Cut(people, sessions []string) {
 		s.sessions.put(f, false, now)
 	}
 	s.socks.mu.Lock()
-	var cancels []context.CancelFunc
+	var ends []func()
 	for _, p := range people {
-		for _, c := range s.socks.m[p] {
-			cancels = append(cancels, c)
+		for _, w := range s.socks.m[p] {
+			ends = append(ends, w.end)
 		}
 	}
 	s.socks.mu.Unlock()
-	for _, c := range cancels {
-		c()
+	for _, end := range ends {
+		end()
 	}
 }
 
