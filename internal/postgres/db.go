@@ -14,6 +14,7 @@ import (
 	neturl "net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/XSAM/otelsql"
@@ -40,6 +41,7 @@ type DB struct {
 	// statements.
 	planned      *sqlx.DB
 	plannedStmts sync.Map
+	plannedCount atomic.Int64
 }
 
 // plannedOnce returns query prepared on the planned pool, where each
@@ -49,30 +51,49 @@ type DB struct {
 // planning such a statement for every call's parameters, since a plan for
 // them always looks a little cheaper than one for any; that planning took
 // as long as the run. Without a planned pool it is prepared on the main
-// pool.
+// pool. Every session keeps each statement's plan (about half a megabyte
+// for a list page), so at most maxPlanned are kept; beyond them it
+// returns nil, and the caller runs the query unprepared.
 func (db *DB) plannedOnce(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	if db.planned == nil {
-		return db.prepared(ctx, query)
-	}
 	if st, ok := db.plannedStmts.Load(query); ok {
 		return st.(*sqlx.Stmt), nil
 	}
-	st, err := db.planned.PreparexContext(ctx, query)
+	if db.plannedCount.Add(1) > maxPlanned {
+		db.plannedCount.Add(-1)
+		return nil, nil
+	}
+	pool := db.planned
+	if pool == nil {
+		pool = db.DB
+	}
+	st, err := pool.PreparexContext(ctx, query)
 	if err != nil {
+		db.plannedCount.Add(-1)
 		return nil, mapErr(err)
 	}
 	if prev, loaded := db.plannedStmts.LoadOrStore(query, st); loaded {
+		db.plannedCount.Add(-1)
 		_ = st.Close()
 		return prev.(*sqlx.Stmt), nil
 	}
 	return st, nil
 }
 
-// selectPlannedOnce is sqlx.SelectContext over plannedOnce's statement.
+// maxPlanned is how many statements plannedOnce keeps: the apps' page
+// shapes (a few orders, first page or next, a few page sizes, each kind of
+// viewer) with room to spare. The shapes are finite but many, and a caller
+// could otherwise walk them all to fill every session's memory.
+const maxPlanned = 48
+
+// selectPlannedOnce is sqlx.SelectContext over plannedOnce's statement,
+// or over the query unprepared on the main pool once maxPlanned are kept.
 func (db *DB) selectPlannedOnce(ctx context.Context, dest any, query string, args ...any) error {
 	st, err := db.plannedOnce(ctx, query)
 	if err != nil {
 		return err
+	}
+	if st == nil {
+		return mapErr(sqlx.SelectContext(ctx, db.DB, dest, query, args...))
 	}
 	return mapErr(st.SelectContext(ctx, dest, args...))
 }

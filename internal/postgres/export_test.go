@@ -17,3 +17,18 @@ func (s *StatsStore) RawServiceStats(ctx context.Context, q stats.Query) (*stats
 func (s *StatsStore) RawStaffStats(ctx context.Context, q stats.Query) ([]stats.StaffStats, error) {
 	return s.staffStats(ctx, q, rawStaffSQL)
 }
+
+// SelectPlannedOnce is selectPlannedOnce, and PlannedStatements how many
+// statements it keeps.
+func (db *DB) SelectPlannedOnce(ctx context.Context, dest any, query string, args ...any) error {
+	return db.selectPlannedOnce(ctx, dest, query, args...)
+}
+
+func (db *DB) PlannedStatements() int {
+	n := 0
+	db.plannedStmts.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// MaxPlanned is maxPlanned.
+const MaxPlanned = maxPlanned
