@@ -35,13 +35,43 @@ var migrations embed.FS
 type DB struct {
 	*sqlx.DB
 	// stmts are the statements prepared on the pool (see prepared).
-	stmts sync.Map
+	stmts stmtCache
 	// planned, when set, is a pool whose sessions keep one generic plan
-	// per prepared statement (see plannedOnce), and plannedStmts its
-	// statements.
+	// per prepared statement, and plannedStmts its statements (see
+	// plannedOnce).
 	planned      *sqlx.DB
-	plannedStmts sync.Map
-	plannedCount atomic.Int64
+	plannedStmts stmtCache
+}
+
+// stmtCache holds statements prepared on a pool, one per query text; with
+// max set, at most that many.
+type stmtCache struct {
+	stmts sync.Map
+	n     atomic.Int64
+	max   int64
+}
+
+// get returns query prepared on pool, preparing it the first time; nil
+// when the cache holds its max already.
+func (c *stmtCache) get(ctx context.Context, pool *sqlx.DB, query string) (*sqlx.Stmt, error) {
+	if st, ok := c.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	if n := c.n.Add(1); c.max > 0 && n > c.max {
+		c.n.Add(-1)
+		return nil, nil
+	}
+	st, err := pool.PreparexContext(ctx, query)
+	if err != nil {
+		c.n.Add(-1)
+		return nil, mapErr(err)
+	}
+	if prev, loaded := c.stmts.LoadOrStore(query, st); loaded {
+		c.n.Add(-1)
+		_ = st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // plannedOnce returns query prepared on the planned pool, where each
@@ -55,28 +85,11 @@ type DB struct {
 // for a list page), so at most maxPlanned are kept; beyond them it
 // returns nil, and the caller runs the query unprepared.
 func (db *DB) plannedOnce(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	if st, ok := db.plannedStmts.Load(query); ok {
-		return st.(*sqlx.Stmt), nil
-	}
-	if db.plannedCount.Add(1) > maxPlanned {
-		db.plannedCount.Add(-1)
-		return nil, nil
-	}
 	pool := db.planned
 	if pool == nil {
 		pool = db.DB
 	}
-	st, err := pool.PreparexContext(ctx, query)
-	if err != nil {
-		db.plannedCount.Add(-1)
-		return nil, mapErr(err)
-	}
-	if prev, loaded := db.plannedStmts.LoadOrStore(query, st); loaded {
-		db.plannedCount.Add(-1)
-		_ = st.Close()
-		return prev.(*sqlx.Stmt), nil
-	}
-	return st, nil
+	return db.plannedStmts.get(ctx, pool, query)
 }
 
 // maxPlanned is how many statements plannedOnce keeps: the apps' page
@@ -110,20 +123,10 @@ func (db *DB) Close() error {
 // screen runs: each connection parses it once, and every run after that
 // is one round trip (bind and execute) instead of two, with no parsing.
 // PostgreSQL still plans it for its parameters while a plan for them is
-// cheaper than a generic one.
+// cheaper than a generic one. These are a fixed set, so the cache has no
+// bound.
 func (db *DB) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	if st, ok := db.stmts.Load(query); ok {
-		return st.(*sqlx.Stmt), nil
-	}
-	st, err := db.PreparexContext(ctx, query)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
-		_ = st.Close()
-		return prev.(*sqlx.Stmt), nil
-	}
-	return st, nil
+	return db.stmts.get(ctx, db.DB, query)
 }
 
 // selectPrepared is sqlx.SelectContext over a prepared statement.
@@ -193,6 +196,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	out := &DB{DB: db}
+	out.plannedStmts.max = maxPlanned
 	if o.planned > 0 {
 		planned, err := withRuntimeParam(url, "plan_cache_mode", "force_generic_plan")
 		if err == nil {

@@ -26,7 +26,7 @@ func (db *DB) SelectPlannedOnce(ctx context.Context, dest any, query string, arg
 
 func (db *DB) PlannedStatements() int {
 	n := 0
-	db.plannedStmts.Range(func(any, any) bool { n++; return true })
+	db.plannedStmts.stmts.Range(func(any, any) bool { n++; return true })
 	return n
 }
 
