@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -383,22 +384,37 @@ func BenchmarkRequestsList16(b *testing.B) {
 				_, err := postJSON(hc, pg+"/graphql", "", map[string]any{"query": postGraphileListQuery, "variables": map[string]any{"p": propertyID}})
 				return err
 			}
+			// What the OneStop half allocates, server and clients together,
+			// per call: unlike the rates it does not move with the
+			// machine's load, so a change in the server's own work shows
+			// at once.
+			var allocs, bytesPer float64
+			oneStopRun := func() (float64, error) {
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				rate, err := hammer(b.N, onestop)
+				runtime.ReadMemStats(&m1)
+				allocs = float64(m1.Mallocs-m0.Mallocs) / float64(b.N)
+				bytesPer = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(b.N)
+				return rate, err
+			}
+			graphileRun := func() (float64, error) { return hammer(b.N, graphile) }
 			b.ResetTimer()
 			var rOne, rPG float64
 			var err error
 			first, second := &rOne, &rPG
-			fa, fb := onestop, graphile
+			fa, fb := oneStopRun, graphileRun
 			order := "OneStop first"
 			if !oneStopFirst(b) {
-				first, second, fa, fb = &rPG, &rOne, graphile, onestop
+				first, second, fa, fb = &rPG, &rOne, graphileRun, oneStopRun
 				order = "PostGraphile first"
 			}
 			if pg == "" {
-				first, fa, second, fb = &rOne, onestop, nil, nil
+				first, fa, second, fb = &rOne, oneStopRun, nil, nil
 			}
-			*first, err = hammer(b.N, fa)
+			*first, err = fa()
 			if err == nil && fb != nil {
-				*second, err = hammer(b.N, fb)
+				*second, err = fb()
 			}
 			b.StopTimer()
 			if err != nil {
@@ -406,6 +422,8 @@ func BenchmarkRequestsList16(b *testing.B) {
 			}
 			b.ReportMetric(rOne, "req/s")
 			b.ReportMetric(float64(statements), "statements")
+			b.ReportMetric(allocs, "allocs/call")
+			b.ReportMetric(bytesPer/1024, "KiB/call")
 			if pg == "" {
 				b.Logf("requests(first: 20) as %s, %d clients: OneStop %.0f req/s, %d SQL statements a call; no PostGraphile baseline; %s",
 					r.role, readClients, rOne, statements, loadAverage())
@@ -414,8 +432,8 @@ func BenchmarkRequestsList16(b *testing.B) {
 			b.ReportMetric(rPG, "postgraphile-req/s")
 			b.ReportMetric(float64(pgStatements), "postgraphile-statements")
 			b.ReportMetric(rOne/rPG, "ratio")
-			b.Logf("requests(first: 20) as %s, %d clients, %d calls each side (%s): OneStop %.0f req/s (%d SQL statements a call), PostGraphile %.0f req/s (%d), ratio %.2f; %s",
-				r.role, readClients, b.N, order, rOne, statements, rPG, pgStatements, rOne/rPG, loadAverage())
+			b.Logf("requests(first: 20) as %s, %d clients, %d calls each side (%s): OneStop %.0f req/s (%d SQL statements, %.0f allocations, %.0f KiB a call), PostGraphile %.0f req/s (%d), ratio %.2f; %s",
+				r.role, readClients, b.N, order, rOne, statements, allocs, bytesPer/1024, rPG, pgStatements, rOne/rPG, loadAverage())
 		})
 	}
 }

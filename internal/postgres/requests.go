@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -386,7 +387,9 @@ func listStatement(a *auth.Actor, f request.Filter, limit int, after bool, drive
 // List returns requests the actor may see, in the filter's order.
 func (s *RequestStore) List(ctx context.Context, a *auth.Actor, f request.Filter, limit int, after *request.Cursor) ([]*request.Request, error) {
 	q, args := listQuery(a, f, limit, after)
-	rows := []relatedRow{}
+	// Sized for the page: appending wide rows one by one would copy each
+	// several times over.
+	rows := make([]relatedRow, 0, max(0, min(limit, 101)))
 	var err error
 	if listPreparable(f, limit) {
 		err = s.db.selectPlannedOnce(ctx, &rows, q, args...)
@@ -524,52 +527,61 @@ ORDER BY e.id`, pq.Array(ids), last)
 	return evs, mapErr(err)
 }
 
-// timelineEventCols are the columns a timeline shows, and what the
-// household's view of an event needs: no data, no audience snapshot.
-const timelineEventCols = `e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.at, e.internal, e.note_internal`
-
-// LatestEvents returns the latest (at most last) events of each request in
-// id order, the staff-only ones left out where staff[i] is false: one index
-// walk per request, newest first, cut at last. The actors come with them,
-// so the timeline's people need no round of their own.
-func (s *RequestStore) LatestEvents(ctx context.Context, ids []string, staff []bool, last int) ([]request.Event, []person.Person, error) {
-	type row struct {
-		request.Event
-		ActorUsername *string `db:"actor_username"`
-		ActorName     *string `db:"actor_name"`
-		ActorIsAdmin  *bool   `db:"actor_is_admin"`
-		ActorNameZh   *string `db:"actor_name_zh"`
-	}
-	rows := []row{}
-	err := s.db.selectPrepared(ctx, &rows, `SELECT e.*, p.username AS actor_username, p.name AS actor_name,
-	p.is_admin AS actor_is_admin, p.name_zh AS actor_name_zh
+// latestEventsSQL reads the latest ($3) events of each request ($1), the
+// staff-only ones left out where $2 is false, in id order, with their
+// actors: one index walk per request, newest first, cut at $3. It reads
+// what a timeline shows, and what the household's view of an event needs:
+// no data, no audience snapshot.
+const latestEventsSQL = `SELECT e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.at,
+	e.internal, e.note_internal, p.username, p.name, p.is_admin, p.name_zh
 FROM unnest($1::uuid[], $2::boolean[]) AS r(id, staff)
-CROSS JOIN LATERAL (SELECT `+timelineEventCols+` FROM request_events e
+CROSS JOIN LATERAL (SELECT e.id, e.request_id, e.type, e.from_status, e.to_status, e.actor_id, e.note, e.at,
+		e.internal, e.note_internal
+	FROM request_events e
 	WHERE e.request_id = r.id AND (r.staff OR NOT e.internal) ORDER BY e.id DESC LIMIT $3) e
 LEFT JOIN people p ON p.id = e.actor_id
-ORDER BY e.id`, pq.Array(ids), pq.Array(staff), last)
+ORDER BY e.id`
+
+// LatestEvents returns the latest (at most last) events of each request in
+// id order, the staff-only ones left out where staff[i] is false. The
+// actors come with them, so the timeline's people need no round of their
+// own. A page's timelines are hundreds of rows, so they are scanned
+// straight into a slice sized for them: scanning by reflection, row by row
+// into a growing slice, was a tenth of a list call's allocations.
+func (s *RequestStore) LatestEvents(ctx context.Context, ids []string, staff []bool, last int) ([]request.Event, []person.Person, error) {
+	st, err := s.db.prepared(ctx, latestEventsSQL)
 	if err != nil {
 		return nil, nil, err
 	}
-	evs := make([]request.Event, len(rows))
+	rows, err := st.QueryContext(ctx, pq.Array(ids), pq.Array(staff), last)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	defer rows.Close()
+	evs := make([]request.Event, 0, len(ids)*min(last, 8))
 	var people []person.Person
 	seen := map[string]bool{}
-	for i, r := range rows {
-		evs[i] = r.Event
-		if r.ActorID != nil && r.ActorUsername != nil && !seen[*r.ActorID] {
-			seen[*r.ActorID] = true
-			people = append(people, person.Person{ID: *r.ActorID, Username: *r.ActorUsername, Name: deref(r.ActorName),
-				IsAdmin: r.ActorIsAdmin != nil && *r.ActorIsAdmin, NameZh: deref(r.ActorNameZh)})
+	for rows.Next() {
+		var (
+			e                      request.Event
+			username, name, nameZh sql.NullString
+			isAdmin                sql.NullBool
+		)
+		if err := rows.Scan(&e.ID, &e.RequestID, &e.Type, &e.FromStatus, &e.ToStatus, &e.ActorID, &e.Note, &e.At,
+			&e.Internal, &e.NoteInternal, &username, &name, &isAdmin, &nameZh); err != nil {
+			return nil, nil, mapErr(err)
+		}
+		evs = append(evs, e)
+		if e.ActorID != nil && username.Valid && !seen[*e.ActorID] {
+			seen[*e.ActorID] = true
+			people = append(people, person.Person{ID: *e.ActorID, Username: username.String, Name: name.String,
+				IsAdmin: isAdmin.Bool, NameZh: nameZh.String})
 		}
 	}
-	return evs, people, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
+	if err := rows.Err(); err != nil {
+		return nil, nil, mapErr(err)
 	}
-	return *s
+	return evs, people, nil
 }
 
 // relatedCols are what a screen's read of a request brings along (over the
