@@ -232,7 +232,7 @@ func (w *wsClient) subscribeBoard(id, propertyID string) {
 		"query":     `subscription($p: ID!) { staffBoard(propertyId: $p) { person { id } availability openJobs shiftToday { code } onShift } }`,
 		"variables": map[string]any{"p": propertyID},
 	})
-	writeMsg(w.t, w.conn, wsMsg{ID: id, Type: "subscribe", Payload: p})
+	w.start(id, p)
 }
 
 type liveBoardRow struct {

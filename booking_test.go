@@ -288,7 +288,7 @@ func TestWaitingListPromotedInOrder(t *testing.T) {
 	w := c.residents[1].ws()
 	p, _ := json.Marshal(map[string]any{"query": `subscription($since: ID) { notifications(since: $since) { id kind title } }`,
 		"variables": map[string]any{"since": since}})
-	writeMsg(t, w.conn, wsMsg{ID: "n", Type: "subscribe", Payload: p})
+	w.start("n", p)
 
 	cancelSU := `mutation($id: ID!) { cancelActivitySignUp(id: $id) { id status } }`
 	// Another household cannot cancel it.

@@ -212,7 +212,7 @@ func (c *client) notificationsLive() *wsClient {
 	c.t.Helper()
 	w := c.ws()
 	p, _ := json.Marshal(map[string]any{"query": `subscription { notifications { id kind title visitId } }`})
-	writeMsg(c.t, w.conn, wsMsg{ID: "n", Type: "subscribe", Payload: p})
+	w.start("n", p)
 	return w
 }
 

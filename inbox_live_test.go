@@ -31,7 +31,7 @@ func TestNotificationsSubscription(t *testing.T) {
 		onB.token = c.token
 		w := onB.ws()
 		p, _ := json.Marshal(map[string]any{"query": `subscription { notifications { id kind title read request { id } } }`})
-		writeMsg(t, w.conn, wsMsg{ID: "n", Type: "subscribe", Payload: p})
+		w.start("n", p)
 		return w
 	}
 	w1, w2 := subscribe(t1), subscribe(t2)
@@ -99,7 +99,7 @@ func (w *wsClient) subscribeNotifications(id string, since *string) {
 		vars["since"] = *since
 	}
 	p, _ := json.Marshal(map[string]any{"query": `subscription($since: ID) { notifications(since: $since) { id kind request { id } } }`, "variables": vars})
-	writeMsg(w.t, w.conn, wsMsg{ID: id, Type: "subscribe", Payload: p})
+	w.start(id, p)
 }
 
 // A notifications subscription resumes like requestEvents: with since, the

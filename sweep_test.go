@@ -227,7 +227,7 @@ var sweepSubscriptions = map[string]func(t *testing.T, s *testServer, o sweeper,
 		defer ws.conn.CloseNow()
 		n, _ := strconv.ParseInt(w.notification, 10, 64)
 		p, _ := json.Marshal(map[string]any{"query": `subscription($s: ID) { notifications(since: $s) { id } }`, "variables": map[string]any{"s": strconv.FormatInt(n-1, 10)}})
-		writeMsg(t, ws.conn, wsMsg{ID: "1", Type: "subscribe", Payload: p})
+		ws.start("1", p)
 		// Read and removed after, so that no other test finds it in an inbox.
 		var marker string
 		if err := s.app.DB.Get(&marker, `INSERT INTO notifications (person_id, kind, title, created_at, read_at, pushed_at)

@@ -28,7 +28,7 @@ func (w *wsClient) subscribeNotes(id, requestID string, since *string) {
 		"query":     `subscription($rid: ID, $since: ID) { requestEvents(requestId: $rid, since: $since) { id type note visibility } }`,
 		"variables": vars,
 	})
-	writeMsg(w.t, w.conn, wsMsg{ID: id, Type: "subscribe", Payload: p})
+	w.start(id, p)
 }
 
 func (w *wsClient) message() liveMessage {

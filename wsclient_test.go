@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,11 +23,14 @@ type wsMsg struct {
 // speaks it: it answers pings and hands every other message to the test.
 type wsClient struct {
 	t    testing.TB
+	srv  *testServer
 	conn *websocket.Conn
 	msgs chan wsMsg
 	// done is closed when the socket is; err then says why.
 	done chan struct{}
 	err  error
+	// answered holds the operation ids the server has sent anything for.
+	answered sync.Map
 }
 
 // dialWS opens a websocket to the server's /query without sending anything.
@@ -80,7 +84,7 @@ func (s *testServer) initWS(t testing.TB, token string) *websocket.Conn {
 func (c *client) ws() *wsClient {
 	c.t.Helper()
 	conn := c.srv.initWS(c.t, c.token)
-	w := &wsClient{t: c.t, conn: conn, msgs: make(chan wsMsg, 10000), done: make(chan struct{})}
+	w := &wsClient{t: c.t, srv: c.srv, conn: conn, msgs: make(chan wsMsg, 10000), done: make(chan struct{})}
 	go w.read()
 	c.t.Cleanup(func() { conn.CloseNow() })
 	return w
@@ -104,7 +108,30 @@ func (w *wsClient) read() {
 			_ = w.conn.Write(context.Background(), websocket.MessageText, b)
 			continue
 		}
+		if m.ID != "" {
+			w.answered.Store(m.ID, true)
+		}
 		w.msgs <- m
+	}
+}
+
+// start sends a subscribe message and returns once the subscription is
+// running on the server, or has been answered (refused, or with its first
+// result). The protocol acknowledges no subscription, and the server sets
+// one up while it goes on reading the socket, so a test that acts at once
+// over HTTP could otherwise commit its event before the subscription
+// exists, and wait for it in vain.
+func (w *wsClient) start(id string, payload json.RawMessage) {
+	w.t.Helper()
+	w.answered.Delete(id)
+	before := w.srv.app.Live.Streams()
+	writeMsg(w.t, w.conn, wsMsg{ID: id, Type: "subscribe", Payload: payload})
+	// Not fatal when it runs out: another stream of the test may have
+	// ended meanwhile, and the test's own reads will say what is missing.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if _, ok := w.answered.Load(id); ok || w.srv.app.Live.Streams() > before {
+			return
+		}
 	}
 }
 
@@ -135,7 +162,7 @@ func (w *wsClient) subscribe(id string, requestID, since *string) {
 		"query":     `subscription($rid: ID, $since: ID) { requestEvents(requestId: $rid, since: $since) { ` + eventFields + ` } }`,
 		"variables": vars,
 	})
-	writeMsg(w.t, w.conn, wsMsg{ID: id, Type: "subscribe", Payload: p})
+	w.start(id, p)
 }
 
 // next returns the next message, failing the test after timeout.

@@ -65,6 +65,16 @@ func (l *Live) streamEnded() {
 	}
 }
 
+// Streams returns how many subscriptions are running. A subscription
+// counts from the moment it is registered for its events: a client's
+// subscribe message has no answer until something happens, so this is
+// how a caller on the server's side knows it has started.
+func (l *Live) Streams() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.streams
+}
+
 // WaitStreams returns when no subscription is running any more, or when
 // ctx ends.
 func (l *Live) WaitStreams(ctx context.Context) error {
