@@ -328,7 +328,7 @@ func TestStalledClientIsDropped(t *testing.T) {
 	lee := s.login(t, "resident.lee")
 	conn := s.initWS(t, lee.token)
 	defer conn.CloseNow()
-	stalled := &wsClient{t: t, conn: conn}
+	stalled := &wsClient{t: t, srv: s, conn: conn}
 	stalled.subscribe("1", nil, nil)
 	waitFor(t, 5*time.Second, "the subscription", func() bool { return s.app.Hub.Subscribers() == 1 })
 
