@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/kproperty/onestop/internal/notification"
@@ -81,22 +80,22 @@ type noteRow struct {
 	TitleZh   string    `json:"title_zh"`
 }
 
-// flush writes what was staged: the lock, the ids, then one INSERT of every
-// event and notification.
-func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
+// flush writes what was staged, through t, the transaction's: the lock,
+// the ids, then one INSERT of every event and notification.
+func (o *outbox) flush(ctx context.Context, t requestTx) error {
 	if len(o.events) == 0 && len(o.notes) == 0 && len(o.sight) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, outboxLockKey); err != nil {
-		return mapErr(err)
+	if err := t.execFixed(ctx, `SELECT pg_advisory_xact_lock($1)`, outboxLockKey); err != nil {
+		return err
 	}
 	if len(o.sight) > 0 {
 		// Before the events: whatever this transaction publishes is
 		// delivered under the narrowed sight.
 		slices.Sort(o.sight)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sight_changes (id, person_ids)
+		if err := t.execFixed(ctx, `INSERT INTO sight_changes (id, person_ids)
 VALUES (nextval(pg_get_serial_sequence('request_events', 'id')), $1::uuid[])`, pq.Array(slices.Compact(o.sight))); err != nil {
-			return mapErr(err)
+			return err
 		}
 		if len(o.events) == 0 && len(o.notes) == 0 {
 			return nil
@@ -104,8 +103,8 @@ VALUES (nextval(pg_get_serial_sequence('request_events', 'id')), $1::uuid[])`, p
 	}
 	ids := []int64{}
 	if len(o.events) > 0 {
-		if err := sqlx.SelectContext(ctx, tx, &ids, `SELECT nextval(pg_get_serial_sequence('request_events', 'id')) FROM generate_series(1, $1)`, len(o.events)); err != nil {
-			return mapErr(err)
+		if err := t.selectFixed(ctx, &ids, `SELECT nextval(pg_get_serial_sequence('request_events', 'id')) FROM generate_series(1, $1)`, len(o.events)); err != nil {
+			return err
 		}
 		// Events of one transaction keep the order they happened in.
 		slices.Sort(ids)
@@ -134,7 +133,7 @@ VALUES (nextval(pg_get_serial_sequence('request_events', 'id')), $1::uuid[])`, p
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `WITH ev AS (
+	return t.execFixed(ctx, `WITH ev AS (
 	INSERT INTO request_events (id, request_id, type, from_status, to_status, actor_id, note, data, at,
 		property_id, unit_id, requester_id, assignee_id, first_responder_id, pooled, internal, note_internal)
 	SELECT x.id, x.request_id, x.type, x.from_status, x.to_status, x.actor_id, x.note, x.data, x.at,
@@ -145,8 +144,4 @@ VALUES (nextval(pg_get_serial_sequence('request_events', 'id')), $1::uuid[])`, p
 INSERT INTO notifications (person_id, kind, request_id, title, body, created_at, push_next_at, title_zh)
 SELECT y.person_id, y.kind, y.request_id, y.title, y.body, y.created_at, y.created_at, NULLIF(y.title_zh, '')
 FROM jsonb_to_recordset($2::jsonb) AS y(person_id uuid, kind text, request_id uuid, title text, body text, created_at timestamptz, title_zh text)`, string(evJSON), string(nsJSON))
-	if err != nil {
-		return mapErr(err)
-	}
-	return nil
 }
