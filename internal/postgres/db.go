@@ -42,6 +42,9 @@ type DB struct {
 	// plannedOnce).
 	planned      *sqlx.DB
 	plannedStmts stmtCache
+	// txStmts are the write path's statements prepared on the pool, for
+	// its transactions (see inTx).
+	txStmts stmtCache
 }
 
 // stmtCache holds statements prepared on a pool, one per query text; with

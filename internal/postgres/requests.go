@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -84,10 +85,11 @@ func visibleArgs(a *auth.Actor) []any {
 func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) ([]request.Event, error) {
 	var out outbox
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := fn(requestTx{q: tx, out: &out}); err != nil {
+		t := requestTx{q: tx, out: &out, db: s.db}
+		if err := fn(t); err != nil {
 			return err
 		}
-		return out.flush(ctx, tx)
+		return out.flush(ctx, t)
 	})
 	if err != nil {
 		return nil, err
@@ -96,7 +98,7 @@ func (s *RequestStore) InTx(ctx context.Context, fn func(request.Tx) error) ([]r
 }
 
 // Places reads places on the pool, outside any transaction.
-func (s *RequestStore) Places() request.Places { return requestTx{q: s.db} }
+func (s *RequestStore) Places() request.Places { return requestTx{q: s.db, db: s.db} }
 
 // visibleRelatedSQL reads one request the actor may see, with relatedCols.
 var visibleRelatedSQL = `SELECT ` + requestCols + relatedCols + ` FROM service_requests r ` + relatedJoin + ` WHERE r.id = $6 AND ` + visibleSQL
@@ -708,7 +710,7 @@ func (s *RequestStore) PendingFollowUps(ctx context.Context, ids []string) (map[
 
 // ByClientID finds a submission by submitter and client request id.
 func (s *RequestStore) ByClientID(ctx context.Context, submittedBy, clientID string) (*request.Request, error) {
-	return requestTx{q: s.db}.ByClientID(ctx, submittedBy, clientID)
+	return requestTx{q: s.db, db: s.db}.ByClientID(ctx, submittedBy, clientID)
 }
 
 // requestTx runs the request service's statements inside one transaction
@@ -719,6 +721,9 @@ type requestTx struct {
 	}
 	// out collects what the transaction stages; nil outside one.
 	out *outbox
+	// db, when set, is the DB q belongs to, and the write path's
+	// statements run prepared (see stmt).
+	db *DB
 }
 
 func (t requestTx) Request(ctx context.Context, id string) (*request.Request, error) {
@@ -729,19 +734,19 @@ func (t requestTx) Request(ctx context.Context, id string) (*request.Request, er
 
 func (t requestTx) ByClientID(ctx context.Context, submittedBy, clientID string) (*request.Request, error) {
 	var r request.Request
-	err := get(ctx, t.q, &r, `SELECT `+requestCols+` FROM service_requests r WHERE r.submitted_by = $1 AND r.client_request_id = $2`, submittedBy, clientID)
+	err := t.getFixed(ctx, &r, `SELECT `+requestCols+` FROM service_requests r WHERE r.submitted_by = $1 AND r.client_request_id = $2`, submittedBy, clientID)
 	return &r, err
 }
 
 func (t requestTx) Unit(ctx context.Context, id string) (*property.Unit, error) {
 	var u property.Unit
-	err := get(ctx, t.q, &u, `SELECT id, property_id, building_id, code, vip FROM units WHERE id = $1`, id)
+	err := t.getFixed(ctx, &u, `SELECT id, property_id, building_id, code, vip FROM units WHERE id = $1`, id)
 	return &u, err
 }
 
 func (t requestTx) Property(ctx context.Context, id string) (*property.Property, error) {
 	var p property.Property
-	if err := get(ctx, t.q, &p, `SELECT `+propertyCols+` FROM properties WHERE id = $1`, id); err != nil {
+	if err := t.getFixed(ctx, &p, `SELECT `+propertyCols+` FROM properties WHERE id = $1`, id); err != nil {
 		return nil, err
 	}
 	return &p, checkZone(p)
@@ -749,7 +754,7 @@ func (t requestTx) Property(ctx context.Context, id string) (*property.Property,
 
 func (t requestTx) Category(ctx context.Context, id string) (*property.Category, error) {
 	var c property.Category
-	err := get(ctx, t.q, &c, `SELECT `+categoryCols+` FROM service_categories WHERE id = $1`, id)
+	err := t.getFixed(ctx, &c, `SELECT `+categoryCols+` FROM service_categories WHERE id = $1`, id)
 	return &c, err
 }
 
@@ -773,7 +778,7 @@ func (t requestTx) NextSequence(ctx context.Context, propertyID string, day time
 	// The row lock this upsert takes serializes numbering per property and
 	// day, so numbers are unique and grow; run on its own (as Submit does),
 	// it holds the lock for this one statement.
-	err := get(ctx, t.q, &n, `
+	err := t.getFixed(ctx, &n, `
 INSERT INTO request_counters (property_id, day, last) VALUES ($1, $2::date, 1)
 ON CONFLICT (property_id, day) DO UPDATE SET last = request_counters.last + 1
 RETURNING last`, propertyID, day.Format("2006-01-02"))
@@ -781,7 +786,9 @@ RETURNING last`, propertyID, day.Format("2006-01-02"))
 }
 
 func (t requestTx) Insert(ctx context.Context, r *request.Request) (bool, error) {
-	rows, err := sqlx.NamedQueryContext(ctx, t.q, `
+	// The names become positions here, so the statement's text is the same
+	// for every request and runs prepared.
+	query, args, err := sqlx.Named(`
 INSERT INTO service_requests (id, number, property_id, unit_id, category_id, requester_id, submitted_by, client_request_id,
 	first_responder_id, assignee_id, channel, status, description, preferred_time, promised_at, version, created_at, updated_at,
 	accepted_at, due_at, warn_at, appointment_at, appointment_until)
@@ -791,11 +798,28 @@ VALUES (:id, :number, :property_id, :unit_id, :category_id, :requester_id, :subm
 ON CONFLICT (submitted_by, client_request_id) DO NOTHING
 RETURNING id`, r)
 	if err != nil {
-		return false, mapErr(err)
+		return false, err
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		return false, mapErr(rows.Err())
+	query = sqlx.Rebind(sqlx.DOLLAR, query)
+	st, done, err := t.stmt(ctx, query)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	var row *sqlx.Row
+	if st == nil {
+		row = t.q.QueryRowxContext(ctx, query, args...)
+	} else {
+		row = st.QueryRowxContext(ctx, args...)
+	}
+	var id string
+	// No row is the conflict: the submitter used the client request id
+	// already. Any error is the statement's own (mapErr would make a
+	// missing reference look like no row).
+	if err := row.Scan(&id); errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, mapErr(err)
 	}
 	return true, nil
 }

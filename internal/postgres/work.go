@@ -20,7 +20,7 @@ import (
 
 func (t requestTx) CurrentButler(ctx context.Context, unitID string, at time.Time) (*string, error) {
 	var id string
-	err := get(ctx, t.q, &id, `SELECT butler_id FROM butler_assignments
+	err := t.getFixed(ctx, &id, `SELECT butler_id FROM butler_assignments
 WHERE unit_id = $1 AND from_at <= $2 AND (to_at IS NULL OR to_at > $2) ORDER BY from_at DESC LIMIT 1`, unitID, at)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return nil, nil
@@ -34,18 +34,18 @@ func (t requestTx) StaffWithRole(ctx context.Context, propertyID string, roles .
 		names[i] = string(r)
 	}
 	ids := []string{}
-	err := sqlx.SelectContext(ctx, t.q, &ids, `SELECT person_id FROM staff_roles WHERE property_id = $1 AND role = ANY($2) ORDER BY person_id`,
+	err := t.selectFixed(ctx, &ids, `SELECT person_id FROM staff_roles WHERE property_id = $1 AND role = ANY($2) ORDER BY person_id`,
 		propertyID, pq.Array(names))
-	return ids, mapErr(err)
+	return ids, err
 }
 
 func (t requestTx) PromiseSettings(ctx context.Context, propertyID string) (property.PromiseSettings, error) {
-	return readPromiseSettings(ctx, t.q, propertyID, "")
+	return readPromiseSettings(ctx, t.getFixed, propertyID, "")
 }
 
-// readPromiseSettings reads a property's promise clock rules; lock is
-// appended to the query (e.g. FOR UPDATE).
-func readPromiseSettings(ctx context.Context, q sqlx.QueryerContext, propertyID, lock string) (property.PromiseSettings, error) {
+// readPromiseSettings reads a property's promise clock rules with get; lock
+// is appended to the query (e.g. FOR UPDATE).
+func readPromiseSettings(ctx context.Context, get func(context.Context, any, string, ...any) error, propertyID, lock string) (property.PromiseSettings, error) {
 	var row struct {
 		Open          string        `db:"open"`
 		Close         string        `db:"close"`
@@ -53,7 +53,7 @@ func readPromiseSettings(ctx context.Context, q sqlx.QueryerContext, propertyID,
 		WarnFraction  float64       `db:"warn_fraction"`
 		DirectorAfter int           `db:"director_after_minutes"`
 	}
-	err := get(ctx, q, &row, `SELECT to_char(business_open, 'HH24:MI') AS open, to_char(business_close, 'HH24:MI') AS close,
+	err := get(ctx, &row, `SELECT to_char(business_open, 'HH24:MI') AS open, to_char(business_close, 'HH24:MI') AS close,
 	business_days AS days, warn_fraction, director_after_minutes FROM properties WHERE id = $1 `+lock, propertyID)
 	if err != nil {
 		return property.PromiseSettings{}, err
@@ -284,7 +284,7 @@ func (s *SettingsStore) PromiseSettings(ctx context.Context, propertyID string) 
 func (s *SettingsStore) UpdatePromiseSettings(ctx context.Context, propertyID string, change func(audit.Writer, property.PromiseSettings) (property.PromiseSettings, error)) (property.PromiseSettings, error) {
 	var out property.PromiseSettings
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := readPromiseSettings(ctx, tx, propertyID, "FOR UPDATE")
+		cur, err := readPromiseSettings(ctx, requestTx{q: tx}.getFixed, propertyID, "FOR UPDATE")
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,12 +83,23 @@ func LoadTimeZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, fmt.Errorf("time zone %q is not an IANA zone name such as Asia/Hong_Kong", name)
 	}
+	// time.LoadLocation reads and parses the zone's file on every call, and
+	// every submission and step asks for its property's zone; the zone
+	// database does not change while the process runs.
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, fmt.Errorf("time zone %q cannot be loaded: %w", name, err)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones holds the zones LoadTimeZone has loaded, by name; a name that
+// failed to load is not kept, so it is tried again.
+var zones sync.Map
 
 // Building is a block of a property.
 type Building struct {
