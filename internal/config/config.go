@@ -35,8 +35,8 @@ type Config struct {
 	// (DB_POOL_SIZE, default 20); LiveDBPoolSize is the live path's own
 	// (LIVE_DB_POOL_SIZE, default 4), so delivery never queues behind
 	// the calls; PlannedDBPoolSize is the connections that serve the apps'
-	// list pages with one plan per session (PLANNED_DB_POOL_SIZE, default
-	// 10).
+	// list pages and the key look-ups every call makes, with one plan per
+	// session (PLANNED_DB_POOL_SIZE, default 10).
 	DBPoolSize, LiveDBPoolSize, PlannedDBPoolSize int
 	// SubscriberBuffer is how many events may queue for one subscriber
 	// before it is closed as too slow (SUBSCRIBER_BUFFER, default 256).
