@@ -140,15 +140,6 @@ func (db *DB) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	return db.stmts.get(ctx, db.DB, query)
 }
 
-// selectPrepared is sqlx.SelectContext over a prepared statement.
-func (db *DB) selectPrepared(ctx context.Context, dest any, query string, args ...any) error {
-	st, err := db.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
-	return mapErr(st.SelectContext(ctx, dest, args...))
-}
-
 // getPrepared is get over a prepared statement.
 func (db *DB) getPrepared(ctx context.Context, dest any, query string, args ...any) error {
 	st, err := db.prepared(ctx, query)
