@@ -9,8 +9,9 @@ import (
 // that share one event log. A message is only a hint: the hub reads the log
 // for anything it cannot take directly from the message.
 type Broker interface {
-	// Publish sends a message to every listener (in every process).
-	Publish(ctx context.Context, payload []byte) error
+	// Publish sends messages to every listener (in every process), in
+	// their order; a broker that can sends them in one round trip.
+	Publish(ctx context.Context, payloads ...[]byte) error
 	// Listen calls deliver with every message until ctx ends, and with nil
 	// whenever messages may have been missed (after a (re)connect). deliver
 	// must not block.
@@ -29,12 +30,14 @@ type Local struct {
 // NewLocal returns an in-process broker.
 func NewLocal() *Local { return &Local{listeners: map[*func([]byte)]struct{}{}} }
 
-// Publish hands payload to every listener of this process.
-func (l *Local) Publish(_ context.Context, payload []byte) error {
+// Publish hands the payloads to every listener of this process.
+func (l *Local) Publish(_ context.Context, payloads ...[]byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for f := range l.listeners {
-		(*f)(payload)
+	for _, payload := range payloads {
+		for f := range l.listeners {
+			(*f)(payload)
+		}
 	}
 	return nil
 }

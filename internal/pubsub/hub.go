@@ -295,39 +295,74 @@ func (h *Hub) Publish(ctx context.Context, events []request.Event) {
 	}
 }
 
-// publishLoop sends queued events to the broker until ctx ends.
+// publishBatch is the most queued events publishLoop sends to the broker
+// at once.
+const publishBatch = 64
+
+// publishLoop sends queued events to the broker until ctx ends: each time
+// what has queued meanwhile (up to publishBatch), in one publish, so that
+// under a burst of commits the broker is not a round trip per event
+// behind.
 func (h *Hub) publishLoop(ctx context.Context) {
+	batch := make([]queued, 0, publishBatch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case q := <-h.outbox:
-			e := q.event
-			sctx, span := h.tracer.Start(trace.ContextWithSpanContext(ctx, q.span), "events.publish",
-				trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.Int64("onestop.event.id", e.ID)))
-			m := message{Installation: h.installation, Event: e, Trace: propagation.MapCarrier{}}
-			propagation.TraceContext{}.Inject(sctx, m.Trace)
-			b, err := json.Marshal(m)
-			if err != nil {
-				h.opts.Log.Error("encode event", "event", e.ID, "err", err)
-				span.End()
-				continue
+			batch = append(batch[:0], q)
+		more:
+			for len(batch) < publishBatch {
+				select {
+				case q := <-h.outbox:
+					batch = append(batch, q)
+				default:
+					break more
+				}
 			}
-			pctx, cancel := context.WithTimeout(sctx, 2*time.Second)
-			err = h.broker.Publish(pctx, b)
-			cancel()
-			h.opts.Observer.Published(err)
-			if err != nil {
-				span.SetStatus(codes.Error, err.Error())
-			}
-			span.End()
-			if err != nil {
-				// Other instances will find the event on their next poll;
-				// this one need not wait for it.
-				h.opts.Log.Warn("publish event failed; subscribers get it from the poll", "event", e.ID, "err", err)
-				h.nudge()
-			}
+			h.publish(ctx, batch)
 		}
+	}
+}
+
+// publish sends a batch of queued events to the broker, each with a span
+// of its own under the call that committed it.
+func (h *Hub) publish(ctx context.Context, batch []queued) {
+	spans := make([]trace.Span, 0, len(batch))
+	payloads := make([][]byte, 0, len(batch))
+	for _, q := range batch {
+		e := q.event
+		sctx, span := h.tracer.Start(trace.ContextWithSpanContext(ctx, q.span), "events.publish",
+			trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.Int64("onestop.event.id", e.ID)))
+		m := message{Installation: h.installation, Event: e, Trace: propagation.MapCarrier{}}
+		propagation.TraceContext{}.Inject(sctx, m.Trace)
+		b, err := json.Marshal(m)
+		if err != nil {
+			h.opts.Log.Error("encode event", "event", e.ID, "err", err)
+			span.End()
+			continue
+		}
+		spans, payloads = append(spans, span), append(payloads, b)
+	}
+	if len(payloads) == 0 {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err := h.broker.Publish(pctx, payloads...)
+	cancel()
+	for _, span := range spans {
+		h.opts.Observer.Published(err)
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
+	if err != nil {
+		// Other instances will find the events on their next poll; this
+		// one need not wait for them.
+		h.opts.Log.Warn("publish events failed; subscribers get them from the poll",
+			"first", batch[0].event.ID, "events", len(payloads), "err", err)
+		h.nudge()
 	}
 }
 

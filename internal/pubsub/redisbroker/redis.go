@@ -26,9 +26,19 @@ func New(client *redis.Client, channel string) *Redis {
 	return &Redis{client: client, channel: channel}
 }
 
-// Publish sends payload to every instance.
-func (r *Redis) Publish(ctx context.Context, payload []byte) error {
-	return r.client.Publish(ctx, r.channel, payload).Err()
+// Publish sends the payloads to every instance, several in one pipeline:
+// a burst of commits is one round trip to Redis rather than one each.
+func (r *Redis) Publish(ctx context.Context, payloads ...[]byte) error {
+	if len(payloads) == 1 {
+		return r.client.Publish(ctx, r.channel, payloads[0]).Err()
+	}
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, b := range payloads {
+			p.Publish(ctx, r.channel, b)
+		}
+		return nil
+	})
+	return err
 }
 
 // Listen delivers the channel's messages until ctx ends. go-redis reconnects
