@@ -114,10 +114,7 @@ func before(s request.Sort, x, y *request.Request) bool {
 // order pages without a gap or a repeat, ties on the key included.
 func TestListFiltersAndOrders(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t, dbURL)
-	if _, err := db.SeedDemo(ctx, func(string) (string, error) { return "x", nil }); err != nil {
-		t.Fatal(err)
-	}
+	db := demoDB(t)
 	authStore := postgres.NewAuthStore(db)
 	store := postgres.NewRequestStore(db)
 	now := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
@@ -341,7 +338,7 @@ func TestListRefusesBadFilters(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Open(t, dbURL)
 	store := postgres.NewRequestStore(db)
-	svc := request.NewService(store, clock.NewManual(time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := requestService(store)
 	a := &auth.Actor{PersonID: uuid.NewString()}
 	bad := "not-an-id"
 	long := strings.Repeat("漏", 101)

@@ -2,16 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/postgres"
-	"github.com/kproperty/onestop/internal/postgres/pgtest"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -20,13 +15,10 @@ import (
 // now, and not those of the one who left; a list shows the same.
 func TestVisibleAfterMoveOut(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t, dbURL)
-	if _, err := db.SeedDemo(ctx, func(string) (string, error) { return "x", nil }); err != nil {
-		t.Fatal(err)
-	}
+	db := demoDB(t)
 	authStore := postgres.NewAuthStore(db)
 	store := postgres.NewRequestStore(db)
-	svc := request.NewService(store, clock.NewManual(time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := requestService(store)
 
 	var unit, cat, lee, next string
 	must := func(err error) {

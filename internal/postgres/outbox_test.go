@@ -2,18 +2,14 @@ package postgres_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
-	"github.com/kproperty/onestop/internal/clock"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/postgres"
-	"github.com/kproperty/onestop/internal/postgres/pgtest"
 	"github.com/kproperty/onestop/internal/request"
 )
 
@@ -24,12 +20,9 @@ import (
 // staged, and are stored under those ids with their notification.
 func TestOutboxDrawsUnderTheLock(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t, dbURL)
-	if _, err := db.SeedDemo(ctx, func(string) (string, error) { return "x", nil }); err != nil {
-		t.Fatal(err)
-	}
+	db := demoDB(t)
 	store := postgres.NewRequestStore(db)
-	svc := request.NewService(store, clock.NewManual(time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := requestService(store)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -26,10 +26,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m, &dbURL)) }
 // of requests covering every way of being related to one, both must agree.
 func TestVisibleSQLMatchesGo(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t, dbURL)
-	if _, err := db.SeedDemo(ctx, func(string) (string, error) { return "x", nil }); err != nil {
-		t.Fatal(err)
-	}
+	db := demoDB(t)
 	authStore := postgres.NewAuthStore(db)
 	store := postgres.NewRequestStore(db)
 	clk := clock.NewManual(time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC))
@@ -155,3 +152,20 @@ ON CONFLICT (property_id, COALESCE(category_id, '00000000-0000-0000-0000-0000000
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
+
+// demoDB opens a fresh database of this test's own, holding the demo data
+// (every password "x").
+func demoDB(t *testing.T) *postgres.DB {
+	t.Helper()
+	db := pgtest.Open(t, dbURL)
+	if _, err := db.SeedDemo(context.Background(), func(string) (string, error) { return "x", nil }); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// requestService is the request service over store, its clock stopped at
+// the demo's 2026-11-27 10:00 in Hong Kong, logging nowhere.
+func requestService(store *postgres.RequestStore) *request.Service {
+	return request.NewService(store, clock.NewManual(time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
