@@ -285,7 +285,9 @@ func newTracedApp(ctx context.Context, cfg config.Config, clk clock.Clock, log *
 	}
 	app := &App{DB: db, Metrics: metrics.New(), IdleTimeout: cfg.IdleTimeout}
 	app.closers = append(app.closers, func() { db.Close() })
-	app.Metrics.WatchDB(db.DB.DB, "onestop")
+	for name, pool := range db.Pools() {
+		app.Metrics.WatchDB(pool, name)
+	}
 	if err := db.Migrate(ctx, log); err != nil {
 		app.Close()
 		return nil, err

@@ -45,6 +45,10 @@ type DB struct {
 	// txStmts are the write path's statements prepared on the pool, for
 	// its transactions (see inTx).
 	txStmts stmtCache
+	// counters is the daily request counter's own pool, and counterStmt
+	// its one statement (see RequestStore's NextSequence).
+	counters    *sqlx.DB
+	counterStmt stmtCache
 }
 
 // stmtCache holds statements prepared on a pool, one per query text; with
@@ -115,10 +119,27 @@ func (db *DB) selectPlannedOnce(ctx context.Context, dest any, query string, arg
 	return mapErr(st.SelectContext(ctx, dest, args...))
 }
 
-// Close closes both pools.
+// Pools names each connection pool the handle holds: the main one
+// ("onestop"), the planned pages' ("onestop_planned", when there is one)
+// and the request counter's ("onestop_counters"), for their metrics.
+func (db *DB) Pools() map[string]*sql.DB {
+	out := map[string]*sql.DB{"onestop": db.DB.DB}
+	if db.planned != nil {
+		out["onestop_planned"] = db.planned.DB
+	}
+	if db.counters != nil {
+		out["onestop_counters"] = db.counters.DB
+	}
+	return out
+}
+
+// Close closes every pool.
 func (db *DB) Close() error {
 	if db.planned != nil {
 		_ = db.planned.Close()
+	}
+	if db.counters != nil {
+		_ = db.counters.Close()
 	}
 	return db.DB.Close()
 }
@@ -199,18 +220,31 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	}
 	out := &DB{DB: db}
 	out.plannedStmts.max = maxPlanned
+	counters, err := withRuntimeParam(url, "synchronous_commit", "off")
+	if err == nil {
+		out.counters, err = openPool(ctx, counters, counterPoolSize, o.tracer)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	if o.planned > 0 {
 		planned, err := withRuntimeParam(url, "plan_cache_mode", "force_generic_plan")
 		if err == nil {
 			out.planned, err = openPool(ctx, planned, o.planned, o.tracer)
 		}
 		if err != nil {
-			db.Close()
+			out.Close()
 			return nil, err
 		}
 	}
 	return out, nil
 }
+
+// counterPoolSize is how many sessions draw request numbers. An upsert of
+// the counter holds its row for its own run only (see NextSequence), a
+// fraction of a millisecond, so two keep up with every property at once.
+const counterPoolSize = 2
 
 // withRuntimeParam adds a setting every session of the DSN starts with,
 // which lib/pq sends for any parameter it does not know; dsn is a URL or
