@@ -220,9 +220,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	}
 	out := &DB{DB: db}
 	out.plannedStmts.max = maxPlanned
+	// The counter's pool connects on its first number: a handle that
+	// never submits (the live path's) opens no session for it.
 	counters, err := withRuntimeParam(url, "synchronous_commit", "off")
 	if err == nil {
-		out.counters, err = openPool(ctx, counters, counterPoolSize, o.tracer)
+		out.counters, err = newPool(counters, counterPoolSize, o.tracer)
 	}
 	if err != nil {
 		db.Close()
@@ -263,8 +265,23 @@ func withRuntimeParam(dsn, key, value string) (string, error) {
 	return u.String(), nil
 }
 
-// openPool opens one pool of size connections, traced when tp is set.
+// openPool opens one pool of size connections, traced when tp is set, and
+// checks that it reaches PostgreSQL.
 func openPool(ctx context.Context, url string, size int, tp trace.TracerProvider) (*sqlx.DB, error) {
+	db, err := newPool(url, size, tp)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("reach postgres: %w", err)
+	}
+	return db, nil
+}
+
+// newPool returns a pool of size connections, traced when tp is set; it
+// connects when first used.
+func newPool(url string, size int, tp trace.TracerProvider) (*sqlx.DB, error) {
 	var db *sqlx.DB
 	if tp == nil {
 		var err error
@@ -292,10 +309,6 @@ func openPool(ctx context.Context, url string, size int, tp trace.TracerProvider
 	db.SetMaxOpenConns(size)
 	db.SetMaxIdleConns(size)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("reach postgres: %w", err)
-	}
 	return db, nil
 }
 
