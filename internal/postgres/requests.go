@@ -792,7 +792,9 @@ func (t requestTx) NextSequence(ctx context.Context, propertyID string, day time
 	var n int
 	args := []any{propertyID, day.Format("2006-01-02")}
 	if _, inTx := t.q.(*sqlx.Tx); inTx || t.db == nil || t.db.counters == nil {
-		err := get(ctx, t.q, &n, nextSequenceSQL, args...)
+		// Inside a transaction the row stays locked to its commit, which
+		// waits for the flush as the transaction's other writes do.
+		err := t.getFixed(ctx, &n, nextSequenceSQL, args...)
 		return n, err
 	}
 	st, err := t.db.counterStmt.get(ctx, t.db.counters, nextSequenceSQL)
