@@ -123,12 +123,9 @@ func (db *DB) selectPlannedOnce(ctx context.Context, dest any, query string, arg
 // ("onestop"), the planned pages' ("onestop_planned", when there is one)
 // and the request counter's ("onestop_counters"), for their metrics.
 func (db *DB) Pools() map[string]*sql.DB {
-	out := map[string]*sql.DB{"onestop": db.DB.DB}
+	out := map[string]*sql.DB{"onestop": db.DB.DB, "onestop_counters": db.counters.DB}
 	if db.planned != nil {
 		out["onestop_planned"] = db.planned.DB
-	}
-	if db.counters != nil {
-		out["onestop_counters"] = db.counters.DB
 	}
 	return out
 }
@@ -138,9 +135,7 @@ func (db *DB) Close() error {
 	if db.planned != nil {
 		_ = db.planned.Close()
 	}
-	if db.counters != nil {
-		_ = db.counters.Close()
-	}
+	_ = db.counters.Close()
 	return db.DB.Close()
 }
 

@@ -791,7 +791,7 @@ func (t requestTx) StaffRoleAt(ctx context.Context, personID, propertyID string)
 func (t requestTx) NextSequence(ctx context.Context, propertyID string, day time.Time) (int, error) {
 	var n int
 	args := []any{propertyID, day.Format("2006-01-02")}
-	if _, inTx := t.q.(*sqlx.Tx); inTx || t.db == nil || t.db.counters == nil {
+	if _, inTx := t.q.(*sqlx.Tx); inTx || t.db == nil {
 		// Inside a transaction the row stays locked to its commit, which
 		// waits for the flush as the transaction's other writes do.
 		err := t.getFixed(ctx, &n, nextSequenceSQL, args...)
