@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -67,11 +69,42 @@ func benchData(b *testing.B, ts *testServer) dataset.Options {
 // rather than reading the data set's events while the benchmark runs.
 func seededServer(b *testing.B) (*testServer, dataset.Options) {
 	b.Helper()
+	shippedRuntime(b)
 	seeder := newTestServer(b, nil)
 	o := benchData(b, seeder)
 	seeder.Close()
 	seeder.app.Close()
 	return startServer(b, nil), o
+}
+
+// shippedRuntime gives a benchmark's process the garbage collector
+// settings a server starts with (tuneRuntime): GC_PERCENT in the
+// environment, or its default. GC_PERCENT=100 measures with Go's default.
+// Go's own settings come back when the benchmark ends.
+func shippedRuntime(b *testing.B) {
+	b.Helper()
+	cfg, err := config.FromEnv(func(k string) string {
+		switch k {
+		case "DEV":
+			return "1"
+		case "DATABASE_URL":
+			return testDBURL
+		}
+		return os.Getenv(k)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(percent)
+	tuneRuntime(cfg, os.Getenv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	now := debug.SetGCPercent(100)
+	debug.SetGCPercent(now)
+	b.Logf("garbage collector at %d percent (GOGC %q, GC_PERCENT %q)", now, os.Getenv("GOGC"), os.Getenv("GC_PERCENT"))
+	b.Cleanup(func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	})
 }
 
 // activeResidents returns the 16 residents of the generated property who

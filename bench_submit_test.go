@@ -30,6 +30,7 @@ import (
 // the figure to compare across changes.
 func BenchmarkSubmitRequest16(b *testing.B) {
 	const clients = 16
+	shippedRuntime(b)
 	ts := newTestServer(b, withRedis(testRedisURL(), testChannel()))
 	stop := sync.OnceFunc(func() { ts.Close(); ts.app.Close() })
 	b.Cleanup(stop)

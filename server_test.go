@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/kproperty/onestop/internal/config"
 )
 
 // run serves health and readiness and stops cleanly when its context ends,
@@ -78,5 +83,43 @@ func TestConfigNeedsSecret(t *testing.T) {
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || err.Error() != "JWT_SECRET is required (set DEV=1 for a development secret)" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The server raises the collector's target to its configured percent, but
+// GOGC in the environment is the runtime's own setting and stays.
+func TestTuneRuntimeSetsTheCollector(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+
+	tuneRuntime(config.Config{GCPercent: 250}, func(string) string { return "" }, log)
+	if got := debug.SetGCPercent(100); got != 250 {
+		t.Errorf("GC percent = %d, want the configured 250", got)
+	}
+	if !strings.Contains(logged.String(), "gc_percent=250") || !strings.Contains(logged.String(), "memory_limit") {
+		t.Errorf("the start-up line does not say what was set: %s", logged.String())
+	}
+
+	tuneRuntime(config.Config{GCPercent: 250}, func(k string) string { return map[string]string{"GOGC": "150"}[k] }, log)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent = %d with GOGC set: the environment's setting was overridden", got)
+	}
+
+	// The default, as a server without GC_PERCENT starts.
+	cfg, err := config.FromEnv(func(k string) string {
+		return map[string]string{"DATABASE_URL": testDBURL, "DEV": "1"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GCPercent != 400 {
+		t.Errorf("default GC percent = %d, want 400", cfg.GCPercent)
+	}
+	if _, err := config.FromEnv(func(k string) string {
+		return map[string]string{"DATABASE_URL": testDBURL, "DEV": "1", "GC_PERCENT": "-5"}[k]
+	}); err == nil {
+		t.Error("GC_PERCENT=-5 was accepted")
 	}
 }

@@ -38,6 +38,14 @@ type Config struct {
 	// list pages and the key look-ups every call makes, with one plan per
 	// session (PLANNED_DB_POOL_SIZE, default 10).
 	DBPoolSize, LiveDBPoolSize, PlannedDBPoolSize int
+	// GCPercent is the garbage collector's target (GC_PERCENT, default
+	// 400; the GOGC environment variable, when set, wins). A list page
+	// allocates about a megabyte that is garbage once it is written, over
+	// a live heap of tens of megabytes: at Go's default of 100 the
+	// collector runs many times a second and takes a fifth of the CPU.
+	// A memory limit (GOMEMLIMIT, or nine tenths of a container's limit)
+	// keeps the larger heap from reaching the container's ceiling.
+	GCPercent int
 	// SubscriberBuffer is how many events may queue for one subscriber
 	// before it is closed as too slow (SUBSCRIBER_BUFFER, default 256).
 	SubscriberBuffer int
@@ -264,6 +272,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.PlannedDBPoolSize, err = count(getenv, "PLANNED_DB_POOL_SIZE", 10); err != nil {
+		return c, err
+	}
+	if c.GCPercent, err = count(getenv, "GC_PERCENT", 400); err != nil {
 		return c, err
 	}
 	c.SubscriberBuffer = 256
