@@ -78,9 +78,9 @@ func seededServer(b *testing.B) (*testServer, dataset.Options) {
 }
 
 // shippedRuntime gives a benchmark's process the garbage collector
-// settings a server starts with (tuneRuntime): GC_PERCENT in the
-// environment, or its default. GC_PERCENT=100 measures with Go's default.
-// Go's own settings come back when the benchmark ends.
+// settings a server starts with (tuneRuntime): GC_MIN_HEAP_MIB in the
+// environment, or its default. GC_MIN_HEAP_MIB=0 measures with Go's
+// default. Go's own settings come back when the benchmark ends.
 func shippedRuntime(b *testing.B) {
 	b.Helper()
 	cfg, err := config.FromEnv(func(k string) string {
@@ -97,11 +97,9 @@ func shippedRuntime(b *testing.B) {
 	}
 	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
 	debug.SetGCPercent(percent)
-	tuneRuntime(cfg, os.Getenv, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	now := debug.SetGCPercent(100)
-	debug.SetGCPercent(now)
-	b.Logf("garbage collector at %d percent (GOGC %q, GC_PERCENT %q)", now, os.Getenv("GOGC"), os.Getenv("GC_PERCENT"))
+	stop := tuneRuntime(cfg, os.Getenv, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b.Cleanup(func() {
+		stop()
 		debug.SetGCPercent(percent)
 		debug.SetMemoryLimit(limit)
 	})

@@ -14,7 +14,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +47,7 @@ import (
 	"github.com/kproperty/onestop/internal/duty"
 	"github.com/kproperty/onestop/internal/files"
 	"github.com/kproperty/onestop/internal/frontdesk"
+	"github.com/kproperty/onestop/internal/gcfloor"
 	"github.com/kproperty/onestop/internal/metrics"
 	"github.com/kproperty/onestop/internal/notification"
 	"github.com/kproperty/onestop/internal/portfolio"
@@ -87,7 +87,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	tuneRuntime(cfg, getenv, log)
+	defer tuneRuntime(cfg, getenv, log)()
 	app, err := newApp(ctx, cfg, clock.Real{}, log)
 	if err != nil {
 		return err
@@ -105,18 +105,21 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	return serve(ctx, app, ln, cfg.ShutdownTimeout, log)
 }
 
-// tuneRuntime sets the garbage collector for a server: a higher target
-// than Go's default, since the calls' garbage dwarfs the live heap (see
-// config.GCPercent), and a soft memory limit of nine tenths of the
-// container's, so that the collector works harder before the container is
-// out of memory rather than after. GOGC and GOMEMLIMIT in the environment
-// are the runtime's own settings and win; without a container limit there
-// is no soft limit.
-func tuneRuntime(cfg config.Config, getenv func(string) string, log *slog.Logger) {
+// tuneRuntime sets the garbage collector for a server: a floor under the
+// heap at which it collects (see config.GCMinHeapMiB), and a soft memory
+// limit of nine tenths of the container's, so that the collector works
+// harder before the container is out of memory rather than after. GOGC and
+// GOMEMLIMIT in the environment are the runtime's own settings and win;
+// without a container limit there is no soft limit. The returned function
+// takes the floor away.
+func tuneRuntime(cfg config.Config, getenv func(string) string, log *slog.Logger) (stop func()) {
+	stop = func() {}
 	attrs := []any{"gogc", getenv("GOGC")}
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(cfg.GCPercent)
-		attrs = []any{"gc_percent", cfg.GCPercent}
+		attrs = []any{"min_heap_mib", cfg.GCMinHeapMiB}
+		if cfg.GCMinHeapMiB > 0 {
+			stop = gcfloor.Start(uint64(cfg.GCMinHeapMiB)<<20, 100)
+		}
 	}
 	switch limit, err := memlimit.Set(memlimit.WithProvider(memlimit.FromCgroup)); {
 	case err != nil:
@@ -127,6 +130,7 @@ func tuneRuntime(cfg config.Config, getenv func(string) string, log *slog.Logger
 		attrs = append(attrs, "memory_limit_bytes", limit)
 	}
 	log.Info("garbage collector", attrs...)
+	return stop
 }
 
 // serve serves the app on ln until ctx is cancelled, then shuts down

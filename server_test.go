@@ -86,7 +86,7 @@ func TestConfigNeedsSecret(t *testing.T) {
 	}
 }
 
-// The server raises the collector's target to its configured percent, but
+// The server puts a floor under the heap at which the collector runs, but
 // GOGC in the environment is the runtime's own setting and stays.
 func TestTuneRuntimeSetsTheCollector(t *testing.T) {
 	before := debug.SetGCPercent(100)
@@ -94,32 +94,40 @@ func TestTuneRuntimeSetsTheCollector(t *testing.T) {
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 
-	tuneRuntime(config.Config{GCPercent: 250}, func(string) string { return "" }, log)
-	if got := debug.SetGCPercent(100); got != 250 {
-		t.Errorf("GC percent = %d, want the configured 250", got)
+	// 4 GiB is far above this process's live heap, so the percent that
+	// puts the next collection there is far above Go's 100.
+	stop := tuneRuntime(config.Config{GCMinHeapMiB: 4096}, func(string) string { return "" }, log)
+	if got := debug.SetGCPercent(-1); got <= 100 {
+		t.Errorf("GC percent = %d under a 4 GiB floor, want more than Go's 100", got)
+	} else {
+		debug.SetGCPercent(got)
 	}
-	if !strings.Contains(logged.String(), "gc_percent=250") || !strings.Contains(logged.String(), "memory_limit") {
+	stop()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent = %d after the floor was taken away, want 100", got)
+	}
+	if !strings.Contains(logged.String(), "min_heap_mib=4096") || !strings.Contains(logged.String(), "memory_limit") {
 		t.Errorf("the start-up line does not say what was set: %s", logged.String())
 	}
 
-	tuneRuntime(config.Config{GCPercent: 250}, func(k string) string { return map[string]string{"GOGC": "150"}[k] }, log)
+	tuneRuntime(config.Config{GCMinHeapMiB: 4096}, func(k string) string { return map[string]string{"GOGC": "150"}[k] }, log)()
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GC percent = %d with GOGC set: the environment's setting was overridden", got)
 	}
 
-	// The default, as a server without GC_PERCENT starts.
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"DATABASE_URL": testDBURL, "DEV": "1"}[k]
-	})
+	// The default, as a server without GC_MIN_HEAP_MIB starts.
+	env := map[string]string{"DATABASE_URL": testDBURL, "DEV": "1"}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GCPercent != 400 {
-		t.Errorf("default GC percent = %d, want 400", cfg.GCPercent)
+	if cfg.GCMinHeapMiB != 256 {
+		t.Errorf("default floor = %d MiB, want 256", cfg.GCMinHeapMiB)
 	}
-	if _, err := config.FromEnv(func(k string) string {
-		return map[string]string{"DATABASE_URL": testDBURL, "DEV": "1", "GC_PERCENT": "-5"}[k]
-	}); err == nil {
-		t.Error("GC_PERCENT=-5 was accepted")
+	for v, ok := range map[string]bool{"0": true, "1024": true, "-5": false, "lots": false} {
+		env["GC_MIN_HEAP_MIB"] = v
+		if _, err := config.FromEnv(func(k string) string { return env[k] }); (err == nil) != ok {
+			t.Errorf("GC_MIN_HEAP_MIB=%s: err = %v", v, err)
+		}
 	}
 }

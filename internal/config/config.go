@@ -38,14 +38,14 @@ type Config struct {
 	// list pages and the key look-ups every call makes, with one plan per
 	// session (PLANNED_DB_POOL_SIZE, default 10).
 	DBPoolSize, LiveDBPoolSize, PlannedDBPoolSize int
-	// GCPercent is the garbage collector's target (GC_PERCENT, default
-	// 400; the GOGC environment variable, when set, wins). A list page
-	// allocates about a megabyte that is garbage once it is written, over
-	// a live heap of tens of megabytes: at Go's default of 100 the
-	// collector runs many times a second and takes a fifth of the CPU.
-	// A memory limit (GOMEMLIMIT, or nine tenths of a container's limit)
-	// keeps the larger heap from reaching the container's ceiling.
-	GCPercent int
+	// GCMinHeapMiB is the heap the garbage collector lets grow before it
+	// collects (GC_MIN_HEAP_MIB, default 256; 0 leaves Go's rule alone,
+	// and so does GOGC in the environment). A list page allocates about a
+	// megabyte that is garbage once it is written, over a live heap of
+	// tens of megabytes: by Go's rule alone (collect at twice the live
+	// heap) the collector runs many times a second. A large live heap
+	// (10,000 idle websockets) is past the floor and collects by Go's rule.
+	GCMinHeapMiB int
 	// SubscriberBuffer is how many events may queue for one subscriber
 	// before it is closed as too slow (SUBSCRIBER_BUFFER, default 256).
 	SubscriberBuffer int
@@ -274,8 +274,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.PlannedDBPoolSize, err = count(getenv, "PLANNED_DB_POOL_SIZE", 10); err != nil {
 		return c, err
 	}
-	if c.GCPercent, err = count(getenv, "GC_PERCENT", 400); err != nil {
-		return c, err
+	c.GCMinHeapMiB = 256
+	if v := getenv("GC_MIN_HEAP_MIB"); v != "" {
+		if c.GCMinHeapMiB, err = strconv.Atoi(v); err != nil || c.GCMinHeapMiB < 0 {
+			return c, fmt.Errorf("GC_MIN_HEAP_MIB: %q is not a whole number of MiB (0 for none)", v)
+		}
 	}
 	c.SubscriberBuffer = 256
 	if v := getenv("SUBSCRIBER_BUFFER"); v != "" {
