@@ -353,30 +353,114 @@ func loadAverage() string {
 }
 
 // listRoles are the viewers of the list benchmark: 16 people of each role
-// at the generated property (its 10 butlers serve twice).
+// at the generated property (its 10 butlers serve twice), each with the
+// PostGraphile query that reads the rows the viewer's own page shows.
 var listRoles = []struct {
 	role string
 	user func(code string, i int) string
 	n    int
+	// graphile is PostGraphile's list query for this role; its variable
+	// $v is the viewer's key (graphileKey).
+	graphile string
 }{
-	{"resident", dataset.Resident, readClients},
-	{"agent", dataset.Agent, readClients},
-	{"butler", dataset.Butler, 10},
-	{"technician", dataset.Technician, readClients},
+	{"resident", dataset.Resident, readClients, graphileList(`allServiceRequests`, `condition: {unitId: $v}`)},
+	{"agent", dataset.Agent, readClients, graphileList(`allServiceRequests`, `condition: {propertyId: $v}`)},
+	{"butler", dataset.Butler, 10, graphileList(`portfolioRequests`, `butler: $v`)},
+	{"technician", dataset.Technician, readClients, graphileList(`allServiceRequests`, `condition: {assigneeId: $v}`)},
+}
+
+// graphileList is requestsListQuery in PostGraphile's naming, over field
+// with args: 20 requests newest first, each with its category, requester,
+// assignee and its last 20 events with their actors.
+func graphileList(field, args string) string {
+	return `query($v: UUID!) { ` + field + `(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC], ` + args + `) {
+	nodes { id number status description serviceCategoryByCategoryId { name } personByRequesterId { name } personByAssigneeId { name }
+	requestEventsByRequestId(last: 20, orderBy: ID_ASC) { nodes { id type toStatus at personByActorId { name } } } } } }`
+}
+
+// portfolioRequestsSQL gives PostGraphile a butler's page, which no
+// condition on one column can say: the requests of the households in the
+// butler's portfolio, as a function it serves as portfolioRequests
+// (@sortable lets it take orderBy). It is made in the benchmark's
+// database before PostGraphile starts.
+const portfolioRequestsSQL = `CREATE OR REPLACE FUNCTION portfolio_requests(butler uuid) RETURNS SETOF service_requests
+LANGUAGE sql STABLE AS $$
+	SELECT r.* FROM service_requests r
+	WHERE r.unit_id IN (SELECT b.unit_id FROM butler_assignments b WHERE b.butler_id = butler AND b.to_at IS NULL)
+$$;
+COMMENT ON FUNCTION portfolio_requests(uuid) IS E'@sortable'`
+
+// graphileKey is the $v of a role's PostGraphile query for one viewer: the
+// household a resident lives in, the property an agent staffs, or the
+// person (a butler, a technician).
+func graphileKey(b *testing.B, ts *testServer, role, username string) string {
+	b.Helper()
+	q := `SELECT id FROM people WHERE username = $1`
+	switch role {
+	case "resident":
+		q = `SELECT h.unit_id FROM residencies h JOIN people p ON p.id = h.person_id WHERE p.username = $1 AND h.moved_out_at IS NULL`
+	case "agent":
+		q = `SELECT s.property_id FROM staff_roles s JOIN people p ON p.id = s.person_id WHERE p.username = $1 AND s.role = 'AGENT'`
+	}
+	var keys []string
+	if err := sqlx.SelectContext(context.Background(), ts.app.DB, &keys, q, username); err != nil || len(keys) != 1 {
+		b.Fatalf("%s %s: %d keys for PostGraphile (%v)", role, username, len(keys), err)
+	}
+	return keys[0]
+}
+
+// pageNumbers is the request numbers of a list page, in order, from either
+// side's answer.
+func pageNumbers(b *testing.B, body []byte) []string {
+	b.Helper()
+	var numbers []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if n, ok := v["number"].(string); ok {
+				numbers = append(numbers, n)
+			}
+			for k, x := range v {
+				if k != "number" {
+					walk(x)
+				}
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	var out struct {
+		Data   any `json:"data"`
+		Errors any `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Errors != nil {
+		b.Fatalf("a list page with errors (%v): %s", err, body)
+	}
+	// Maps are walked in no order, but each page's numbers sit in one
+	// list of nodes, which is walked in order.
+	walk(out.Data)
+	return numbers
 }
 
 // BenchmarkRequestsList16 reads the first page of requests(first: 20), with
 // category, people and each row's timeline, as 16 people of each role at
 // once, next to PostGraphile 4.14 serving the equivalent query on the same
 // database (started with npx; skipped with a note when Node or the npm
-// registry is missing). PostGraphile applies no visibility rule: it reads
-// the property's newest 20 requests for every role. It also counts the SQL
-// statements one list call runs, through a counting proxy
-// (bench/pgcount).
+// registry is missing). PostGraphile reads the same rows as each viewer's
+// page, with a condition or a function in place of the visibility rule
+// (listRoles); the benchmark stops if a viewer's two pages differ.
+// It also counts the SQL statements one list call runs, through a counting
+// proxy (bench/pgcount).
 func BenchmarkRequestsList16(b *testing.B) {
 	ts, o := seededServer(b)
 	var propertyID string
 	if err := ts.app.DB.GetContext(context.Background(), &propertyID, `SELECT id FROM properties WHERE code = $1`, o.Code); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ts.app.DB.ExecContext(context.Background(), portfolioRequestsSQL); err != nil {
 		b.Fatal(err)
 	}
 	pg, stopPG, note := startPostGraphile(b, testDBURL)
@@ -400,10 +484,29 @@ func BenchmarkRequestsList16(b *testing.B) {
 				names = activeResidents(b, ts, o.Code)
 			}
 			tokens := make([]string, readClients)
+			keys := make([]map[string]any, readClients)
 			for i, name := range names {
 				tokens[i] = loginAs(b, ts, name, o.Password).token
+				keys[i] = map[string]any{"v": graphileKey(b, ts, r.role, name)}
 			}
 			statements := counted.statements(b, names[0], o.Password, requestsListQuery, nil)
+			if pg != "" {
+				// Both sides read the same rows: each viewer's two pages
+				// name the same requests in the same order.
+				for i, name := range names {
+					one, err := postJSON(http.DefaultClient, ts.URL+"/query", tokens[i], map[string]any{"query": requestsListQuery})
+					if err != nil {
+						b.Fatal(err)
+					}
+					other, err := postJSON(http.DefaultClient, pg+"/graphql", "", map[string]any{"query": r.graphile, "variables": keys[i]})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if a, g := pageNumbers(b, one), pageNumbers(b, other); !slices.Equal(a, g) || len(a) == 0 {
+						b.Fatalf("%s %s: OneStop's page %v, PostGraphile's %v", r.role, name, a, g)
+					}
+				}
+			}
 			onestop := func(hc *http.Client, i, _ int) error {
 				out, err := postJSON(hc, ts.URL+"/query", tokens[i], map[string]any{"query": requestsListQuery})
 				if err == nil && !bytes.Contains(out, []byte(`"number"`)) {
@@ -411,8 +514,11 @@ func BenchmarkRequestsList16(b *testing.B) {
 				}
 				return err
 			}
-			graphile := func(hc *http.Client, _, _ int) error {
-				_, err := postJSON(hc, pg+"/graphql", "", map[string]any{"query": postGraphileListQuery, "variables": map[string]any{"p": propertyID}})
+			graphile := func(hc *http.Client, i, _ int) error {
+				out, err := postJSON(hc, pg+"/graphql", "", map[string]any{"query": r.graphile, "variables": keys[i]})
+				if err == nil && !bytes.Contains(out, []byte(`"number"`)) {
+					err = fmt.Errorf("an empty PostGraphile page: %s", out)
+				}
 				return err
 			}
 			// What the OneStop half allocates, server and clients together,
@@ -469,12 +575,9 @@ func BenchmarkRequestsList16(b *testing.B) {
 	}
 }
 
-// postGraphileListQuery is requestsListQuery in PostGraphile's naming: the
-// property's 20 newest requests, each with its category, requester,
-// assignee and its last 20 events with their actors.
-const postGraphileListQuery = `query($p: UUID!) { allServiceRequests(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC], condition: {propertyId: $p}) {
-	nodes { id number status description serviceCategoryByCategoryId { name } personByRequesterId { name } personByAssigneeId { name }
-	requestEventsByRequestId(last: 20, orderBy: ID_ASC) { nodes { id type toStatus at personByActorId { name } } } } } }`
+// postGraphileListQuery is the agent's list query: the property's 20
+// newest requests.
+var postGraphileListQuery = listRoles[1].graphile
 
 // startPostGraphile serves the database with PostGraphile 4.14 on a
 // loopback port and returns its base URL, or "" and a note saying why not.
@@ -550,7 +653,7 @@ func postGraphileStatements(b *testing.B, propertyID string) int {
 	var counts []int
 	for range 6 {
 		before := p.Count()
-		if _, err := postJSON(http.DefaultClient, base+"/graphql", "", map[string]any{"query": postGraphileListQuery, "variables": map[string]any{"p": propertyID}}); err != nil {
+		if _, err := postJSON(http.DefaultClient, base+"/graphql", "", map[string]any{"query": postGraphileListQuery, "variables": map[string]any{"v": propertyID}}); err != nil {
 			b.Fatal(err)
 		}
 		counts = append(counts, int(p.Count()-before))
