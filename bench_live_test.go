@@ -166,6 +166,7 @@ func mintToken(b *testing.B, personID string) string {
 // timestamps are compared with the phones' clock), with Redis.
 func startLiveOneStop(b *testing.B) *testServer {
 	b.Helper()
+	shippedRuntime(b)
 	cfg := config.Config{DatabaseURL: testDBURL, JWTSecret: liveSecret, AccessTTL: time.Hour, PasswordCost: 4, DemoData: true}
 	withRedis(testRedisURL(), testChannel(), func(c *config.Config) { c.SubscriberBuffer = 256 })(&cfg)
 	app, err := newApp(context.Background(), cfg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)))

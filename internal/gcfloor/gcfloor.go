@@ -89,6 +89,11 @@ func (t *tuner) stop() {
 	}
 }
 
+// maxPercent bounds the percent for a live heap far below the floor: the
+// runtime keeps it in 32 bits, and a larger one would wrap to a negative,
+// which turns collection off.
+const maxPercent = 1_000_000
+
 // Percent is the collector's percent that puts the next collection at the
 // floor for a live heap of live bytes, or base when base's own goal is
 // already past the floor (or nothing is known of the heap yet).
@@ -96,5 +101,9 @@ func Percent(live, floor uint64, base int) int {
 	if live == 0 || base < 0 || live+live*uint64(base)/100 >= floor {
 		return base
 	}
-	return int((floor - live) * 100 / live)
+	q := (floor - live) / live
+	if q >= maxPercent/100 {
+		return maxPercent
+	}
+	return int(q*100 + (floor-live)%live*100/live)
 }

@@ -38,12 +38,12 @@ func cycles() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// churn allocates 128 MiB of garbage in 64 KiB pieces and counts the
+// churn allocates 256 MiB of garbage in 64 KiB pieces and counts the
 // collections it took.
 func churn() uint64 {
 	runtime.GC()
 	before := cycles()
-	for range 2048 {
+	for range 4096 {
 		sink = make([]byte, 64<<10)
 	}
 	sink = nil
@@ -58,18 +58,20 @@ func TestFloorSpacesCollections(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(prev) })
 
 	without := churn()
-	stop := gcfloor.Start(512<<20, 100)
+	stop := gcfloor.Start(1<<30, 100)
 	with := churn()
 	stop()
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("after stop the percent is %d, want the base 100", got)
 	}
 	after := churn()
-	t.Logf("collections during 128 MiB of garbage: %d at Go's default, %d with a 512 MiB floor, %d after stop", without, with, after)
-	if without < 8 || after < 8 {
+	t.Logf("collections during 256 MiB of garbage: %d at Go's default, %d with a 1 GiB floor, %d after stop", without, with, after)
+	// By Go's rule a heap of a few MiB collects every few MiB; on a busy
+	// machine concurrent cycles finish less often, hence the low bar.
+	if without < 4 || after < 4 {
 		t.Fatalf("the default took %d and %d collections: the test's heap is not what it assumes", without, after)
 	}
 	if with > 1 {
-		t.Errorf("with a 512 MiB floor, 128 MiB of garbage took %d collections", with)
+		t.Errorf("with a 1 GiB floor, 256 MiB of garbage took %d collections", with)
 	}
 }
