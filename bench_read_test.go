@@ -95,13 +95,12 @@ func shippedRuntime(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	percent := debug.SetGCPercent(100)
 	debug.SetGCPercent(percent)
-	stop := tuneRuntime(cfg, os.Getenv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	undo := tuneRuntime(cfg, os.Getenv, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b.Cleanup(func() {
-		stop()
+		undo()
 		debug.SetGCPercent(percent)
-		debug.SetMemoryLimit(limit)
 	})
 }
 

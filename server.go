@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,16 +112,17 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 // harder before the container is out of memory rather than after. GOGC and
 // GOMEMLIMIT in the environment are the runtime's own settings and win;
 // without a container limit there is no soft limit. The returned function
-// takes the floor away.
-func tuneRuntime(cfg config.Config, getenv func(string) string, log *slog.Logger) (stop func()) {
-	stop = func() {}
+// puts Go's settings back.
+func tuneRuntime(cfg config.Config, getenv func(string) string, log *slog.Logger) (undo func()) {
+	stopFloor := func() {}
 	attrs := []any{"gogc", getenv("GOGC")}
 	if getenv("GOGC") == "" {
 		attrs = []any{"min_heap_mib", cfg.GCMinHeapMiB}
 		if cfg.GCMinHeapMiB > 0 {
-			stop = gcfloor.Start(uint64(cfg.GCMinHeapMiB)<<20, 100)
+			stopFloor = gcfloor.Start(uint64(cfg.GCMinHeapMiB)<<20, 100)
 		}
 	}
+	before := debug.SetMemoryLimit(-1)
 	switch limit, err := memlimit.Set(memlimit.WithProvider(memlimit.FromCgroup)); {
 	case err != nil:
 		attrs = append(attrs, "memory_limit", "none: "+err.Error())
@@ -130,7 +132,10 @@ func tuneRuntime(cfg config.Config, getenv func(string) string, log *slog.Logger
 		attrs = append(attrs, "memory_limit_bytes", limit)
 	}
 	log.Info("garbage collector", attrs...)
-	return stop
+	return func() {
+		stopFloor()
+		debug.SetMemoryLimit(before)
+	}
 }
 
 // serve serves the app on ln until ctx is cancelled, then shuts down

@@ -89,7 +89,7 @@ func TestConfigNeedsSecret(t *testing.T) {
 // The server puts a floor under the heap at which the collector runs, but
 // GOGC in the environment is the runtime's own setting and stays.
 func TestTuneRuntimeSetsTheCollector(t *testing.T) {
-	before := debug.SetGCPercent(100)
+	before, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetGCPercent(before) })
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
@@ -105,6 +105,9 @@ func TestTuneRuntimeSetsTheCollector(t *testing.T) {
 	stop()
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GC percent = %d after the floor was taken away, want 100", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("memory limit = %d after undo, want the %d before", got, limit)
 	}
 	if !strings.Contains(logged.String(), "min_heap_mib=4096") || !strings.Contains(logged.String(), "memory_limit") {
 		t.Errorf("the start-up line does not say what was set: %s", logged.String())
