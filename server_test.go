@@ -124,8 +124,8 @@ func TestTuneRuntimeSetsTheCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GCMinHeapMiB != 256 {
-		t.Errorf("default floor = %d MiB, want 256", cfg.GCMinHeapMiB)
+	if cfg.GCMinHeapMiB != 128 {
+		t.Errorf("default floor = %d MiB, want 128", cfg.GCMinHeapMiB)
 	}
 	for v, ok := range map[string]bool{"0": true, "1024": true, "-5": false, "lots": false} {
 		env["GC_MIN_HEAP_MIB"] = v

@@ -39,7 +39,7 @@ type Config struct {
 	// session (PLANNED_DB_POOL_SIZE, default 10).
 	DBPoolSize, LiveDBPoolSize, PlannedDBPoolSize int
 	// GCMinHeapMiB is the heap the garbage collector lets grow before it
-	// collects (GC_MIN_HEAP_MIB, default 256; 0 leaves Go's rule alone,
+	// collects (GC_MIN_HEAP_MIB, default 128; 0 leaves Go's rule alone,
 	// and so does GOGC in the environment). A list page allocates about a
 	// megabyte that is garbage once it is written, over a live heap of
 	// tens of megabytes: by Go's rule alone (collect at twice the live
@@ -274,7 +274,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.PlannedDBPoolSize, err = count(getenv, "PLANNED_DB_POOL_SIZE", 10); err != nil {
 		return c, err
 	}
-	c.GCMinHeapMiB = 256
+	c.GCMinHeapMiB = 128
 	if v := getenv("GC_MIN_HEAP_MIB"); v != "" {
 		if c.GCMinHeapMiB, err = strconv.Atoi(v); err != nil || c.GCMinHeapMiB < 0 {
 			return c, fmt.Errorf("GC_MIN_HEAP_MIB: %q is not a whole number of MiB (0 for none)", v)
